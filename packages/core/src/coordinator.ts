@@ -1,0 +1,510 @@
+import { type BudgetPlan, exitReserveMs, phaseCutoff, planBudget, reservedFor } from './budget.js'
+import { sleep } from './clock.js'
+import { EXIT_CODES } from './defaults.js'
+import { Emitter } from './emitter.js'
+import { DuplicateTaskError, errorMessage, PhaseStartedError, TaskSkippedError, TaskTimeoutError } from './errors.js'
+import type { Logger } from './logger.js'
+import { type ResolvedOptions, resolveOptions, type ShutdownOptions } from './options.js'
+import { PHASES, type Phase } from './phases.js'
+import {
+  exitCodeFor,
+  type PhaseReport,
+  type ShutdownReport,
+  type TaskOutcome,
+  type TaskReport,
+  type TriggerKind,
+  type TriggerRecord,
+  worstOutcome,
+} from './report.js'
+import { normalizeTask, type Task, type TaskContext, type TaskSpec } from './task.js'
+
+/**
+ * `running` until the first trigger; `draining` through `readiness` and `drain`; `stopping` through
+ * `flush`, `release`, `close` and `report`; `stopped` once the report is final.
+ */
+export type ShutdownState = 'running' | 'draining' | 'stopping' | 'stopped'
+
+/** A warning about configuration or a misbehaving observer; also logged. */
+export interface ShutdownWarning {
+  code: string
+  message: string
+  details?: Record<string, unknown>
+}
+
+/** The events of a coordinator, for `shutdown.on(event, listener)`. */
+export interface ShutdownEvents {
+  state: { from: ShutdownState; to: ShutdownState }
+  /** Every trigger; `first` is false for those that joined a run already going. */
+  trigger: TriggerRecord & { first: boolean }
+  phaseStart: { phase: Phase; start: number; budgetMs: number; tasks: string[] }
+  phaseEnd: PhaseReport
+  taskStart: { name: string; phase: Phase; start: number; budgetMs: number }
+  taskEnd: TaskReport
+  report: ShutdownReport
+  warning: ShutdownWarning
+}
+
+/** Options of a single `shutdown()` call. */
+export interface TriggerOptions {
+  /** Recorded as the run's trigger when this call starts it. Default: `'manual'`. */
+  trigger?: TriggerKind
+}
+
+/** The coordinator returned by {@link createShutdown}. */
+export interface Shutdown {
+  /** See {@link ShutdownState}. */
+  readonly state: ShutdownState
+  /** Epoch ms by which the process is gone, fixed at the first trigger; `undefined` before it. */
+  readonly deadline: number | undefined
+  /** The final report, once `state` is `stopped`. */
+  readonly report: ShutdownReport | undefined
+  /** Resolved timing options, for adapters and docs. */
+  readonly config: Readonly<Pick<ResolvedOptions, 'gracePeriodMs' | 'safetyMarginMs' | 'drainDelayMs' | 'signals'>>
+  /** The logger lameduck writes to; adapters log through it too. */
+  readonly logger: Logger
+  /** True until the first trigger: what a readiness probe should answer. */
+  isReady(): boolean
+  /**
+   * Registers a task. Throws a `ConfigurationError` for an invalid spec or a duplicate name, and
+   * `PhaseStartedError` when the task's phase of a running shutdown has already begun.
+   * @returns a function that unregisters the task (a no-op once its phase has started).
+   */
+  addTask(spec: TaskSpec): () => void
+  /**
+   * Starts the shutdown, or joins the one already running. Every call, signal and `/shutdown`
+   * request gets the same promise and so the same report. Never rejects.
+   */
+  shutdown(reason?: string, options?: TriggerOptions): Promise<ShutdownReport>
+  /** Subscribes to an event; returns the unsubscribe function. A throwing listener is logged and skipped. */
+  on<K extends keyof ShutdownEvents>(event: K, listener: (payload: ShutdownEvents[K]) => void): () => void
+  /**
+   * Delays the process exit until the returned function is called (e.g. until the `/shutdown` response
+   * is flushed), never past the deadline.
+   */
+  holdExit(): () => void
+  /** How the grace period is shared among the phases with the tasks registered now. */
+  plan(): BudgetPlan
+  /** Removes the signal and fatal-error handlers; nothing else changes. Idempotent. */
+  uninstall(): void
+  /** Runs the shutdown (trigger `dispose`) without exiting the process, then uninstalls. */
+  close(): Promise<ShutdownReport>
+  /** Alias of `close()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>
+}
+
+/**
+ * Creates the shutdown coordinator. It installs its signal handlers at once (unless `signals: []`).
+ *
+ * @example
+ * const shutdown = createShutdown({ drainDelayMs: 5000 })
+ * shutdown.addTask({ name: 'close-db', phase: 'close', timeoutMs: 3000, run: () => pool.end() })
+ */
+export function createShutdown(options?: ShutdownOptions): Shutdown {
+  return new Coordinator(resolveOptions(options))
+}
+
+class Coordinator implements Shutdown {
+  readonly #options: ResolvedOptions
+  readonly #emitter: Emitter<ShutdownEvents>
+  readonly #tasks = new Map<string, Task>()
+  readonly #startedPhases = new Set<Phase>()
+  readonly #triggers: TriggerRecord[] = []
+  readonly #holds = new Set<Promise<void>>()
+  readonly #running = new Map<string, { task: Task; start: number; budgetMs: number }>()
+  readonly #completed: PhaseReport[] = []
+  readonly #listeners: [string, (...args: unknown[]) => void][] = []
+  #state: ShutdownState = 'running'
+  #run: Promise<ShutdownReport> | undefined
+  #report: ShutdownReport | undefined
+  #deadline: number | undefined
+  #watchdog: unknown
+  #exited = false
+  #sigints = 0
+  #fitCheckScheduled = false
+  #warnedTotal: number | undefined
+
+  constructor(options: ResolvedOptions) {
+    this.#options = options
+    this.#emitter = new Emitter((event, error) =>
+      options.logger.warn(
+        { event: 'listener.error', listenerOf: String(event), error: errorMessage(error) },
+        `a "${String(event)}" listener threw; ignored`,
+      ),
+    )
+    for (const signal of options.signals) this.#listen(signal, () => this.#onSignal(signal))
+    if (options.fatalErrors) {
+      this.#listen('uncaughtException', (error: unknown, origin: unknown) => this.#onFatal(error, String(origin)))
+      this.#listen('unhandledRejection', (reason: unknown) => this.#onFatal(reason, 'unhandledRejection'))
+    }
+    this.#scheduleFitCheck()
+  }
+
+  get state(): ShutdownState {
+    return this.#state
+  }
+
+  get deadline(): number | undefined {
+    return this.#deadline
+  }
+
+  get report(): ShutdownReport | undefined {
+    return this.#report
+  }
+
+  get config() {
+    const { gracePeriodMs, safetyMarginMs, drainDelayMs, signals } = this.#options
+    return { gracePeriodMs, safetyMarginMs, drainDelayMs, signals }
+  }
+
+  get logger(): Logger {
+    return this.#options.logger
+  }
+
+  isReady(): boolean {
+    return this.#state === 'running'
+  }
+
+  addTask(spec: TaskSpec): () => void {
+    const task = normalizeTask(spec)
+    if (this.#tasks.has(task.name)) throw new DuplicateTaskError(task.name)
+    if (this.#startedPhases.has(task.phase)) throw new PhaseStartedError(task.name, task.phase)
+    this.#tasks.set(task.name, task)
+    this.#scheduleFitCheck()
+    let removed = false
+    return () => {
+      if (removed) return
+      removed = true
+      if (this.#tasks.get(task.name) === task && !this.#startedPhases.has(task.phase)) {
+        this.#tasks.delete(task.name)
+        this.#scheduleFitCheck()
+      }
+    }
+  }
+
+  shutdown(reason = 'shutdown() called', options: TriggerOptions = {}): Promise<ShutdownReport> {
+    return this.#trigger(options.trigger ?? 'manual', String(reason))
+  }
+
+  on<K extends keyof ShutdownEvents>(event: K, listener: (payload: ShutdownEvents[K]) => void): () => void {
+    return this.#emitter.on(event, listener)
+  }
+
+  holdExit(): () => void {
+    let release!: () => void
+    const hold = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    this.#holds.add(hold)
+    return () => {
+      this.#holds.delete(hold)
+      release()
+    }
+  }
+
+  plan(): BudgetPlan {
+    const { gracePeriodMs, safetyMarginMs, drainDelayMs } = this.#options
+    return planBudget(this.#tasks.values(), gracePeriodMs, safetyMarginMs, drainDelayMs)
+  }
+
+  uninstall(): void {
+    for (const [event, listener] of this.#listeners.splice(0)) process.removeListener(event, listener as () => void)
+  }
+
+  async close(): Promise<ShutdownReport> {
+    try {
+      return await this.#trigger('dispose', 'disposed')
+    } finally {
+      this.uninstall()
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close()
+  }
+
+  #listen(event: string, listener: (...args: unknown[]) => void): void {
+    process.on(event as NodeJS.Signals, listener as () => void)
+    this.#listeners.push([event, listener])
+  }
+
+  #onSignal(signal: NodeJS.Signals): void {
+    if (signal === 'SIGINT' && ++this.#sigints >= 2 && this.#run && !this.#exited) {
+      this.#options.logger.warn({ event: 'exit.forced', signal }, 'second SIGINT: exiting now')
+      this.#exit(EXIT_CODES.forced)
+      return
+    }
+    void this.#trigger('signal', signal)
+  }
+
+  #onFatal(error: unknown, origin: string): void {
+    this.#options.logger.error(
+      { event: 'fatal', origin, error: errorMessage(error), stack: error instanceof Error ? error.stack : undefined },
+      `fatal error (${origin}): shutting down`,
+    )
+    void this.#trigger('fatal', `${origin}: ${errorMessage(error)}`)
+  }
+
+  #trigger(trigger: TriggerKind, reason: string): Promise<ShutdownReport> {
+    const record: TriggerRecord = { trigger, reason, at: this.#options.clock.now() }
+    this.#triggers.push(record)
+    const first = this.#run === undefined
+    this.#options.logger.info(
+      { event: 'trigger', trigger, reason, first },
+      first ? `shutdown triggered by ${trigger} (${reason})` : `${trigger} (${reason}) joined the running shutdown`,
+    )
+    if (first) this.#run = this.#execute(record)
+    this.#emitter.emit('trigger', { ...record, first })
+    return this.#run as Promise<ShutdownReport>
+  }
+
+  async #execute(first: TriggerRecord): Promise<ShutdownReport> {
+    const { gracePeriodMs, safetyMarginMs, clock } = this.#options
+    const deadline = first.at + gracePeriodMs - safetyMarginMs
+    const end = deadline - exitReserveMs(gracePeriodMs, safetyMarginMs)
+    this.#deadline = deadline
+    if (this.#options.exit && first.trigger !== 'dispose')
+      this.#watchdog = clock.setTimeout(() => this.#onWatchdog(), deadline - clock.now())
+
+    // Not ready from the very moment of the trigger: the readiness probe must fail at once.
+    this.#setState('draining')
+    // Let the caller's synchronous code (and the trigger event) finish before the first phase starts.
+    await Promise.resolve()
+    for (const phase of PHASES) {
+      if (phase === 'flush') this.#setState('stopping')
+      this.#completed.push(await this.#runPhase(phase, end))
+    }
+    const report = this.#buildReport(first, clock.now())
+    this.#report = report
+    this.#setState('stopped')
+    const failed = report.exitCode !== 0
+    this.#options.logger[failed ? 'error' : 'info'](
+      { event: 'report', report },
+      `shutdown finished in ${report.durationMs} ms, exit code ${report.exitCode}`,
+    )
+    this.#emitter.emit('report', report)
+    void this.#finish(report)
+    return report
+  }
+
+  #buildReport(first: TriggerRecord, end: number): ShutdownReport {
+    return {
+      trigger: first.trigger,
+      reason: first.reason,
+      start: first.at,
+      deadline: this.#deadline as number,
+      end,
+      durationMs: end - first.at,
+      exitCode: exitCodeFor(first.trigger, this.#completed),
+      triggers: [...this.#triggers],
+      phases: [...this.#completed],
+    }
+  }
+
+  async #runPhase(phase: Phase, end: number): Promise<PhaseReport> {
+    const { clock, drainDelayMs, logger } = this.#options
+    this.#startedPhases.add(phase)
+    const start = clock.now()
+    // Last registered first, as with avvio's close handlers: what was set up last is torn down first.
+    const tasks = [...this.#tasks.values()].filter((task) => task.phase === phase).reverse()
+    const all = [...this.#tasks.values()]
+    const reserved = reservedFor(phase, all, drainDelayMs)
+    const later = PHASES.slice(PHASES.indexOf(phase) + 1).reduce((sum, p) => sum + reservedFor(p, all, 0), 0)
+    const cutoff = phaseCutoff(start, end, reserved, later)
+    const budgetMs = Math.round(cutoff - start)
+    const names = tasks.map((task) => task.name)
+    this.#emitter.emit('phaseStart', { phase, start, budgetMs, tasks: names })
+    if (tasks.length > 0 || phase === 'readiness')
+      logger.info({ event: 'phase.start', phase, budgetMs, tasks: names }, `phase ${phase} started`)
+
+    const runs = tasks.map((task) =>
+      cutoff - start < 1 && task.timeoutMs > 0 ? this.#skip(task, start) : this.#runTask(task, cutoff),
+    )
+    if (phase === 'readiness') await sleep(clock, Math.min(drainDelayMs, cutoff - start)).promise
+    const taskReports = await Promise.all(runs)
+
+    const report: PhaseReport = {
+      name: phase,
+      outcome: worstOutcome(taskReports.map((task) => task.outcome)),
+      start,
+      durationMs: clock.now() - start,
+      budgetMs,
+      tasks: taskReports,
+    }
+    this.#emitter.emit('phaseEnd', report)
+    if (tasks.length > 0 || phase === 'readiness')
+      logger.info(
+        { event: 'phase.end', phase, outcome: report.outcome, durationMs: report.durationMs },
+        `phase ${phase} ended: ${report.outcome}`,
+      )
+    return report
+  }
+
+  async #skip(task: Task, start: number): Promise<TaskReport> {
+    const error = new TaskSkippedError(task.name)
+    return this.#taskEnded(task, start, 0, 'skipped', error)
+  }
+
+  #runTask(task: Task, cutoff: number): Promise<TaskReport> {
+    const { clock } = this.#options
+    const start = clock.now()
+    const deadline = Math.min(start + task.timeoutMs, cutoff)
+    const budgetMs = Math.max(0, deadline - start)
+    const cutByPhase = cutoff < start + task.timeoutMs
+    const controller = new AbortController()
+    const context: TaskContext = {
+      name: task.name,
+      phase: task.phase,
+      deadline,
+      remainingMs: () => Math.max(0, deadline - clock.now()),
+    }
+    this.#running.set(task.name, { task, start, budgetMs })
+    this.#emitter.emit('taskStart', { name: task.name, phase: task.phase, start, budgetMs })
+
+    return new Promise<TaskReport>((resolve) => {
+      let settled = false
+      const settle = (outcome: TaskOutcome, error?: unknown) => {
+        if (settled) return
+        settled = true
+        clock.clearTimeout(timer)
+        this.#running.delete(task.name)
+        resolve(this.#taskEnded(task, start, budgetMs, outcome, error))
+      }
+      // This timer is also what keeps the process alive while a task awaits a promise with no handle behind it.
+      const timer = clock.setTimeout(() => {
+        const error = new TaskTimeoutError(task.name, Math.round(budgetMs), cutByPhase)
+        settle('timeout', error)
+        controller.abort(error)
+      }, budgetMs)
+      try {
+        Promise.resolve(task.run(controller.signal, context)).then(
+          () => settle('ok'),
+          (error: unknown) => settle('error', error),
+        )
+      } catch (error) {
+        settle('error', error)
+      }
+    })
+  }
+
+  #taskEnded(task: Task, start: number, budgetMs: number, outcome: TaskOutcome, error?: unknown): TaskReport {
+    const report: TaskReport = {
+      name: task.name,
+      phase: task.phase,
+      critical: task.critical,
+      outcome,
+      start,
+      durationMs: this.#options.clock.now() - start,
+      budgetMs: Math.round(budgetMs),
+    }
+    if (outcome !== 'ok') {
+      report.error = errorMessage(error)
+      const code = (error as { code?: unknown } | null)?.code
+      if (typeof code === 'string') report.code = code
+    }
+    this.#emitter.emit('taskEnd', report)
+    const level = outcome === 'ok' ? 'info' : task.critical ? 'error' : 'warn'
+    this.#options.logger[level](
+      {
+        event: 'task.end',
+        task: task.name,
+        phase: task.phase,
+        outcome,
+        durationMs: report.durationMs,
+        critical: task.critical,
+        ...(report.error === undefined ? {} : { error: report.error }),
+      },
+      `task ${task.name}: ${outcome}`,
+    )
+    return report
+  }
+
+  #setState(to: ShutdownState): void {
+    const from = this.#state
+    if (from === to) return
+    this.#state = to
+    this.#emitter.emit('state', { from, to })
+  }
+
+  async #finish(report: ShutdownReport): Promise<void> {
+    if (!this.#options.exit || report.trigger === 'dispose') {
+      this.#options.clock.clearTimeout(this.#watchdog)
+      return
+    }
+    while (this.#holds.size > 0) await Promise.all([...this.#holds])
+    // One more turn of the event loop, so that whoever awaited the report can act on it first.
+    await new Promise((resolve) => setImmediate(resolve))
+    this.#exit(report.exitCode)
+  }
+
+  #onWatchdog(): void {
+    if (this.#exited) return
+    const { logger, clock } = this.#options
+    if (this.#report) {
+      logger.warn(
+        { event: 'watchdog', holds: this.#holds.size },
+        'deadline reached while exit was held (e.g. a /shutdown response); exiting',
+      )
+      this.#exit(this.#report.exitCode)
+      return
+    }
+    const now = clock.now()
+    logger.error(
+      {
+        event: 'watchdog',
+        running: [...this.#running.values()].map(({ task, start }) => ({ task: task.name, runningMs: now - start })),
+        completedPhases: this.#completed.map((phase) => phase.name),
+      },
+      'deadline reached before the shutdown finished: exiting before SIGKILL',
+    )
+    this.#exit(EXIT_CODES.watchdog)
+  }
+
+  #exit(code: number): void {
+    if (this.#exited || !this.#options.exit) return
+    this.#exited = true
+    this.#options.clock.clearTimeout(this.#watchdog)
+    const { logger } = this.#options
+    logger.info({ event: 'exit', exitCode: code }, `exiting with code ${code}`)
+    try {
+      logger.flush?.()
+    } catch {
+      // A logger that cannot flush must not keep the process from exiting.
+    }
+    this.#options.exit(code)
+  }
+
+  #scheduleFitCheck(): void {
+    if (this.#fitCheckScheduled) return
+    this.#fitCheckScheduled = true
+    // After the current synchronous registrations, so one start-up yields one warning with the totals.
+    setImmediate(() => {
+      this.#fitCheckScheduled = false
+      this.#checkFit()
+    }).unref()
+  }
+
+  #checkFit(): void {
+    if (this.#run) return
+    const plan = this.plan()
+    if (plan.fits) {
+      this.#warnedTotal = undefined
+      return
+    }
+    if (this.#warnedTotal === plan.totalMs) return
+    this.#warnedTotal = plan.totalMs
+    const parts = plan.phases
+      .filter((p) => p.reservedMs > 0)
+      .map((p) => `${p.phase} ${p.reservedMs}`)
+      .join(' + ')
+    const warning: ShutdownWarning = {
+      code: 'LAMEDUCK_WARN_BUDGET_EXCEEDS_GRACE',
+      message:
+        `declared budgets need ${plan.totalMs} ms (${parts}) but only ${Math.floor(plan.availableMs)} ms fit ` +
+        `in gracePeriodMs ${plan.gracePeriodMs} − safetyMarginMs ${plan.safetyMarginMs}; phases will share the time ` +
+        'in proportion. Raise terminationGracePeriodSeconds or lower the timeouts.',
+      details: { ...plan },
+    }
+    this.#options.logger.warn({ event: 'warning', code: warning.code, plan }, warning.message)
+    this.#emitter.emit('warning', warning)
+  }
+}

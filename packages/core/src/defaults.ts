@@ -1,0 +1,37 @@
+import type { Phase } from './phases.js'
+
+/**
+ * Every default of `@lameduck/core`, kept in one place so that code and docs cannot disagree.
+ * The README's option tables are checked against this object by a test.
+ */
+export const DEFAULTS = {
+  /** Used when neither `gracePeriodMs` nor `TERMINATION_GRACE_PERIOD_SECONDS` is set (Kubernetes' own default). */
+  gracePeriodMs: 30_000,
+  /** Kept free before SIGKILL: the process must be gone by `gracePeriodMs - safetyMarginMs`. */
+  safetyMarginMs: 1_000,
+  /** Endpoint propagation in a cluster takes seconds; applies when `KUBERNETES_SERVICE_HOST` is set. */
+  drainDelayMsInKubernetes: 5_000,
+  /** Outside Kubernetes nobody routes by endpoints, so there is nothing to wait for. */
+  drainDelayMsElsewhere: 0,
+  taskTimeoutMs: 5_000,
+  phase: 'close' as Phase,
+  critical: true,
+  signals: ['SIGTERM', 'SIGINT'] as readonly NodeJS.Signals[],
+  /** The run's last phase ends this long before the deadline so the exit itself fits too. */
+  exitReserveMs: 100,
+} as const
+
+/**
+ * Exit codes used when the coordinator ends the process.
+ *
+ * - `ok` (0): every critical task succeeded.
+ * - `failed` (1): a critical task failed, timed out or was skipped, or a fatal error triggered the run.
+ * - `watchdog` (124): the deadline came before the run could finish (as `timeout(1)` does).
+ * - `forced` (130): a second SIGINT asked for an immediate exit (128 + SIGINT).
+ */
+export const EXIT_CODES = {
+  ok: 0,
+  failed: 1,
+  watchdog: 124,
+  forced: 130,
+} as const

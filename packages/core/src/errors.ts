@@ -1,0 +1,127 @@
+/** Stable codes of every error lameduck throws or reports. Match on `code`, not on the message. */
+export type LameduckErrorCode =
+  | 'LAMEDUCK_ERR_INVALID_DURATION'
+  | 'LAMEDUCK_ERR_INVALID_OPTION'
+  | 'LAMEDUCK_ERR_UNKNOWN_PHASE'
+  | 'LAMEDUCK_ERR_UNKNOWN_SIGNAL'
+  | 'LAMEDUCK_ERR_DUPLICATE_TASK'
+  | 'LAMEDUCK_ERR_PHASE_STARTED'
+  | 'LAMEDUCK_ERR_TASK_TIMEOUT'
+  | 'LAMEDUCK_ERR_TASK_SKIPPED'
+  | (string & {})
+
+/** Base class of every lameduck error. `code` is stable across versions; messages are not. */
+export class LameduckError extends Error {
+  readonly code: LameduckErrorCode
+
+  constructor(code: LameduckErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = new.target.name
+    this.code = code
+  }
+}
+
+/** Thrown at configuration time: the options or task given cannot work. Nothing has been changed. */
+export class ConfigurationError extends LameduckError {}
+
+/** A duration is negative, NaN, infinite or not a number. */
+export class InvalidDurationError extends ConfigurationError {
+  constructor(
+    readonly option: string,
+    readonly value: unknown,
+  ) {
+    super(
+      'LAMEDUCK_ERR_INVALID_DURATION',
+      `${option} must be a finite, non-negative number of milliseconds; got ${describe(value)}`,
+    )
+  }
+}
+
+/** An option has the wrong type or an impossible value. */
+export class InvalidOptionError extends ConfigurationError {
+  constructor(
+    readonly option: string,
+    message: string,
+  ) {
+    super('LAMEDUCK_ERR_INVALID_OPTION', `${option}: ${message}`)
+  }
+}
+
+export class UnknownPhaseError extends ConfigurationError {
+  constructor(
+    readonly phase: unknown,
+    known: readonly string[],
+  ) {
+    super('LAMEDUCK_ERR_UNKNOWN_PHASE', `unknown phase ${describe(phase)}; expected one of ${known.join(', ')}`)
+  }
+}
+
+export class UnknownSignalError extends ConfigurationError {
+  constructor(
+    readonly signal: unknown,
+    why = 'not a signal this platform knows',
+  ) {
+    super('LAMEDUCK_ERR_UNKNOWN_SIGNAL', `cannot handle signal ${describe(signal)}: ${why}`)
+  }
+}
+
+export class DuplicateTaskError extends ConfigurationError {
+  constructor(readonly task: string) {
+    super('LAMEDUCK_ERR_DUPLICATE_TASK', `a task named "${task}" is already registered; task names must be unique`)
+  }
+}
+
+/** `addTask` was called for a phase that has already started or finished: the task could never run. */
+export class PhaseStartedError extends LameduckError {
+  constructor(
+    readonly task: string,
+    readonly phase: string,
+  ) {
+    super(
+      'LAMEDUCK_ERR_PHASE_STARTED',
+      `cannot add task "${task}": phase "${phase}" of the running shutdown has already started`,
+    )
+  }
+}
+
+/** The abort reason of a task's signal when its time is up, and the error recorded in the report. */
+export class TaskTimeoutError extends LameduckError {
+  constructor(
+    readonly task: string,
+    readonly timeoutMs: number,
+    /** True when the phase was cut to reserve time for later phases, before the task's own timeout. */
+    readonly cutByPhase: boolean,
+  ) {
+    super(
+      'LAMEDUCK_ERR_TASK_TIMEOUT',
+      cutByPhase
+        ? `task "${task}" was cut after ${timeoutMs} ms to keep the time reserved for later phases`
+        : `task "${task}" timed out after ${timeoutMs} ms`,
+    )
+  }
+}
+
+/** Recorded for a task that never started because no time was left before the deadline. */
+export class TaskSkippedError extends LameduckError {
+  constructor(readonly task: string) {
+    super('LAMEDUCK_ERR_TASK_SKIPPED', `task "${task}" was skipped: no time was left before the deadline`)
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value)
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value)
+  if (value === null || value === undefined) return String(value)
+  return typeof value
+}
+
+/** Turns whatever a task threw or rejected with into a message for the report. */
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name
+  if (typeof error === 'string') return error
+  try {
+    return JSON.stringify(error) ?? String(error)
+  } catch {
+    return String(error)
+  }
+}

@@ -1,0 +1,36 @@
+export type { BudgetPlan } from './budget.js'
+export type { Clock } from './clock.js'
+export {
+  createShutdown,
+  type Shutdown,
+  type ShutdownEvents,
+  type ShutdownState,
+  type ShutdownWarning,
+  type TriggerOptions,
+} from './coordinator.js'
+export { DEFAULTS, EXIT_CODES } from './defaults.js'
+export {
+  ConfigurationError,
+  DuplicateTaskError,
+  InvalidDurationError,
+  InvalidOptionError,
+  LameduckError,
+  type LameduckErrorCode,
+  PhaseStartedError,
+  TaskSkippedError,
+  TaskTimeoutError,
+  UnknownPhaseError,
+  UnknownSignalError,
+} from './errors.js'
+export { createJsonLogger, type Logger } from './logger.js'
+export type { ShutdownOptions } from './options.js'
+export { isPhase, PHASES, type Phase } from './phases.js'
+export type {
+  PhaseReport,
+  ShutdownReport,
+  TaskOutcome,
+  TaskReport,
+  TriggerKind,
+  TriggerRecord,
+} from './report.js'
+export type { TaskContext, TaskSpec } from './task.js'

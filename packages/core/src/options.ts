@@ -1,0 +1,139 @@
+import { constants } from 'node:os'
+import { type Clock, systemClock } from './clock.js'
+import { DEFAULTS } from './defaults.js'
+import { requireDuration } from './duration.js'
+import { InvalidDurationError, InvalidOptionError, UnknownSignalError } from './errors.js'
+import { createJsonLogger, type Logger, silentLogger } from './logger.js'
+
+/** Options of {@link createShutdown}. Every one is optional. */
+export interface ShutdownOptions {
+  /**
+   * The pod's `terminationGracePeriodSeconds` in ms: SIGKILL comes this long after termination starts.
+   * Default: env `TERMINATION_GRACE_PERIOD_SECONDS` × 1000, else 30 000.
+   */
+  gracePeriodMs?: number
+  /** Time kept free before SIGKILL; the deadline is `gracePeriodMs - safetyMarginMs` after the first trigger. Default: 1000. */
+  safetyMarginMs?: number
+  /**
+   * How long the `readiness` phase keeps serving with readiness failing, while the endpoint removal
+   * propagates to every node. Default: 5000 when running in Kubernetes (`KUBERNETES_SERVICE_HOST` set), else 0.
+   */
+  drainDelayMs?: number
+  /** Signals that start the shutdown; `[]` for none. Default: `['SIGTERM', 'SIGINT']`. */
+  signals?: readonly NodeJS.Signals[]
+  /**
+   * `true`: the process exits with the report's exit code when the run is done (the only place lameduck
+   * exits a process). `false`: it never exits. A function: called with the exit code instead. Default: `true`.
+   */
+  exit?: boolean | ((code: number) => void)
+  /** Pino-compatible logger; `false` for silence. Default: one JSON line per event on stderr. */
+  logger?: Logger | false
+  /** Start the shutdown on `uncaughtException` and `unhandledRejection` (exit code 1). Default: `false`. */
+  fatalErrors?: boolean
+  /** Time source and timers, for tests. Default: `Date.now` and the global timers. */
+  clock?: Clock
+  /** Environment to read defaults from. Default: `process.env`. */
+  env?: Record<string, string | undefined>
+}
+
+export interface ResolvedOptions {
+  gracePeriodMs: number
+  safetyMarginMs: number
+  drainDelayMs: number
+  signals: readonly NodeJS.Signals[]
+  exit: ((code: number) => void) | undefined
+  logger: Logger
+  fatalErrors: boolean
+  clock: Clock
+}
+
+// Synchronous faults that the process cannot meaningfully survive, and the debugger's signal.
+const unhandleable: Record<string, string> = {
+  SIGKILL: 'it cannot be caught',
+  SIGSTOP: 'it cannot be caught',
+  SIGSEGV: 'it signals memory corruption, not a request to stop',
+  SIGBUS: 'it signals memory corruption, not a request to stop',
+  SIGFPE: 'it signals a fault, not a request to stop',
+  SIGILL: 'it signals a fault, not a request to stop',
+  SIGUSR1: 'Node.js reserves it for the inspector',
+}
+
+export function resolveOptions(options: ShutdownOptions = {}): ResolvedOptions {
+  if (options === null || typeof options !== 'object') throw new InvalidOptionError('options', 'expected an object')
+  const env = options.env ?? process.env
+
+  let gracePeriodMs: number
+  if (options.gracePeriodMs !== undefined) {
+    gracePeriodMs = requireDuration('gracePeriodMs', options.gracePeriodMs)
+  } else if (env.TERMINATION_GRACE_PERIOD_SECONDS !== undefined && env.TERMINATION_GRACE_PERIOD_SECONDS !== '') {
+    const raw = env.TERMINATION_GRACE_PERIOD_SECONDS
+    const seconds = Number(raw)
+    if (!/^\s*\d+(\.\d+)?\s*$/.test(raw) || !Number.isFinite(seconds))
+      throw new InvalidDurationError('TERMINATION_GRACE_PERIOD_SECONDS (seconds)', raw)
+    gracePeriodMs = seconds * 1000
+  } else {
+    gracePeriodMs = DEFAULTS.gracePeriodMs
+  }
+  if (gracePeriodMs === 0) throw new InvalidOptionError('gracePeriodMs', 'must be greater than 0')
+
+  const safetyMarginMs = requireDuration('safetyMarginMs', options.safetyMarginMs ?? DEFAULTS.safetyMarginMs)
+  if (safetyMarginMs >= gracePeriodMs)
+    throw new InvalidOptionError(
+      'safetyMarginMs',
+      `must be less than gracePeriodMs (${safetyMarginMs} >= ${gracePeriodMs}): no time would be left for the shutdown`,
+    )
+
+  const inKubernetes = Boolean(env.KUBERNETES_SERVICE_HOST)
+  const drainDelayMs = requireDuration(
+    'drainDelayMs',
+    options.drainDelayMs ?? (inKubernetes ? DEFAULTS.drainDelayMsInKubernetes : DEFAULTS.drainDelayMsElsewhere),
+  )
+
+  const signals = options.signals ?? DEFAULTS.signals
+  if (!Array.isArray(signals)) throw new InvalidOptionError('signals', 'expected an array of signal names')
+  for (const signal of signals) {
+    if (typeof signal !== 'string' || !Object.hasOwn(constants.signals, signal)) throw new UnknownSignalError(signal)
+    const why = unhandleable[signal]
+    if (why) throw new UnknownSignalError(signal, why)
+  }
+
+  let exit: ResolvedOptions['exit']
+  const exitOption = options.exit ?? true
+  if (exitOption === true) exit = (code) => process.exit(code)
+  else if (exitOption === false) exit = undefined
+  else if (typeof exitOption === 'function') exit = exitOption
+  else throw new InvalidOptionError('exit', 'expected a boolean or a function')
+
+  let logger: Logger
+  if (options.logger === false) logger = silentLogger
+  else if (options.logger === undefined) logger = createJsonLogger()
+  else if (
+    ['info', 'warn', 'error'].every(
+      (m) => typeof (options.logger as unknown as Record<string, unknown>)[m] === 'function',
+    )
+  )
+    logger = options.logger
+  else throw new InvalidOptionError('logger', 'expected false or an object with info, warn and error methods')
+
+  if (options.fatalErrors !== undefined && typeof options.fatalErrors !== 'boolean')
+    throw new InvalidOptionError('fatalErrors', 'expected a boolean')
+
+  const clock = options.clock ?? systemClock
+  if (
+    typeof clock.now !== 'function' ||
+    typeof clock.setTimeout !== 'function' ||
+    typeof clock.clearTimeout !== 'function'
+  )
+    throw new InvalidOptionError('clock', 'expected now, setTimeout and clearTimeout functions')
+
+  return {
+    gracePeriodMs,
+    safetyMarginMs,
+    drainDelayMs,
+    signals: [...new Set(signals)],
+    exit,
+    logger,
+    fatalErrors: options.fatalErrors ?? false,
+    clock,
+  }
+}

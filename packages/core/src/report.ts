@@ -1,0 +1,73 @@
+import { EXIT_CODES } from './defaults.js'
+import type { Phase } from './phases.js'
+
+/** How a run was started. `http` is the preStop `/shutdown` endpoint; `dispose` is `await using`/`close()`. */
+export type TriggerKind = 'signal' | 'http' | 'manual' | 'fatal' | 'dispose'
+
+export type TaskOutcome = 'ok' | 'error' | 'timeout' | 'skipped'
+
+export interface TaskReport {
+  name: string
+  phase: Phase
+  critical: boolean
+  outcome: TaskOutcome
+  /** Epoch ms at which the task started (or would have, when skipped). */
+  start: number
+  durationMs: number
+  /** The task's time budget as it ran: its `timeoutMs`, or less when the phase was cut. */
+  budgetMs: number
+  /** Message of what the task threw or rejected with, or of its timeout. */
+  error?: string
+  /** Stable code of the error when it had one. */
+  code?: string
+}
+
+export interface PhaseReport {
+  name: Phase
+  /** `ok` when every task succeeded (or there was none); otherwise the worst task outcome. */
+  outcome: TaskOutcome
+  start: number
+  durationMs: number
+  /** Time the phase was allowed, after reserving later phases' budgets. */
+  budgetMs: number
+  tasks: TaskReport[]
+}
+
+export interface TriggerRecord {
+  trigger: TriggerKind
+  reason: string
+  at: number
+}
+
+/** What happened during a shutdown. Plain data: `JSON.stringify` gives the `/shutdown` response body. */
+export interface ShutdownReport {
+  /** What started the run. Later triggers that joined it are listed in `triggers`. */
+  trigger: TriggerKind
+  reason: string
+  /** Epoch ms of the first trigger. */
+  start: number
+  /** Epoch ms by which the process is gone: `start + gracePeriodMs - safetyMarginMs`. */
+  deadline: number
+  /** Epoch ms at which the last phase ended. */
+  end: number
+  durationMs: number
+  /** 0 when every critical task succeeded; see `EXIT_CODES`. */
+  exitCode: number
+  /** Every trigger in arrival order, the first included. */
+  triggers: TriggerRecord[]
+  phases: PhaseReport[]
+}
+
+const severity: Record<TaskOutcome, number> = { ok: 0, skipped: 1, timeout: 2, error: 3 }
+
+export function worstOutcome(outcomes: Iterable<TaskOutcome>): TaskOutcome {
+  let worst: TaskOutcome = 'ok'
+  for (const outcome of outcomes) if (severity[outcome] > severity[worst]) worst = outcome
+  return worst
+}
+
+export function exitCodeFor(trigger: TriggerKind, phases: readonly PhaseReport[]): number {
+  if (trigger === 'fatal') return EXIT_CODES.failed
+  const failed = phases.some((phase) => phase.tasks.some((task) => task.critical && task.outcome !== 'ok'))
+  return failed ? EXIT_CODES.failed : EXIT_CODES.ok
+}

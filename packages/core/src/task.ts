@@ -1,0 +1,61 @@
+import { DEFAULTS } from './defaults.js'
+import { requireDuration } from './duration.js'
+import { InvalidOptionError, UnknownPhaseError } from './errors.js'
+import { isPhase, PHASES, type Phase } from './phases.js'
+
+/** What a task's `run` receives besides its AbortSignal. */
+export interface TaskContext {
+  name: string
+  phase: Phase
+  /** Epoch ms at which the task's signal aborts and the task is abandoned. */
+  deadline: number
+  /** Milliseconds left until `deadline` (never negative). */
+  remainingMs(): number
+}
+
+/** A unit of shutdown work. */
+export interface TaskSpec {
+  /** Unique among the coordinator's tasks; shown in logs and the report. */
+  name: string
+  /** When it runs. Default: `'close'`. */
+  phase?: Phase
+  /**
+   * Its time budget. Past it the task's signal is aborted and the task abandoned (outcome `timeout`).
+   * It is also the time reserved for it when earlier phases overrun. Default: 5000.
+   */
+  timeoutMs?: number
+  /** Whether its failure makes the exit code non-zero. Default: `true`. */
+  critical?: boolean
+  /**
+   * The work. May be sync or async; throwing, rejecting (with anything) or timing out is recorded,
+   * never stops the run. Watch `signal` to stop early when the budget runs out.
+   */
+  run: (signal: AbortSignal, context: TaskContext) => unknown
+}
+
+export interface Task {
+  readonly name: string
+  readonly phase: Phase
+  readonly timeoutMs: number
+  readonly critical: boolean
+  readonly run: TaskSpec['run']
+}
+
+export function normalizeTask(spec: TaskSpec): Task {
+  if (spec === null || typeof spec !== 'object') throw new InvalidOptionError('task', 'expected a task object')
+  if (typeof spec.name !== 'string' || spec.name.trim() === '')
+    throw new InvalidOptionError('task.name', 'expected a non-empty string')
+  if (typeof spec.run !== 'function')
+    throw new InvalidOptionError(`task "${spec.name}".run`, `expected a function, got ${typeof spec.run}`)
+  const phase = spec.phase ?? DEFAULTS.phase
+  if (!isPhase(phase)) throw new UnknownPhaseError(phase, PHASES)
+  if (spec.critical !== undefined && typeof spec.critical !== 'boolean')
+    throw new InvalidOptionError(`task "${spec.name}".critical`, 'expected a boolean')
+  return {
+    name: spec.name,
+    phase,
+    timeoutMs: requireDuration(`task "${spec.name}".timeoutMs`, spec.timeoutMs ?? DEFAULTS.taskTimeoutMs),
+    critical: spec.critical ?? DEFAULTS.critical,
+    run: spec.run,
+  }
+}

@@ -1,0 +1,68 @@
+import { DuplicateTaskError, InvalidDurationError, PhaseStartedError, UnknownPhaseError } from '@lameduck/core'
+import { describe, expect, it } from 'vitest'
+import { testShutdown } from './helpers.js'
+
+const noop = () => {}
+
+describe('addTask', () => {
+  it('rejects invalid specs at registration, naming the task', () => {
+    const shutdown = testShutdown()
+    expect(() => shutdown.addTask({ name: 'a', phase: 'cleanup' as never, run: noop })).toThrow(UnknownPhaseError)
+    expect(() => shutdown.addTask({ name: 'a', timeoutMs: -5, run: noop })).toThrow(InvalidDurationError)
+    expect(() => shutdown.addTask({ name: 'a', timeoutMs: Number.NaN, run: noop })).toThrow(/task "a".timeoutMs/)
+    expect(() => shutdown.addTask({ name: '', run: noop })).toThrow(/task.name/)
+    expect(() => shutdown.addTask({ name: 'a', run: 'nope' as never })).toThrow(/task "a".run/)
+    expect(() => shutdown.addTask({ name: 'a', critical: 'no' as never, run: noop })).toThrow(/critical/)
+    expect(() => shutdown.addTask(null as never)).toThrow(/task/)
+  })
+
+  it('rejects a duplicate name with a stable code, and accepts it again after unregistering', () => {
+    const shutdown = testShutdown()
+    const off = shutdown.addTask({ name: 'flush', phase: 'flush', run: noop })
+    expect(() => shutdown.addTask({ name: 'flush', phase: 'close', run: noop })).toThrow(DuplicateTaskError)
+    try {
+      shutdown.addTask({ name: 'flush', run: noop })
+    } catch (error) {
+      expect(error).toMatchObject({ code: 'LAMEDUCK_ERR_DUPLICATE_TASK' })
+    }
+    off()
+    off()
+    expect(() => shutdown.addTask({ name: 'flush', run: noop })).not.toThrow()
+  })
+
+  it('does not run an unregistered task', async () => {
+    const shutdown = testShutdown()
+    const ran: string[] = []
+    const off = shutdown.addTask({ name: 'gone', run: () => ran.push('gone') })
+    shutdown.addTask({ name: 'kept', run: () => ran.push('kept') })
+    off()
+    const report = await shutdown.shutdown()
+    expect(ran).toEqual(['kept'])
+    expect(report.phases.flatMap((p) => p.tasks.map((t) => t.name))).toEqual(['kept'])
+  })
+
+  it('applies the documented defaults: phase close, critical, 5000 ms', async () => {
+    const shutdown = testShutdown()
+    shutdown.addTask({ name: 'plain', run: noop })
+    const report = await shutdown.shutdown()
+    const close = report.phases.find((p) => p.name === 'close')
+    expect(close?.tasks[0]).toMatchObject({ name: 'plain', phase: 'close', critical: true, budgetMs: 5000 })
+  })
+
+  it('during a run, accepts tasks for phases still ahead and refuses those already started', async () => {
+    const shutdown = testShutdown()
+    const ran: string[] = []
+    shutdown.addTask({
+      name: 'drainer',
+      phase: 'drain',
+      run: () => {
+        shutdown.addTask({ name: 'late-release', phase: 'release', run: () => ran.push('late-release') })
+        expect(() => shutdown.addTask({ name: 'late-drain', phase: 'drain', run: noop })).toThrow(PhaseStartedError)
+        ran.push('drainer')
+      },
+    })
+    await shutdown.shutdown()
+    expect(ran).toEqual(['drainer', 'late-release'])
+    expect(() => shutdown.addTask({ name: 'after', phase: 'report', run: noop })).toThrow(PhaseStartedError)
+  })
+})
