@@ -13,7 +13,7 @@ export interface BudgetPlan {
   phases: { phase: Phase; reservedMs: number }[]
   /** Sum of the reserved times: what a run takes when every task uses its whole budget. */
   totalMs: number
-  /** Whether `totalMs` fits in `availableMs`. When it does not, phases share the time in proportion. */
+  /** Whether `totalMs` fits in `availableMs`. When it does not, early phases are cut to keep later phases' time. */
   fits: boolean
 }
 
@@ -41,14 +41,15 @@ export function planBudget(
 }
 
 /**
- * When the phase starting at `now` must end. With time to spare it may run until only the later
- * phases' reserved time is left (so an overrunning drain cannot eat the flush's time); when the
- * remaining time cannot cover every reservation, each phase gets its proportional share.
+ * When the phase starting at `now` must end. The later phases' reserved time is kept for them: this
+ * phase may run until only that is left (more than its own reservation when there is slack, less when
+ * earlier phases overran or the budgets do not fit), so an overrunning drain cannot eat the flush's
+ * time. Only when the time left cannot even cover the later phases is it shared in proportion.
  */
 export function phaseCutoff(now: number, end: number, reservedMs: number, laterReservedMs: number): number {
   const remaining = end - now
   if (remaining <= 0) return now
-  if (remaining >= reservedMs + laterReservedMs) return end - laterReservedMs
+  if (remaining > laterReservedMs) return end - laterReservedMs
   const total = reservedMs + laterReservedMs
   return total === 0 ? end : now + (remaining * reservedMs) / total
 }

@@ -500,8 +500,8 @@ class Coordinator implements Shutdown {
       code: 'LAMEDUCK_WARN_BUDGET_EXCEEDS_GRACE',
       message:
         `declared budgets need ${plan.totalMs} ms (${parts}) but only ${Math.floor(plan.availableMs)} ms fit ` +
-        `in gracePeriodMs ${plan.gracePeriodMs} − safetyMarginMs ${plan.safetyMarginMs}; phases will share the time ` +
-        'in proportion. Raise terminationGracePeriodSeconds or lower the timeouts.',
+        `in gracePeriodMs ${plan.gracePeriodMs} − safetyMarginMs ${plan.safetyMarginMs}; early phases will be cut to ` +
+        "keep the later phases' time. Raise terminationGracePeriodSeconds or lower the timeouts.",
       details: { ...plan },
     }
     this.#options.logger.warn({ event: 'warning', code: warning.code, plan }, warning.message)

@@ -38,8 +38,10 @@ describe('options are validated when the coordinator is created', () => {
       45_000,
     )
     expect(createShutdown({ ...base, env: {} }).config.gracePeriodMs).toBe(DEFAULTS.gracePeriodMs)
-    expect(createShutdown({ ...base, gracePeriodMs: 10_000, env: { TERMINATION_GRACE_PERIOD_SECONDS: '45' } }).config
-      .gracePeriodMs).toBe(10_000)
+    expect(
+      createShutdown({ ...base, gracePeriodMs: 10_000, env: { TERMINATION_GRACE_PERIOD_SECONDS: '45' } }).config
+        .gracePeriodMs,
+    ).toBe(10_000)
     for (const bad of ['-5', 'thirty', '30s', 'Infinity']) {
       expect(() => createShutdown({ ...base, env: { TERMINATION_GRACE_PERIOD_SECONDS: bad } })).toThrow(
         InvalidDurationError,

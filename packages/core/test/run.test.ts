@@ -115,7 +115,13 @@ describe('errors never stop the run', () => {
     ]
     for (const [name, run] of values) shutdown.addTask({ name, phase: 'flush', run })
     let closed = false
-    shutdown.addTask({ name: 'after', phase: 'close', run: () => void (closed = true) })
+    shutdown.addTask({
+      name: 'after',
+      phase: 'close',
+      run: () => {
+        closed = true
+      },
+    })
     const report = await shutdown.shutdown()
     const flush = report.phases.find((p) => p.name === 'flush')!
     for (const [name, , message] of values) {
@@ -146,7 +152,13 @@ describe('errors never stop the run', () => {
   it('a task that calls shutdown() itself gets the running shutdown and the run goes on', async () => {
     const shutdown = testShutdown()
     let inner: Promise<unknown> | undefined
-    shutdown.addTask({ name: 'reenter', phase: 'drain', run: () => void (inner = shutdown.shutdown('from a task')) })
+    shutdown.addTask({
+      name: 'reenter',
+      phase: 'drain',
+      run: () => {
+        inner = shutdown.shutdown('from a task')
+      },
+    })
     shutdown.addTask({ name: 'awaits-itself', phase: 'flush', timeoutMs: 50, run: () => shutdown.shutdown() })
     shutdown.addTask({ name: 'after', phase: 'close', run: () => {} })
     const report = await shutdown.shutdown('outer')
@@ -208,7 +220,12 @@ describe('timeouts', () => {
       phase: 'release',
       timeoutMs: 2000,
       run: (_signal, context) => {
-        seen = { deadline: context.deadline, remaining: context.remainingMs(), name: context.name, phase: context.phase }
+        seen = {
+          deadline: context.deadline,
+          remaining: context.remainingMs(),
+          name: context.name,
+          phase: context.phase,
+        }
       },
     })
     const before = Date.now()

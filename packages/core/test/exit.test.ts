@@ -1,0 +1,70 @@
+import { EXIT_CODES } from '@lameduck/core'
+import { describe, expect, it } from 'vitest'
+import { delay, testShutdown } from './helpers.js'
+
+describe('the exit path', () => {
+  it('exits once with the report exit code after the run, one event-loop turn after the report', async () => {
+    const codes: number[] = []
+    const shutdown = testShutdown({ exit: (code) => codes.push(code) })
+    shutdown.addTask({ name: 'fails', run: () => Promise.reject(new Error('x')) })
+    let sawReportBeforeExit = false
+    const report = await shutdown.shutdown()
+    sawReportBeforeExit = codes.length === 0
+    await delay(20)
+    expect(sawReportBeforeExit).toBe(true)
+    expect(codes).toEqual([report.exitCode])
+    expect(report.exitCode).toBe(EXIT_CODES.failed)
+  })
+
+  it('waits for exit holds, then exits', async () => {
+    const codes: number[] = []
+    const shutdown = testShutdown({ exit: (code) => codes.push(code) })
+    const release = shutdown.holdExit()
+    await shutdown.shutdown()
+    await delay(30)
+    expect(codes).toEqual([])
+    release()
+    release()
+    await delay(10)
+    expect(codes).toEqual([0])
+  })
+
+  it('the watchdog exits at the deadline when an exit hold is never released', async () => {
+    const exits: { code: number; at: number }[] = []
+    const shutdown = testShutdown({
+      gracePeriodMs: 500,
+      safetyMarginMs: 100,
+      exit: (code) => exits.push({ code, at: Date.now() }),
+    })
+    shutdown.holdExit()
+    const started = Date.now()
+    await shutdown.shutdown()
+    await delay(600)
+    expect(exits).toHaveLength(1)
+    expect(exits[0]!.code).toBe(0)
+    expect(exits[0]!.at - started).toBeGreaterThanOrEqual(390)
+    expect(exits[0]!.at - started).toBeLessThan(550)
+  })
+
+  it('never exits for exit: false, nor for close() / await using', async () => {
+    const codes: number[] = []
+    {
+      await using shutdown = testShutdown({ exit: (code) => codes.push(code), signals: ['SIGUSR2'] })
+      shutdown.addTask({ name: 'x', run: () => {} })
+    }
+    await delay(20)
+    expect(codes).toEqual([])
+    expect(process.listenerCount('SIGUSR2')).toBe(0)
+  })
+
+  it('uninstall removes its signal handlers so several coordinators can come and go', () => {
+    const before = process.listenerCount('SIGHUP')
+    const a = testShutdown({ signals: ['SIGHUP'] })
+    const b = testShutdown({ signals: ['SIGHUP'] })
+    expect(process.listenerCount('SIGHUP')).toBe(before + 2)
+    a.uninstall()
+    a.uninstall()
+    b.uninstall()
+    expect(process.listenerCount('SIGHUP')).toBe(before)
+  })
+})

@@ -1,0 +1,60 @@
+import {
+  createShutdown,
+  type LameduckErrorCode,
+  type Phase,
+  type Shutdown,
+  type ShutdownReport,
+  type ShutdownState,
+  type TaskContext,
+  type TaskOutcome,
+} from '@lameduck/core'
+import { describe, expectTypeOf, it } from 'vitest'
+
+describe('public types', () => {
+  const shutdown = createShutdown({ exit: false, signals: [] })
+
+  it('createShutdown returns the coordinator', () => {
+    expectTypeOf(shutdown).toEqualTypeOf<Shutdown>()
+    expectTypeOf(shutdown.state).toEqualTypeOf<ShutdownState>()
+    expectTypeOf<ShutdownState>().toEqualTypeOf<'running' | 'draining' | 'stopping' | 'stopped'>()
+    expectTypeOf(shutdown.isReady).returns.toBeBoolean()
+    expectTypeOf(shutdown.shutdown).returns.resolves.toEqualTypeOf<ShutdownReport>()
+    expectTypeOf(shutdown[Symbol.asyncDispose]).returns.resolves.toBeVoid()
+  })
+
+  it('addTask takes a typed spec and returns an unregister function', () => {
+    expectTypeOf(shutdown.addTask).parameter(0).toHaveProperty('run')
+    expectTypeOf(shutdown.addTask({ name: 'x', run: () => {} })).toEqualTypeOf<() => void>()
+    expectTypeOf<Phase>().toEqualTypeOf<'readiness' | 'drain' | 'flush' | 'release' | 'close' | 'report'>()
+    shutdown.addTask({
+      name: 'typed',
+      phase: 'flush',
+      run: (signal, context) => {
+        expectTypeOf(signal).toEqualTypeOf<AbortSignal>()
+        expectTypeOf(context).toEqualTypeOf<TaskContext>()
+      },
+    })
+    // @ts-expect-error unknown phase
+    shutdown.addTask({ name: 'bad', phase: 'cleanup', run: () => {} })
+    // @ts-expect-error run is required
+    shutdown.addTask({ name: 'bad' })
+  })
+
+  it('events are typed by name', () => {
+    shutdown.on('taskEnd', (task) => {
+      expectTypeOf(task.outcome).toEqualTypeOf<TaskOutcome>()
+      expectTypeOf(task.error).toEqualTypeOf<string | undefined>()
+    })
+    shutdown.on('state', ({ from, to }) => {
+      expectTypeOf(from).toEqualTypeOf<ShutdownState>()
+      expectTypeOf(to).toEqualTypeOf<ShutdownState>()
+    })
+    expectTypeOf(shutdown.on('report', () => {})).toEqualTypeOf<() => void>()
+    // @ts-expect-error no such event
+    shutdown.on('nope', () => {})
+  })
+
+  it('error codes are a known union that stays open for adapters', () => {
+    expectTypeOf<'LAMEDUCK_ERR_DUPLICATE_TASK'>().toExtend<LameduckErrorCode>()
+  })
+})
