@@ -1,0 +1,233 @@
+import { parseArgs } from 'node:util'
+import { LameduckError } from '@lameduck/core'
+import { SIM_DEFAULTS } from './defaults.js'
+import { SimulatorError } from './errors.js'
+import { formatResult } from './format.js'
+import { type SimulationOptions, simulateTermination } from './simulate.js'
+
+interface OptionDoc {
+  name: string
+  value?: string
+  help: string
+  default?: string | number
+  multiple?: boolean
+}
+
+const DOCS: OptionDoc[] = [
+  { name: 'concurrency', value: 'n', help: 'concurrent keep-alive callers', default: SIM_DEFAULTS.concurrency },
+  {
+    name: 'think',
+    value: 'duration',
+    help: 'mean pause between a caller’s requests (bursty load)',
+    default: SIM_DEFAULTS.think,
+  },
+  { name: 'path', value: 'path', help: 'path of the load requests', default: SIM_DEFAULTS.path },
+  {
+    name: 'long',
+    value: 'duration',
+    help: 'also send long requests of this duration, pinned to replica A',
+    default: 'none',
+  },
+  { name: 'long-count', value: 'n', help: 'how many long requests', default: SIM_DEFAULTS.longCount },
+  {
+    name: 'long-path',
+    value: 'path',
+    help: 'path of the long requests; {ms} is their duration',
+    default: SIM_DEFAULTS.longPath,
+  },
+  { name: 'prestop', value: 'path', help: 'preStop httpGet path (e.g. /shutdown)', default: 'none: signal only' },
+  {
+    name: 'prestop-header',
+    value: "'Name: value'",
+    help: 'header of the preStop request (repeatable)',
+    multiple: true,
+  },
+  {
+    name: 'prestop-port',
+    value: 'port|admin',
+    help: "preStop port: a number, 'port' (PORT) or 'admin' (ADMIN_PORT)",
+    default: SIM_DEFAULTS.preStopPort,
+  },
+  { name: 'signal', value: 'name', help: 'stop signal', default: SIM_DEFAULTS.signal },
+  {
+    name: 'grace',
+    value: 'duration',
+    help: 'terminationGracePeriodSeconds, preStop included',
+    default: SIM_DEFAULTS.grace,
+  },
+  {
+    name: 'propagation',
+    value: 'duration',
+    help: 'time until replica A leaves the proxy’s endpoints',
+    default: SIM_DEFAULTS.propagation,
+  },
+  { name: 'warmup', value: 'duration', help: 'load before termination starts', default: SIM_DEFAULTS.warmup },
+  { name: 'tail', value: 'duration', help: 'load after A exited and left the endpoints', default: SIM_DEFAULTS.tail },
+  {
+    name: 'startup-timeout',
+    value: 'duration',
+    help: 'time a replica may take to listen on PORT',
+    default: SIM_DEFAULTS.startupTimeout,
+  },
+  {
+    name: 'request-timeout',
+    value: 'duration',
+    help: 'a request slower than this fails as timeout',
+    default: SIM_DEFAULTS.requestTimeout,
+  },
+  {
+    name: 'proxy-port',
+    value: 'port',
+    help: 'port of the kube-proxy stand-in; 0 picks a free one',
+    default: SIM_DEFAULTS.proxyPort,
+  },
+  { name: 'env', value: 'K=V', help: 'environment for both replicas (repeatable)', multiple: true },
+  { name: 'json', help: 'print the result as one JSON object' },
+  { name: 'help', help: 'show this help' },
+]
+
+export const HELP = `lameduck-sim — run two replicas of a service behind a kube-proxy-like proxy under keep-alive
+load, terminate replica A as the kubelet does, and count every failed request.
+
+Usage: lameduck-sim [options] -- <command> [args…]
+
+Each replica gets PORT (and ADMIN_PORT) in its environment. Durations: ms, or 500ms / 8s / 1m.
+
+Options:
+${DOCS.map((d) => {
+  const flag = `--${d.name}${d.value ? ` <${d.value}>` : ''}`
+  const def = d.default === undefined ? '' : ` (default: ${d.default})`
+  return `  ${flag.padEnd(32)} ${d.help}${def}`
+}).join('\n')}
+
+Exit codes: 0 no request failed and no SIGKILL; 1 a request failed or SIGKILL was needed;
+2 the service could not be run or the options are wrong; 130 interrupted.
+
+Example:
+  lameduck-sim --prestop /shutdown --prestop-header 'Authorization: Bearer t0k3n' -- node server.js
+`
+
+/** Runs the CLI; returns its exit code. */
+export async function main(argv: string[], io: { out: (s: string) => void; err: (s: string) => void } = defaultIo) {
+  let options: SimulationOptions
+  let json = false
+  try {
+    const parsed = parse(argv)
+    if (parsed === 'help') {
+      io.out(HELP)
+      return 0
+    }
+    ;({ options, json } = parsed)
+  } catch (error) {
+    io.err(`lameduck-sim: ${(error as Error).message}\nRun lameduck-sim --help for usage.\n`)
+    return 2
+  }
+
+  const controller = new AbortController()
+  const onSigint = () => controller.abort()
+  process.once('SIGINT', onSigint)
+  process.once('SIGTERM', onSigint)
+  const live = !json && process.stderr.isTTY
+  try {
+    const result = await simulateTermination({
+      ...options,
+      signalAbort: controller.signal,
+      onProgress: live
+        ? (p) =>
+            io.err(
+              `\r  ${p.stage.padEnd(11)} ${(p.elapsedMs / 1000).toFixed(1)}s  ${p.requests} requests  ` +
+                `${p.failed} failed  ${Math.round(p.requestsPerSecond)} req/s   `,
+            )
+        : undefined,
+    })
+    if (live) io.err('\r\x1b[K')
+    io.out(
+      json
+        ? `${JSON.stringify(result)}\n`
+        : `${formatResult(result)}\n\n${result.failed} of ${result.requests} requests failed\n`,
+    )
+    return result.passed ? 0 : 1
+  } catch (error) {
+    if (live) io.err('\r\x1b[K')
+    if (error instanceof SimulatorError && error.code === 'LAMEDUCK_ERR_SIM_ABORTED') {
+      io.err('lameduck-sim: interrupted; replicas killed\n')
+      return 130
+    }
+    const message = error instanceof Error ? error.message : String(error)
+    const code = error instanceof LameduckError ? ` [${error.code}]` : ''
+    io.err(`lameduck-sim: ${message}${code}\n`)
+    if (error instanceof SimulatorError && error.output.length)
+      io.err(`last output of the replica:\n${error.output.map((l) => `  ${l}`).join('\n')}\n`)
+    return 2
+  } finally {
+    process.removeListener('SIGINT', onSigint)
+    process.removeListener('SIGTERM', onSigint)
+  }
+}
+
+const defaultIo = {
+  out: (s: string) => void process.stdout.write(s),
+  err: (s: string) => void process.stderr.write(s),
+}
+
+function parse(argv: string[]): 'help' | { options: SimulationOptions; json: boolean } {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: Object.fromEntries(
+      DOCS.map((d) => [d.name, { type: d.value ? 'string' : 'boolean', multiple: d.multiple ?? false }]),
+    ) as Record<string, { type: 'string' | 'boolean'; multiple: boolean }>,
+  })
+  if (values.help) return 'help'
+  if (positionals.length === 0) throw new Error('missing the service command after --')
+  const str = (name: string) => values[name] as string | undefined
+  const int = (name: string) => {
+    const raw = str(name)
+    if (raw === undefined) return undefined
+    if (!/^\d+$/.test(raw)) throw new Error(`--${name} expects a whole number, got ${raw}`)
+    return Number(raw)
+  }
+  const headers: Record<string, string> = {}
+  for (const header of (values['prestop-header'] as string[] | undefined) ?? []) {
+    const at = header.indexOf(':')
+    if (at <= 0) throw new Error(`--prestop-header expects 'Name: value', got ${header}`)
+    headers[header.slice(0, at).trim().toLowerCase()] = header.slice(at + 1).trim()
+  }
+  const env: Record<string, string> = {}
+  for (const pair of (values.env as string[] | undefined) ?? []) {
+    const at = pair.indexOf('=')
+    if (at <= 0) throw new Error(`--env expects K=V, got ${pair}`)
+    env[pair.slice(0, at)] = pair.slice(at + 1)
+  }
+  const preStopPortRaw = str('prestop-port')
+  const preStopPort =
+    preStopPortRaw === undefined || preStopPortRaw === 'port' || preStopPortRaw === 'admin'
+      ? preStopPortRaw
+      : int('prestop-port')
+  const options: SimulationOptions = {
+    command: positionals,
+    env,
+    concurrency: int('concurrency'),
+    think: str('think'),
+    path: str('path'),
+    long: str('long'),
+    longCount: int('long-count'),
+    longPath: str('long-path'),
+    preStop: str('prestop'),
+    preStopHeaders: headers,
+    preStopPort: preStopPort as SimulationOptions['preStopPort'],
+    signal: str('signal') as NodeJS.Signals | undefined,
+    grace: str('grace'),
+    propagation: str('propagation'),
+    warmup: str('warmup'),
+    tail: str('tail'),
+    startupTimeout: str('startup-timeout'),
+    requestTimeout: str('request-timeout'),
+    proxyPort: int('proxy-port'),
+  }
+  // Unset options fall back to the library's defaults.
+  for (const key of Object.keys(options) as (keyof SimulationOptions)[])
+    if (options[key] === undefined) delete options[key]
+  return { options, json: Boolean(values.json) }
+}

@@ -1,0 +1,31 @@
+import type { SimulationResult } from './simulate.js'
+
+/** The result as a readable table, for terminals and CI logs. */
+export function formatResult(result: SimulationResult): string {
+  const rows: [string, string][] = []
+  const add = (label: string, value: string) => rows.push([label, value])
+  add('verdict', result.passed ? 'PASS: no request failed, no SIGKILL' : 'FAIL')
+  add('requests', `${result.requests} total, ${result.ok} ok, ${result.failed} failed`)
+  const kinds = Object.entries(result.failures).sort((x, y) => y[1] - x[1])
+  add('failures by kind', kinds.length ? kinds.map(([kind, n]) => `${kind} ${n}`).join(', ') : 'none')
+  add('load', `${result.requestsPerSecond} req/s at concurrency ${result.config.concurrency}`)
+  if (result.long.total > 0)
+    add('long requests', `${result.long.ok} of ${result.long.total} completed (${result.long.durationMs} ms each)`)
+  if (result.preStop) {
+    const p = result.preStop
+    add('preStop', `GET ${p.path} → ${p.status ?? p.error} in ${p.durationMs} ms`)
+  } else add('preStop', 'none')
+  add('stop signal', `${result.signal} at +${result.signalAtMs} ms`)
+  add(
+    'exit',
+    `+${result.terminationToExitMs} ms, ${result.exitSignal ? `signal ${result.exitSignal}` : `code ${result.exitCode}`}`,
+  )
+  add('SIGKILL needed', result.sigkill ? 'yes' : 'no')
+  const width = Math.max(...rows.map(([label]) => label.length))
+  const lines = rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`)
+  if (result.lastOutput.length) {
+    lines.push('', '  replica A, last output:')
+    for (const line of result.lastOutput.slice(-8)) lines.push(`    ${line}`)
+  }
+  return lines.join('\n')
+}

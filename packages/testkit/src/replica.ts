@@ -1,0 +1,138 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { connect } from 'node:net'
+import { SimulatorError } from './errors.js'
+
+export interface ReplicaExit {
+  code: number | null
+  signal: NodeJS.Signals | null
+  /** performance.now() at the exit. */
+  at: number
+}
+
+const OUTPUT_LINES = 40
+
+/**
+ * One replica of the user's service, in its own process group so that nothing it starts outlives the
+ * simulation. Signals for termination go to the main process only, as the container runtime sends
+ * them to PID 1; cleanup kills the whole group.
+ */
+export class Replica {
+  readonly child: ChildProcess
+  readonly output: string[] = []
+  readonly exited: Promise<ReplicaExit>
+  /** Set once the process is gone. */
+  exit: ReplicaExit | undefined
+  #spawnError: Error | undefined
+
+  constructor(
+    readonly name: string,
+    readonly port: number,
+    readonly adminPort: number,
+    command: string,
+    args: readonly string[],
+    env: Record<string, string | undefined>,
+  ) {
+    this.child = spawn(command, args, {
+      env: { ...env, PORT: String(port), ADMIN_PORT: String(adminPort) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    })
+    for (const stream of [this.child.stdout, this.child.stderr]) {
+      let partial = ''
+      stream?.setEncoding('utf8')
+      stream?.on('data', (chunk: string) => {
+        const lines = (partial + chunk).split('\n')
+        partial = lines.pop() ?? ''
+        for (const line of lines) this.#remember(line)
+      })
+      stream?.on('end', () => partial && this.#remember(partial))
+    }
+    this.exited = new Promise((resolve) => {
+      this.child.once('error', (error) => {
+        this.#spawnError = error
+        this.exit = { code: null, signal: null, at: performance.now() }
+        resolve(this.exit)
+      })
+      this.child.once('exit', (code, signal) => {
+        this.exit = { code, signal, at: performance.now() }
+        resolve(this.exit)
+      })
+    })
+  }
+
+  get running(): boolean {
+    return this.exit === undefined
+  }
+
+  /** Sends a signal to the main process; a process already gone is not an error. */
+  signal(signal: NodeJS.Signals): void {
+    if (!this.running || this.child.pid === undefined) return
+    try {
+      process.kill(this.child.pid, signal)
+    } catch {
+      // Already gone.
+    }
+  }
+
+  /** Kills the whole process group, children of the service included. Safe to call any number of times. */
+  killGroup(signal: NodeJS.Signals = 'SIGKILL'): void {
+    if (this.child.pid === undefined) return
+    try {
+      process.kill(-this.child.pid, signal)
+    } catch {
+      // No such group: everything in it is gone already.
+    }
+  }
+
+  /** Resolves once `port` accepts connections; rejects with a clear SimulatorError otherwise. */
+  async waitListening(port: number, timeoutMs: number, what: string, commandLine: string): Promise<void> {
+    const deadline = performance.now() + timeoutMs
+    while (performance.now() < deadline) {
+      if (!this.running) {
+        if (this.#spawnError && (this.#spawnError as NodeJS.ErrnoException).code === 'ENOENT')
+          throw new SimulatorError(
+            'LAMEDUCK_ERR_SIM_COMMAND_NOT_FOUND',
+            `command not found: ${commandLine.split(' ')[0]} (is it installed and on PATH?)`,
+          )
+        if (this.#spawnError)
+          throw new SimulatorError(
+            'LAMEDUCK_ERR_SIM_COMMAND_NOT_FOUND',
+            `could not start ${commandLine}: ${this.#spawnError.message}`,
+          )
+        const how = this.exit?.signal ? `signal ${this.exit.signal}` : `code ${this.exit?.code}`
+        const inUse = this.output.some((line) => line.includes('EADDRINUSE'))
+        throw new SimulatorError(
+          inUse ? 'LAMEDUCK_ERR_SIM_PORT_IN_USE' : 'LAMEDUCK_ERR_SIM_EXITED_AT_START',
+          inUse
+            ? `replica ${this.name} could not listen: port ${port} is already in use`
+            : `replica ${this.name} exited at start with ${how} before listening on ${what} ${port}`,
+          this.output.slice(-10),
+        )
+      }
+      if (await canConnect(port)) return
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    throw new SimulatorError(
+      'LAMEDUCK_ERR_SIM_NEVER_LISTENED',
+      `replica ${this.name} never listened on ${what} ${port} within ${timeoutMs} ms ` +
+        `(does it read the ${what === 'PORT' ? 'PORT' : 'ADMIN_PORT'} environment variable?)`,
+      this.output.slice(-10),
+    )
+  }
+
+  #remember(line: string): void {
+    this.output.push(line)
+    if (this.output.length > OUTPUT_LINES) this.output.shift()
+  }
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1' })
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once('error', () => resolve(false))
+  })
+}

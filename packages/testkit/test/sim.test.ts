@@ -1,0 +1,161 @@
+import { spawnSync } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { createServer } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import { type SimulationOptions, SimulatorError, simulateTermination } from '@lameduck/testkit'
+import { describe, expect, it } from 'vitest'
+
+const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}.mjs`, import.meta.url))
+
+/** Runs a fixture service under the simulator with short timings; the marker finds leftover processes. */
+function run(name: string, options: Partial<SimulationOptions> = {}) {
+  const marker = `lameduck-test-${randomUUID()}`
+  const result = simulateTermination({
+    command: [process.execPath, fixture(name), marker],
+    warmup: '600ms',
+    propagation: '500ms',
+    tail: '300ms',
+    grace: '5s',
+    env: { DRAIN_DELAY_MS: '800' },
+    ...options,
+  })
+  return { result, marker }
+}
+
+function leftovers(marker: string): string {
+  return spawnSync('pgrep', ['-af', marker], { encoding: 'utf8' }).stdout.trim()
+}
+
+describe('the simulator tells a correct shutdown from a broken one', () => {
+  for (const attempt of [1, 2]) {
+    it(`well-behaved service: 0 failed requests (run ${attempt})`, async () => {
+      const { result, marker } = run('well-behaved')
+      const r = await result
+      expect(r.failures).toEqual({})
+      expect(r.failed).toBe(0)
+      expect(r.sigkill).toBe(false)
+      expect(r.passed).toBe(true)
+      expect(r.exitCode).toBe(0)
+      expect(r.requests).toBeGreaterThan(500)
+      // It drained after its 800 ms delay, not before.
+      expect(r.terminationToExitMs).toBeGreaterThanOrEqual(800)
+      expect(leftovers(marker)).toBe('')
+    })
+
+    it(`bare server.close() under keep-alive load: failures or SIGKILL (run ${attempt})`, async () => {
+      const r = await run('bare-close').result
+      expect(r.passed).toBe(false)
+      expect(r.failed > 0 || r.sigkill).toBe(true)
+    })
+
+    it(`exit on SIGTERM: failures (run ${attempt})`, async () => {
+      const r = await run('exit-immediately').result
+      expect(r.passed).toBe(false)
+      expect(r.failed).toBeGreaterThan(0)
+      expect(r.exitSignal).toBe('SIGTERM')
+      expect(Object.keys(r.failures).every((kind) => ['ECONNRESET', 'ECONNREFUSED'].includes(kind))).toBe(true)
+    })
+  }
+
+  it('bursty load with think time, long requests and a preStop call', async () => {
+    const r = await run('well-behaved', {
+      think: '20ms',
+      long: '400ms',
+      longCount: 3,
+      preStop: '/slow?ms=200',
+      preStopHeaders: { authorization: 'Bearer x' },
+    }).result
+    expect(r.failed).toBe(0)
+    expect(r.long).toMatchObject({ total: 3, ok: 3, failed: 0, durationMs: 400 })
+    expect(r.preStop).toMatchObject({ path: '/slow?ms=200', status: 200, error: null })
+    expect(r.preStop!.durationMs).toBeGreaterThanOrEqual(190)
+    // The stop signal comes after the preStop hook returns.
+    expect(r.signalAtMs).toBeGreaterThanOrEqual(190)
+  })
+
+  it('SIGKILLs the whole process group when the grace period is spent', async () => {
+    const { result, marker } = run('ignores-sigterm', { grace: '1s' })
+    const r = await result
+    expect(r.sigkill).toBe(true)
+    expect(r.exitSignal).toBe('SIGKILL')
+    expect(r.terminationToExitMs).toBeGreaterThanOrEqual(990)
+    expect(r.terminationToExitMs).toBeLessThan(2500)
+    expect(r.lastOutput).toContain('SIGTERM ignored')
+    expect(r.passed).toBe(false)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(leftovers(marker)).toBe('')
+  })
+})
+
+describe('bad input and faults fail fast and clean', () => {
+  const expectError = async (promise: Promise<unknown>, code: string, message: RegExp) => {
+    const started = performance.now()
+    const error = await promise.then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect(error).toBeInstanceOf(SimulatorError)
+    expect(error).toMatchObject({ code })
+    expect((error as Error).message).toMatch(message)
+    expect(performance.now() - started).toBeLessThan(5000)
+    return error as SimulatorError
+  }
+
+  it('a command that does not exist', async () => {
+    await expectError(
+      simulateTermination({ command: ['definitely-not-a-command-xyz'] }),
+      'LAMEDUCK_ERR_SIM_COMMAND_NOT_FOUND',
+      /command not found: definitely-not-a-command-xyz/,
+    )
+  })
+
+  it('a service that exits at start, with its output', async () => {
+    const error = await expectError(run('exits-at-start').result, 'LAMEDUCK_ERR_SIM_EXITED_AT_START', /code 1/)
+    expect(error.output).toContain('config error: DATABASE_URL is not set')
+  })
+
+  it('a service that never listens', async () => {
+    const { result, marker } = run('never-listens', { startupTimeout: '800ms' })
+    await expectError(result, 'LAMEDUCK_ERR_SIM_NEVER_LISTENED', /never listened on PORT .* within 800 ms/)
+    expect(leftovers(marker)).toBe('')
+  })
+
+  it('a proxy port already taken', async () => {
+    const taken = createServer().listen(0, '127.0.0.1')
+    await new Promise((resolve) => taken.once('listening', resolve))
+    const port = (taken.address() as { port: number }).port
+    try {
+      await expectError(
+        run('well-behaved', { proxyPort: port }).result,
+        'LAMEDUCK_ERR_SIM_PORT_IN_USE',
+        new RegExp(`${port}`),
+      )
+    } finally {
+      taken.close()
+    }
+  })
+
+  it('a service that crashes mid-run', async () => {
+    const { result, marker } = run('crash-after', { env: { CRASH_AFTER_MS: '300' }, warmup: '2s' })
+    const error = await expectError(result, 'LAMEDUCK_ERR_SIM_REPLICA_CRASHED', /exited unexpectedly with code 3/)
+    expect(error.output).toContain('fatal: something broke')
+    expect(leftovers(marker)).toBe('')
+  })
+
+  it('an abort kills everything', async () => {
+    const controller = new AbortController()
+    const { result, marker } = run('ignores-sigterm', { warmup: '10s', signalAbort: controller.signal })
+    setTimeout(() => controller.abort(), 700)
+    await expectError(result, 'LAMEDUCK_ERR_SIM_ABORTED', /aborted/)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(leftovers(marker)).toBe('')
+  })
+
+  it('invalid options are refused before anything starts', async () => {
+    await expect(simulateTermination({ command: [] })).rejects.toMatchObject({ code: 'LAMEDUCK_ERR_INVALID_OPTION' })
+    await expect(simulateTermination({ command: ['node'], grace: '5 parsecs' })).rejects.toMatchObject({
+      code: 'LAMEDUCK_ERR_INVALID_DURATION',
+    })
+    await expect(simulateTermination({ command: ['node'], concurrency: 0 })).rejects.toThrow(/concurrency/)
+  })
+})
