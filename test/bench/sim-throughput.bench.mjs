@@ -1,0 +1,58 @@
+// How much load lameduck-sim drives on this machine while the service runs beside it, against a
+// baseline of the same keep-alive client pattern sent straight to one replica (no proxy), in one run.
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { Agent, request } from 'node:http'
+import { fileURLToPath } from 'node:url'
+import { simulateTermination } from '@lameduck/testkit'
+
+const service = fileURLToPath(new URL('../../packages/testkit/test/fixtures/well-behaved.mjs', import.meta.url))
+const seconds = Number(process.env.BENCH_SECONDS ?? 4)
+const concurrency = 64
+
+async function baseline() {
+  const port = 20_000 + Math.floor(Math.random() * 20_000)
+  const child = spawn(process.execPath, [service], { env: { ...process.env, PORT: String(port) }, stdio: 'ignore' })
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency })
+  let done = 0
+  let stop = false
+  const one = () =>
+    new Promise((resolve) => {
+      const req = request({ agent, host: '127.0.0.1', port, path: '/' }, (res) => {
+        res.resume()
+        res.once('end', resolve)
+      })
+      req.once('error', resolve)
+      req.end()
+    })
+  const started = performance.now()
+  const workers = Array.from({ length: concurrency }, async () => {
+    while (!stop) {
+      await one()
+      done++
+    }
+  })
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000))
+  stop = true
+  await Promise.all(workers)
+  const rps = (done * 1000) / (performance.now() - started)
+  agent.destroy()
+  child.kill('SIGKILL')
+  await once(child, 'exit')
+  return rps
+}
+
+const direct = await baseline()
+const sim = await simulateTermination({
+  command: [process.execPath, service],
+  concurrency,
+  warmup: `${seconds}s`,
+  propagation: '500ms',
+  env: { DRAIN_DELAY_MS: '700' },
+})
+console.log(`testkit: keep-alive load at concurrency ${concurrency}, ${seconds} s, 2 replicas beside the simulator`)
+console.log(`  direct to one replica (no proxy)   ${Math.round(direct)} req/s`)
+console.log(
+  `  lameduck-sim through its proxy     ${sim.requestsPerSecond} req/s   (ratio ${(sim.requestsPerSecond / direct).toFixed(2)}, ${sim.failed} failed)`,
+)
