@@ -6,7 +6,10 @@ const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.
 export default defineConfig({
   resolve: {
     // In-process tests run against the sources; forked fixtures load the built packages like users do.
-    alias: ['core', 'testkit'].map((pkg) => ({ find: new RegExp(`^@lameduck/${pkg}$`), replacement: src(pkg) })),
+    alias: ['core', 'testkit', 'http', 'express'].map((pkg) => ({
+      find: new RegExp(`^@lameduck/${pkg}$`),
+      replacement: src(pkg),
+    })),
   },
   test: {
     include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],

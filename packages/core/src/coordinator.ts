@@ -84,6 +84,8 @@ export interface Shutdown {
   holdExit(): () => void
   /** How the grace period is shared among the phases with the tasks registered now. */
   plan(): BudgetPlan
+  /** Logs a warning and emits it as a `warning` event; for adapters reporting risky configuration. */
+  warn(warning: ShutdownWarning): void
   /** Removes the signal and fatal-error handlers; nothing else changes. Idempotent. */
   uninstall(): void
   /** Runs the shutdown (trigger `dispose`) without exiting the process, then uninstalls. */
@@ -204,6 +206,11 @@ class Coordinator implements Shutdown {
   plan(): BudgetPlan {
     const { gracePeriodMs, safetyMarginMs, drainDelayMs } = this.#options
     return planBudget(this.#tasks.values(), gracePeriodMs, safetyMarginMs, drainDelayMs)
+  }
+
+  warn(warning: ShutdownWarning): void {
+    this.#options.logger.warn({ event: 'warning', code: warning.code, ...warning.details }, warning.message)
+    this.#emitter.emit('warning', warning)
   }
 
   uninstall(): void {
@@ -502,9 +509,8 @@ class Coordinator implements Shutdown {
         `declared budgets need ${plan.totalMs} ms (${parts}) but only ${Math.floor(plan.availableMs)} ms fit ` +
         `in gracePeriodMs ${plan.gracePeriodMs} − safetyMarginMs ${plan.safetyMarginMs}; early phases will be cut to ` +
         "keep the later phases' time. Raise terminationGracePeriodSeconds or lower the timeouts.",
-      details: { ...plan },
+      details: { plan },
     }
-    this.#options.logger.warn({ event: 'warning', code: warning.code, plan }, warning.message)
-    this.#emitter.emit('warning', warning)
+    this.warn(warning)
   }
 }

@@ -135,7 +135,12 @@ export async function simulateTermination(options: SimulationOptions): Promise<S
     await guard(proxy.listen(config.proxyPort), [])
     const [command, ...args] = config.command as [string, ...string[]]
     const commandLine = config.command.join(' ')
-    const env = { ...process.env, ...config.env }
+    // What a pod spec would set, so the service's budgets match the simulated grace period.
+    const env = {
+      ...process.env,
+      TERMINATION_GRACE_PERIOD_SECONDS: String(config.graceMs / 1000),
+      ...config.env,
+    }
     const a = new Replica('A', portA, adminA, command, args, env)
     const b = new Replica('B', portB, adminB, command, args, env)
     replicas.push(a, b)

@@ -1,0 +1,1 @@
+export { type LameduckMiddlewareOptions, lameduck } from './middleware.js'

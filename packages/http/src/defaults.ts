@@ -1,0 +1,15 @@
+/** Every default of `@lameduck/http`, in one place. */
+export const HTTP_DEFAULTS = {
+  /** Budget of the drain task: in-flight requests get this long after the drain starts. */
+  drainTimeoutMs: 10_000,
+  /** How often the drain looks for idle sockets. */
+  sweepMs: 25,
+  /** Forced closes happen this long before the drain task's own deadline, so the report can say so. */
+  forceMarginMs: 50,
+  /** Load balancers commonly drop idle connections after 60 s; the server must keep them longer. */
+  minKeepAliveTimeoutMs: 60_000,
+  paths: { liveness: '/healthz', readiness: '/readyz', shutdown: '/shutdown' },
+  tokenEnv: 'LAMEDUCK_SHUTDOWN_TOKEN',
+  /** Admin server: closed last, in the `report` phase. */
+  adminCloseTimeoutMs: 1_000,
+} as const

@@ -1,0 +1,249 @@
+import type { Server as HttpServer, ServerResponse } from 'node:http'
+import type { Http2ServerResponse, Http2Session } from 'node:http2'
+import type { Socket } from 'node:net'
+import { InvalidOptionError, type Shutdown, type TaskContext } from '@lameduck/core'
+import { HTTP_DEFAULTS } from './defaults.js'
+import { DrainForcedError, type DrainStats } from './errors.js'
+import { isProtected } from './protect.js'
+import { checkServerTimeouts } from './server-checks.js'
+import { type AnyServer, ConnectionTracker, stopAccepting } from './tracker.js'
+
+/** What the `onDrain` hook receives: what is still open, so the application can say goodbye. */
+export interface DrainContext {
+  /** Responses still in flight (long polls, SSE streams, slow requests). */
+  responses: (ServerResponse | Http2ServerResponse)[]
+  /** Sockets upgraded to another protocol (WebSocket): close them with a goodbye (e.g. 1001). */
+  upgraded: Socket[]
+  /** HTTP/2 sessions; each has already been sent GOAWAY. */
+  sessions: Http2Session[]
+  /** Epoch ms at which whatever is still open is force-closed. */
+  deadline: number
+}
+
+export interface DrainOptions {
+  /** Task name. Default: `http-drain` (`http-drain-2`, … for further servers). */
+  name?: string
+  /** Budget of the drain task: how long in-flight requests may take after the drain starts. Default: 10000. */
+  timeoutMs?: number
+  /** Whether connections force-closed at the deadline make the exit code non-zero. Default: `true`. */
+  critical?: boolean
+  /**
+   * In the drain phase, a keep-alive socket is ended once it has had no request for this long. Default:
+   * the coordinator's `drainDelayMs` — a socket idle that long was not used once since the shutdown
+   * began, so its client is unlikely to pick it in the instant it is closed.
+   */
+  idleMs?: number
+  /** Called once when the drain starts, with what is still open. */
+  onDrain?: (context: DrainContext) => void
+  /** Warn at start-up about `keepAliveTimeout` / `headersTimeout`. Default: `true`. */
+  checkTimeouts?: boolean
+}
+
+/** What `drainHttpServer` returns. */
+export interface HttpDrain {
+  readonly server: AnyServer
+  /** Open connections (HTTP/1 sockets and HTTP/2 sessions) right now. */
+  connections(): number
+  /** Requests in flight right now. */
+  inFlight(): number
+  /** Statistics of the drain, once it has run. */
+  readonly stats: DrainStats | undefined
+  /** Unregisters the drain task. */
+  remove(): void
+}
+
+const taskNames = new WeakMap<Shutdown, number>()
+
+/**
+ * Registers the zero-drop drain of `server` in the `drain` phase. Call it before `server.listen()` so
+ * that it sees every connection (connections accepted earlier are picked up at their next request,
+ * and a warning says so).
+ *
+ * During `readiness` nothing changes: the server serves normally while endpoints propagate. In `drain`:
+ * it stops accepting; every further response carries `Connection: close`; sockets idle for `idleMs` are
+ * ended; HTTP/2 sessions get GOAWAY; in-flight requests finish; whatever is left is force-closed just
+ * before the task's deadline. The connection carrying `/shutdown` is never closed by the drain.
+ */
+export function drainHttpServer(shutdown: Shutdown, server: AnyServer, options: DrainOptions = {}): HttpDrain {
+  if (!server || typeof (server as { listen?: unknown }).listen !== 'function')
+    throw new InvalidOptionError('server', 'expected a node:http, node:https or node:http2 server')
+  const idleMs = options.idleMs ?? shutdown.config.drainDelayMs
+  if (!Number.isFinite(idleMs) || idleMs < 0) throw new InvalidOptionError('idleMs', 'expected a duration in ms')
+  if (options.onDrain !== undefined && typeof options.onDrain !== 'function')
+    throw new InvalidOptionError('onDrain', 'expected a function')
+
+  const tracker = new ConnectionTracker(server)
+  const count = (taskNames.get(shutdown) ?? 0) + 1
+  taskNames.set(shutdown, count)
+  const name = options.name ?? (count === 1 ? 'http-drain' : `http-drain-${count}`)
+  let stats: DrainStats | undefined
+
+  if (server.listening) {
+    server.getConnections((error, existing) => {
+      if (!error && existing > 0)
+        shutdown.warn({
+          code: 'LAMEDUCK_WARN_DRAIN_ATTACHED_LATE',
+          message:
+            `drainHttpServer was called after ${name}'s server accepted ${existing} connection(s); they are ` +
+            'tracked from their next request only. Call drainHttpServer before server.listen().',
+          details: { existing },
+        })
+    })
+  }
+  if (options.checkTimeouts !== false) {
+    if (server.listening) checkServerTimeouts(shutdown, server as HttpServer, name)
+    else server.once('listening', () => checkServerTimeouts(shutdown, server as HttpServer, name))
+  }
+
+  // Lame duck from the first trigger: still accepting and serving, but every response asks its client to
+  // reconnect — to another replica once the endpoints have propagated — so that by the time the drain
+  // starts, only sockets nobody used since the trigger are left. Closing a socket that is in use always
+  // races the client's next request; a `Connection: close` response never does.
+  const sweeper = new IdleSweeper(tracker, idleMs)
+  const offState = shutdown.on('state', ({ to }) => {
+    if (to !== 'draining') return
+    offState()
+    tracker.draining = true
+    for (const res of tracker.responses) if (!res.headersSent && isHttp1(res)) res.setHeader('connection', 'close')
+  })
+
+  const remove = shutdown.addTask({
+    name,
+    phase: 'drain',
+    timeoutMs: options.timeoutMs ?? HTTP_DEFAULTS.drainTimeoutMs,
+    critical: options.critical ?? true,
+    run: async (signal, context) => {
+      stats = await drain(tracker, sweeper, { onDrain: options.onDrain, signal, context })
+      if (stats.forced > 0) throw new DrainForcedError(stats)
+      shutdown.logger.info(
+        { event: 'http.drained', task: name, ...stats },
+        `${name}: drained ${stats.connectionsAtStart} connection(s) in ${stats.durationMs} ms`,
+      )
+    },
+  })
+
+  return {
+    server,
+    connections: () => tracker.sockets.size + tracker.sessions.size,
+    inFlight: () => tracker.responses.size,
+    get stats() {
+      return stats
+    },
+    remove() {
+      remove()
+      offState()
+    },
+  }
+}
+
+function isHttp1(res: ServerResponse | Http2ServerResponse): res is ServerResponse {
+  return !(res as Http2ServerResponse).stream
+}
+
+/** Ends keep-alive sockets that have seen no request for `idleMs`; the protected and upgraded ones never. */
+class IdleSweeper {
+  readonly #ended = new WeakSet<Socket>()
+  #timer: NodeJS.Timeout | undefined
+  ended = 0
+
+  constructor(
+    private readonly tracker: ConnectionTracker,
+    private readonly idleMs: number,
+  ) {}
+
+  stop(): void {
+    clearTimeout(this.#timer)
+  }
+
+  sweep(): void {
+    clearTimeout(this.#timer)
+    const now = performance.now()
+    for (const socket of this.tracker.sockets) {
+      if (this.#ended.has(socket) || isProtected(socket) || this.tracker.isUpgraded(socket)) continue
+      if (this.tracker.idleForMs(socket, now) >= this.idleMs) {
+        this.#ended.add(socket)
+        this.ended++
+        socket.end()
+      }
+    }
+    // Never the reason the process stays up: the drain task's own timers are.
+    this.#timer = setTimeout(() => this.sweep(), HTTP_DEFAULTS.sweepMs).unref()
+  }
+}
+
+async function drain(
+  tracker: ConnectionTracker,
+  sweeper: IdleSweeper,
+  options: { onDrain: DrainOptions['onDrain']; signal: AbortSignal; context: TaskContext },
+): Promise<DrainStats> {
+  const started = performance.now()
+  const { context } = options
+  const stats: DrainStats = {
+    connectionsAtStart: tracker.pending(),
+    requestsAtStart: tracker.inFlight().length,
+    closedAfterResponse: 0,
+    idleEnded: 0,
+    forced: 0,
+    requestsCut: 0,
+    upgradedForced: 0,
+    sessionsForced: 0,
+    durationMs: 0,
+  }
+  tracker.draining = true
+  stopAccepting(tracker.server)
+  for (const session of tracker.sessions) if (!isProtected(session)) session.close()
+
+  const margin = Math.min(HTTP_DEFAULTS.forceMarginMs, context.remainingMs() / 10)
+  const forceAt = context.deadline - margin
+  try {
+    options.onDrain?.({
+      responses: tracker.inFlight(),
+      upgraded: [...tracker.sockets].filter((socket) => tracker.isUpgraded(socket) && !isProtected(socket)),
+      sessions: [...tracker.sessions],
+      deadline: forceAt,
+    })
+  } catch {
+    // The hook is the application's; a bug in it must not stop the drain.
+  }
+
+  await new Promise<void>((resolve) => {
+    let timer: NodeJS.Timeout | undefined
+    const check = () => {
+      sweeper.sweep()
+      if (tracker.pending() > 0 && Date.now() < forceAt && !options.signal.aborted) {
+        timer = setTimeout(check, Math.min(HTTP_DEFAULTS.sweepMs, Math.max(1, forceAt - Date.now())))
+        return
+      }
+      clearTimeout(timer)
+      if (tracker.pending() > 0) force(tracker, stats)
+      resolve()
+    }
+    check()
+  })
+  sweeper.stop()
+  // TLS handshakes that never completed, and the TCP sockets under sessions that are gone.
+  for (const socket of tracker.raw) {
+    const upper = [...tracker.sockets].find((s) => (s as { _parent?: unknown })._parent === socket)
+    if (!upper || !isProtected(upper)) socket.destroy()
+  }
+  stats.idleEnded = sweeper.ended
+  stats.closedAfterResponse = Math.max(0, stats.connectionsAtStart - stats.idleEnded - stats.forced)
+  stats.durationMs = Math.round(performance.now() - started)
+  return stats
+}
+
+function force(tracker: ConnectionTracker, stats: DrainStats): void {
+  for (const res of tracker.inFlight()) if (!res.writableFinished) stats.requestsCut++
+  for (const socket of tracker.sockets) {
+    if (isProtected(socket)) continue
+    if (tracker.isUpgraded(socket)) stats.upgradedForced++
+    stats.forced++
+    socket.destroy()
+  }
+  for (const session of tracker.sessions) {
+    if (isProtected(session)) continue
+    stats.sessionsForced++
+    stats.forced++
+    session.destroy()
+  }
+}

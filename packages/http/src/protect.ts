@@ -1,0 +1,18 @@
+import type { IncomingMessage } from 'node:http'
+import type { Http2ServerRequest } from 'node:http2'
+
+// Connections the drain must leave alone: the one carrying the preStop /shutdown request, whose response
+// is the report and must reach the kubelet. Module state, so every server and probe handler shares it.
+const protectedConnections = new WeakSet<object>()
+
+/** Keeps the drain from ending or force-closing the connection that carries `req`. */
+export function protectConnection(req: IncomingMessage | Http2ServerRequest): void {
+  const socket = req.socket as object | null
+  if (socket) protectedConnections.add(socket)
+  const stream = (req as Http2ServerRequest).stream
+  if (stream?.session) protectedConnections.add(stream.session)
+}
+
+export function isProtected(connection: object): boolean {
+  return protectedConnections.has(connection)
+}

@@ -1,0 +1,137 @@
+import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http'
+import type { Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2'
+import { Server as NetServer, type Socket } from 'node:net'
+import { type TLSSocket, Server as TlsServer } from 'node:tls'
+import { isProtected } from './protect.js'
+
+/** Any server lameduck can drain: `node:http`, `node:https`, `node:http2` (plain or secure). */
+export type AnyServer = NetServer
+
+type Response = ServerResponse | Http2ServerResponse
+
+// Per-socket state lives on the socket itself: no map lookups on the request path, and nothing to
+// clean up when the socket goes away.
+const kActive = Symbol('lameduck.active')
+const kIdleSince = Symbol('lameduck.idleSince')
+interface TrackedSocket extends Socket {
+  [kActive]: number
+  [kIdleSince]: number
+}
+
+/**
+ * Sees every connection of one server: HTTP/1 sockets (and whether a request is in flight on them),
+ * TLS sockets before their handshake, HTTP/2 sessions, and the responses in flight.
+ */
+export class ConnectionTracker {
+  /** HTTP/1 connections (TCP sockets, or TLS sockets after the handshake). */
+  readonly sockets = new Set<TrackedSocket>()
+  /** TCP sockets under TLS or HTTP/2: only ever force-closed. */
+  readonly raw = new Set<Socket>()
+  readonly sessions = new Set<Http2Session>()
+  readonly responses = new Set<Response>()
+  draining = false
+  /** Sockets that closed after a response while draining (their `Connection: close` did its job). */
+  closedWhileDraining = 0
+  readonly #isHttp2: boolean
+  readonly #isTls: boolean
+
+  constructor(readonly server: AnyServer) {
+    this.#isHttp2 = typeof (server as { updateSettings?: unknown }).updateSettings === 'function'
+    this.#isTls = server instanceof TlsServer
+    server.on('connection', (socket: Socket) => {
+      if (this.#isTls || this.#isHttp2) this.#trackRaw(socket)
+      else this.track(socket)
+    })
+    if (this.#isTls)
+      server.on('secureConnection', (socket: TLSSocket) => {
+        // On an HTTP/2 server only the HTTP/1 fallback (allowHTTP1) is socket-managed; h2 has sessions.
+        if (!this.#isHttp2 || socket.alpnProtocol !== 'h2') this.track(socket)
+      })
+    server.on('session', (session: Http2Session) => {
+      this.sessions.add(session)
+      session.once('close', () => this.sessions.delete(session))
+      if (this.draining) session.close()
+    })
+    // Before the application's own handler, so `Connection: close` is set before it can answer.
+    server.prependListener('request', (req: IncomingMessage | Http2ServerRequest, res: Response) =>
+      this.#onRequest(req, res),
+    )
+  }
+
+  /** Starts tracking an HTTP/1 socket (also done lazily for sockets accepted before attaching). */
+  track(socket: Socket): TrackedSocket {
+    const tracked = socket as TrackedSocket
+    if (this.sockets.has(tracked)) return tracked
+    tracked[kActive] = 0
+    tracked[kIdleSince] = performance.now()
+    this.sockets.add(tracked)
+    socket.once('close', () => {
+      this.sockets.delete(tracked)
+      if (this.draining && tracked[kActive] === 0) this.closedWhileDraining++
+    })
+    return tracked
+  }
+
+  #trackRaw(socket: Socket): void {
+    this.raw.add(socket)
+    socket.once('close', () => this.raw.delete(socket))
+  }
+
+  #onRequest(req: IncomingMessage | Http2ServerRequest, res: Response): void {
+    this.responses.add(res)
+    if (req.httpVersionMajor >= 2) {
+      res.once('close', () => this.responses.delete(res))
+      return
+    }
+    const socket = this.track(req.socket as Socket)
+    socket[kActive]++
+    if (this.draining && !res.headersSent) res.setHeader('connection', 'close')
+    res.once('close', () => {
+      this.responses.delete(res)
+      socket[kActive]--
+      socket[kIdleSince] = performance.now()
+    })
+  }
+
+  /** Whether an HTTP/1 socket has a request in flight. */
+  isActive(socket: Socket): boolean {
+    return (socket as TrackedSocket)[kActive] > 0
+  }
+
+  idleForMs(socket: Socket, now: number): number {
+    return (socket as TrackedSocket)[kActive] > 0 ? 0 : now - (socket as TrackedSocket)[kIdleSince]
+  }
+
+  /** A socket handed over to another protocol (WebSocket upgrade, CONNECT): no parser left on it. */
+  isUpgraded(socket: Socket): boolean {
+    return (socket as { parser?: unknown }).parser === null && !socket.destroyed
+  }
+
+  /** Connections the drain is still waiting for, the protected one excluded. */
+  pending(): number {
+    let count = 0
+    for (const socket of this.sockets) if (!isProtected(socket)) count++
+    for (const session of this.sessions) if (!isProtected(session)) count++
+    return count
+  }
+
+  /** Responses still in flight that are not the protected /shutdown one. */
+  inFlight(): Response[] {
+    return [...this.responses].filter((res) => {
+      const socket = (res as ServerResponse).socket ?? (res as Http2ServerResponse).stream?.session?.socket
+      const session = (res as Http2ServerResponse).stream?.session
+      return !(socket && isProtected(socket)) && !(session && isProtected(session))
+    })
+  }
+
+  /** The server's kind, for messages. */
+  get kind(): 'http' | 'https' | 'http2' {
+    return this.#isHttp2 ? 'http2' : this.#isTls ? 'https' : 'http'
+  }
+}
+
+/** Stops accepting connections without touching the open ones (unlike `http.Server#close` on Node ≥ 19). */
+export function stopAccepting(server: AnyServer | HttpServer): void {
+  if (!server.listening) return
+  NetServer.prototype.close.call(server, () => {})
+}
