@@ -160,6 +160,7 @@ class IdleSweeper {
     const now = performance.now()
     for (const socket of this.tracker.sockets) {
       if (this.#ended.has(socket) || isProtected(socket) || this.tracker.isUpgraded(socket)) continue
+      if (this.tracker.isActive(socket)) continue
       if (this.tracker.idleForMs(socket, now) >= this.idleMs) {
         this.#ended.add(socket)
         this.ended++

@@ -1,0 +1,94 @@
+import { readFileSync } from 'node:fs'
+import {
+  Agent,
+  createServer as createHttpServer,
+  type IncomingHttpHeaders,
+  type RequestListener,
+  request,
+  type Server,
+} from 'node:http'
+import { createServer as createHttpsServer, Agent as HttpsAgent, request as httpsRequest } from 'node:https'
+import type { AddressInfo, Socket } from 'node:net'
+import express from 'express'
+
+export const tls = {
+  key: readFileSync(new URL('./fixtures/test-only-key.pem', import.meta.url)),
+  cert: readFileSync(new URL('./fixtures/test-only-cert.pem', import.meta.url)),
+}
+
+export type Kind = 'http' | 'https' | 'express'
+
+/** A server of the given kind whose handler is `handler`; not listening yet. */
+export function makeServer(kind: Kind, handler: RequestListener): Server {
+  if (kind === 'https') return createHttpsServer(tls, handler)
+  if (kind === 'express') {
+    const app = express()
+    app.use((req, res) => handler(req, res))
+    return createHttpServer(app)
+  }
+  return createHttpServer(handler)
+}
+
+export function listen(server: Server): Promise<number> {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)))
+}
+
+export interface Reply {
+  status: number
+  headers: IncomingHttpHeaders
+  body: string
+  socket: Socket
+}
+
+export function makeAgent(kind: Kind): Agent {
+  return kind === 'https'
+    ? new HttpsAgent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false })
+    : new Agent({ keepAlive: true, maxSockets: 1 })
+}
+
+/** One request; rejects with the socket error (code) when there is no response. */
+export function get(
+  kind: Kind,
+  port: number,
+  path: string,
+  options: { agent?: Agent | false; method?: string; headers?: Record<string, string> } = {},
+): Promise<Reply> {
+  const send = kind === 'https' ? httpsRequest : request
+  return new Promise((resolve, reject) => {
+    let socket: Socket | undefined
+    const req = send(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: options.method ?? 'GET',
+        headers: options.headers,
+        agent: options.agent ?? false,
+        rejectUnauthorized: false,
+      },
+      (res) => {
+        let body = ''
+        res.setEncoding('utf8')
+        res.on('data', (chunk: string) => {
+          body += chunk
+        })
+        res.once('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body, socket: socket as Socket }),
+        )
+        res.once('error', reject)
+      },
+    )
+    req.once('socket', (s: Socket) => {
+      socket = s
+    })
+    req.once('error', reject)
+    req.end()
+  })
+}
+
+export const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/** Resolves when the socket has closed. */
+export function closed(socket: Socket): Promise<void> {
+  return socket.destroyed ? Promise.resolve() : new Promise((resolve) => socket.once('close', () => resolve()))
+}

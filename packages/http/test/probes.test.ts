@@ -1,0 +1,207 @@
+import { createServer, type Server } from 'node:http'
+import { connect } from 'node:net'
+import { createShutdown, type Shutdown, type ShutdownOptions } from '@lameduck/core'
+import { createProbes, drainHttpServer, type ProbeOptions, ShutdownTokenRequiredError } from '@lameduck/http'
+import { afterEach, describe, expect, it } from 'vitest'
+import { delay, get, listen } from './helpers.js'
+
+const TOKEN = 's3cr3t-t0k3n-for-tests-only'
+const auth = { authorization: `Bearer ${TOKEN}` }
+const servers: Server[] = []
+afterEach(() => {
+  for (const server of servers.splice(0)) {
+    server.closeAllConnections()
+    server.close()
+  }
+})
+
+async function serve(options: ShutdownOptions = {}, probeOptions: ProbeOptions = { token: TOKEN }) {
+  const exits: number[] = []
+  const shutdown = createShutdown({
+    logger: false,
+    signals: [],
+    drainDelayMs: 0,
+    exit: (code) => exits.push(code),
+    ...options,
+  })
+  const probes = createProbes(shutdown, probeOptions)
+  const server = createServer((req, res) => {
+    if (!probes(req, res)) res.end('app')
+  })
+  servers.push(server)
+  const port = await listen(server)
+  return { shutdown, server, port, exits }
+}
+
+describe('liveness and readiness through every phase', () => {
+  it('/healthz stays 200 and /readyz turns 503 at the first trigger', async () => {
+    let release!: () => void
+    const { shutdown, port } = await serve({ drainDelayMs: 150 })
+    shutdown.addTask({ name: 'slow-flush', phase: 'flush', run: () => new Promise<void>((r) => (release = r)) })
+    expect((await get('http', port, '/healthz')).status).toBe(200)
+    const ready = await get('http', port, '/readyz')
+    expect(ready.status).toBe(200)
+    expect(JSON.parse(ready.body)).toEqual({ status: 'ready', state: 'running' })
+    const run = shutdown.shutdown()
+    for (const expected of ['draining', 'stopping'] as const) {
+      while (shutdown.state !== expected) await delay(5)
+      expect((await get('http', port, '/healthz')).status).toBe(200)
+      const r = await get('http', port, '/readyz')
+      expect(r.status).toBe(503)
+      expect(JSON.parse(r.body)).toEqual({ status: expected })
+    }
+    release()
+    await run
+    expect((await get('http', port, '/healthz')).status).toBe(200)
+    expect((await get('http', port, '/readyz')).status).toBe(503)
+    expect((await get('http', port, '/readyz', { method: 'HEAD' })).body).toBe('')
+  })
+
+  it('custom checks can fail the probes; a throwing check counts as failing', async () => {
+    let alive = true
+    const { port } = await serve(
+      {},
+      {
+        token: TOKEN,
+        liveness: () => alive,
+        readiness: () => {
+          throw new Error('db down')
+        },
+      },
+    )
+    expect((await get('http', port, '/readyz')).status).toBe(503)
+    expect((await get('http', port, '/healthz')).status).toBe(200)
+    alive = false
+    expect((await get('http', port, '/healthz')).status).toBe(503)
+  })
+
+  it('other paths fall through to the application', async () => {
+    const { port } = await serve()
+    expect((await get('http', port, '/orders')).body).toBe('app')
+    expect((await get('http', port, '/healthz/extra')).body).toBe('app')
+  })
+})
+
+describe('/shutdown', () => {
+  it('refuses to be created without a token unless insecure', () => {
+    const shutdown = createShutdown({ exit: false, logger: false, signals: [] })
+    expect(() => createProbes(shutdown, { env: {} })).toThrow(ShutdownTokenRequiredError)
+    try {
+      createProbes(shutdown, { env: {} })
+    } catch (error) {
+      expect(error).toMatchObject({ code: 'LAMEDUCK_ERR_SHUTDOWN_TOKEN_REQUIRED' })
+    }
+    expect(() => createProbes(shutdown, { env: {}, insecure: true })).not.toThrow()
+    expect(() => createProbes(shutdown, { env: { LAMEDUCK_SHUTDOWN_TOKEN: TOKEN } })).not.toThrow()
+    expect(() => createProbes(shutdown, { env: {}, paths: { shutdown: false } })).not.toThrow()
+    expect(() => createProbes(shutdown, { token: 'has space' })).toThrow(/visible ASCII/)
+    expect(() => createProbes(shutdown, { token: TOKEN, paths: { readiness: 'ready' } })).toThrow(/paths.readiness/)
+  })
+
+  it('answers 401 for a missing, wrong or malformed token, and triggers nothing', async () => {
+    const { shutdown, port } = await serve()
+    const attempts: Record<string, string>[] = [
+      {},
+      { authorization: 'Bearer wrong-token-of-some-length' },
+      { authorization: `Bearer ${TOKEN}x` },
+      { authorization: `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}` },
+      { authorization: 'Bearer' },
+      { authorization: `Bearer  ${TOKEN}` },
+      { authorization: `bearer${TOKEN}` },
+      { authorization: `Bearer ${TOKEN} extra` },
+      { authorization: 'Bearer '.padEnd(8000, 'x') },
+    ]
+    for (const headers of attempts) {
+      const reply = await get('http', port, '/shutdown', { headers })
+      expect(reply.status).toBe(401)
+      expect(reply.headers['www-authenticate']).toBe('Bearer realm="lameduck"')
+      expect(JSON.parse(reply.body)).toEqual({ error: 'unauthorized' })
+    }
+    expect(shutdown.state).toBe('running')
+    expect(shutdown.isReady()).toBe(true)
+  })
+
+  it('rejects an oversized header before any handler runs, and other methods with 405', async () => {
+    const { shutdown, port } = await serve()
+    const huge = await get('http', port, '/shutdown', { headers: { ...auth, 'x-pad': 'x'.repeat(20_000) } })
+    expect(huge.status).toBe(431)
+    for (const method of ['PUT', 'DELETE', 'HEAD', 'PATCH']) {
+      const reply = await get('http', port, '/shutdown', { method, headers: auth })
+      expect(reply.status).toBe(405)
+      expect(reply.headers.allow).toBe('GET, POST')
+    }
+    // A request line no HTTP parser accepts.
+    const raw = connect(port, '127.0.0.1')
+    raw.write('GET /shutdown HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer\x00x\r\n\r\n')
+    const answer = await new Promise<string>((resolve) => raw.once('data', (d) => resolve(String(d))))
+    expect(answer).toMatch(/^HTTP\/1.1 400/)
+    expect(shutdown.state).toBe('running')
+  })
+
+  it('GET and POST trigger one run; concurrent callers get the same report; 200 with the report', async () => {
+    const { shutdown, port, exits } = await serve()
+    shutdown.addTask({ name: 'flush', phase: 'flush', run: () => delay(100) })
+    const replies = await Promise.all([
+      get('http', port, '/shutdown', { headers: auth }),
+      get('http', port, '/shutdown', { method: 'POST', headers: auth }),
+      get('http', port, '/shutdown?x=1', { headers: auth }),
+    ])
+    for (const reply of replies) {
+      expect(reply.status).toBe(200)
+      expect(reply.headers.connection).toBe('close')
+      expect(reply.body).toBe(replies[0]!.body)
+    }
+    const report = JSON.parse(replies[0]!.body)
+    expect(report).toMatchObject({ trigger: 'http', reason: 'GET /shutdown', exitCode: 0 })
+    expect(report.triggers).toHaveLength(3)
+    await delay(20)
+    expect(exits).toEqual([0])
+    // Afterwards still the same report.
+    expect((await get('http', port, '/shutdown', { headers: auth })).body).toBe(replies[0]!.body)
+  })
+
+  it('answers 500 when a critical task failed', async () => {
+    const { shutdown, port } = await serve()
+    shutdown.addTask({ name: 'broken', run: () => Promise.reject(new Error('nope')) })
+    const reply = await get('http', port, '/shutdown', { headers: auth })
+    expect(reply.status).toBe(500)
+    expect(JSON.parse(reply.body).phases.find((p: { name: string }) => p.name === 'close').tasks[0]).toMatchObject({
+      name: 'broken',
+      outcome: 'error',
+      error: 'nope',
+    })
+  })
+
+  it('holds the exit until the response is flushed, and the drain never closes its connection', async () => {
+    const exits: number[] = []
+    const shutdown: Shutdown = createShutdown({
+      logger: false,
+      signals: [],
+      drainDelayMs: 0,
+      exit: (c) => exits.push(c),
+    })
+    const probes = createProbes(shutdown, { token: TOKEN })
+    const server = createServer((req, res) => {
+      if (!probes(req, res)) res.end('app')
+    })
+    servers.push(server)
+    const drain = drainHttpServer(shutdown, server, { timeoutMs: 200, checkTimeouts: false })
+    // The report is produced after the drain deadline: the /shutdown connection must survive it.
+    shutdown.addTask({ name: 'after-drain', phase: 'close', run: () => delay(300) })
+    const port = await listen(server)
+    const reply = await get('http', port, '/shutdown', { headers: auth })
+    expect(reply.status).toBe(200)
+    expect(JSON.parse(reply.body).exitCode).toBe(0)
+    expect(drain.stats?.forced).toBe(0)
+    await delay(30)
+    expect(exits).toEqual([0])
+  })
+
+  it('warns about a short token', async () => {
+    const shutdown = createShutdown({ exit: false, logger: false, signals: [] })
+    const codes: string[] = []
+    shutdown.on('warning', (w) => codes.push(w.code))
+    createProbes(shutdown, { token: 'short' })
+    expect(codes).toEqual(['LAMEDUCK_WARN_SHORT_TOKEN'])
+  })
+})
