@@ -5,8 +5,9 @@ const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.
 
 export default defineConfig({
   resolve: {
-    // In-process tests run against the sources; forked fixtures load the built packages like users do.
-    alias: ['core', 'testkit', 'http', 'express'].map((pkg) => ({
+    // In-process tests run against the sources; forked fixtures load the built packages like users do,
+    // and so does the testkit, whose load generator runs in a worker thread that needs compiled files.
+    alias: ['core', 'http', 'express'].map((pkg) => ({
       find: new RegExp(`^@lameduck/${pkg}$`),
       replacement: src(pkg),
     })),

@@ -1,12 +1,14 @@
+import { type ChildProcess, fork } from 'node:child_process'
 import { InvalidOptionError } from '@lameduck/core'
 import { SIM_DEFAULTS as D } from './defaults.js'
 import { parseDuration } from './duration.js'
 import { SimulatorError } from './errors.js'
 import { type PreStopResult, terminate } from './kubelet.js'
-import { type LoadCounts, LoadGenerator, record, send } from './load.js'
+import { type LoadCounts, record, send } from './load.js'
+import type { FromWorker, ToWorker } from './load-worker.js'
 import { freePorts } from './ports.js'
-import { KubeProxy } from './proxy.js'
 import { Replica } from './replica.js'
+import workerPath from './worker-path.cjs'
 
 type Duration = number | string
 
@@ -110,13 +112,12 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 export async function simulateTermination(options: SimulationOptions): Promise<SimulationResult> {
   const config = resolve(options)
   const [portA, portB, adminA, adminB] = (await freePorts(4)) as [number, number, number, number]
-  const proxy = new KubeProxy()
+  const worker = new LoadWorker(config.proxyPort)
   const replicas: Replica[] = []
   const killAll = () => {
     for (const replica of replicas) replica.killGroup('SIGKILL')
   }
   process.once('exit', killAll)
-  let load: LoadGenerator | undefined
   let progress: NodeJS.Timeout | undefined
   const started = performance.now()
 
@@ -132,7 +133,7 @@ export async function simulateTermination(options: SimulationOptions): Promise<S
     Promise.race([promise, abort, ...crashes.map((replica) => crashed(replica))])
 
   try {
-    await guard(proxy.listen(config.proxyPort), [])
+    await guard(worker.listening, [])
     const [command, ...args] = config.command as [string, ...string[]]
     const commandLine = config.command.join(' ')
     // What a pod spec would set, so the service's budgets match the simulated grace period.
@@ -151,22 +152,14 @@ export async function simulateTermination(options: SimulationOptions): Promise<S
       return list
     })
     await guard(Promise.all(waits), [])
-    proxy.add('A', portA)
-    proxy.add('B', portB)
+    worker.post({ type: 'add', name: 'A', port: portA })
+    worker.post({ type: 'add', name: 'B', port: portB })
 
-    load = new LoadGenerator({
-      port: proxy.port,
-      path: config.path,
-      concurrency: config.concurrency,
-      thinkMs: config.thinkMs,
-      requestTimeoutMs: config.requestTimeoutMs,
-      upstreamError: (clientPort) => proxy.upstreamErrors.get(clientPort),
-    })
     let stage: SimulationProgress['stage'] = 'warmup'
     if (options.onProgress) {
       const report = options.onProgress
-      const counts = load.counts
       progress = setInterval(() => {
+        const counts = worker.counts
         const elapsedMs = performance.now() - started
         report({
           elapsedMs,
@@ -178,8 +171,15 @@ export async function simulateTermination(options: SimulationOptions): Promise<S
       }, 250)
       progress.unref()
     }
-    const loadStarted = performance.now()
-    load.start()
+    worker.post({
+      type: 'start',
+      options: {
+        path: config.path,
+        concurrency: config.concurrency,
+        thinkMs: config.thinkMs,
+        requestTimeoutMs: config.requestTimeoutMs,
+      },
+    })
     await guard(sleep(config.warmupMs), [a, b])
 
     const long: LoadCounts & { durationMs: number } = {
@@ -202,7 +202,7 @@ export async function simulateTermination(options: SimulationOptions): Promise<S
 
     stage = 'terminating'
     const terminationStart = performance.now()
-    const propagated = sleep(config.propagationMs).then(() => proxy.remove('A'))
+    const propagated = sleep(config.propagationMs).then(() => worker.post({ type: 'remove', name: 'A' }))
     const preStopPort =
       config.preStopPort === 'port' ? portA : config.preStopPort === 'admin' ? adminA : config.preStopPort
     const termination = await guard(
@@ -220,21 +220,20 @@ export async function simulateTermination(options: SimulationOptions): Promise<S
     await guard(propagated, [b])
     stage = 'tail'
     await guard(sleep(config.tailMs), [b])
-    await guard(load.stop(), [b])
-    const loadMs = performance.now() - loadStarted
+    const { counts: loadCounts, ms: loadMs } = await guard(worker.stop(), [b])
     await guard(Promise.all(longRequests), [b])
 
-    const failures: Record<string, number> = { ...load.counts.failures }
+    const failures: Record<string, number> = { ...loadCounts.failures }
     for (const [kind, count] of Object.entries(long.failures)) failures[kind] = (failures[kind] ?? 0) + count
-    const failed = load.counts.failed + long.failed
+    const failed = loadCounts.failed + long.failed
     return {
       passed: failed === 0 && !termination.sigkill,
-      requests: load.counts.total + long.total,
-      ok: load.counts.ok + long.ok,
+      requests: loadCounts.total + long.total,
+      ok: loadCounts.ok + long.ok,
       failed,
       failures,
-      requestsPerSecond: Math.round((load.counts.total * 1000) / loadMs),
-      load: load.counts,
+      requestsPerSecond: Math.round((loadCounts.total * 1000) / loadMs),
+      load: loadCounts,
       long,
       preStop: termination.preStop,
       signal: config.signal,
@@ -258,10 +257,66 @@ export async function simulateTermination(options: SimulationOptions): Promise<S
   } finally {
     clearInterval(progress)
     killAll()
-    await Promise.race([load?.stop(), sleep(1000)])
-    await proxy.close()
+    await worker.terminate()
     await Promise.race([Promise.all(replicas.map((replica) => replica.exited)), sleep(2000)])
     process.removeListener('exit', killAll)
+  }
+}
+
+/** The simulator's handle on the load process. */
+class LoadWorker {
+  readonly #worker: ChildProcess
+  readonly listening: Promise<number>
+  counts: LoadCounts = { total: 0, ok: 0, failed: 0, failures: {} }
+  #stopped: ((result: { counts: LoadCounts; ms: number }) => void) | undefined
+
+  constructor(proxyPort: number) {
+    this.#worker = fork(workerPath.loadWorkerPath(), [], {
+      env: { ...process.env, LAMEDUCK_SIM_LOAD_WORKER: '1', LAMEDUCK_SIM_PROXY_PORT: String(proxyPort) },
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    })
+    this.listening = new Promise((resolve, reject) => {
+      this.#worker.on('message', (message: FromWorker) => {
+        if (message.type === 'listening') resolve(message.port)
+        else if (message.type === 'error')
+          reject(
+            message.code === 'LAMEDUCK_ERR_SIM_PORT_IN_USE'
+              ? new SimulatorError('LAMEDUCK_ERR_SIM_PORT_IN_USE', message.message)
+              : new Error(message.message),
+          )
+        else if (message.type === 'progress') this.counts = message.counts
+        else if (message.type === 'stopped') {
+          this.counts = message.counts
+          this.#stopped?.({ counts: message.counts, ms: message.ms })
+        }
+      })
+      this.#worker.once('error', reject)
+      this.#worker.once('exit', (code, signal) => {
+        reject(new Error(`the load process exited early (${signal ?? code})`))
+        this.#stopped?.({ counts: this.counts, ms: 0 })
+      })
+    })
+    this.listening.catch(() => {})
+  }
+
+  post(message: ToWorker): void {
+    if (this.#worker.connected) this.#worker.send(message)
+  }
+
+  /** Stops the load; resolves with the final counts once every request in flight has finished. */
+  stop(): Promise<{ counts: LoadCounts; ms: number }> {
+    const result = new Promise<{ counts: LoadCounts; ms: number }>((resolve) => {
+      this.#stopped = resolve
+    })
+    this.post({ type: 'stop' })
+    return result
+  }
+
+  async terminate(): Promise<void> {
+    if (this.#worker.exitCode !== null || this.#worker.signalCode !== null) return
+    const exited = new Promise((resolve) => this.#worker.once('exit', resolve))
+    this.#worker.kill('SIGKILL')
+    await exited
   }
 }
 

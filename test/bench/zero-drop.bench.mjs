@@ -1,0 +1,57 @@
+// The zero-drop acceptance: rolling terminations of a lameduck Express service through lameduck-sim,
+// 10 consecutive runs per scenario, through the preStop /shutdown path and with SIGTERM only.
+import { fileURLToPath } from 'node:url'
+import { simulateTermination } from '@lameduck/testkit'
+import { median } from './lib.mjs'
+
+const runs = Number(process.env.BENCH_RUNS ?? 10)
+const service = fileURLToPath(
+  new URL(
+    process.env.BENCH_SERVICE === 'plain' ? '../../examples/plain-http/server.mjs' : '../e2e/fixtures/express-app.mjs',
+    import.meta.url,
+  ),
+)
+const TOKEN = 'bench-token-0123456789abcdef'
+const drainDelayMs = 1500 // above the simulator's default 1 s propagation
+const loads = [
+  ['c64', { concurrency: 64 }],
+  ['c256', { concurrency: 256 }],
+  ['bursty c256 think 20ms', { concurrency: 256, think: '20ms' }],
+  ['c64 + 4 long 2500ms', { concurrency: 64, long: '2500ms' }],
+]
+const paths = [
+  ['preStop', { preStop: '/shutdown', preStopHeaders: { authorization: `Bearer ${TOKEN}` } }],
+  ['SIGTERM', {}],
+]
+
+console.log(`zero-drop: ${runs} runs per scenario, drainDelayMs ${drainDelayMs}, propagation 1 s, grace 30 s`)
+console.log('scenario                              failed  sigkill  exit−max(delay,long) median/max   req/s')
+let failedTotal = 0
+for (const [loadName, load] of loads) {
+  for (const [pathName, path] of paths) {
+    let failed = 0
+    let sigkills = 0
+    const overheads = []
+    const rates = []
+    for (let i = 0; i < runs; i++) {
+      const r = await simulateTermination({
+        command: [process.execPath, service],
+        env: { LAMEDUCK_SHUTDOWN_TOKEN: TOKEN, DRAIN_DELAY_MS: String(drainDelayMs) },
+        ...load,
+        ...path,
+      })
+      failed += r.failed
+      if (r.sigkill) sigkills++
+      overheads.push(r.terminationToExitMs - Math.max(drainDelayMs, r.long.total ? r.long.durationMs : 0))
+      rates.push(r.requestsPerSecond)
+      if (r.failed) console.log(`  run ${i + 1}: ${JSON.stringify(r.failures)}`)
+    }
+    failedTotal += failed
+    const name = `${loadName}, ${pathName}`.padEnd(36)
+    console.log(
+      `${name}  ${String(failed).padStart(6)}  ${String(sigkills).padStart(7)}  ${`${median(overheads)} / ${Math.max(...overheads)} ms`.padStart(28)}   ${Math.round(median(rates))}`,
+    )
+  }
+}
+console.log(failedTotal === 0 ? 'zero dropped requests in every run' : `${failedTotal} requests dropped`)
+process.exitCode = failedTotal === 0 ? 0 : 1

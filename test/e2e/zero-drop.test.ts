@@ -1,0 +1,47 @@
+import { fileURLToPath } from 'node:url'
+import { type SimulationOptions, simulateTermination } from '@lameduck/testkit'
+import { describe, expect, it } from 'vitest'
+
+// A few rolling terminations of real lameduck services through the simulator, in every mode the
+// README promises; `pnpm bench zero-drop` runs the full 10× matrix.
+const TOKEN = 'e2e-token-0123456789abcdef'
+const services = {
+  'plain node:http': fileURLToPath(new URL('../../examples/plain-http/server.mjs', import.meta.url)),
+  express: fileURLToPath(new URL('./fixtures/express-app.mjs', import.meta.url)),
+}
+const drainDelayMs = 800
+
+const base: Partial<SimulationOptions> = {
+  env: { LAMEDUCK_SHUTDOWN_TOKEN: TOKEN, DRAIN_DELAY_MS: String(drainDelayMs) },
+  warmup: '600ms',
+  propagation: '500ms',
+  tail: '300ms',
+  grace: '20s',
+}
+const preStop: Partial<SimulationOptions> = {
+  preStop: '/shutdown',
+  preStopHeaders: { authorization: `Bearer ${TOKEN}` },
+}
+
+describe.each(Object.entries(services))('zero dropped requests: %s', (_name, file) => {
+  const scenarios: [string, Partial<SimulationOptions>][] = [
+    ['SIGTERM only, concurrency 64', { concurrency: 64 }],
+    ['preStop /shutdown, concurrency 256, bursty', { ...preStop, concurrency: 256, think: '20ms' }],
+    ['preStop /shutdown with long requests in flight', { ...preStop, concurrency: 64, long: '1200ms' }],
+  ]
+  for (const [title, options] of scenarios) {
+    it(title, async () => {
+      const r = await simulateTermination({ command: [process.execPath, file], ...base, ...options })
+      expect(r.failures).toEqual({})
+      expect(r.failed).toBe(0)
+      expect(r.sigkill).toBe(false)
+      expect(r.exitCode).toBe(0)
+      if (r.preStop) expect(r.preStop.status).toBe(200)
+      const expectedExit = Math.max(drainDelayMs, r.long.total > 0 ? r.long.durationMs : 0)
+      expect(r.terminationToExitMs).toBeGreaterThanOrEqual(expectedExit - 100)
+      // Generous here; measured precisely by the benchmark.
+      expect(r.terminationToExitMs).toBeLessThan(expectedExit + 600)
+      expect(r.long.ok).toBe(r.long.total)
+    })
+  }
+})
