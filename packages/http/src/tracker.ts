@@ -13,9 +13,32 @@ type Response = ServerResponse | Http2ServerResponse
 // clean up when the socket goes away.
 const kActive = Symbol('lameduck.active')
 const kIdleSince = Symbol('lameduck.idleSince')
+const kTracker = Symbol('lameduck.tracker')
+const kSocket = Symbol('lameduck.socket')
+interface TrackedResponse {
+  [kTracker]: ConnectionTracker
+  [kSocket]: TrackedSocket | undefined
+}
+
+// One shared listener instead of a closure per request: this is the hot path.
+function onResponseClose(this: Response & TrackedResponse): void {
+  this[kTracker].responses.delete(this)
+  const socket = this[kSocket]
+  if (socket) {
+    socket[kActive]--
+    socket[kIdleSince] = performance.now()
+  }
+}
 interface TrackedSocket extends Socket {
   [kActive]: number
   [kIdleSince]: number
+  [kTracker]: ConnectionTracker
+}
+
+function onSocketClose(this: TrackedSocket): void {
+  const tracker = this[kTracker]
+  tracker.sockets.delete(this)
+  if (tracker.draining && this[kActive] === 0) tracker.closedWhileDraining++
 }
 
 /**
@@ -64,11 +87,9 @@ export class ConnectionTracker {
     if (this.sockets.has(tracked)) return tracked
     tracked[kActive] = 0
     tracked[kIdleSince] = performance.now()
+    tracked[kTracker] = this
     this.sockets.add(tracked)
-    socket.once('close', () => {
-      this.sockets.delete(tracked)
-      if (this.draining && tracked[kActive] === 0) this.closedWhileDraining++
-    })
+    socket.once('close', onSocketClose)
     return tracked
   }
 
@@ -79,18 +100,17 @@ export class ConnectionTracker {
 
   #onRequest(req: IncomingMessage | Http2ServerRequest, res: Response): void {
     this.responses.add(res)
+    const tracked = res as Response & TrackedResponse
+    tracked[kTracker] = this
     if (req.httpVersionMajor >= 2) {
-      res.once('close', () => this.responses.delete(res))
-      return
+      tracked[kSocket] = undefined
+    } else {
+      const socket = this.track(req.socket as Socket)
+      socket[kActive]++
+      tracked[kSocket] = socket
+      if (this.draining && !res.headersSent) res.setHeader('connection', 'close')
     }
-    const socket = this.track(req.socket as Socket)
-    socket[kActive]++
-    if (this.draining && !res.headersSent) res.setHeader('connection', 'close')
-    res.once('close', () => {
-      this.responses.delete(res)
-      socket[kActive]--
-      socket[kIdleSince] = performance.now()
-    })
+    res.on('close', onResponseClose)
   }
 
   /** Whether an HTTP/1 socket has a request in flight. */
