@@ -1,0 +1,1 @@
+export type { Sink, SinkEntry } from './sink.js'

@@ -1,0 +1,51 @@
+import { describe } from 'vitest'
+
+/** Connection strings of the real services the adapter tests use (never mocks). */
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+export const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+
+const probed = new Map<string, Promise<string | undefined>>()
+
+/** Resolves to undefined when reachable, or to the reason it is not. */
+function probe(name: string, url: string): Promise<string | undefined> {
+  let result = probed.get(name)
+  if (!result) {
+    const { hostname, port } = new URL(url)
+    result = import('node:net').then(
+      ({ connect }) =>
+        new Promise<string | undefined>((resolve) => {
+          const socket = connect({ host: hostname, port: Number(port) })
+          const timer = setTimeout(() => {
+            socket.destroy()
+            resolve(`${name} at ${hostname}:${port} did not answer within 2 s`)
+          }, 2000)
+          socket.once('connect', () => {
+            clearTimeout(timer)
+            socket.destroy()
+            resolve(undefined)
+          })
+          socket.once('error', (error: NodeJS.ErrnoException) => {
+            clearTimeout(timer)
+            resolve(`${name} at ${hostname}:${port} is unreachable (${error.code ?? error.message})`)
+          })
+        }),
+    )
+    probed.set(name, result)
+  }
+  return result
+}
+
+/**
+ * `describe` for tests that need a real service. Unreachable outside CI: the suite is skipped with one
+ * line saying why. Unreachable under CI=true: the suite fails.
+ */
+export async function describeWith(service: 'Redis' | 'PostgreSQL', title: string, body: () => void) {
+  const why = await probe(service, service === 'Redis' ? REDIS_URL : DATABASE_URL)
+  if (why && process.env.CI !== 'true') {
+    console.warn(`skipping "${title}": ${why} (set ${service === 'Redis' ? 'REDIS_URL' : 'DATABASE_URL'}; under CI=true this fails)`)
+    describe.skip(title, body)
+    return
+  }
+  if (why) throw new Error(`${title}: ${why}; CI=true requires it`)
+  describe(title, body)
+}
