@@ -1,0 +1,342 @@
+import { InvalidOptionError, type Shutdown, type TaskContext } from '@lameduck/core'
+import { CACHE_DEFAULTS } from './defaults.js'
+import { encode } from './encode.js'
+import { CacheClosedError, CacheFlushIncompleteError } from './errors.js'
+import type { Sink, SinkEntry } from './sink.js'
+
+export interface WriteBehindOptions {
+  /** Where dirty entries go. */
+  sink: Sink
+  /** Name in logs and of the shutdown task. Default: `write-behind` (`write-behind-2`, …). */
+  name?: string
+  /** Background flush interval in ms; 0: only flush at shutdown (and on `flush()`). Default: 1000. */
+  flushIntervalMs?: number
+  /** Entries per `sink.write`. Default: 1000. */
+  maxBatch?: number
+  /** Batches written at the same time. Default: 4. */
+  concurrency?: number
+  /** Budget of the shutdown flush. Default: 5000. */
+  timeoutMs?: number
+  /** Whether entries left unwritten make the exit code non-zero. Default: `true`. */
+  critical?: boolean
+  /** First delay before retrying a failed write; doubles up to 1 s. Default: 50. */
+  retryDelayMs?: number
+  /** Last resort for what could not be written before the deadline (e.g. append it to a file). */
+  onUnflushed?: (entries: SinkEntry[]) => void
+}
+
+export interface FlushResult {
+  /** Entries written by this flush. */
+  flushed: number
+  /** Dirty entries still unwritten. */
+  left: number
+}
+
+export interface WriteBehindStats {
+  size: number
+  dirty: number
+  /** Entries written since creation. */
+  flushed: number
+  /** Failed `sink.write` calls since creation (each retried). */
+  failedWrites: number
+}
+
+/** An in-memory cache whose writes reach the sink later, in batches — and for certain at shutdown. */
+export interface WriteBehindCache<V = unknown> {
+  readonly name: string
+  /** Stores the value and marks it dirty. Throws `CacheClosedError` once the shutdown flush is done. */
+  set(key: string, value: V): void
+  get(key: string): V | undefined
+  has(key: string): boolean
+  /** Forgets the key; a pending write of it is dropped (nothing is deleted in the sink). */
+  delete(key: string): boolean
+  readonly size: number
+  /** Entries not yet written to the sink. */
+  readonly dirty: number
+  /** Writes every dirty entry now (one pass; failures stay dirty). */
+  flush(signal?: AbortSignal): Promise<FlushResult>
+  stats(): WriteBehindStats
+  /** Stops the background flushes and unregisters the shutdown task; dirty entries stay in memory. */
+  dispose(): void
+}
+
+const names = new WeakMap<Shutdown, number>()
+
+/**
+ * Creates a write-behind cache whose dirty entries are written to `sink` in the background and by a
+ * `flush`-phase task at shutdown — retried within the budget, looping until clean, so writes made during
+ * the flush are written too. Values: strings as they are, anything else as JSON.
+ */
+export function createWriteBehind<V = unknown>(shutdown: Shutdown, options: WriteBehindOptions): WriteBehindCache<V> {
+  if (!options || typeof options.sink?.write !== 'function')
+    throw new InvalidOptionError('sink', 'expected an object with a write(batch, signal) method')
+  const count = (names.get(shutdown) ?? 0) + 1
+  names.set(shutdown, count)
+  return new WriteBehind<V>(shutdown, options, options.name ?? (count === 1 ? 'write-behind' : `write-behind-${count}`))
+}
+
+interface Dirty {
+  version: number
+  encoded: string
+}
+
+class WriteBehind<V> implements WriteBehindCache<V> {
+  readonly #values = new Map<string, V>()
+  readonly #dirty = new Map<string, Dirty>()
+  readonly #sink: Sink
+  readonly #maxBatch: number
+  readonly #concurrency: number
+  readonly #retryDelayMs: number
+  readonly #timer: NodeJS.Timeout | undefined
+  readonly #removeTask: () => void
+  readonly #shutdown: Shutdown
+  #version = 0
+  #closed = false
+  #flushed = 0
+  #failedWrites = 0
+  #running: Promise<FlushResult> | undefined
+  #background = new AbortController()
+
+  constructor(
+    shutdown: Shutdown,
+    readonly options: WriteBehindOptions,
+    readonly name: string,
+  ) {
+    this.#shutdown = shutdown
+    this.#sink = options.sink
+    this.#maxBatch = positiveInteger('maxBatch', options.maxBatch ?? CACHE_DEFAULTS.maxBatch)
+    this.#concurrency = positiveInteger('concurrency', options.concurrency ?? CACHE_DEFAULTS.concurrency)
+    this.#retryDelayMs = duration('retryDelayMs', options.retryDelayMs ?? CACHE_DEFAULTS.retryDelayMs)
+    const interval = duration('flushIntervalMs', options.flushIntervalMs ?? CACHE_DEFAULTS.flushIntervalMs)
+    if (options.onUnflushed !== undefined && typeof options.onUnflushed !== 'function')
+      throw new InvalidOptionError('onUnflushed', 'expected a function')
+    this.#removeTask = shutdown.addTask({
+      name,
+      phase: 'flush',
+      timeoutMs: options.timeoutMs ?? CACHE_DEFAULTS.timeoutMs,
+      critical: options.critical ?? true,
+      run: (signal, context) => this.#shutdownFlush(signal, context),
+    })
+    if (interval > 0) {
+      this.#timer = setInterval(() => void this.#backgroundFlush(), interval)
+      this.#timer.unref()
+    }
+  }
+
+  set(key: string, value: V): void {
+    if (this.#closed) throw new CacheClosedError(this.name)
+    const encoded = encode(key, value)
+    this.#values.set(key, value)
+    this.#dirty.set(key, { version: ++this.#version, encoded })
+  }
+
+  get(key: string): V | undefined {
+    return this.#values.get(key)
+  }
+
+  has(key: string): boolean {
+    return this.#values.has(key)
+  }
+
+  delete(key: string): boolean {
+    this.#dirty.delete(key)
+    return this.#values.delete(key)
+  }
+
+  get size(): number {
+    return this.#values.size
+  }
+
+  get dirty(): number {
+    return this.#dirty.size
+  }
+
+  stats(): WriteBehindStats {
+    return { size: this.size, dirty: this.dirty, flushed: this.#flushed, failedWrites: this.#failedWrites }
+  }
+
+  flush(signal: AbortSignal = new AbortController().signal): Promise<FlushResult> {
+    return this.#exclusive(() => this.#pass(signal, { retry: false }))
+  }
+
+  dispose(): void {
+    clearInterval(this.#timer)
+    this.#background.abort()
+    this.#removeTask()
+  }
+
+  async #backgroundFlush(): Promise<void> {
+    if (this.#running || this.#dirty.size === 0 || this.#closed) return
+    try {
+      await this.#exclusive(() => this.#pass(this.#background.signal, { retry: false }))
+    } catch {
+      // Failures are counted and logged in #pass; the entries stay dirty for the next round.
+    }
+  }
+
+  async #shutdownFlush(signal: AbortSignal, context: TaskContext): Promise<void> {
+    clearInterval(this.#timer)
+    // A background write stuck on a slow sink must not hold the shutdown flush.
+    this.#background.abort()
+    await this.#running?.catch(() => {})
+    const stopAt = context.deadline - Math.min(CACHE_DEFAULTS.stopMarginMs, context.remainingMs() / 10)
+    const flushedBefore = this.#flushed
+    let lastError: unknown
+    await this.#exclusive(async () => {
+      const result = await this.#pass(signal, { retry: true, stopAt, onError: (e) => (lastError = e) })
+      // Clean: from here on a write could never reach the sink, so it is refused instead of lost.
+      if (result.left === 0) this.#closed = true
+      return result
+    })
+    this.#closed = true
+    const flushed = this.#flushed - flushedBefore
+    const left = this.#dirty.size
+    if (left > 0) {
+      if (this.options.onUnflushed) {
+        try {
+          this.options.onUnflushed([...this.#dirty].map(([key, d]) => ({ key, value: d.encoded })))
+        } catch {
+          // The last resort failing must not hide the report below.
+        }
+      }
+      throw new CacheFlushIncompleteError(this.name, flushed, left, { cause: lastError })
+    }
+    this.#shutdown.logger.info(
+      { event: 'cache.flushed', cache: this.name, flushed, failedWrites: this.#failedWrites },
+      `${this.name}: flushed ${flushed} entries`,
+    )
+  }
+
+  #exclusive(fn: () => Promise<FlushResult>): Promise<FlushResult> {
+    const run = (async () => {
+      await this.#running?.catch(() => {})
+      return fn()
+    })()
+    this.#running = run
+    void run.finally(() => {
+      if (this.#running === run) this.#running = undefined
+    })
+    return run
+  }
+
+  /** Writes dirty entries until none is left, the signal aborts or `stopAt` passes; retries when asked. */
+  async #pass(
+    signal: AbortSignal,
+    options: { retry: boolean; stopAt?: number; onError?: (error: unknown) => void },
+  ): Promise<FlushResult> {
+    let flushed = 0
+    let delay = this.#retryDelayMs
+    const timeLeft = () => (options.stopAt === undefined ? Number.POSITIVE_INFINITY : options.stopAt - Date.now())
+    while (this.#dirty.size > 0 && !signal.aborted && timeLeft() > 0) {
+      const batches = this.#takeBatches()
+      const controller = new AbortController()
+      const onAbort = () => controller.abort(signal.reason)
+      signal.addEventListener('abort', onAbort, { once: true })
+      const timer =
+        options.stopAt === undefined ? undefined : setTimeout(() => controller.abort(signal.reason), timeLeft())
+      let failed = false
+      try {
+        const results = await Promise.allSettled(
+          batches.map((batch) =>
+            raceAbort(
+              this.#sink.write(
+                batch.map(({ key, value }) => ({ key, value })),
+                controller.signal,
+              ),
+              controller.signal,
+            ),
+          ),
+        )
+        for (const [i, result] of results.entries()) {
+          const batch = batches[i] as BatchEntry[]
+          if (result.status === 'fulfilled') {
+            for (const entry of batch)
+              if (this.#dirty.get(entry.key)?.version === entry.version) this.#dirty.delete(entry.key)
+            flushed += batch.length
+            this.#flushed += batch.length
+          } else {
+            failed = true
+            this.#failedWrites++
+            options.onError?.(result.reason)
+            this.#shutdown.logger.warn(
+              { event: 'cache.write.failed', cache: this.name, entries: batch.length, error: String(result.reason) },
+              `${this.name}: sink write failed; the entries stay dirty and will be retried`,
+            )
+          }
+        }
+      } finally {
+        clearTimeout(timer)
+        signal.removeEventListener('abort', onAbort)
+      }
+      if (failed) {
+        if (!options.retry) break
+        await sleep(Math.min(delay, Math.max(0, timeLeft())), signal)
+        delay = Math.min(delay * 2, CACHE_DEFAULTS.maxRetryDelayMs)
+      }
+    }
+    return { flushed, left: this.#dirty.size }
+  }
+
+  #takeBatches(): BatchEntry[][] {
+    const batches: BatchEntry[][] = []
+    let batch: BatchEntry[] = []
+    for (const [key, dirty] of this.#dirty) {
+      batch.push({ key, value: dirty.encoded, version: dirty.version })
+      if (batch.length === this.#maxBatch) {
+        batches.push(batch)
+        batch = []
+        if (batches.length === this.#concurrency) return batches
+      }
+    }
+    if (batch.length > 0) batches.push(batch)
+    return batches
+  }
+}
+
+interface BatchEntry extends SinkEntry {
+  version: number
+}
+
+/** A sink that ignores its signal must not hold the flush past the budget. */
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason)
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(value)
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(error)
+      },
+    )
+  })
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted || ms <= 0) return resolve()
+    const timer = setTimeout(done, ms)
+    function done() {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    signal.addEventListener('abort', done, { once: true })
+  })
+}
+
+function positiveInteger(option: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1)
+    throw new InvalidOptionError(option, `expected a positive integer, got ${value}`)
+  return value
+}
+
+function duration(option: string, value: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
+    throw new InvalidOptionError(option, `expected a duration in ms, got ${String(value)}`)
+  return value
+}
