@@ -39,13 +39,18 @@ function probe(name: string, url: string): Promise<string | undefined> {
  * `describe` for tests that need a real service. Unreachable outside CI: the suite is skipped with one
  * line saying why. Unreachable under CI=true: the suite fails.
  */
-export async function describeWith(service: 'Redis' | 'PostgreSQL', title: string, body: () => void) {
-  const why = await probe(service, service === 'Redis' ? REDIS_URL : DATABASE_URL)
-  if (why && process.env.CI !== 'true') {
-    console.warn(`skipping "${title}": ${why} (set ${service === 'Redis' ? 'REDIS_URL' : 'DATABASE_URL'}; under CI=true this fails)`)
-    describe.skip(title, body)
-    return
+export async function describeWith(services: Service | Service[], title: string, body: () => void): Promise<void> {
+  for (const service of Array.isArray(services) ? services : [services]) {
+    const variable = service === 'Redis' ? 'REDIS_URL' : 'DATABASE_URL'
+    const why = await probe(service, service === 'Redis' ? REDIS_URL : DATABASE_URL)
+    if (why && process.env.CI !== 'true') {
+      console.warn(`skipping "${title}": ${why} (set ${variable}; under CI=true this fails)`)
+      describe.skip(title, body)
+      return
+    }
+    if (why) throw new Error(`${title}: ${why}; CI=true requires it`)
   }
-  if (why) throw new Error(`${title}: ${why}; CI=true requires it`)
   describe(title, body)
 }
+
+type Service = 'Redis' | 'PostgreSQL'

@@ -1,1 +1,20 @@
-export {}
+export {
+  type AcquireOptions,
+  type AdvisoryLock,
+  type AdvisoryLocks,
+  type AdvisoryLocksOptions,
+  createAdvisoryLocks,
+} from './advisory-locks.js'
+export { type ClosePoolOptions, closePool, type PoolCloser } from './close-pool.js'
+export { PG_DEFAULTS } from './defaults.js'
+export {
+  AdvisoryLocksClosedError,
+  AdvisoryLockTimeoutError,
+  AdvisoryUnlockError,
+  type PoolCloseStats,
+  PoolClosingError,
+  PoolForcedError,
+} from './errors.js'
+export { IDENTIFIER } from './identifiers.js'
+export { advisoryLockId } from './lock-id.js'
+export { type PgSinkOptions, pgSink, type SinkValueType } from './sink.js'

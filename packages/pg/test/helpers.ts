@@ -1,0 +1,107 @@
+import { randomUUID } from 'node:crypto'
+import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net'
+import { createShutdown, type Shutdown, type ShutdownReport, type TaskReport } from '@lameduck/core'
+import pg from 'pg'
+import { afterEach } from 'vitest'
+import { DATABASE_URL } from '../../../test/support/services.js'
+
+const pools: pg.Pool[] = []
+const clients: pg.Client[] = []
+const cleanups: (() => Promise<void> | void)[] = []
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+  for (const client of clients.splice(0)) await client.end().catch(() => {})
+  for (const pool of pools.splice(0)) if (!pool.ending) await pool.end().catch(() => {})
+})
+
+export function makeShutdown(): Shutdown {
+  return createShutdown({ exit: false, logger: false, signals: [], drainDelayMs: 0 })
+}
+
+/** A pool closed after the test (unless the test ended it). */
+export function makePool(config: pg.PoolConfig = {}): pg.Pool {
+  const pool = new pg.Pool({ connectionString: DATABASE_URL, ...config })
+  pool.on('error', () => {})
+  pools.push(pool)
+  return pool
+}
+
+/** A separate session, ended after the test. */
+export async function makeClient(): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: DATABASE_URL })
+  client.on('error', () => {})
+  clients.push(client)
+  await client.connect()
+  return client
+}
+
+export function onCleanup(cleanup: () => Promise<void> | void): void {
+  cleanups.push(cleanup)
+}
+
+export function uniqueName(prefix = 'lameduck_test'): string {
+  return `${prefix}_${randomUUID().slice(0, 8)}`
+}
+
+export function task(report: ShutdownReport, name: string): TaskReport {
+  for (const phase of report.phases) for (const t of phase.tasks) if (t.name === name) return t
+  throw new Error(`no task ${name} in the report`)
+}
+
+export const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/**
+ * A TCP proxy to PostgreSQL that can be frozen: from then on nothing passes in either direction and
+ * nothing is closed — PostgreSQL "gone" as a network partition looks to the client.
+ */
+export async function startProxy(): Promise<{ url: string; freeze(): void; close(): Promise<void> }> {
+  const target = new URL(DATABASE_URL)
+  const sockets = new Set<Socket>()
+  let frozen = false
+  const server: Server = createServer((socket) => {
+    const upstream = tcpConnect({ host: target.hostname, port: Number(target.port || 5432) })
+    sockets.add(socket)
+    sockets.add(upstream)
+    socket.on('data', (chunk) => {
+      if (!frozen) upstream.write(chunk)
+    })
+    upstream.on('data', (chunk) => {
+      if (!frozen) socket.write(chunk)
+    })
+    const end = () => {
+      if (frozen) return
+      socket.destroy()
+      upstream.destroy()
+    }
+    socket.on('close', end)
+    upstream.on('close', end)
+    socket.on('error', () => {})
+    upstream.on('error', () => {})
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  const url = new URL(DATABASE_URL)
+  url.hostname = '127.0.0.1'
+  url.port = String(port)
+  return {
+    url: url.toString(),
+    freeze() {
+      frozen = true
+    },
+    async close() {
+      frozen = true
+      for (const socket of sockets) socket.destroy()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}
+
+/** A port nothing listens on. */
+export async function closedPort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return port
+}

@@ -1,0 +1,423 @@
+import { randomBytes } from 'node:crypto'
+import { InvalidOptionError, type Shutdown } from '@lameduck/core'
+import type { ChainableCommander } from 'ioredis'
+import { REDIS_DEFAULTS } from './defaults.js'
+import {
+  LockLostError,
+  type LockLostReason,
+  LockReleaseIncompleteError,
+  LockTimeoutError,
+  type ReleaseSummary,
+  ShuttingDownError,
+} from './errors.js'
+import { type LockScripts, lockScripts, type RedisClient } from './scripts.js'
+
+import { settledBefore, sleep, stopAt } from './timing.js'
+import {
+  duration,
+  nonEmptyString,
+  objectOrUndefined,
+  optionalBoolean,
+  optionalSignal,
+  optionalString,
+  positiveDuration,
+  positiveInteger,
+} from './validate.js'
+
+/** Options of {@link createLocks}. */
+export interface LocksOptions {
+  /** Prefix of every lock key. Default: `'lock:'`. */
+  keyPrefix?: string
+  /** Name of the release task. Default: `'redis-locks'`. */
+  name?: string
+  /** Budget of the release task. Default: 3000. */
+  timeoutMs?: number
+  /** Whether locks left unreleased make the exit code non-zero. Default: `true`. */
+  critical?: boolean
+  /** Releases per pipeline. Default: 500. */
+  batchSize?: number
+  /** Mean delay between attempts of a waiting `acquire` (jittered ±50%). Default: 50. */
+  retryDelayMs?: number
+}
+
+/** Options of {@link Locks.acquire}. */
+export interface AcquireOptions {
+  /** Time to live of the lock in Redis: it expires by itself if this process dies. Required. */
+  ttlMs: number
+  /** How long to retry while someone else holds the lock. Default: 0 (one attempt). */
+  waitMs?: number
+  /** Extend the lock every `ttlMs / 3` while it is held. Default: `false`. */
+  autoExtend?: boolean
+  /** Cancels a waiting `acquire` (it rejects with the signal's reason). */
+  signal?: AbortSignal
+}
+
+/** What `release()` found: `'released'` (deleted by us) or `'lost'` (expired or taken over: nothing deleted). */
+export type ReleaseResult = 'released' | 'lost'
+
+/** A held lock. `await using lock = await locks.acquire(...)` releases it at the end of the block. */
+export interface Lock extends AsyncDisposable {
+  /** The key as given to `acquire` (without the prefix). */
+  readonly key: string
+  /** The random value stored at the lock key; only this holder can extend or release the lock. */
+  readonly token: string
+  /**
+   * The fencing token: strictly greater than that of every earlier holder of this key. Send it with
+   * every write the lock protects and have the storage reject writes carrying a smaller one.
+   */
+  readonly fence: number
+  /**
+   * Aborts (with a `LockLostError`) as soon as the lock is known lost: its TTL ran out without an
+   * extension, an extension found another holder, or the release found it gone. Not aborted by a release.
+   */
+  readonly signal: AbortSignal
+  /**
+   * Sets the lock's TTL to `ttlMs` (default: the `ttlMs` it was acquired with), only if it still holds
+   * this token. Resolves `false` (and aborts `signal`) when the lock was lost. Rejects when Redis fails.
+   */
+  extend(ttlMs?: number): Promise<boolean>
+  /**
+   * Deletes the lock if it still holds this token — never another holder's lock. Idempotent: every call
+   * gets the same result. Rejects when Redis fails (the lock is then still considered held; call again).
+   */
+  release(): Promise<ReleaseResult>
+  /** Same as `release()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>
+}
+
+/** What {@link createLocks} returns. */
+export interface Locks {
+  /**
+   * Takes the lock `key`: one atomic script sets it if free and hands out the next fencing token.
+   * Rejects with `LockTimeoutError` when it is still held after `waitMs`, and with `ShuttingDownError`
+   * once the shutdown has started (a waiting `acquire` is cancelled at that moment).
+   */
+  acquire(key: string, options: AcquireOptions): Promise<Lock>
+  /** Number of locks held right now (acquired, not released, not known lost). */
+  held(): number
+  /** Releases every held lock in pipelined batches. Never rejects: failures are counted. */
+  releaseAll(): Promise<ReleaseSummary>
+}
+
+/**
+ * Distributed locks with fencing tokens, all released in the `release` phase of the shutdown.
+ *
+ * Registers one task, in the `release` phase, that releases every lock still held, 500 per pipeline, and
+ * stops a little before its deadline to report how many it could not release
+ * (`LockReleaseIncompleteError`). From the first trigger on, `acquire` rejects with `ShuttingDownError`.
+ *
+ * @example
+ * const locks = createLocks(shutdown, redis)
+ * await using lock = await locks.acquire('{invoice:42}', { ttlMs: 10_000, waitMs: 2_000, autoExtend: true })
+ * await db.query('UPDATE invoices SET ... WHERE id = 42 AND fence < $1', [lock.fence])
+ */
+export function createLocks(shutdown: Shutdown, redis: RedisClient, options: LocksOptions = {}): Locks {
+  if (!shutdown || typeof shutdown.addTask !== 'function')
+    throw new InvalidOptionError('shutdown', 'expected the coordinator returned by createShutdown()')
+  if (!redis || typeof redis.defineCommand !== 'function' || typeof redis.pipeline !== 'function')
+    throw new InvalidOptionError('redis', 'expected an ioredis client (Redis or Cluster)')
+  objectOrUndefined('options', options)
+  const resolved: ResolvedLocksOptions = {
+    keyPrefix: optionalString('keyPrefix', options.keyPrefix) ?? REDIS_DEFAULTS.lockKeyPrefix,
+    name: nonEmptyString('name', options.name ?? REDIS_DEFAULTS.locksTaskName),
+    timeoutMs: duration('timeoutMs', options.timeoutMs ?? REDIS_DEFAULTS.locksTimeoutMs),
+    critical: optionalBoolean('critical', options.critical) ?? REDIS_DEFAULTS.critical,
+    batchSize: positiveInteger('batchSize', options.batchSize ?? REDIS_DEFAULTS.releaseBatchSize),
+    retryDelayMs: positiveDuration('retryDelayMs', options.retryDelayMs ?? REDIS_DEFAULTS.retryDelayMs),
+  }
+  return new LockManager(shutdown, redis, resolved)
+}
+
+interface ResolvedLocksOptions {
+  keyPrefix: string
+  name: string
+  timeoutMs: number
+  critical: boolean
+  batchSize: number
+  retryDelayMs: number
+}
+
+class LockManager implements Locks {
+  readonly #held = new Set<HeldLock>()
+  readonly #stopping = new AbortController()
+  readonly #scripts: LockScripts
+  /** Set when the release task starts: a lock acquired after that would never be released. */
+  #closed = false
+
+  constructor(
+    shutdown: Shutdown,
+    private readonly redis: RedisClient,
+    private readonly options: ResolvedLocksOptions,
+  ) {
+    this.#scripts = lockScripts(redis)
+    const off = shutdown.on('state', ({ to }) => {
+      if (to === 'running') return
+      off()
+      this.#stopping.abort()
+    })
+    if (shutdown.state !== 'running') this.#stopping.abort()
+    shutdown.addTask({
+      name: options.name,
+      phase: 'release',
+      timeoutMs: options.timeoutMs,
+      critical: options.critical,
+      run: async (signal, context) => {
+        this.#closed = true
+        const summary = await this.#releaseMany([...this.#held], stopAt(context, REDIS_DEFAULTS.stopMarginMs), signal)
+        // A lost lock is no failure of the shutdown, but the work it protected may have overlapped another holder's.
+        shutdown.logger[summary.lost > 0 ? 'warn' : 'info'](
+          { event: 'redis.locks.released', task: options.name, ...summary },
+          `${options.name}: released ${summary.released} lock(s), ${summary.lost} already lost`,
+        )
+        if (summary.failed > 0 || summary.pending > 0) throw new LockReleaseIncompleteError(summary)
+        return summary
+      },
+    })
+  }
+
+  get scripts(): LockScripts {
+    return this.#scripts
+  }
+
+  held(): number {
+    return this.#held.size
+  }
+
+  forget(lock: HeldLock): void {
+    this.#held.delete(lock)
+  }
+
+  releaseAll(): Promise<ReleaseSummary> {
+    return this.#releaseMany([...this.#held])
+  }
+
+  async acquire(key: string, options: AcquireOptions): Promise<Lock> {
+    nonEmptyString('key', key)
+    if (options === null || typeof options !== 'object')
+      throw new InvalidOptionError('options', 'expected { ttlMs } at least')
+    const ttlMs = positiveDuration('ttlMs', options.ttlMs)
+    const waitMs = duration('waitMs', options.waitMs ?? REDIS_DEFAULTS.waitMs)
+    const autoExtend = optionalBoolean('autoExtend', options.autoExtend) ?? false
+    const signal = optionalSignal('signal', options.signal)
+    if (this.#stopping.signal.aborted || this.#closed) throw new ShuttingDownError(key)
+    signal?.throwIfAborted()
+
+    const lockKey = `${this.options.keyPrefix}${key}`
+    const fenceKey = `${lockKey}:fence`
+    const token = randomBytes(16).toString('hex')
+    const waitUntil = Date.now() + waitMs
+    const signals = signal ? [this.#stopping.signal, signal] : [this.#stopping.signal]
+    for (;;) {
+      const sentAt = Date.now()
+      const fence = await this.#scripts.acquire(lockKey, fenceKey, token, ttlMs)
+      if (fence !== null) {
+        const lock = new HeldLock(this, { key, lockKey, token, fence, ttlMs, validUntil: sentAt + ttlMs, autoExtend })
+        if (this.#closed) {
+          // The release task has already run: this lock would be left behind until its TTL.
+          await lock.release().catch(() => {})
+          throw new ShuttingDownError(key)
+        }
+        this.#held.add(lock)
+        return lock
+      }
+      if (this.#stopping.signal.aborted) throw new ShuttingDownError(key)
+      signal?.throwIfAborted()
+      const remaining = waitUntil - Date.now()
+      if (remaining <= 0) throw new LockTimeoutError(key, waitMs)
+      const jittered = this.options.retryDelayMs * (0.5 + Math.random())
+      await sleep(Math.min(jittered, remaining), signals, (aborted) =>
+        aborted === signal ? aborted.reason : new ShuttingDownError(key),
+      )
+    }
+  }
+
+  /** Releases `locks`, pipelined; stops waiting at `deadline` (epoch ms) or when `signal` aborts. */
+  async #releaseMany(locks: HeldLock[], deadline = Number.POSITIVE_INFINITY, signal?: AbortSignal) {
+    const summary: ReleaseSummary = { released: 0, lost: 0, failed: 0, pending: 0 }
+    const waits: Promise<void>[] = []
+    const count = (released: Promise<ReleaseResult>) =>
+      waits.push(
+        released.then(
+          (result) => {
+            summary[result]++
+          },
+          () => {
+            summary.failed++
+          },
+        ),
+      )
+    const fresh: HeldLock[] = []
+    for (const lock of locks) {
+      const ongoing = lock.ongoingRelease()
+      if (ongoing) count(ongoing)
+      else fresh.push(lock)
+    }
+    if (this.redis.isCluster) {
+      // A cluster pipeline must stay within one slot: send the releases one by one, all at once.
+      for (const lock of fresh) count(lock.release())
+    } else {
+      for (let start = 0; start < fresh.length; start += this.options.batchSize) {
+        const batch = fresh.slice(start, start + this.options.batchSize)
+        const pipeline: ChainableCommander = this.redis.pipeline()
+        for (const lock of batch) this.#scripts.queueRelease(pipeline, lock.lockKey, lock.token)
+        const replies = pipeline.exec()
+        batch.forEach((lock, index) => {
+          count(
+            lock.releaseWith(
+              replies.then((results) => {
+                const [error, reply] = results?.[index] ?? [new Error('the pipeline returned no reply')]
+                if (error) throw error
+                return Number(reply) === 1
+              }),
+            ),
+          )
+        })
+      }
+    }
+    const all = Promise.all(waits)
+    if (Number.isFinite(deadline) || signal) await settledBefore(all, deadline, signal)
+    else await all
+    const result = { ...summary }
+    result.pending = locks.length - result.released - result.lost - result.failed
+    return result
+  }
+}
+
+interface LockState {
+  key: string
+  lockKey: string
+  token: string
+  fence: number
+  ttlMs: number
+  validUntil: number
+  autoExtend: boolean
+}
+
+class HeldLock implements Lock {
+  readonly key: string
+  readonly lockKey: string
+  readonly token: string
+  readonly fence: number
+  readonly #ttlMs: number
+  readonly #controller = new AbortController()
+  #validUntil: number
+  #lost: LockLostReason | undefined
+  #result: ReleaseResult | undefined
+  #releasing: Promise<ReleaseResult> | undefined
+  #expiry: NodeJS.Timeout | undefined
+  #extender: NodeJS.Timeout | undefined
+  readonly #autoExtend: boolean
+
+  constructor(
+    private readonly manager: LockManager,
+    state: LockState,
+  ) {
+    this.key = state.key
+    this.lockKey = state.lockKey
+    this.token = state.token
+    this.fence = state.fence
+    this.#ttlMs = state.ttlMs
+    this.#validUntil = state.validUntil
+    this.#autoExtend = state.autoExtend
+    this.#armExpiry()
+    if (this.#autoExtend) this.#scheduleExtend(this.#extendEveryMs())
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal
+  }
+
+  async extend(ttlMs?: number): Promise<boolean> {
+    const ttl = ttlMs === undefined ? this.#ttlMs : positiveDuration('ttlMs', ttlMs)
+    if (this.#lost || this.#result || this.#releasing) return false
+    const sentAt = Date.now()
+    const extended = await this.manager.scripts.extend(this.lockKey, this.token, ttl)
+    if (this.#lost || this.#result) return false
+    if (!extended) {
+      this.#lose('taken')
+      return false
+    }
+    this.#validUntil = Math.max(this.#validUntil, sentAt + ttl)
+    this.#armExpiry()
+    return true
+  }
+
+  release(): Promise<ReleaseResult> {
+    if (this.#result) return Promise.resolve(this.#result)
+    if (this.#releasing) return this.#releasing
+    // Known taken over by another holder: there is nothing of ours to delete.
+    if (this.#lost === 'taken') return Promise.resolve(this.#settle(false))
+    return this.releaseWith(this.manager.scripts.release(this.lockKey, this.token))
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.release()
+  }
+
+  /** The release under way, if any; for the batch release, so a lock is never released twice. */
+  ongoingRelease(): Promise<ReleaseResult> | undefined {
+    if (this.#result) return Promise.resolve(this.#result)
+    return this.#releasing
+  }
+
+  /** Adopts `deleted`, the reply of a compare-and-delete sent for this lock, as its release. */
+  releaseWith(deleted: Promise<boolean>): Promise<ReleaseResult> {
+    clearTimeout(this.#extender)
+    this.#releasing = deleted.then(
+      (ok) => this.#settle(ok),
+      (error: unknown) => {
+        this.#releasing = undefined
+        if (this.#autoExtend && !this.#lost) this.#scheduleExtend(0)
+        throw error
+      },
+    )
+    return this.#releasing
+  }
+
+  #settle(deleted: boolean): ReleaseResult {
+    this.#result = deleted ? 'released' : 'lost'
+    if (!deleted) this.#lose('taken')
+    this.#stopTimers()
+    this.manager.forget(this)
+    return this.#result
+  }
+
+  #lose(reason: LockLostReason): void {
+    if (this.#lost) return
+    this.#lost = reason
+    this.#stopTimers()
+    this.manager.forget(this)
+    this.#controller.abort(new LockLostError(this.key, reason))
+  }
+
+  #stopTimers(): void {
+    clearTimeout(this.#expiry)
+    clearTimeout(this.#extender)
+  }
+
+  /** When our estimate of the TTL runs out (a conservative one: counted from before the command was sent). */
+  #armExpiry(): void {
+    clearTimeout(this.#expiry)
+    this.#expiry = setTimeout(() => this.#lose('expired'), Math.max(0, this.#validUntil - Date.now())).unref()
+  }
+
+  #extendEveryMs(): number {
+    return Math.max(1, Math.floor(this.#ttlMs / 3))
+  }
+
+  #scheduleExtend(delayMs: number): void {
+    clearTimeout(this.#extender)
+    this.#extender = setTimeout(() => {
+      this.extend(this.#ttlMs).then(
+        (extended) => {
+          if (extended) this.#scheduleExtend(this.#extendEveryMs())
+        },
+        // Redis failed: try again soon; if the TTL runs out first, the expiry timer declares the lock lost.
+        () => {
+          if (!this.#lost && !this.#result && !this.#releasing)
+            this.#scheduleExtend(Math.max(1, Math.floor(this.#extendEveryMs() / 3)))
+        },
+      )
+    }, delayMs).unref()
+  }
+}

@@ -1,0 +1,272 @@
+import { InvalidDurationError, InvalidOptionError } from '@lameduck/core'
+import { closeRedis, createLocks, LockLostError, LockTimeoutError } from '@lameduck/redis'
+import { Redis } from 'ioredis'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { describeWith } from '../../../test/support/services.js'
+import { blackholeProxy, cleanup, client, coordinator, countPipelines, delay, runPrefix } from './helpers.js'
+
+await describeWith('Redis', '@lameduck/redis locks', () => {
+  const prefix = runPrefix()
+  let redis: Redis
+  let other: Redis
+
+  beforeAll(() => {
+    redis = client()
+    other = client()
+  })
+  afterAll(() => cleanup(prefix))
+
+  it('acquires and releases with a random token and a fencing token', async () => {
+    const shutdown = coordinator()
+    const locks = createLocks(shutdown, redis, { keyPrefix: prefix })
+    const lock = await locks.acquire('basic', { ttlMs: 5000 })
+    expect(lock.key).toBe('basic')
+    expect(lock.token).toMatch(/^[0-9a-f]{32}$/)
+    expect(lock.fence).toBeGreaterThanOrEqual(1)
+    expect(await other.get(`${prefix}basic`)).toBe(lock.token)
+    expect(await other.get(`${prefix}basic:fence`)).toBe(String(lock.fence))
+    const ttl = await other.pttl(`${prefix}basic`)
+    expect(ttl).toBeGreaterThan(4000)
+    expect(ttl).toBeLessThanOrEqual(5000)
+    expect(locks.held()).toBe(1)
+
+    await expect(locks.acquire('basic', { ttlMs: 5000 })).rejects.toMatchObject({ code: 'LAMEDUCK_ERR_LOCK_TIMEOUT' })
+
+    expect(await lock.release()).toBe('released')
+    expect(await lock.release()).toBe('released')
+    expect(await other.exists(`${prefix}basic`)).toBe(0)
+    expect(locks.held()).toBe(0)
+    expect(lock.signal.aborted).toBe(false)
+
+    {
+      await using scoped = await locks.acquire('basic', { ttlMs: 5000 })
+      expect(scoped.fence).toBeGreaterThan(lock.fence)
+      expect(locks.held()).toBe(1)
+    }
+    expect(await other.exists(`${prefix}basic`)).toBe(0)
+    expect(locks.held()).toBe(0)
+  })
+
+  it('never deletes the lock of a holder that took over after the TTL expired', async () => {
+    const shutdown = coordinator()
+    const mine = createLocks(shutdown, redis, { keyPrefix: prefix, name: 'mine' })
+    const theirs = createLocks(shutdown, other, { keyPrefix: prefix, name: 'theirs' })
+    const first = await mine.acquire('takeover', { ttlMs: 100 })
+    await delay(150)
+    const second = await theirs.acquire('takeover', { ttlMs: 10_000 })
+    expect(second.fence).toBeGreaterThan(first.fence)
+
+    expect(await first.release()).toBe('lost')
+    expect(await other.get(`${prefix}takeover`)).toBe(second.token)
+    expect(await other.pttl(`${prefix}takeover`)).toBeGreaterThan(9000)
+    expect(first.signal.aborted).toBe(true)
+    expect(first.signal.reason).toBeInstanceOf(LockLostError)
+    expect(await second.release()).toBe('released')
+  })
+
+  it('also answers lost when the expired lock was not taken over', async () => {
+    const locks = createLocks(coordinator(), redis, { keyPrefix: prefix })
+    const lock = await locks.acquire('expired', { ttlMs: 50 })
+    await delay(120)
+    expect(lock.signal.aborted).toBe(true)
+    expect(lock.signal.reason).toMatchObject({ code: 'LAMEDUCK_ERR_LOCK_LOST', reason: 'expired' })
+    expect(locks.held()).toBe(0)
+    expect(await lock.release()).toBe('lost')
+  })
+
+  it('hands out strictly increasing fencing tokens across holders and clients', async () => {
+    const shutdown = coordinator()
+    const a = createLocks(shutdown, redis, { keyPrefix: prefix, name: 'a' })
+    const b = createLocks(shutdown, other, { keyPrefix: prefix, name: 'b' })
+    const fences: number[] = []
+    for (let round = 0; round < 6; round++) {
+      const lock = await (round % 2 === 0 ? a : b).acquire('fenced', { ttlMs: 5000 })
+      fences.push(lock.fence)
+      if (round === 3)
+        await other.del(`${prefix}fenced`) // a holder that "crashed": its lock vanished
+      else await lock.release()
+    }
+    for (let i = 1; i < fences.length; i++) expect(fences[i]).toBeGreaterThan(fences[i - 1] as number)
+  })
+
+  it('extends while held and reports a lost lock', async () => {
+    const locks = createLocks(coordinator(), redis, { keyPrefix: prefix })
+    const lock = await locks.acquire('extend', { ttlMs: 200 })
+    expect(await lock.extend(5000)).toBe(true)
+    expect(await other.pttl(`${prefix}extend`)).toBeGreaterThan(4000)
+    await delay(250) // past the first TTL: the extension must keep it
+    expect(lock.signal.aborted).toBe(false)
+    expect(await other.get(`${prefix}extend`)).toBe(lock.token)
+
+    await other.set(`${prefix}extend`, 'someone-else')
+    expect(await lock.extend()).toBe(false)
+    expect(lock.signal.aborted).toBe(true)
+    expect(lock.signal.reason).toMatchObject({ code: 'LAMEDUCK_ERR_LOCK_LOST', reason: 'taken' })
+    expect(await lock.release()).toBe('lost')
+    expect(await other.get(`${prefix}extend`)).toBe('someone-else')
+  })
+
+  it('autoExtend keeps the lock past its TTL and aborts the signal when it is lost', async () => {
+    const locks = createLocks(coordinator(), redis, { keyPrefix: prefix })
+    const lock = await locks.acquire('auto', { ttlMs: 150, autoExtend: true })
+    await delay(600)
+    expect(lock.signal.aborted).toBe(false)
+    expect(await other.get(`${prefix}auto`)).toBe(lock.token)
+    expect(locks.held()).toBe(1)
+
+    await other.del(`${prefix}auto`)
+    const lost = new Promise((resolve) => lock.signal.addEventListener('abort', resolve, { once: true }))
+    await lost
+    expect(lock.signal.reason).toBeInstanceOf(LockLostError)
+    expect(lock.signal.reason).toMatchObject({ code: 'LAMEDUCK_ERR_LOCK_LOST' })
+    expect(locks.held()).toBe(0)
+    expect(await lock.release()).toBe('lost')
+  })
+
+  it('waits for a lock until its holder releases it', async () => {
+    const shutdown = coordinator()
+    const a = createLocks(shutdown, redis, { keyPrefix: prefix, name: 'a' })
+    const b = createLocks(shutdown, other, { keyPrefix: prefix, name: 'b' })
+    const held = await a.acquire('wait', { ttlMs: 5000 })
+    setTimeout(() => void held.release(), 150)
+    const started = Date.now()
+    const next = await b.acquire('wait', { ttlMs: 5000, waitMs: 3000 })
+    expect(Date.now() - started).toBeGreaterThanOrEqual(140)
+    expect(next.fence).toBeGreaterThan(held.fence)
+    expect(await other.get(`${prefix}wait`)).toBe(next.token)
+    await next.release()
+  })
+
+  it('rejects with LockTimeoutError when waitMs runs out', async () => {
+    const locks = createLocks(coordinator(), redis, { keyPrefix: prefix })
+    const held = await locks.acquire('timeout', { ttlMs: 5000 })
+    const started = Date.now()
+    const error = await locks.acquire('timeout', { ttlMs: 5000, waitMs: 200 }).catch((e: unknown) => e)
+    const elapsed = Date.now() - started
+    expect(error).toBeInstanceOf(LockTimeoutError)
+    expect(error).toMatchObject({ code: 'LAMEDUCK_ERR_LOCK_TIMEOUT', key: 'timeout', waitMs: 200 })
+    expect(elapsed).toBeGreaterThanOrEqual(195)
+    expect(elapsed).toBeLessThan(1000)
+    expect(await other.get(`${prefix}timeout`)).toBe(held.token)
+    await held.release()
+  })
+
+  it('cancels a wait with the signal option', async () => {
+    const locks = createLocks(coordinator(), redis, { keyPrefix: prefix })
+    const held = await locks.acquire('signal', { ttlMs: 5000 })
+    const controller = new AbortController()
+    setTimeout(() => controller.abort(new Error('caller gave up')), 100)
+    await expect(locks.acquire('signal', { ttlMs: 5000, waitMs: 5000, signal: controller.signal })).rejects.toThrow(
+      'caller gave up',
+    )
+    await held.release()
+  })
+
+  it('cancels a wait when the shutdown starts, refuses new locks, and releases the held ones', async () => {
+    const shutdown = coordinator()
+    const a = createLocks(shutdown, redis, { keyPrefix: prefix, name: 'a' })
+    const b = createLocks(shutdown, other, { keyPrefix: prefix, name: 'b' })
+    const held = await a.acquire('shutdown', { ttlMs: 5000 })
+    const started = Date.now()
+    const waiting = b.acquire('shutdown', { ttlMs: 5000, waitMs: 10_000 }).catch((e: unknown) => e)
+    setTimeout(() => void shutdown.shutdown('test'), 100)
+    expect(await waiting).toMatchObject({ code: 'LAMEDUCK_ERR_SHUTTING_DOWN', key: 'shutdown' })
+    expect(Date.now() - started).toBeLessThan(1000)
+    await expect(a.acquire('another', { ttlMs: 5000 })).rejects.toMatchObject({ code: 'LAMEDUCK_ERR_SHUTTING_DOWN' })
+
+    const report = await shutdown.shutdown()
+    expect(report.exitCode).toBe(0)
+    const release = report.phases.find((phase) => phase.name === 'release')
+    expect(release?.tasks.map((task) => [task.name, task.outcome])).toEqual([
+      ['b', 'ok'],
+      ['a', 'ok'],
+    ])
+    expect(await other.exists(`${prefix}shutdown`)).toBe(0)
+    expect(await held.release()).toBe('released')
+  })
+
+  it('releases 1,000 held locks in the release phase in a few round trips', async () => {
+    const shutdown = coordinator()
+    const locks = createLocks(shutdown, redis, { keyPrefix: prefix })
+    const all = await Promise.all(Array.from({ length: 1000 }, (_, i) => locks.acquire(`many:${i}`, { ttlMs: 30_000 })))
+    expect(locks.held()).toBe(1000)
+    // One already lost: it expired and another holder took it; it must be left alone and counted.
+    await other.set(`${prefix}many:7`, 'foreign')
+    const pipelines = countPipelines(redis)
+    const started = Date.now()
+    const report = await shutdown.shutdown()
+    expect(pipelines.calls).toBeLessThanOrEqual(5)
+    expect(pipelines.calls).toBeGreaterThanOrEqual(1)
+    expect(Date.now() - started).toBeLessThan(2000)
+    expect(report.exitCode).toBe(0)
+    const task = report.phases.find((phase) => phase.name === 'release')?.tasks[0]
+    expect(task).toMatchObject({ name: 'redis-locks', outcome: 'ok' })
+    expect(locks.held()).toBe(0)
+    const remaining = await other.exists(...all.map((lock) => `${prefix}${lock.key}`))
+    expect(remaining).toBe(1)
+    expect(await other.get(`${prefix}many:7`)).toBe('foreign')
+    expect(await all[7]?.release()).toBe('lost')
+    expect(await all[8]?.release()).toBe('released')
+  })
+
+  it('releaseAll releases everything and reports the counts', async () => {
+    const locks = createLocks(coordinator(), redis, { keyPrefix: prefix, batchSize: 2 })
+    const all = await Promise.all([1, 2, 3, 4, 5].map((i) => locks.acquire(`all:${i}`, { ttlMs: 5000 })))
+    await other.del(`${prefix}all:1`)
+    await all[1]?.release()
+    expect(await locks.releaseAll()).toEqual({ released: 3, lost: 1, failed: 0, pending: 0 })
+    expect(locks.held()).toBe(0)
+    expect(await locks.releaseAll()).toEqual({ released: 0, lost: 0, failed: 0, pending: 0 })
+  })
+
+  it('ends within its budget and fails the shutdown when Redis stops answering', async () => {
+    const proxy = await blackholeProxy()
+    const partitioned = new Redis({ port: proxy.port, maxRetriesPerRequest: 1, lazyConnect: true })
+    partitioned.on('error', () => {})
+    try {
+      await partitioned.connect()
+      const shutdown = coordinator()
+      closeRedis(shutdown, partitioned, { timeoutMs: 400 })
+      const locks = createLocks(shutdown, partitioned, { keyPrefix: prefix, timeoutMs: 500 })
+      await Promise.all(Array.from({ length: 10 }, (_, i) => locks.acquire(`partition:${i}`, { ttlMs: 30_000 })))
+      proxy.blackhole()
+
+      const started = Date.now()
+      const report = await shutdown.shutdown()
+      const elapsed = Date.now() - started
+      expect(elapsed).toBeLessThan(1200)
+      expect(report.exitCode).not.toBe(0)
+      const tasks = report.phases.flatMap((phase) => phase.tasks)
+      const release = tasks.find((task) => task.name === 'redis-locks')
+      expect(release).toMatchObject({ outcome: 'error', code: 'LAMEDUCK_ERR_LOCK_RELEASE_INCOMPLETE' })
+      expect(release?.error).toContain('10 without an answer')
+      expect(release?.durationMs).toBeLessThan(500)
+      const quit = tasks.find((task) => task.name === 'redis-quit')
+      expect(quit).toMatchObject({ outcome: 'error', code: 'LAMEDUCK_ERR_REDIS_QUIT_TIMEOUT' })
+      expect(quit?.durationMs).toBeLessThan(400)
+      for (let i = 0; i < 50 && partitioned.status !== 'end'; i++) await delay(10)
+      expect(partitioned.status).toBe('end')
+      // Never released: they stay until their TTL.
+      expect(await other.exists(`${prefix}partition:0`)).toBe(1)
+    } finally {
+      partitioned.disconnect()
+      await proxy.close()
+    }
+  })
+
+  it('validates its options when called', () => {
+    const shutdown = coordinator()
+    expect(() => createLocks(shutdown, redis, { timeoutMs: -1 })).toThrow(InvalidDurationError)
+    expect(() => createLocks(shutdown, redis, { batchSize: 0 })).toThrow(InvalidOptionError)
+    expect(() => createLocks(shutdown, {} as Redis)).toThrow(InvalidOptionError)
+    const locks = createLocks(shutdown, redis, { keyPrefix: prefix })
+    expect(() => createLocks(shutdown, redis)).toThrow(/already registered/)
+    return Promise.all([
+      expect(locks.acquire('x', { ttlMs: 0 })).rejects.toThrow(InvalidOptionError),
+      expect(locks.acquire('x', { ttlMs: Number.NaN })).rejects.toThrow(InvalidDurationError),
+      expect(locks.acquire('x', { ttlMs: Number.POSITIVE_INFINITY })).rejects.toThrow(InvalidDurationError),
+      expect(locks.acquire('x', { ttlMs: 1000, waitMs: -5 })).rejects.toThrow(InvalidDurationError),
+      expect(locks.acquire('', { ttlMs: 1000 })).rejects.toThrow(InvalidOptionError),
+    ])
+  })
+})
