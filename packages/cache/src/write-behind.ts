@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events'
 import { InvalidOptionError, type Shutdown, type TaskContext } from '@lameduck/core'
 import { CACHE_DEFAULTS } from './defaults.js'
 import { encode } from './encode.js'
@@ -230,6 +231,8 @@ class WriteBehind<V> implements WriteBehindCache<V> {
     while (this.#dirty.size > 0 && !signal.aborted && timeLeft() > 0) {
       const batches = this.#takeBatches()
       const controller = new AbortController()
+      // Each batch in flight listens to it, and so may each sink write.
+      setMaxListeners(2 * this.#concurrency + 2, controller.signal)
       const onAbort = () => controller.abort(signal.reason)
       signal.addEventListener('abort', onAbort, { once: true })
       const timer =
@@ -239,10 +242,8 @@ class WriteBehind<V> implements WriteBehindCache<V> {
         const results = await Promise.allSettled(
           batches.map((batch) =>
             raceAbort(
-              this.#sink.write(
-                batch.map(({ key, value }) => ({ key, value })),
-                controller.signal,
-              ),
+              // Entries carry their version too; a sink reads key and value only.
+              this.#sink.write(batch, controller.signal),
               controller.signal,
             ),
           ),

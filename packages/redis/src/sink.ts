@@ -13,8 +13,9 @@ export interface RedisSinkOptions {
 }
 
 /**
- * A write-behind cache `Sink` that writes each batch to Redis in one round trip: one pipeline of
- * `SET key value` per batch, or with `hash` a single `HSET hash field value …`. Every write is an upsert,
+ * A write-behind cache `Sink` that writes each batch to Redis in one round trip: a single
+ * `MSET key value …` per batch (a pipeline of `SET`s on a Cluster, where keys may live in different
+ * slots), or with `hash` a single `HSET hash field value …`. Every write is an upsert,
  * so a retried batch is harmless. Rejects with `SinkWriteError` when any command of the batch failed,
  * and with the signal's reason when `signal` aborts (writes already sent may still be applied).
  *
@@ -32,6 +33,21 @@ export function redisSink(client: RedisClient, options: RedisSinkOptions = {}): 
     async write(batch: readonly SinkEntry[], signal: AbortSignal): Promise<void> {
       signal?.throwIfAborted()
       if (batch.length === 0) return
+      if (hash === undefined && !(client as { isCluster?: boolean }).isCluster) {
+        const args: string[] = new Array(batch.length * 2)
+        for (let i = 0; i < batch.length; i++) {
+          const entry = batch[i] as SinkEntry
+          args[2 * i] = `${keyPrefix}${entry.key}`
+          args[2 * i + 1] = entry.value
+        }
+        try {
+          await abortable(client.mset(args), signal)
+        } catch (error) {
+          if (signal?.aborted && error === signal.reason) throw error
+          throw new SinkWriteError(batch.length, batch.length, error)
+        }
+        return
+      }
       const pipeline = client.pipeline()
       if (hash === undefined) for (const { key, value } of batch) pipeline.set(`${keyPrefix}${key}`, value)
       else {

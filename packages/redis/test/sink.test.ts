@@ -16,19 +16,28 @@ await describeWith('Redis', '@lameduck/redis redisSink', () => {
   })
   afterAll(() => cleanup(prefix))
 
-  it('writes each entry as its own string key, one pipeline per batch', async () => {
+  it('writes each entry as its own string key, one MSET per batch', async () => {
     const sink = redisSink(redis, { keyPrefix: `${prefix}s:` })
-    const pipelines = countPipelines(redis)
-    const batch = Array.from({ length: 200 }, (_, i) => ({ key: `k${i}`, value: `v${i}` }))
-    await sink.write(batch, signal)
-    expect(pipelines.calls).toBe(1)
-    expect(await other.get(`${prefix}s:k0`)).toBe('v0')
-    expect(await other.get(`${prefix}s:k199`)).toBe('v199')
-    // Idempotent: the same batch again is harmless.
-    await sink.write(batch, signal)
-    expect(await other.get(`${prefix}s:k42`)).toBe('v42')
-    await sink.write([], signal)
-    expect(pipelines.calls).toBe(2)
+    const calls: number[] = []
+    const mset = redis.mset.bind(redis)
+    redis.mset = ((...args: Parameters<typeof redis.mset>) => {
+      calls.push((args[0] as unknown as string[]).length / 2)
+      return mset(...args)
+    }) as typeof redis.mset
+    try {
+      const batch = Array.from({ length: 200 }, (_, i) => ({ key: `k${i}`, value: `v${i}` }))
+      await sink.write(batch, signal)
+      expect(calls).toEqual([200])
+      expect(await other.get(`${prefix}s:k0`)).toBe('v0')
+      expect(await other.get(`${prefix}s:k199`)).toBe('v199')
+      // Idempotent: the same batch again is harmless.
+      await sink.write(batch, signal)
+      expect(await other.get(`${prefix}s:k42`)).toBe('v42')
+      await sink.write([], signal)
+      expect(calls).toEqual([200, 200])
+    } finally {
+      redis.mset = mset as typeof redis.mset
+    }
   })
 
   it('writes into one hash with hash mode', async () => {
