@@ -2,7 +2,7 @@ import { redisSink } from '@lameduck/redis'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { describeWith } from '../../../test/support/services.js'
-import { cleanup, client, countPipelines, runPrefix } from './helpers.js'
+import { cleanup, client, runPrefix } from './helpers.js'
 
 await describeWith('Redis', '@lameduck/redis redisSink', () => {
   const prefix = runPrefix()
