@@ -7,7 +7,7 @@ export default defineConfig({
   resolve: {
     // In-process tests run against the sources; forked fixtures load the built packages like users do,
     // and so does the testkit, whose load generator runs in a worker thread that needs compiled files.
-    alias: ['core', 'http', 'express', 'cache', 'redis', 'pg'].map((pkg) => ({
+    alias: ['core', 'http', 'express', 'cache', 'redis', 'pg', 'prometheus'].map((pkg) => ({
       find: new RegExp(`^@lameduck/${pkg}$`),
       replacement: src(pkg),
     })),

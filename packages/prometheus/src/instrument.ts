@@ -1,0 +1,279 @@
+import { InvalidOptionError, PHASES, type Shutdown, type ShutdownState } from '@lameduck/core'
+import { Counter, register as defaultRegistry, Gauge, type Registry } from 'prom-client'
+import { PROMETHEUS_DEFAULTS } from './defaults.js'
+import type { Sources } from './sources.js'
+
+export interface InstrumentOptions extends Sources {
+  /** Registry to register the metrics in. Default: prom-client's global registry. */
+  registry?: Registry
+  /** Metric name prefix. Default: `lameduck_`. */
+  prefix?: string
+}
+
+export interface Instrumentation {
+  readonly registry: Registry
+  /** Removes lameduck's metrics from the registry and stops listening. */
+  remove(): void
+}
+
+const STATES: ShutdownState[] = ['running', 'draining', 'stopping', 'stopped']
+
+/**
+ * Registers lameduck's metrics (see the README for the list) and keeps them current from the
+ * coordinator's events; adapter metrics are read at scrape time from the objects in `http`, `caches`
+ * and `locks`.
+ */
+export function instrument(shutdown: Shutdown, options: InstrumentOptions = {}): Instrumentation {
+  const registry = options.registry ?? defaultRegistry
+  const prefix = options.prefix ?? PROMETHEUS_DEFAULTS.prefix
+  if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix))
+    throw new InvalidOptionError('prefix', `not a metric name prefix: ${prefix}`)
+  const registers = [registry]
+  const names: string[] = []
+  const add = <M>(name: string, metric: (name: string) => M): M => {
+    names.push(name)
+    return metric(name)
+  }
+
+  add(
+    `${prefix}state`,
+    (name) =>
+      new Gauge({
+        name,
+        help: 'Coordinator state: 1 for the current one of running, draining, stopping, stopped.',
+        labelNames: ['state'],
+        registers,
+        collect() {
+          for (const state of STATES) this.set({ state }, shutdown.state === state ? 1 : 0)
+        },
+      }),
+  )
+  add(
+    `${prefix}ready`,
+    (name) =>
+      new Gauge({
+        name,
+        help: '1 while the service accepts new work (readiness), 0 from the first shutdown trigger on.',
+        registers,
+        collect() {
+          this.set(shutdown.isReady() ? 1 : 0)
+        },
+      }),
+  )
+  const triggers = add(
+    `${prefix}shutdown_triggers_total`,
+    (name) =>
+      new Counter({
+        name,
+        help: 'Shutdown triggers received, by kind (signal, http, manual, fatal, dispose); later ones join the first run.',
+        labelNames: ['trigger'],
+        registers,
+      }),
+  )
+  const started = add(
+    `${prefix}shutdown_start_time_seconds`,
+    (name) =>
+      new Gauge({
+        name,
+        help: 'Unix time of the first shutdown trigger.',
+        registers,
+      }),
+  )
+  const duration = add(
+    `${prefix}shutdown_duration_seconds`,
+    (name) =>
+      new Gauge({
+        name,
+        help: 'Time from the first trigger to the end of the last finished phase.',
+        registers,
+      }),
+  )
+  const margin = add(
+    `${prefix}shutdown_deadline_margin_seconds`,
+    (name) =>
+      new Gauge({
+        name,
+        help: 'Time left before the deadline when the last finished phase ended; near 0 means the budgets are too tight.',
+        registers,
+      }),
+  )
+  const exitCode = add(
+    `${prefix}shutdown_exit_code`,
+    (name) =>
+      new Gauge({
+        name,
+        help: 'Exit code of the finished shutdown (0: every critical task succeeded).',
+        registers,
+      }),
+  )
+  const taskDuration = add(
+    `${prefix}task_duration_seconds`,
+    (name) =>
+      new Gauge({
+        name,
+        help: 'How long each shutdown task ran, by task, phase and outcome (ok, error, timeout, skipped).',
+        labelNames: ['task', 'phase', 'outcome'],
+        registers,
+      }),
+  )
+  const tasks = add(
+    `${prefix}tasks_total`,
+    (name) =>
+      new Counter({
+        name,
+        help: 'Shutdown tasks finished, by phase and outcome.',
+        labelNames: ['phase', 'outcome'],
+        registers,
+      }),
+  )
+  const phaseDuration = add(
+    `${prefix}phase_duration_seconds`,
+    (name) =>
+      new Gauge({
+        name,
+        help: 'How long each shutdown phase ran.',
+        labelNames: ['phase'],
+        registers,
+      }),
+  )
+  // Zero-initialised so that rate() and increase() see the first increment.
+  for (const phase of PHASES)
+    for (const outcome of ['ok', 'error', 'timeout', 'skipped']) tasks.inc({ phase, outcome }, 0)
+
+  if (options.http && Object.keys(options.http).length > 0) {
+    const http = options.http
+    add(
+      `${prefix}http_open_connections`,
+      (name) =>
+        new Gauge({
+          name,
+          help: 'Open HTTP connections (HTTP/1 sockets and HTTP/2 sessions), by server.',
+          labelNames: ['server'],
+          registers,
+          collect() {
+            for (const [server, source] of Object.entries(http)) this.set({ server }, source.connections())
+          },
+        }),
+    )
+    add(
+      `${prefix}http_requests_in_flight`,
+      (name) =>
+        new Gauge({
+          name,
+          help: 'HTTP requests in flight, by server.',
+          labelNames: ['server'],
+          registers,
+          collect() {
+            for (const [server, source] of Object.entries(http)) this.set({ server }, source.inFlight())
+          },
+        }),
+    )
+    add(
+      `${prefix}http_forced_closes`,
+      (name) =>
+        new Gauge({
+          name,
+          help: 'Connections force-closed at the drain deadline, by server (0 until the drain ran).',
+          labelNames: ['server'],
+          registers,
+          collect() {
+            for (const [server, source] of Object.entries(http)) this.set({ server }, source.stats?.forced ?? 0)
+          },
+        }),
+    )
+  }
+  if (options.caches && options.caches.length > 0) {
+    const caches = options.caches
+    add(
+      `${prefix}cache_dirty_entries`,
+      (name) =>
+        new Gauge({
+          name,
+          help: 'Write-behind cache entries not yet written to their sink, by cache.',
+          labelNames: ['cache'],
+          registers,
+          collect() {
+            for (const cache of caches) this.set({ cache: cache.name }, cache.dirty)
+          },
+        }),
+    )
+    add(
+      `${prefix}cache_flushed_entries`,
+      (name) =>
+        new Gauge({
+          name,
+          help: 'Entries written to the sink since start, by cache.',
+          labelNames: ['cache'],
+          registers,
+          collect() {
+            for (const cache of caches) this.set({ cache: cache.name }, cache.stats().flushed)
+          },
+        }),
+    )
+    add(
+      `${prefix}cache_failed_writes`,
+      (name) =>
+        new Gauge({
+          name,
+          help: 'Failed sink writes since start (each retried), by cache.',
+          labelNames: ['cache'],
+          registers,
+          collect() {
+            for (const cache of caches) this.set({ cache: cache.name }, cache.stats().failedWrites)
+          },
+        }),
+    )
+  }
+  if (options.locks && Object.keys(options.locks).length > 0) {
+    const locks = options.locks
+    add(
+      `${prefix}locks_held`,
+      (name) =>
+        new Gauge({
+          name,
+          help: 'Distributed locks held, by store.',
+          labelNames: ['store'],
+          registers,
+          collect() {
+            for (const [store, source] of Object.entries(locks)) this.set({ store }, source.held())
+          },
+        }),
+    )
+  }
+
+  const seconds = (ms: number) => ms / 1000
+  let startedAt: number | undefined
+  const offs = [
+    shutdown.on('trigger', ({ trigger, first, at }) => {
+      triggers.inc({ trigger })
+      if (first) {
+        startedAt = at
+        started.set(seconds(at))
+      }
+    }),
+    shutdown.on('taskEnd', (task) => {
+      taskDuration.set({ task: task.name, phase: task.phase, outcome: task.outcome }, seconds(task.durationMs))
+      tasks.inc({ phase: task.phase, outcome: task.outcome })
+    }),
+    shutdown.on('phaseEnd', (phase) => {
+      phaseDuration.set({ phase: phase.name }, seconds(phase.durationMs))
+      // Kept current phase by phase, so a push in the report phase already carries them.
+      const end = phase.start + phase.durationMs
+      if (startedAt !== undefined) duration.set(seconds(end - startedAt))
+      if (shutdown.deadline !== undefined) margin.set(seconds(shutdown.deadline - end))
+    }),
+    shutdown.on('report', (report) => {
+      duration.set(seconds(report.durationMs))
+      margin.set(seconds(report.deadline - report.end))
+      exitCode.set(report.exitCode)
+    }),
+  ]
+
+  return {
+    registry,
+    remove() {
+      for (const off of offs) off()
+      for (const name of names) registry.removeSingleMetric(name)
+    },
+  }
+}

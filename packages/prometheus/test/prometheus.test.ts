@@ -1,0 +1,226 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { createWriteBehind } from '@lameduck/cache'
+import { createShutdown, type Shutdown } from '@lameduck/core'
+import { drainHttpServer, listenAdmin } from '@lameduck/http'
+import { instrument, metricsHandler, metricsMiddleware, pushOnShutdown } from '@lameduck/prometheus'
+import express from 'express'
+import { Registry } from 'prom-client'
+import { afterEach, describe, expect, it } from 'vitest'
+
+const quiet = (): Shutdown => createShutdown({ exit: false, logger: false, signals: [], drainDelayMs: 0 })
+const servers: Server[] = []
+afterEach(() => {
+  for (const server of servers.splice(0)) {
+    server.closeAllConnections()
+    server.close()
+  }
+})
+
+async function listen(server: Server): Promise<number> {
+  servers.push(server)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return (server.address() as AddressInfo).port
+}
+
+function value(text: string, metric: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${metric} `))
+  return line === undefined ? undefined : Number(line.slice(metric.length + 1))
+}
+
+describe('instrument', () => {
+  it('records every task with its phase and outcome through a real shutdown', async () => {
+    const shutdown = quiet()
+    const registry = new Registry()
+    instrument(shutdown, { registry })
+    shutdown.addTask({ name: 'flush-cache', phase: 'flush', run: () => new Promise((r) => setTimeout(r, 30)) })
+    shutdown.addTask({ name: 'slow-release', phase: 'release', timeoutMs: 50, run: () => new Promise(() => {}) })
+    shutdown.addTask({ name: 'broken-close', phase: 'close', run: () => Promise.reject(new Error('x')) })
+    const before = await registry.metrics()
+    expect(value(before, 'lameduck_ready')).toBe(1)
+    expect(value(before, 'lameduck_state{state="running"}')).toBe(1)
+    await shutdown.shutdown('test')
+    const text = await registry.metrics()
+    const flush = value(text, 'lameduck_task_duration_seconds{task="flush-cache",phase="flush",outcome="ok"}')
+    expect(flush).toBeGreaterThanOrEqual(0.025)
+    expect(flush).toBeLessThan(1)
+    expect(
+      value(text, 'lameduck_task_duration_seconds{task="slow-release",phase="release",outcome="timeout"}'),
+    ).toBeCloseTo(0.05, 1)
+    expect(
+      value(text, 'lameduck_task_duration_seconds{task="broken-close",phase="close",outcome="error"}'),
+    ).toBeGreaterThanOrEqual(0)
+    expect(value(text, 'lameduck_tasks_total{phase="release",outcome="timeout"}')).toBe(1)
+    expect(value(text, 'lameduck_tasks_total{phase="flush",outcome="ok"}')).toBe(1)
+    expect(value(text, 'lameduck_tasks_total{phase="drain",outcome="ok"}')).toBe(0)
+    expect(value(text, 'lameduck_shutdown_triggers_total{trigger="manual"}')).toBe(1)
+    expect(value(text, 'lameduck_shutdown_exit_code')).toBe(1)
+    expect(value(text, 'lameduck_ready')).toBe(0)
+    expect(value(text, 'lameduck_state{state="stopped"}')).toBe(1)
+    expect(value(text, 'lameduck_shutdown_duration_seconds')).toBeGreaterThan(0.07)
+    expect(value(text, 'lameduck_shutdown_deadline_margin_seconds')).toBeGreaterThan(20)
+    expect(text).toContain('# TYPE lameduck_task_duration_seconds gauge')
+    expect(text).toContain('# TYPE lameduck_tasks_total counter')
+  })
+
+  it('reads adapter metrics from the real adapters at scrape time', async () => {
+    const shutdown = quiet()
+    const registry = new Registry()
+    const server = createServer((_req, res) => setTimeout(() => res.end('ok'), 200))
+    const drain = drainHttpServer(shutdown, server, { checkTimeouts: false })
+    const port = await listen(server)
+    const stored = new Map<string, string>()
+    const cache = createWriteBehind(shutdown, {
+      name: 'sessions',
+      flushIntervalMs: 0,
+      sink: { write: async (batch) => void batch.forEach((e) => stored.set(e.key, e.value)) },
+    })
+    cache.set('a', 1)
+    cache.set('b', 2)
+    const locks = { held: () => 3 }
+    instrument(shutdown, { registry, http: { app: drain }, caches: [cache], locks: { redis: locks } })
+    const inFlight = fetch(`http://127.0.0.1:${port}/`)
+    await new Promise((r) => setTimeout(r, 50))
+    const text = await registry.metrics()
+    expect(value(text, 'lameduck_http_open_connections{server="app"}')).toBe(1)
+    expect(value(text, 'lameduck_http_requests_in_flight{server="app"}')).toBe(1)
+    expect(value(text, 'lameduck_cache_dirty_entries{cache="sessions"}')).toBe(2)
+    expect(value(text, 'lameduck_locks_held{store="redis"}')).toBe(3)
+    await inFlight
+    await shutdown.shutdown()
+    const after = await registry.metrics()
+    expect(value(after, 'lameduck_cache_dirty_entries{cache="sessions"}')).toBe(0)
+    expect(value(after, 'lameduck_cache_flushed_entries{cache="sessions"}')).toBe(2)
+    expect(value(after, 'lameduck_http_forced_closes{server="app"}')).toBe(0)
+  })
+
+  it('remove() unregisters its metrics', () => {
+    const registry = new Registry()
+    const handle = instrument(quiet(), { registry })
+    expect(registry.getMetricsAsArray().length).toBeGreaterThan(5)
+    handle.remove()
+    expect(registry.getMetricsAsArray()).toEqual([])
+  })
+})
+
+describe('pushOnShutdown', () => {
+  it('pushes the registry in the report phase to the Pushgateway path, with the task metrics', async () => {
+    const received: { method?: string; url?: string; body: string }[] = []
+    const gateway = createServer((req: IncomingMessage, res) => {
+      let body = ''
+      req.on('data', (c) => {
+        body += c
+      })
+      req.on('end', () => {
+        received.push({ method: req.method, url: req.url, body })
+        res.end()
+      })
+    })
+    const port = await listen(gateway)
+    const shutdown = quiet()
+    const registry = new Registry()
+    instrument(shutdown, { registry })
+    shutdown.addTask({ name: 'flush-cache', phase: 'flush', run: () => {} })
+    pushOnShutdown(shutdown, {
+      url: `http://127.0.0.1:${port}`,
+      job: 'orders api',
+      groupings: { instance: 'pod-7' },
+      registry,
+    })
+    const report = await shutdown.shutdown()
+    expect(report.exitCode).toBe(0)
+    expect(received).toHaveLength(1)
+    expect(received[0]?.method).toBe('POST')
+    expect(received[0]?.url).toBe('/metrics/job/orders%20api/instance/pod-7')
+    expect(received[0]?.body).toContain('lameduck_task_duration_seconds{task="flush-cache",phase="flush",outcome="ok"}')
+    expect(received[0]?.body).toContain('lameduck_tasks_total{phase="flush",outcome="ok"} 1')
+    expect(report.phases.find((p) => p.name === 'report')?.tasks[0]).toMatchObject({
+      name: 'prometheus-push',
+      outcome: 'ok',
+    })
+
+    const put = quiet()
+    pushOnShutdown(put, { url: `http://127.0.0.1:${port}`, job: 'j', registry, method: 'PUT' })
+    await put.shutdown()
+    expect(received[1]?.method).toBe('PUT')
+  })
+
+  it('a Pushgateway that is down is retried, reported, and does not change the exit code', async () => {
+    const closed = createServer()
+    const port = await listen(closed)
+    closed.close()
+    const shutdown = quiet()
+    pushOnShutdown(shutdown, { url: `http://127.0.0.1:${port}`, job: 'j', registry: new Registry(), retries: 2 })
+    const started = Date.now()
+    const report = await shutdown.shutdown()
+    expect(Date.now() - started).toBeLessThan(2500)
+    const task = report.phases.find((p) => p.name === 'report')?.tasks[0]
+    expect(task).toMatchObject({ outcome: 'error', code: 'LAMEDUCK_ERR_PUSH_FAILED', critical: false })
+    expect(task?.error).toMatch(/ECONNREFUSED/)
+    expect(report.exitCode).toBe(0)
+  })
+
+  it('a Pushgateway that hangs is abandoned within the budget', async () => {
+    const hanging = createServer(() => {})
+    const port = await listen(hanging)
+    const shutdown = quiet()
+    pushOnShutdown(shutdown, { url: `http://127.0.0.1:${port}`, job: 'j', registry: new Registry(), timeoutMs: 400 })
+    const started = Date.now()
+    const report = await shutdown.shutdown()
+    expect(Date.now() - started).toBeLessThan(1000)
+    expect(report.phases.find((p) => p.name === 'report')?.tasks[0]?.outcome).toMatch(/error|timeout/)
+    expect(report.exitCode).toBe(0)
+  })
+
+  it('rejects bad options at registration', () => {
+    const shutdown = quiet()
+    expect(() => pushOnShutdown(shutdown, { url: 'pushgateway:9091', job: 'j' })).toThrow(/url/)
+    expect(() => pushOnShutdown(shutdown, { url: 'http://x', job: '' })).toThrow(/job/)
+    expect(() => pushOnShutdown(shutdown, { url: 'http://x', job: 'j', method: 'GET' as never })).toThrow(/method/)
+  })
+})
+
+describe('/metrics', () => {
+  it('is served by the admin server through the whole shutdown', async () => {
+    const shutdown = quiet()
+    const registry = new Registry()
+    instrument(shutdown, { registry })
+    const admin = await listenAdmin(shutdown, {
+      port: 0,
+      host: '127.0.0.1',
+      token: 'admin-token-0123456789',
+      handlers: [metricsHandler({ registry })],
+    })
+    const first = await fetch(`http://127.0.0.1:${admin.port}/metrics`)
+    expect(first.status).toBe(200)
+    expect(first.headers.get('content-type')).toContain('text/plain')
+    expect(await first.text()).toContain('lameduck_ready 1')
+    let during = ''
+    shutdown.addTask({
+      name: 'scrape-during',
+      phase: 'close',
+      run: async () => {
+        during = await (await fetch(`http://127.0.0.1:${admin.port}/metrics`)).text()
+      },
+    })
+    await shutdown.shutdown()
+    expect(during).toContain('lameduck_state{state="stopping"} 1')
+    expect(
+      (await fetch(`http://127.0.0.1:${admin.port}/metrics`, { method: 'POST' }).catch(() => null))?.status ?? 0,
+    ).not.toBe(200)
+  })
+
+  it('is mountable in Express', async () => {
+    const shutdown = quiet()
+    const registry = new Registry()
+    instrument(shutdown, { registry })
+    const app = express()
+    app.use(metricsMiddleware({ registry }))
+    app.get('/', (_req, res) => {
+      res.send('app')
+    })
+    const port = await listen(createServer(app))
+    expect(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).toContain('# TYPE lameduck_state gauge')
+    expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toBe('app')
+  })
+})
