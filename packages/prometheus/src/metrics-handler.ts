@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
 import { register as defaultRegistry, type Registry } from 'prom-client'
 import { PROMETHEUS_DEFAULTS } from './defaults.js'
 
@@ -25,17 +26,17 @@ export function metricsHandler(
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.statusCode = 405
       res.setHeader('allow', 'GET, HEAD')
-      res.end()
+      ;(res as ServerResponse).end()
       return true
     }
     registry.metrics().then(
       (body) => {
         res.setHeader('content-type', registry.contentType)
-        res.end(req.method === 'HEAD' ? undefined : body)
+        ;(res as ServerResponse).end(req.method === 'HEAD' ? undefined : body)
       },
       (error: Error) => {
         res.statusCode = 500
-        res.end(`# metrics collection failed: ${error.message}\n`)
+        ;(res as ServerResponse).end(`# metrics collection failed: ${error.message}\n`)
       },
     )
     return true
@@ -43,9 +44,7 @@ export function metricsHandler(
 }
 
 /** The same as Express (or Connect) middleware: `app.use(metricsMiddleware())`. */
-export function metricsMiddleware(
-  options: MetricsHandlerOptions = {},
-): (req: IncomingMessage, res: ServerResponse, next: () => void) => void {
+export function metricsMiddleware(options: MetricsHandlerOptions = {}): (req: Req, res: Res, next: () => void) => void {
   const handle = metricsHandler(options)
   return (req, res, next) => {
     if (!handle(req, res)) next()

@@ -73,7 +73,11 @@ describe('instrument', () => {
     const cache = createWriteBehind(shutdown, {
       name: 'sessions',
       flushIntervalMs: 0,
-      sink: { write: async (batch) => void batch.forEach((e) => stored.set(e.key, e.value)) },
+      sink: {
+        write: async (batch) => {
+          for (const entry of batch) stored.set(entry.key, entry.value)
+        },
+      },
     })
     cache.set('a', 1)
     cache.set('b', 2)
