@@ -3,6 +3,9 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
 import { register as defaultRegistry, type Registry } from 'prom-client'
 import { PROMETHEUS_DEFAULTS } from './defaults.js'
 
+type Req = IncomingMessage | Http2ServerRequest
+type Res = ServerResponse | Http2ServerResponse
+
 export interface MetricsHandlerOptions {
   /** Default: prom-client's global registry. */
   registry?: Registry
@@ -14,9 +17,7 @@ export interface MetricsHandlerOptions {
  * `GET /metrics` as a framework-free `(req, res) => boolean` — for `listenAdmin(shutdown, { handlers: [...] })`
  * or any node:http server. It keeps answering during the whole shutdown.
  */
-export function metricsHandler(
-  options: MetricsHandlerOptions = {},
-): (req: IncomingMessage, res: ServerResponse) => boolean {
+export function metricsHandler(options: MetricsHandlerOptions = {}): (req: Req, res: Res) => boolean {
   const registry = options.registry ?? defaultRegistry
   const path = options.path ?? PROMETHEUS_DEFAULTS.metricsPath
   return (req, res) => {
