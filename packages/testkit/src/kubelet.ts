@@ -17,6 +17,8 @@ export interface PreStopResult {
   durationMs: number
   /** Transport error (the only thing the kubelet treats as a failed hook), or `timeout`. */
   error: string | null
+  /** Response body (the kubelet ignores it; lameduck's `/shutdown` sends its report), first 1 MiB. */
+  body: string
 }
 
 export interface TerminationResult {
@@ -68,11 +70,12 @@ function httpGetWithin(options: PreStopOptions, limitMs: number): Promise<PreSto
   const started = performance.now()
   return new Promise((resolve) => {
     let done = false
+    let body = ''
     const finish = (status: number | null, error: string | null) => {
       if (done) return
       done = true
       clearTimeout(timer)
-      resolve({ path: options.path, status, durationMs: Math.round(performance.now() - started), error })
+      resolve({ path: options.path, status, durationMs: Math.round(performance.now() - started), error, body })
     }
     const req = request(
       {
@@ -84,7 +87,10 @@ function httpGetWithin(options: PreStopOptions, limitMs: number): Promise<PreSto
         agent: false,
       },
       (res) => {
-        res.resume()
+        res.setEncoding('utf8')
+        res.on('data', (chunk: string) => {
+          if (body.length < 1 << 20) body += chunk
+        })
         res.once('end', () => finish(res.statusCode ?? null, null))
         res.once('error', (error: NodeJS.ErrnoException) => finish(res.statusCode ?? null, error.code ?? error.message))
       },

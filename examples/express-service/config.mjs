@@ -1,0 +1,23 @@
+// The service's shutdown numbers, in one place: server.mjs runs with them, and a test checks that
+// k8s/deployment.yaml agrees (grace period ≥ drain delay + budgets + margin, probe paths and ports).
+const env = process.env
+
+export const config = {
+  port: Number(env.PORT ?? 3000),
+  adminPort: Number(env.ADMIN_PORT ?? 9090),
+  /** Longer than the cluster needs to take a terminating pod out of every endpoint list. */
+  drainDelayMs: Number(env.DRAIN_DELAY_MS ?? 5000),
+  safetyMarginMs: 1000,
+  /** Task budgets, per phase. */
+  budgets: { drain: 10_000, flush: 3_000, release: 1_000, close: 2_000, report: 1_000 },
+  paths: { liveness: '/healthz', readiness: '/readyz', shutdown: '/shutdown', metrics: '/metrics' },
+  redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+  databaseUrl: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+  /** `memory` forces the in-process store; `auto` uses Redis and Postgres when they answer. */
+  store: env.STORE ?? 'auto',
+}
+
+/** What the grace period must at least be: the sum the coordinator reserves, plus its margin. */
+export function requiredGraceMs(c = config) {
+  return c.drainDelayMs + Object.values(c.budgets).reduce((a, b) => a + b, 0) + c.safetyMarginMs
+}

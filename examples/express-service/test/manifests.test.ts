@@ -1,0 +1,54 @@
+import { readFileSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
+import { config, requiredGraceMs } from '../config.mjs'
+
+const load = (file: string) => parse(readFileSync(new URL(`../k8s/${file}`, import.meta.url), 'utf8'))
+const deployment = load('deployment.yaml')
+const service = load('service.yaml')
+const pdb = load('pdb.yaml')
+const pod = deployment.spec.template.spec
+const container = pod.containers[0]
+const env = Object.fromEntries(
+  container.env
+    .filter((e: { value?: string }) => e.value !== undefined)
+    .map((e: { name: string; value: string }) => [e.name, e.value]),
+)
+const portNamed = (name: string) => container.ports.find((p: { name: string }) => p.name === name)?.containerPort
+
+describe('k8s manifests agree with the service configuration', () => {
+  it('the grace period covers the drain delay, every phase budget and the margin', () => {
+    const configured = { ...config, drainDelayMs: Number(env.DRAIN_DELAY_MS) }
+    expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThanOrEqual(requiredGraceMs(configured))
+    expect(Number(env.TERMINATION_GRACE_PERIOD_SECONDS)).toBe(pod.terminationGracePeriodSeconds)
+    expect(Number(env.DRAIN_DELAY_MS)).toBe(config.drainDelayMs)
+  })
+
+  it('preStop calls /shutdown on the application port with a bearer token', () => {
+    const hook = container.lifecycle.preStop.httpGet
+    expect(hook.path).toBe(config.paths.shutdown)
+    expect(portNamed(hook.port)).toBe(config.port)
+    expect(hook.httpHeaders[0].name).toBe('Authorization')
+    expect(hook.httpHeaders[0].value).toMatch(/^Bearer \S+$/)
+    expect(container.env.some((e: { name: string }) => e.name === 'LAMEDUCK_SHUTDOWN_TOKEN')).toBe(true)
+  })
+
+  it('probes hit the service paths and port; ports match the environment', () => {
+    expect(container.readinessProbe.httpGet.path).toBe(config.paths.readiness)
+    expect(container.livenessProbe.httpGet.path).toBe(config.paths.liveness)
+    expect(portNamed(container.readinessProbe.httpGet.port)).toBe(config.port)
+    expect(portNamed(container.livenessProbe.httpGet.port)).toBe(config.port)
+    expect(Number(env.PORT)).toBe(config.port)
+    expect(Number(env.ADMIN_PORT)).toBe(config.adminPort)
+    expect(portNamed('admin')).toBe(config.adminPort)
+  })
+
+  it('the Service and the PodDisruptionBudget select the Deployment’s pods', () => {
+    const labels = deployment.spec.template.metadata.labels
+    expect(service.spec.selector).toEqual(labels)
+    expect(pdb.spec.selector.matchLabels).toEqual(labels)
+    expect(service.spec.ports.map((p: { targetPort: string }) => p.targetPort)).toEqual(['http'])
+    expect(pdb.spec.minAvailable).toBeLessThan(deployment.spec.replicas)
+    expect(deployment.spec.strategy.rollingUpdate.maxUnavailable).toBe(0)
+  })
+})
