@@ -2,8 +2,8 @@
 // alternating rounds in one run so that machine noise hits both alike.
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { Agent, request } from 'node:http'
 import { fileURLToPath } from 'node:url'
+import { keepAliveLoad } from './lib.mjs'
 
 const fixture = fileURLToPath(new URL('./fixtures/express-server.mjs', import.meta.url))
 const rounds = Number(process.env.BENCH_ROUNDS ?? 8)
@@ -19,32 +19,7 @@ async function start(lameduck) {
   return { child, port: Number(String(chunk).trim()) }
 }
 
-async function load(port, ms) {
-  const agent = new Agent({ keepAlive: true, maxSockets: concurrency })
-  let done = 0
-  let stop = false
-  const one = () =>
-    new Promise((resolve) => {
-      const req = request({ agent, host: '127.0.0.1', port, path: '/' }, (res) => {
-        res.resume()
-        res.once('end', resolve)
-      })
-      req.once('error', resolve)
-      req.end()
-    })
-  const started = performance.now()
-  const workers = Array.from({ length: concurrency }, async () => {
-    while (!stop) {
-      await one()
-      done++
-    }
-  })
-  await new Promise((resolve) => setTimeout(resolve, ms))
-  stop = true
-  await Promise.all(workers)
-  agent.destroy()
-  return (done * 1000) / (performance.now() - started)
-}
+const load = (port, ms) => keepAliveLoad(port, ms, concurrency)
 
 const plain = await start(false)
 const withLameduck = await start(true)

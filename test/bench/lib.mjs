@@ -27,3 +27,32 @@ export function median(values) {
 }
 
 export const fmt = (ms) => `${ms.toFixed(2)} ms`
+
+/** Keep-alive GET / load at `concurrency` for `ms`; resolves to requests per second. */
+export async function keepAliveLoad(port, ms, concurrency = 64) {
+  const { Agent, request } = await import('node:http')
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency })
+  let done = 0
+  let stop = false
+  const one = () =>
+    new Promise((resolve) => {
+      const req = request({ agent, host: '127.0.0.1', port, path: '/' }, (res) => {
+        res.resume()
+        res.once('end', resolve)
+      })
+      req.once('error', resolve)
+      req.end()
+    })
+  const started = performance.now()
+  const workers = Array.from({ length: concurrency }, async () => {
+    while (!stop) {
+      await one()
+      done++
+    }
+  })
+  await new Promise((resolve) => setTimeout(resolve, ms))
+  stop = true
+  await Promise.all(workers)
+  agent.destroy()
+  return (done * 1000) / (performance.now() - started)
+}

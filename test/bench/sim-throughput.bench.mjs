@@ -2,9 +2,9 @@
 // baseline of the same keep-alive client pattern sent straight to one replica (no proxy), in one run.
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { Agent, request } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import { simulateTermination } from '@lameduck/testkit'
+import { keepAliveLoad } from './lib.mjs'
 
 const service = fileURLToPath(new URL('../../packages/testkit/test/fixtures/well-behaved.mjs', import.meta.url))
 const seconds = Number(process.env.BENCH_SECONDS ?? 4)
@@ -14,30 +14,7 @@ async function baseline() {
   const port = 20_000 + Math.floor(Math.random() * 20_000)
   const child = spawn(process.execPath, [service], { env: { ...process.env, PORT: String(port) }, stdio: 'ignore' })
   await new Promise((resolve) => setTimeout(resolve, 500))
-  const agent = new Agent({ keepAlive: true, maxSockets: concurrency })
-  let done = 0
-  let stop = false
-  const one = () =>
-    new Promise((resolve) => {
-      const req = request({ agent, host: '127.0.0.1', port, path: '/' }, (res) => {
-        res.resume()
-        res.once('end', resolve)
-      })
-      req.once('error', resolve)
-      req.end()
-    })
-  const started = performance.now()
-  const workers = Array.from({ length: concurrency }, async () => {
-    while (!stop) {
-      await one()
-      done++
-    }
-  })
-  await new Promise((resolve) => setTimeout(resolve, seconds * 1000))
-  stop = true
-  await Promise.all(workers)
-  const rps = (done * 1000) / (performance.now() - started)
-  agent.destroy()
+  const rps = await keepAliveLoad(port, seconds * 1000, concurrency)
   child.kill('SIGKILL')
   await once(child, 'exit')
   return rps
