@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events'
-import { InvalidOptionError, type Shutdown, type TaskContext } from '@lameduck/core'
+import { abortable, InvalidOptionError, type Shutdown, type TaskContext } from '@lameduck/core'
 import { CACHE_DEFAULTS } from './defaults.js'
 import { encode } from './encode.js'
 import { CacheClosedError, CacheFlushIncompleteError } from './errors.js'
@@ -241,8 +241,9 @@ class WriteBehind<V> implements WriteBehindCache<V> {
       try {
         const results = await Promise.allSettled(
           batches.map((batch) =>
-            raceAbort(
-              // Entries carry their version too; a sink reads key and value only.
+            abortable(
+              // A sink that ignores its signal must not hold the flush past the budget. Entries carry their
+              // version too; a sink reads key and value only.
               this.#sink.write(batch, controller.signal),
               controller.signal,
             ),
@@ -296,25 +297,6 @@ class WriteBehind<V> implements WriteBehindCache<V> {
 
 interface BatchEntry extends SinkEntry {
   version: number
-}
-
-/** A sink that ignores its signal must not hold the flush past the budget. */
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason)
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason)
-    signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(value)
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(error)
-      },
-    )
-  })
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

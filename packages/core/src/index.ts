@@ -1,3 +1,4 @@
+export { abortable } from './abortable.js'
 export type { BudgetPlan } from './budget.js'
 export type { Clock } from './clock.js'
 export {

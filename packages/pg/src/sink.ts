@@ -1,5 +1,5 @@
 import type { Sink, SinkEntry } from '@lameduck/cache'
-import { InvalidOptionError } from '@lameduck/core'
+import { abortable, InvalidOptionError } from '@lameduck/core'
 import type { Pool } from 'pg'
 import { PG_DEFAULTS } from './defaults.js'
 import { quoteIdentifier, quoteTableName } from './identifiers.js'
@@ -64,25 +64,4 @@ export function pgSink(pool: Pool, options: PgSinkOptions): Sink {
       await (signal ? abortable(query, signal) : query)
     },
   }
-}
-
-/** Settles like `promise`, or rejects with `signal.reason` as soon as it aborts. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      promise.catch(() => {})
-      reject(signal.reason)
-    }
-    signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(value)
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(error)
-      },
-    )
-  })
 }

@@ -1,5 +1,5 @@
 import type { Sink, SinkEntry } from '@lameduck/cache'
-import { InvalidOptionError } from '@lameduck/core'
+import { abortable, InvalidOptionError } from '@lameduck/core'
 import { SinkWriteError } from './errors.js'
 import type { RedisClient } from './scripts.js'
 import { objectOrUndefined, optionalString } from './validate.js'
@@ -41,7 +41,7 @@ export function redisSink(client: RedisClient, options: RedisSinkOptions = {}): 
           args[2 * i + 1] = entry.value
         }
         try {
-          await abortable(client.mset(args), signal)
+          await (signal ? abortable(client.mset(args), signal) : client.mset(args))
         } catch (error) {
           if (signal?.aborted && error === signal.reason) throw error
           throw new SinkWriteError(batch.length, batch.length, error)
@@ -55,20 +55,11 @@ export function redisSink(client: RedisClient, options: RedisSinkOptions = {}): 
         for (const { key, value } of batch) fields[`${keyPrefix}${key}`] = value
         pipeline.hset(hash, fields)
       }
-      const results = await abortable(pipeline.exec(), signal)
+      const results = await (signal ? abortable(pipeline.exec(), signal) : pipeline.exec())
       if (!results) throw new SinkWriteError(batch.length, batch.length, new Error('the pipeline was discarded'))
       const errors = results.map(([error]) => error).filter((error) => error)
       if (errors.length > 0)
         throw new SinkWriteError(hash === undefined ? errors.length : batch.length, batch.length, errors[0])
     },
   }
-}
-
-function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return work
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason)
-    signal.addEventListener('abort', onAbort, { once: true })
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
-  })
 }
