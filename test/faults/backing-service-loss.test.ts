@@ -1,0 +1,142 @@
+import { randomUUID } from 'node:crypto'
+import { Redis } from 'ioredis'
+import pg from 'pg'
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
+import { DATABASE_URL, describeWith, REDIS_URL } from '../support/services.js'
+import { type FaultProxy, startProxy } from './proxy.js'
+import { killChildrenAfterEach, reportOf, spawnFixture, tasksOf } from './support.js'
+
+// Redis or PostgreSQL gone in the middle of the flush. The real services keep running for everyone
+// else: the fixture reaches them through TCP proxies started here, and it is a proxy that dies (every
+// connection destroyed, nothing accepted any more) or freezes (connections open, nothing forwarded).
+// The process must still exit before its deadline, non-zero, with the failing tasks named.
+const GRACE_MS = 7000
+const ENTRIES = 200
+
+killChildrenAfterEach()
+
+await describeWith(['Redis', 'PostgreSQL'], 'a backing service lost mid-shutdown', () => {
+  const prefix = `lameduck-faults-${randomUUID().slice(0, 8)}`
+  const table = `lameduck_faults_${randomUUID().slice(0, 8)}`
+  const redisTarget = new URL(REDIS_URL)
+  const pgTarget = new URL(DATABASE_URL)
+  let redis: Redis
+  let pool: pg.Pool
+  let proxies: { redis: FaultProxy; pg: FaultProxy }
+
+  beforeAll(async () => {
+    redis = new Redis(REDIS_URL)
+    pool = new pg.Pool({ connectionString: DATABASE_URL, max: 2 })
+    await pool.query(`CREATE TABLE ${table} (k text PRIMARY KEY, v text NOT NULL)`)
+  })
+
+  afterEach(async () => {
+    await Promise.all([proxies?.redis.close(), proxies?.pg.close()])
+    await pool.query(`TRUNCATE ${table}`)
+    await deleteKeys(redis, `${prefix}:*`)
+  })
+
+  afterAll(async () => {
+    await pool.query(`DROP TABLE IF EXISTS ${table}`)
+    await deleteKeys(redis, `${prefix}:*`)
+    await pool.end()
+    redis.disconnect()
+  })
+
+  async function run(fault: (p: typeof proxies) => Promise<void> | void) {
+    proxies = {
+      redis: await startProxy({ host: redisTarget.hostname, port: Number(redisTarget.port || 6379) }),
+      pg: await startProxy({ host: pgTarget.hostname, port: Number(pgTarget.port || 5432) }),
+    }
+    const child = spawnFixture('backing-services.mjs', {
+      PREFIX: prefix,
+      TABLE: table,
+      REDIS_PORT: String(proxies.redis.port),
+      PG_PORT: String(proxies.pg.port),
+      PG_USER: decodeURIComponent(pgTarget.username) || 'postgres',
+      PG_DATABASE: pgTarget.pathname.slice(1) || 'test',
+      GRACE_MS: String(GRACE_MS),
+      ENTRIES: String(ENTRIES),
+    })
+    await child.waitFor(/^ready:/, 15_000)
+    expect(child.stdout).toContain(`ready: 5 locks, ${ENTRIES} + ${ENTRIES} dirty entries`)
+    child.mark()
+    child.child.kill('SIGTERM')
+    await child.waitFor('phase flush')
+    await fault(proxies)
+    const exit = await child.exited
+    const report = reportOf(child.stderr)
+    const outcomes = Object.fromEntries(report ? tasksOf(report).map((t) => [t.name, t.outcome]) : [])
+    const detail = `exit ${JSON.stringify(exit)}\noutcomes ${JSON.stringify(outcomes)}\nreport ${JSON.stringify(report)}`
+    expect(exit.signal, detail).toBeNull()
+    expect(report, detail).toBeDefined()
+    expect(exit.code, detail).toBe(report?.exitCode)
+    expect(exit.elapsedMs, detail).toBeLessThan(GRACE_MS - 500)
+    expect(report?.end ?? Number.POSITIVE_INFINITY, detail).toBeLessThanOrEqual(report?.deadline ?? 0)
+    return { exit, report: report!, outcomes, detail }
+  }
+
+  it('Redis dies during the flush: exit 1, the Redis tasks named, PostgreSQL fully flushed', async () => {
+    const { exit, report, outcomes, detail } = await run((p) => p.redis.kill())
+    expect(exit.code, detail).toBe(1)
+    expect(outcomes['cache-redis'], detail).toBe('error')
+    const failed = tasksOf(report).find((t) => t.name === 'cache-redis')
+    expect(failed?.code, detail).toBe('LAMEDUCK_ERR_CACHE_FLUSH_INCOMPLETE')
+    expect(failed?.error, detail).toMatch(/left unwritten/)
+    expect(outcomes['redis-locks'], detail).not.toBe('ok')
+    // The other service's tasks were not dragged down, and their "ok" is true.
+    expect(outcomes['cache-postgres'], detail).toBe('ok')
+    expect(outcomes['pg-pool'], detail).toBe('ok')
+    const { rows } = await pool.query(`SELECT count(*)::int AS n FROM ${table}`)
+    expect(rows[0].n, detail).toBe(ENTRIES)
+    expect((await countKeys(redis, `${prefix}:cache:*`)) < ENTRIES, detail).toBe(true)
+  })
+
+  it('PostgreSQL dies during the flush: exit 1, the PostgreSQL cache named, Redis fully flushed', async () => {
+    const { exit, report, outcomes, detail } = await run((p) => p.pg.kill())
+    expect(exit.code, detail).toBe(1)
+    expect(outcomes['cache-postgres'], detail).toBe('error')
+    const failed = tasksOf(report).find((t) => t.name === 'cache-postgres')
+    expect(failed?.code, detail).toBe('LAMEDUCK_ERR_CACHE_FLUSH_INCOMPLETE')
+    expect(outcomes['cache-redis'], detail).toBe('ok')
+    expect(outcomes['redis-locks'], detail).toBe('ok')
+    expect(outcomes['redis-quit'], detail).toBe('ok')
+    expect(await countKeys(redis, `${prefix}:cache:*`), detail).toBe(ENTRIES)
+    // Released: only the five fence keys are left under the lock prefix.
+    expect(await countKeys(redis, `${prefix}:lock:job-*`), detail).toBe(5)
+    const { rows } = await pool.query(`SELECT count(*)::int AS n FROM ${table}`)
+    expect(rows[0].n < ENTRIES, detail).toBe(true)
+  })
+
+  it('both freeze during the flush (connections hang): still out before the deadline, every hung task named', async () => {
+    const { exit, outcomes, detail } = await run((p) => {
+      p.redis.freeze()
+      p.pg.freeze()
+    })
+    expect(exit.code, detail).toBe(1)
+    expect(outcomes['cache-redis'], detail).not.toBe('ok')
+    expect(outcomes['cache-postgres'], detail).not.toBe('ok')
+    expect(outcomes['redis-locks'], detail).not.toBe('ok')
+    expect(outcomes['redis-quit'], detail).not.toBe('ok')
+  })
+})
+
+async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
+  let cursor = '0'
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
+    cursor = next
+    if (keys.length) await redis.del(...keys)
+  } while (cursor !== '0')
+}
+
+async function countKeys(redis: Redis, pattern: string): Promise<number> {
+  let count = 0
+  let cursor = '0'
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
+    cursor = next
+    count += keys.length
+  } while (cursor !== '0')
+  return count
+}
