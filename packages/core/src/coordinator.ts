@@ -316,7 +316,12 @@ class Coordinator implements Shutdown {
     const all = [...this.#tasks.values()]
     const reserved = reservedFor(phase, all, drainDelayMs)
     const later = PHASES.slice(PHASES.indexOf(phase) + 1).reduce((sum, p) => sum + reservedFor(p, all, 0), 0)
-    const cutoff = phaseCutoff(start, end, reserved, later)
+    // The drain delay is never shortened to make room: cutting it would send requests to a replica the
+    // endpoints still point at after it stopped serving. Later phases squeeze instead.
+    const cutoff =
+      phase === 'readiness'
+        ? Math.max(phaseCutoff(start, end, reserved, later), Math.min(start + drainDelayMs, end))
+        : phaseCutoff(start, end, reserved, later)
     const budgetMs = Math.round(cutoff - start)
     const names = tasks.map((task) => task.name)
     this.#emitter.emit('phaseStart', { phase, start, budgetMs, tasks: names })

@@ -84,6 +84,29 @@ describe('budgets (fake clock)', () => {
     expect(report.phases.find((p) => p.name === 'flush')!.tasks[0]).toMatchObject({ budgetMs: 2000, durationMs: 2000 })
   })
 
+  it('never shortens the drain delay when the budgets do not fit: later phases squeeze instead', async () => {
+    const shutdown = testShutdown({ gracePeriodMs: 10_000, drainDelayMs: 1500 })
+    let drainAt = -1
+    shutdown.addTask({
+      name: 'drain',
+      phase: 'drain',
+      timeoutMs: 10_000,
+      run: () => {
+        drainAt = Date.now()
+        return hang()
+      },
+    })
+    shutdown.addTask({ name: 'close', phase: 'close', timeoutMs: 2000, run: () => {} })
+    const run = shutdown.shutdown()
+    await vi.advanceTimersByTimeAsync(10_000)
+    const report = await run
+    expect(drainAt).toBe(1500)
+    expect(report.phases.find((p) => p.name === 'readiness')?.budgetMs).toBe(1500)
+    // 8900 ms available − 1500 ms delay − 2000 ms kept for close.
+    expect(report.phases.find((p) => p.name === 'drain')?.budgetMs).toBe(5400)
+    expect(report.phases.find((p) => p.name === 'close')?.tasks[0]?.outcome).toBe('ok')
+  })
+
   it('the readiness phase holds for drainDelayMs before the drain phase', async () => {
     const shutdown = testShutdown({ drainDelayMs: 7000 })
     let drainAt = -1
