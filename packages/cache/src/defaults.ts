@@ -10,6 +10,4 @@ export const CACHE_DEFAULTS = {
   /** First retry delay after a sink failure; doubles up to `maxRetryDelayMs`. */
   retryDelayMs: 50,
   maxRetryDelayMs: 1_000,
-  /** The shutdown flush stops this long before its deadline, to report what is left. */
-  stopMarginMs: 50,
 } as const

@@ -180,7 +180,7 @@ class WriteBehind<V> implements WriteBehindCache<V> {
     // A background write stuck on a slow sink must not hold the shutdown flush.
     this.#background.abort()
     await this.#running?.catch(() => {})
-    const stopAt = context.deadline - Math.min(CACHE_DEFAULTS.stopMarginMs, context.remainingMs() / 10)
+    const stopAt = context.stopAt()
     const flushedBefore = this.#flushed
     let lastError: unknown
     await this.#exclusive(async () => {

@@ -1,6 +1,6 @@
 import { type BudgetPlan, exitReserveMs, phaseCutoff, planBudget, reservedFor } from './budget.js'
 import { sleep } from './clock.js'
-import { EXIT_CODES } from './defaults.js'
+import { DEFAULTS, EXIT_CODES } from './defaults.js'
 import { Emitter } from './emitter.js'
 import { DuplicateTaskError, errorMessage, PhaseStartedError, TaskSkippedError, TaskTimeoutError } from './errors.js'
 import type { Logger } from './logger.js'
@@ -368,6 +368,7 @@ class Coordinator implements Shutdown {
       phase: task.phase,
       deadline,
       remainingMs: () => Math.max(0, deadline - clock.now()),
+      stopAt: () => deadline - Math.min(DEFAULTS.stopMarginMs, Math.max(0, deadline - clock.now()) / 10),
     }
     this.#running.set(task.name, { task, start, budgetMs })
     this.#emitter.emit('taskStart', { name: task.name, phase: task.phase, start, budgetMs })

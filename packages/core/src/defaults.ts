@@ -19,6 +19,8 @@ export const DEFAULTS = {
   signals: ['SIGTERM', 'SIGINT'] as readonly NodeJS.Signals[],
   /** The run's last phase ends this long before the deadline so the exit itself fits too. */
   exitReserveMs: 100,
+  /** `context.stopAt()`: how long before its deadline a task stops its own work to report what is left. */
+  stopMarginMs: 50,
 } as const
 
 /**

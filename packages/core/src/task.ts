@@ -11,6 +11,11 @@ export interface TaskContext {
   deadline: number
   /** Milliseconds left until `deadline` (never negative). */
   remainingMs(): number
+  /**
+   * Epoch ms at which to stop the task's own work so that it can still report a partial result (e.g.
+   * "flushed N, M left") instead of being recorded as a bare timeout: `deadline − min(50 ms, remaining / 10)`.
+   */
+  stopAt(): number
 }
 
 /** A unit of shutdown work. */

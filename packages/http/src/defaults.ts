@@ -4,8 +4,6 @@ export const HTTP_DEFAULTS = {
   drainTimeoutMs: 10_000,
   /** How often the drain looks for idle sockets. */
   sweepMs: 25,
-  /** Forced closes happen this long before the drain task's own deadline, so the report can say so. */
-  forceMarginMs: 50,
   /** Load balancers commonly drop idle connections after 60 s; the server must keep them longer. */
   minKeepAliveTimeoutMs: 60_000,
   paths: { liveness: '/healthz', readiness: '/readyz', shutdown: '/shutdown' },

@@ -194,8 +194,7 @@ async function drain(
   stopAccepting(tracker.server)
   for (const session of tracker.sessions) if (!isProtected(session)) session.close()
 
-  const margin = Math.min(HTTP_DEFAULTS.forceMarginMs, context.remainingMs() / 10)
-  const forceAt = context.deadline - margin
+  const forceAt = context.stopAt()
   try {
     options.onDrain?.({
       responses: tracker.inFlight(),

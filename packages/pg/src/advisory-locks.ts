@@ -1,6 +1,6 @@
 import { InvalidOptionError, type Shutdown } from '@lameduck/core'
 import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg'
-import { forceMargin, PG_DEFAULTS } from './defaults.js'
+import { PG_DEFAULTS } from './defaults.js'
 import { AdvisoryLocksClosedError, AdvisoryLockTimeoutError, AdvisoryUnlockError } from './errors.js'
 import { destroyClient } from './internals.js'
 import { advisoryLockId } from './lock-id.js'
@@ -87,7 +87,7 @@ export function createAdvisoryLocks(shutdown: Shutdown, pool: Pool, options: Adv
     phase: 'release',
     timeoutMs: options.timeoutMs ?? PG_DEFAULTS.locksTimeoutMs,
     critical: options.critical ?? PG_DEFAULTS.critical,
-    run: (_signal, context) => locks.releaseAll(context.deadline - forceMargin(context.remainingMs())),
+    run: (_signal, context) => locks.releaseAll(context.stopAt()),
   })
   taskNames.set(shutdown, count)
 

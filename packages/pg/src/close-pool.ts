@@ -1,6 +1,6 @@
 import { InvalidOptionError, type Shutdown } from '@lameduck/core'
 import type { Pool } from 'pg'
-import { forceMargin, PG_DEFAULTS } from './defaults.js'
+import { PG_DEFAULTS } from './defaults.js'
 import { type PoolCloseStats, PoolClosingError, PoolForcedError } from './errors.js'
 import { destroyClient, internalsOf, isPgPool } from './internals.js'
 import { waitFor } from './timing.js'
@@ -73,7 +73,7 @@ export function closePool(shutdown: Shutdown, pool: Pool, options: ClosePoolOpti
             shutdown.logger.warn({ event: 'pg.pool.end.error', task: name, error: String(error) }, 'pool.end() failed'),
           )
 
-      const cutoff = context.deadline - forceMargin(context.remainingMs())
+      const cutoff = context.stopAt()
       const ended = await waitFor(() => internals.ended, cutoff, PG_DEFAULTS.pollMs)
       const current = {
         checkedOutAtStart,

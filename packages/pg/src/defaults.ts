@@ -14,18 +14,8 @@ export const PG_DEFAULTS = {
   retryMs: 50,
   /** Whether a failure of the tasks makes the shutdown's exit code non-zero. */
   critical: true,
-  /**
-   * Forced closes happen this long (or a tenth of what is left, if less) before a task's own deadline,
-   * so that the task reports counts instead of a generic timeout.
-   */
-  forceMarginMs: 50,
   /** How often the pool close checks whether the pool has ended. */
   pollMs: 10,
   /** Type of the value column of `pgSink`. */
   valueType: 'text',
 } as const
-
-/** Time to stop a task's own work before its deadline: `min(forceMarginMs, remaining / 10)`. */
-export function forceMargin(remainingMs: number): number {
-  return Math.min(PG_DEFAULTS.forceMarginMs, remainingMs / 10)
-}

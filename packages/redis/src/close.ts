@@ -2,7 +2,7 @@ import { InvalidOptionError, type Shutdown } from '@lameduck/core'
 import { REDIS_DEFAULTS } from './defaults.js'
 import { RedisQuitError, RedisQuitTimeoutError, RedisUnavailableError } from './errors.js'
 import type { RedisClient } from './scripts.js'
-import { settledBefore, stopAt } from './timing.js'
+import { settledBefore } from './timing.js'
 import { duration, nonEmptyString, objectOrUndefined, optionalBoolean } from './validate.js'
 
 /** Options of {@link closeRedis}. */
@@ -55,7 +55,7 @@ export function closeRedis(shutdown: Shutdown, client: RedisClient, options: Clo
       const budgetMs = context.remainingMs()
       const ended = new Promise<void>((resolve) => client.once('end', () => resolve()))
       const quit = client.quit().then(() => ended)
-      if (!(await settledBefore(quit, stopAt(context, REDIS_DEFAULTS.stopMarginMs), signal))) {
+      if (!(await settledBefore(quit, context.stopAt(), signal))) {
         client.disconnect()
         throw new RedisQuitTimeoutError(budgetMs)
       }

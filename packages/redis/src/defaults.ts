@@ -18,9 +18,4 @@ export const REDIS_DEFAULTS = {
   quitTaskName: 'redis-quit',
   /** Budget of the client-quit task. */
   quitTimeoutMs: 2_000,
-  /**
-   * A task stops its own work this long (at most a tenth of its budget) before its deadline, so that it
-   * can report what it got done instead of a bare timeout.
-   */
-  stopMarginMs: 50,
 } as const

@@ -12,7 +12,7 @@ import {
 } from './errors.js'
 import { type LockScripts, lockScripts, type RedisClient } from './scripts.js'
 
-import { settledBefore, sleep, stopAt } from './timing.js'
+import { settledBefore, sleep } from './timing.js'
 import {
   duration,
   nonEmptyString,
@@ -163,7 +163,7 @@ class LockManager implements Locks {
       critical: options.critical,
       run: async (signal, context) => {
         this.#closed = true
-        const summary = await this.#releaseMany([...this.#held], stopAt(context, REDIS_DEFAULTS.stopMarginMs), signal)
+        const summary = await this.#releaseMany([...this.#held], context.stopAt(), signal)
         // A lost lock is no failure of the shutdown, but the work it protected may have overlapped another holder's.
         shutdown.logger[summary.lost > 0 ? 'warn' : 'info'](
           { event: 'redis.locks.released', task: options.name, ...summary },

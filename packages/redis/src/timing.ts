@@ -54,8 +54,3 @@ export function sleep(ms: number, signals: readonly AbortSignal[], reasonFor: (s
     }
   })
 }
-
-/** How long before `deadline` a task stops its own work, to report a partial result instead of a timeout. */
-export function stopAt(context: { deadline: number; remainingMs(): number }, marginMs: number): number {
-  return context.deadline - Math.min(marginMs, context.remainingMs() / 10)
-}
