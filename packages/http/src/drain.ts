@@ -99,7 +99,6 @@ export function drainHttpServer(shutdown: Shutdown, server: AnyServer, options: 
   // reconnect — to another replica once the endpoints have propagated — so that by the time the drain
   // starts, only sockets nobody used since the trigger are left. Closing a socket that is in use always
   // races the client's next request; a `Connection: close` response never does.
-  const sweeper = new IdleSweeper(tracker, idleMs)
   const offState = shutdown.on('state', ({ to }) => {
     if (to !== 'draining') return
     offState()
@@ -113,7 +112,7 @@ export function drainHttpServer(shutdown: Shutdown, server: AnyServer, options: 
     timeoutMs: options.timeoutMs ?? HTTP_DEFAULTS.drainTimeoutMs,
     critical: options.critical ?? true,
     run: async (signal, context) => {
-      stats = await drain(tracker, sweeper, { onDrain: options.onDrain, signal, context })
+      stats = await drain(tracker, { idleMs, onDrain: options.onDrain, signal, context })
       if (stats.forced > 0) throw new DrainForcedError(stats)
       shutdown.logger.info(
         { event: 'http.drained', task: name, ...stats },
@@ -140,42 +139,9 @@ function isHttp1(res: ServerResponse | Http2ServerResponse): res is ServerRespon
   return !(res as Http2ServerResponse).stream
 }
 
-/** Ends keep-alive sockets that have seen no request for `idleMs`; the protected and upgraded ones never. */
-class IdleSweeper {
-  readonly #ended = new WeakSet<Socket>()
-  #timer: NodeJS.Timeout | undefined
-  ended = 0
-
-  constructor(
-    private readonly tracker: ConnectionTracker,
-    private readonly idleMs: number,
-  ) {}
-
-  stop(): void {
-    clearTimeout(this.#timer)
-  }
-
-  sweep(): void {
-    clearTimeout(this.#timer)
-    const now = performance.now()
-    for (const socket of this.tracker.sockets) {
-      if (this.#ended.has(socket) || isProtected(socket) || this.tracker.isUpgraded(socket)) continue
-      if (this.tracker.isActive(socket)) continue
-      if (this.tracker.idleForMs(socket, now) >= this.idleMs) {
-        this.#ended.add(socket)
-        this.ended++
-        socket.end()
-      }
-    }
-    // Never the reason the process stays up: the drain task's own timers are.
-    this.#timer = setTimeout(() => this.sweep(), HTTP_DEFAULTS.sweepMs).unref()
-  }
-}
-
 async function drain(
   tracker: ConnectionTracker,
-  sweeper: IdleSweeper,
-  options: { onDrain: DrainOptions['onDrain']; signal: AbortSignal; context: TaskContext },
+  options: { idleMs: number; onDrain: DrainOptions['onDrain']; signal: AbortSignal; context: TaskContext },
 ): Promise<DrainStats> {
   const started = performance.now()
   const { context } = options
@@ -206,10 +172,24 @@ async function drain(
     // The hook is the application's; a bug in it must not stop the drain.
   }
 
+  // Ends keep-alive sockets that have seen no request for `idleMs`; the protected and upgraded ones never.
+  const ended = new WeakSet<Socket>()
+  const sweep = () => {
+    const now = performance.now()
+    for (const socket of tracker.sockets) {
+      if (ended.has(socket) || isProtected(socket) || tracker.isUpgraded(socket) || tracker.isActive(socket)) continue
+      if (tracker.idleForMs(socket, now) >= options.idleMs) {
+        ended.add(socket)
+        stats.idleEnded++
+        socket.end()
+      }
+    }
+  }
+
   await new Promise<void>((resolve) => {
     let timer: NodeJS.Timeout | undefined
     const check = () => {
-      sweeper.sweep()
+      sweep()
       if (tracker.pending() > 0 && Date.now() < forceAt && !options.signal.aborted) {
         timer = setTimeout(check, Math.min(HTTP_DEFAULTS.sweepMs, Math.max(1, forceAt - Date.now())))
         return
@@ -220,13 +200,11 @@ async function drain(
     }
     check()
   })
-  sweeper.stop()
-  // TLS handshakes that never completed, and the TCP sockets under sessions that are gone.
-  for (const socket of tracker.raw) {
-    const upper = [...tracker.sockets].find((s) => (s as { _parent?: unknown })._parent === socket)
-    if (!upper || !isProtected(upper)) socket.destroy()
-  }
-  stats.idleEnded = sweeper.ended
+  // TLS handshakes that never completed, and the TCP sockets under sessions that are gone — but not the one
+  // under the protected /shutdown connection.
+  const keep = new Set<unknown>()
+  for (const socket of tracker.sockets) if (isProtected(socket)) keep.add((socket as { _parent?: unknown })._parent)
+  for (const socket of tracker.raw) if (!keep.has(socket)) socket.destroy()
   stats.closedAfterResponse = Math.max(0, stats.connectionsAtStart - stats.idleEnded - stats.forced)
   stats.durationMs = Math.round(performance.now() - started)
   return stats

@@ -36,9 +36,7 @@ interface TrackedSocket extends Socket {
 }
 
 function onSocketClose(this: TrackedSocket): void {
-  const tracker = this[kTracker]
-  tracker.sockets.delete(this)
-  if (tracker.draining && this[kActive] === 0) tracker.closedWhileDraining++
+  this[kTracker].sockets.delete(this)
 }
 
 /**
@@ -53,8 +51,6 @@ export class ConnectionTracker {
   readonly sessions = new Set<Http2Session>()
   readonly responses = new Set<Response>()
   draining = false
-  /** Sockets that closed after a response while draining (their `Connection: close` did its job). */
-  closedWhileDraining = 0
   readonly #isHttp2: boolean
   readonly #isTls: boolean
 
