@@ -1,9 +1,9 @@
-import { Agent, createServer, request } from 'node:http'
+import { Agent, createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createShutdown } from '@lameduck/core'
 import { createProbes, drainHttpServer } from '@lameduck/http'
 import { expect, it } from 'vitest'
-import { killChildrenAfterEach, leftovers, MARKER, reportOf, spawnFixture, waitForNone } from './support.js'
+import { call, killChildrenAfterEach, leftovers, MARKER, reportOf, spawnFixture, waitForNone } from './support.js'
 
 // Nothing left behind: no handle in-process after a real drain, no signal listener after uninstall() or
 // close(), no child process after the runs.
@@ -16,21 +16,6 @@ function resources(): Record<string, number> {
   const counts: Record<string, number> = {}
   for (const type of process.getActiveResourcesInfo()) counts[type] = (counts[type] ?? 0) + 1
   return counts
-}
-
-function get(port: number, path: string, agent: Agent, headers: Record<string, string> = {}) {
-  return new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, agent, headers }, (res) => {
-      let body = ''
-      res.setEncoding('utf8')
-      res.on('data', (chunk: string) => {
-        body += chunk
-      })
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
-    })
-    req.on('error', reject)
-    req.end()
-  })
 }
 
 const settle = async () => {
@@ -61,12 +46,12 @@ it('in-process: a full run leaves no socket, server, timer or signal listener be
 
   // Keep-alive connections left idle, and one request in flight when the shutdown starts.
   const agent = new Agent({ keepAlive: true })
-  await Promise.all(Array.from({ length: 8 }, () => get(port, '/', agent)))
+  await Promise.all(Array.from({ length: 8 }, () => call(port, '/', agent)))
   const during = resources()
   expect(during.TCPServerWrap ?? 0).toBeGreaterThan(before.TCPServerWrap ?? 0)
   // The server's ends of the 8 keep-alive connections (the agent unrefs its idle ends, so they are not listed).
   expect(during.TCPSocketWrap ?? 0).toBeGreaterThanOrEqual((before.TCPSocketWrap ?? 0) + 8)
-  const slow = get(port, '/slow?ms=300', agent)
+  const slow = call(port, '/slow?ms=300', agent)
   await new Promise((resolve) => setTimeout(resolve, 20))
 
   const report = await shutdown.close()

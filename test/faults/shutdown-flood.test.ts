@@ -1,7 +1,7 @@
-import { Agent, request } from 'node:http'
+import { Agent } from 'node:http'
 import { expect, it } from 'vitest'
 import { jsonLines } from '../support/child.js'
-import { killChildrenAfterEach, type ReportLike, spawnFixture } from './support.js'
+import { call, killChildrenAfterEach, type ReportLike, spawnFixture } from './support.js'
 
 // The preStop endpoint under a flood of unauthorized calls: each one must be refused with 401 and start
 // nothing; then a few authorized calls at once must all get the one report, and the process exit once.
@@ -10,27 +10,6 @@ const FLOOD = 200
 const VALID = 5
 
 killChildrenAfterEach()
-
-interface Answer {
-  status: number
-  body: string
-}
-
-function call(port: number, path: string, agent: Agent, headers: Record<string, string> = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, agent, headers }, (res) => {
-      let body = ''
-      res.setEncoding('utf8')
-      res.on('data', (chunk: string) => {
-        body += chunk
-      })
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
-      res.on('error', reject)
-    })
-    req.on('error', reject)
-    req.end()
-  })
-}
 
 it(`${FLOOD} wrong-token + ${FLOOD} token-less /shutdown calls start nothing; ${VALID} valid ones share one report`, async () => {
   const child = spawnFixture('phased-service.mjs', { LAMEDUCK_SHUTDOWN_TOKEN: TOKEN, GRACE_MS: '5000', TASK_MS: '100' })

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
+import { type Agent, request } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, expect } from 'vitest'
 import { jsonLines, type RunningChild, spawnChild } from '../support/child.js'
@@ -125,4 +126,26 @@ export const tasksOf = (report: ReportLike) => report.phases.flatMap((phase) => 
 /** The report the fixture's default logger wrote to stderr (the `report` event), if any. */
 export function reportOf(stderr: string[]): ReportLike | undefined {
   return jsonLines(stderr).find((line) => line.event === 'report')?.report as ReportLike | undefined
+}
+
+export interface Answer {
+  status: number
+  body: string
+}
+
+/** One GET over `agent`; resolves to its status and body, rejects on a transport error. */
+export function call(port: number, path: string, agent: Agent, headers: Record<string, string> = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, agent, headers }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => {
+        body += chunk
+      })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    req.end()
+  })
 }
