@@ -15,7 +15,3 @@ export function parseDuration(option: string, value: string | number): number {
   if (!match) throw new InvalidDurationError(option, value)
   return Number(match[1]) * (units[match[2] ?? 'ms'] ?? 1)
 }
-
-export function formatDuration(ms: number): string {
-  return ms >= 1000 && ms % 100 === 0 ? `${ms / 1000}s` : `${ms}ms`
-}

@@ -5,7 +5,6 @@ interface Endpoint {
   name: string
   port: number
   ready: boolean
-  connections: number
 }
 
 /**
@@ -43,16 +42,12 @@ export class KubeProxy {
   }
 
   add(name: string, port: number): void {
-    this.#endpoints.push({ name, port, ready: true, connections: 0 })
+    this.#endpoints.push({ name, port, ready: true })
   }
 
   /** Takes the endpoint out of the choice for new connections, as endpoint removal does. */
   remove(name: string): void {
     for (const endpoint of this.#endpoints) if (endpoint.name === name) endpoint.ready = false
-  }
-
-  connectionsTo(name: string): number {
-    return this.#endpoints.find((endpoint) => endpoint.name === name)?.connections ?? 0
   }
 
   close(): Promise<void> {
@@ -69,7 +64,6 @@ export class KubeProxy {
       client.resetAndDestroy()
       return
     }
-    endpoint.connections++
     const clientPort = client.remotePort ?? 0
     const upstream = connect({ port: endpoint.port, host: '127.0.0.1', noDelay: true })
     this.#sockets.add(upstream)
