@@ -3,19 +3,43 @@ import { defineConfig } from 'vitest/config'
 
 const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url))
 
+// Files that run whole services under load (several processes each, timed end to end). On a 2-core machine
+// two of them side by side starve each other's replicas of CPU and their timing bounds stop meaning anything,
+// so they run one at a time, after the parallel group has finished.
+const endToEnd = ['test/e2e/**/*.test.ts', 'test/faults/**/*.test.ts', 'packages/testkit/test/**/*.test.ts']
+
 export default defineConfig({
   resolve: {
     // In-process tests run against the sources; forked fixtures load the built packages like users do,
-    // and so does the testkit, whose load generator runs in a worker thread that needs compiled files.
+    // and so does the testkit, whose load generator runs in a forked child process that needs compiled files.
     alias: ['core', 'http', 'express', 'cache', 'redis', 'pg', 'prometheus'].map((pkg) => ({
       find: new RegExp(`^@lameduck/${pkg}$`),
       replacement: src(pkg),
     })),
   },
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
-    typecheck: { enabled: true, include: ['packages/*/test/**/*.test-d.ts'] },
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
+          exclude: endToEnd,
+          typecheck: { enabled: true, include: ['packages/*/test/**/*.test-d.ts'] },
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: endToEnd,
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 })
