@@ -45,6 +45,12 @@ describe.each(Object.entries(services))('zero dropped requests: %s', (_name, fil
         expectedExit + 1500,
       )
       expect(r.long.ok).toBe(r.long.total)
+      // The service's own report, found in the preStop body or its last log lines: triggered by the preStop
+      // call or the signal, finished before the exit.
+      expect(r.lameduck).toMatchObject({ exitCode: 0 })
+      expect(r.lameduck!.triggeredAtMs).toBeGreaterThanOrEqual(-5)
+      expect(r.lameduck!.finishedAtMs - r.lameduck!.triggeredAtMs).toBeGreaterThanOrEqual(drainDelayMs - 5)
+      expect(r.lameduck!.finishedAtMs).toBeLessThanOrEqual(r.terminationToExitMs + 5)
     })
   }
 })

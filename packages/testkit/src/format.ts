@@ -20,6 +20,14 @@ export function formatResult(result: SimulationResult): string {
     'exit',
     `+${result.terminationToExitMs} ms, ${result.exitSignal ? `signal ${result.exitSignal}` : `code ${result.exitCode}`}`,
   )
+  if (result.lameduck) {
+    const l = result.lameduck
+    add(
+      'lameduck',
+      `triggered at +${l.triggeredAtMs} ms, finished at +${l.finishedAtMs} ms (exit ${l.exitCode}); ` +
+        `the service took ${result.terminationToExitMs - l.triggeredAtMs} ms from trigger to exit`,
+    )
+  }
   add('SIGKILL needed', result.sigkill ? 'yes' : 'no')
   const width = Math.max(...rows.map(([label]) => label.length))
   const lines = rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`)

@@ -88,6 +88,14 @@ export interface SimulationResult {
   exitCode: number | null
   exitSignal: NodeJS.Signals | null
   sigkill: boolean
+  /**
+   * Replica A's lameduck coordinator as its report tells it (from the preStop response body, else from its
+   * JSON `report` log line), or `null` for a service that does not use lameduck or logs otherwise.
+   * `triggeredAtMs` − 0 is how long the termination took to reach the service: under heavy load, the preStop
+   * request waits in the accept queue of a saturated event loop. `exitAtMs` − `triggeredAtMs` is what the
+   * service itself took.
+   */
+  lameduck: LameduckTimeline | null
   /** Replica A's last output lines. */
   lastOutput: string[]
   durationMs: number
@@ -100,6 +108,13 @@ export interface SimulationResult {
     warmupMs: number
     tailMs: number
   }
+}
+
+/** When replica A's coordinator was triggered and finished, in ms from termination start. */
+export interface LameduckTimeline {
+  triggeredAtMs: number
+  finishedAtMs: number
+  exitCode: number
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
@@ -242,6 +257,7 @@ export async function simulateTermination(options: SimulationOptions): Promise<S
       exitCode: termination.exit.code,
       exitSignal: termination.exit.signal,
       sigkill: termination.sigkill,
+      lameduck: lameduckTimeline(termination.preStop?.body, a.output, performance.timeOrigin + terminationStart),
       lastOutput: [...a.output],
       durationMs: Math.round(performance.now() - started),
       config: {
@@ -366,4 +382,28 @@ function resolve(options: SimulationOptions) {
     requestTimeoutMs: parseDuration('requestTimeout', options.requestTimeout ?? D.requestTimeout),
     proxyPort: options.proxyPort ?? D.proxyPort,
   }
+}
+
+// Epoch ms in the report against the epoch of the termination start: the same machine's clock.
+function lameduckTimeline(body: string | undefined, output: readonly string[], startEpoch: number) {
+  const report = reportIn(body) ?? output.map((line) => reportIn(line, 'report')).findLast(Boolean)
+  if (!report) return null
+  return {
+    triggeredAtMs: Math.round(report.start - startEpoch),
+    finishedAtMs: Math.round(report.end - startEpoch),
+    exitCode: report.exitCode,
+  }
+}
+
+function reportIn(text: string | undefined, key?: string): { start: number; end: number; exitCode: number } | null {
+  if (!text?.startsWith('{')) return null
+  try {
+    const parsed = JSON.parse(text) as Record<string, unknown>
+    const report = (key ? parsed[key] : parsed) as Record<string, unknown> | undefined
+    if (report && typeof report.start === 'number' && typeof report.end === 'number')
+      return { start: report.start, end: report.end, exitCode: Number(report.exitCode) }
+  } catch {
+    // Not JSON: not lameduck's report.
+  }
+  return null
 }

@@ -39,6 +39,8 @@ describe('the simulator tells a correct shutdown from a broken one', () => {
       expect(r.requests).toBeGreaterThan(500)
       // It drained after its 800 ms delay, not before.
       expect(r.terminationToExitMs).toBeGreaterThanOrEqual(800)
+      // Not a lameduck service: no report to read a timeline from.
+      expect(r.lameduck).toBeNull()
       expect(leftovers(marker)).toBe('')
     })
 
