@@ -11,6 +11,7 @@ import { createLocks, redisSink } from '@lameduck/redis'
 import { Redis } from 'ioredis'
 import pg from 'pg'
 import copyStreams from 'pg-copy-streams'
+import { median } from './lib.mjs'
 
 const N = Number(process.env.BENCH_ENTRIES ?? 100_000)
 const NAIVE = Math.min(N, 5_000)
@@ -44,59 +45,77 @@ async function lameduckFlush(sink, cacheOptions = {}) {
   return ms
 }
 
-// Postgres
+// Each method runs ROUNDS times, alternating, into a fresh table (fresh keys in Redis); the figures are the
+// medians, so a slow moment of this noisy machine does not land on one method only.
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const tables = []
-const copyTable = await freshTable()
-tables.push(copyTable)
-// The best raw rate: COPY, 4 connections in parallel (as the cache writes 4 batches at a time), rows
-// sent in chunks of 1,000.
-const copyMs = await time(async () => {
-  const quarter = Math.ceil(N / 4)
-  await Promise.all(
-    [0, 1, 2, 3].map(async (part) => {
-      const client = await pool.connect()
-      try {
-        const rows = entries.slice(part * quarter, (part + 1) * quarter)
-        const chunks = []
-        for (let i = 0; i < rows.length; i += 1000)
-          chunks.push(
-            rows
-              .slice(i, i + 1000)
-              .map(([k, v]) => `${k}\t${v}\n`)
-              .join(''),
-          )
-        const stream = client.query(copyStreams.from(`COPY ${copyTable} (k, v) FROM STDIN`))
-        await pipeline(Readable.from(chunks), stream)
-      } finally {
-        client.release()
-      }
-    }),
-  )
-})
-// The same upsert the sink sends, hand-written: what the cache itself costs on top of it.
-const upsertTable = await freshTable()
-tables.push(upsertTable)
-const upsertMs = await time(async () => {
-  const batches = []
-  for (let i = 0; i < N; i += 1000) batches.push(entries.slice(i, i + 1000))
-  for (let i = 0; i < batches.length; i += 4)
+
+// Postgres. The best raw rate: COPY, 4 connections in parallel (as the cache writes 4 batches at a time),
+// rows sent in chunks of 1,000.
+async function copyRound() {
+  const table = await freshTable()
+  tables.push(table)
+  return time(async () => {
+    const quarter = Math.ceil(N / 4)
     await Promise.all(
-      batches
-        .slice(i, i + 4)
-        .map((b) =>
-          pool.query(
-            `INSERT INTO ${upsertTable} (k, v) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v`,
-            [b.map(([k]) => k), b.map(([, v]) => v)],
-          ),
-        ),
+      [0, 1, 2, 3].map(async (part) => {
+        const client = await pool.connect()
+        try {
+          const rows = entries.slice(part * quarter, (part + 1) * quarter)
+          const chunks = []
+          for (let i = 0; i < rows.length; i += 1000)
+            chunks.push(
+              rows
+                .slice(i, i + 1000)
+                .map(([k, v]) => `${k}\t${v}\n`)
+                .join(''),
+            )
+          const stream = client.query(copyStreams.from(`COPY ${table} (k, v) FROM STDIN`))
+          await pipeline(Readable.from(chunks), stream)
+        } finally {
+          client.release()
+        }
+      }),
     )
-})
-const pgTable = await freshTable()
-tables.push(pgTable)
-const pgMs = await lameduckFlush(
-  pgSink(pool, { table: pgTable, keyColumn: 'k', valueColumn: 'v' }),
-  JSON.parse(process.env.PG_CACHE ?? '{}'),
-)
+  })
+}
+// The same upsert the sink sends, hand-written: what the cache itself costs on top of it.
+async function upsertRound() {
+  const table = await freshTable()
+  tables.push(table)
+  return time(async () => {
+    const batches = []
+    for (let i = 0; i < N; i += 1000) batches.push(entries.slice(i, i + 1000))
+    for (let i = 0; i < batches.length; i += 4)
+      await Promise.all(
+        batches
+          .slice(i, i + 4)
+          .map((b) =>
+            pool.query(
+              `INSERT INTO ${table} (k, v) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v`,
+              [b.map(([k]) => k), b.map(([, v]) => v)],
+            ),
+          ),
+      )
+  })
+}
+async function pgSinkRound() {
+  const table = await freshTable()
+  tables.push(table)
+  return lameduckFlush(
+    pgSink(pool, { table, keyColumn: 'k', valueColumn: 'v' }),
+    JSON.parse(process.env.PG_CACHE ?? '{}'),
+  )
+}
+const copyRuns = []
+const upsertRuns = []
+const pgRuns = []
+for (let round = 0; round < ROUNDS; round++) {
+  copyRuns.push(await copyRound())
+  upsertRuns.push(await upsertRound())
+  pgRuns.push(await pgSinkRound())
+}
+const [copyMs, upsertMs, pgMs] = [median(copyRuns), median(upsertRuns), median(pgRuns)]
 const naiveTable = await freshTable()
 tables.push(naiveTable)
 const naivePgMs = await time(async () => {
@@ -110,19 +129,30 @@ for (const table of tables) await pool.query(`DROP TABLE ${table}`)
 
 // Redis
 const key = (p, k) => `lameduck-bench:${id}:${p}:${k}`
-const setMs = await time(async () => {
-  for (let i = 0; i < N; i += 1000) {
-    const p = redis.pipeline()
-    for (const [k, v] of entries.slice(i, i + 1000)) p.set(key('set', k), v)
-    await p.exec()
-  }
-})
-const msetMs = await time(async () => {
-  const batches = []
-  for (let i = 0; i < N; i += 1000) batches.push(entries.slice(i, i + 1000).flatMap(([k, v]) => [key('mset', k), v]))
-  await Promise.all(batches.map((b) => redis.mset(...b)))
-})
-const redisMs = await lameduckFlush(redisSink(redis, { keyPrefix: key('lameduck', '') }))
+const setRuns = []
+const msetRuns = []
+const redisRuns = []
+for (let round = 0; round < ROUNDS; round++) {
+  setRuns.push(
+    await time(async () => {
+      for (let i = 0; i < N; i += 1000) {
+        const p = redis.pipeline()
+        for (const [k, v] of entries.slice(i, i + 1000)) p.set(key(`set${round}`, k), v)
+        await p.exec()
+      }
+    }),
+  )
+  msetRuns.push(
+    await time(async () => {
+      const batches = []
+      for (let i = 0; i < N; i += 1000)
+        batches.push(entries.slice(i, i + 1000).flatMap(([k, v]) => [key(`mset${round}`, k), v]))
+      await Promise.all(batches.map((b) => redis.mset(...b)))
+    }),
+  )
+  redisRuns.push(await lameduckFlush(redisSink(redis, { keyPrefix: key(`lameduck${round}`, '') })))
+}
+const [setMs, msetMs, redisMs] = [median(setRuns), median(msetRuns), median(redisRuns)]
 const naiveRedisMs = await time(async () => {
   for (const [k, v] of entries.slice(0, NAIVE)) await redis.set(key('naive', k), v)
 })
@@ -153,7 +183,7 @@ redis.disconnect()
 const pgRaw = rate(N, copyMs)
 const redisRaw = Math.max(rate(N, setMs), rate(N, msetMs))
 console.log(
-  `cache: flushing ${N.toLocaleString('en')} dirty entries at shutdown (naive loops timed on ${NAIVE.toLocaleString('en')})`,
+  `cache: flushing ${N.toLocaleString('en')} dirty entries at shutdown, medians of ${ROUNDS} alternating rounds (naive loops timed once on ${NAIVE.toLocaleString('en')})`,
 )
 console.log(`  Postgres  COPY (raw best)          ${fmt(pgRaw)}`)
 console.log(
