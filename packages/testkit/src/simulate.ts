@@ -91,9 +91,9 @@ export interface SimulationResult {
   /**
    * Replica A's lameduck coordinator as its report tells it (from the preStop response body, else from its
    * JSON `report` log line), or `null` for a service that does not use lameduck or logs otherwise.
-   * `triggeredAtMs` − 0 is how long the termination took to reach the service: under heavy load, the preStop
-   * request waits in the accept queue of a saturated event loop. `exitAtMs` − `triggeredAtMs` is what the
-   * service itself took.
+   * `triggeredAtMs` is how long the termination took to reach the service (under heavy load the preStop
+   * request waits in the accept queue of a saturated event loop); `terminationToExitMs − triggeredAtMs` is
+   * what the service itself took.
    */
   lameduck: LameduckTimeline | null
   /** Replica A's last output lines. */
