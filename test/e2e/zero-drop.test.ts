@@ -39,16 +39,20 @@ describe.each(Object.entries(services))('zero dropped requests: %s', (_name, fil
       if (r.preStop) expect(r.preStop.status).toBe(200)
       const expectedExit = Math.max(drainDelayMs, r.long.total > 0 ? r.long.durationMs : 0)
       expect(r.terminationToExitMs).toBeGreaterThanOrEqual(expectedExit - 100)
-      // Generous here (a drain stuck on keep-alive sockets would wait out its 10 s timeout); the benchmark
-      // measures the overhead precisely.
-      expect(r.terminationToExitMs, `slow exit; replica A's log:\n${r.lastOutput.join('\n')}`).toBeLessThan(
-        expectedExit + 1500,
-      )
+      // Generous bounds (a drain stuck on keep-alive sockets would wait out its 10 s timeout); the benchmark
+      // measures the overheads precisely. From the termination start, the kubelet's view, the bound also
+      // allows for the preStop connection waiting on a saturated replica (a dropped SYN is retried after 1 s);
+      // from the trigger, the service's own time, it does not.
+      const log = `replica A's log:\n${r.lastOutput.join('\n')}`
+      expect(r.terminationToExitMs, `slow exit; ${log}`).toBeLessThan(expectedExit + 3000)
       expect(r.long.ok).toBe(r.long.total)
       // The service's own report, found in the preStop body or its last log lines: triggered by the preStop
       // call or the signal, finished before the exit.
-      expect(r.lameduck).toMatchObject({ exitCode: 0 })
+      expect(r.lameduck, log).toMatchObject({ exitCode: 0 })
       expect(r.lameduck!.triggeredAtMs).toBeGreaterThanOrEqual(-5)
+      expect(r.terminationToExitMs - Math.max(0, r.lameduck!.triggeredAtMs), `slow exit; ${log}`).toBeLessThan(
+        expectedExit + 1000,
+      )
       expect(r.lameduck!.finishedAtMs - r.lameduck!.triggeredAtMs).toBeGreaterThanOrEqual(drainDelayMs - 5)
       expect(r.lameduck!.finishedAtMs).toBeLessThanOrEqual(r.terminationToExitMs + 5)
     })
