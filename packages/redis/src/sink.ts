@@ -13,53 +13,52 @@ export interface RedisSinkOptions {
 }
 
 /**
- * A write-behind cache `Sink` that writes each batch to Redis in one round trip: a single
- * `MSET key value …` per batch (a pipeline of `SET`s on a Cluster, where keys may live in different
- * slots), or with `hash` a single `HSET hash field value …`. Every write is an upsert,
- * so a retried batch is harmless. Rejects with `SinkWriteError` when any command of the batch failed,
- * and with the signal's reason when `signal` aborts (writes already sent may still be applied).
+ * A write-behind cache `Sink` that writes each batch to Redis in one command: `MSET key value …`, or with
+ * `hash` a single `HSET hash field value …`. Every write is an upsert, so a retried batch is harmless.
+ * Rejects with `SinkWriteError` when the batch failed, and with the signal's reason when `signal` aborts
+ * (writes already sent may still be applied).
  *
- * With a `Cluster` client, string keys must share a slot per batch: give them a hash tag in `keyPrefix`
- * (e.g. `'{cache}:'`), or use `hash`.
+ * With a `Cluster` client, the keys of a batch must share a slot: put a hash tag in `keyPrefix` (e.g.
+ * `'{cache}:'`), or use `hash`. Without either, creating the sink throws `InvalidOptionError` — every batch
+ * would fail with `CROSSSLOT`.
  */
 export function redisSink(client: RedisClient, options: RedisSinkOptions = {}): Sink {
-  if (!client || typeof client.pipeline !== 'function')
+  if (!client || typeof client.mset !== 'function' || typeof client.hset !== 'function')
     throw new InvalidOptionError('client', 'expected an ioredis client (Redis or Cluster)')
   objectOrUndefined('options', options)
   const keyPrefix = optionalString('keyPrefix', options.keyPrefix) ?? ''
   const hash = optionalString('hash', options.hash)
   if (hash === '') throw new InvalidOptionError('hash', 'expected a non-empty key')
+  if ((client as { isCluster?: boolean }).isCluster && hash === undefined && !hasHashTag(keyPrefix))
+    throw new InvalidOptionError(
+      'keyPrefix',
+      `on a Redis Cluster the keys of a batch must share a slot: put a hash tag in keyPrefix (e.g. "${keyPrefix}{cache}:") or use \`hash\``,
+    )
   return {
     async write(batch: readonly SinkEntry[], signal: AbortSignal): Promise<void> {
       signal?.throwIfAborted()
       if (batch.length === 0) return
-      if (hash === undefined && !(client as { isCluster?: boolean }).isCluster) {
-        const args: string[] = new Array(batch.length * 2)
-        for (let i = 0; i < batch.length; i++) {
-          const entry = batch[i] as SinkEntry
-          args[2 * i] = `${keyPrefix}${entry.key}`
-          args[2 * i + 1] = entry.value
-        }
-        try {
-          await (signal ? abortable(client.mset(args), signal) : client.mset(args))
-        } catch (error) {
-          if (signal?.aborted && error === signal.reason) throw error
-          throw new SinkWriteError(batch.length, batch.length, error)
-        }
-        return
+      const args: string[] = new Array(batch.length * 2)
+      for (let i = 0; i < batch.length; i++) {
+        const entry = batch[i] as SinkEntry
+        args[2 * i] = `${keyPrefix}${entry.key}`
+        args[2 * i + 1] = entry.value
       }
-      const pipeline = client.pipeline()
-      if (hash === undefined) for (const { key, value } of batch) pipeline.set(`${keyPrefix}${key}`, value)
-      else {
-        const fields: Record<string, string> = {}
-        for (const { key, value } of batch) fields[`${keyPrefix}${key}`] = value
-        pipeline.hset(hash, fields)
+      const sent: Promise<unknown> = hash === undefined ? client.mset(args) : client.hset(hash, ...args)
+      try {
+        await (signal ? abortable(sent, signal) : sent)
+      } catch (error) {
+        if (signal?.aborted && error === signal.reason) throw error
+        throw new SinkWriteError(batch.length, batch.length, error)
       }
-      const results = await (signal ? abortable(pipeline.exec(), signal) : pipeline.exec())
-      if (!results) throw new SinkWriteError(batch.length, batch.length, new Error('the pipeline was discarded'))
-      const errors = results.map(([error]) => error).filter((error) => error)
-      if (errors.length > 0)
-        throw new SinkWriteError(hash === undefined ? errors.length : batch.length, batch.length, errors[0])
     },
   }
+}
+
+/** Whether every key starting with `prefix` hashes on a tag inside `prefix` (Redis Cluster's `{…}` rule). */
+function hasHashTag(prefix: string): boolean {
+  const open = prefix.indexOf('{')
+  if (open === -1) return false
+  const close = prefix.indexOf('}', open + 1)
+  return close > open + 1
 }
