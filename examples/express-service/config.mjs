@@ -17,7 +17,10 @@ export const config = {
   store: env.STORE ?? 'auto',
 }
 
-/** What the grace period must at least be: the sum the coordinator reserves, plus its margin. */
+/**
+ * What the grace period must at least be: the sum the coordinator reserves, plus its margin, plus the
+ * up to 100 ms it keeps for the exit itself (see `shutdown.plan()`).
+ */
 export function requiredGraceMs(c = config) {
-  return c.drainDelayMs + Object.values(c.budgets).reduce((a, b) => a + b, 0) + c.safetyMarginMs
+  return c.drainDelayMs + Object.values(c.budgets).reduce((a, b) => a + b, 0) + c.safetyMarginMs + 100
 }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { createShutdown, type Phase } from '@lameduck/core'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import { config, requiredGraceMs } from '../config.mjs'
@@ -22,6 +23,26 @@ describe('k8s manifests agree with the service configuration', () => {
     expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThanOrEqual(requiredGraceMs(configured))
     expect(Number(env.TERMINATION_GRACE_PERIOD_SECONDS)).toBe(pod.terminationGracePeriodSeconds)
     expect(Number(env.DRAIN_DELAY_MS)).toBe(config.drainDelayMs)
+  })
+
+  it('the coordinator itself agrees: with these budgets and this grace period, its plan fits', () => {
+    const shutdown = createShutdown({
+      exit: false,
+      logger: false,
+      signals: [],
+      gracePeriodMs: pod.terminationGracePeriodSeconds * 1000,
+      drainDelayMs: Number(env.DRAIN_DELAY_MS),
+      safetyMarginMs: config.safetyMarginMs,
+    })
+    for (const [phase, timeoutMs] of Object.entries(config.budgets))
+      shutdown.addTask({ name: phase, phase: phase as Phase, timeoutMs, run: () => {} })
+    const plan = shutdown.plan()
+    expect(plan.fits).toBe(true)
+    // config.mjs's formula is the coordinator's: reservations + margin + the exit reserve.
+    const configured = { ...config, drainDelayMs: Number(env.DRAIN_DELAY_MS) }
+    expect(requiredGraceMs(configured)).toBe(plan.totalMs + plan.safetyMarginMs + 100)
+    expect(plan.availableMs).toBeGreaterThanOrEqual(plan.totalMs)
+    shutdown.uninstall()
   })
 
   it('preStop calls /shutdown on the application port with a bearer token', () => {
