@@ -8,7 +8,7 @@ import {
 import type pg from 'pg'
 import { expect, it } from 'vitest'
 import { describeWith } from '../../../test/support/services.js'
-import { makeClient, makePool, makeShutdown, task, uniqueName } from './helpers.js'
+import { makeClient, makePool, makeShutdown, onCleanup, startTransactionPooler, task, uniqueName } from './helpers.js'
 
 /** Whether another session could take the lock right now (released at once if so). */
 async function freeElsewhere(other: pg.Client, id: bigint): Promise<boolean> {
@@ -150,6 +150,28 @@ await describeWith('PostgreSQL', 'createAdvisoryLocks', () => {
     const locks = createAdvisoryLocks(shutdown, makePool())
     await (await locks.acquire(uniqueName())).release()
     expect(warnings).toEqual([])
+    await shutdown.shutdown()
+  })
+
+  it('warns LAMEDUCK_WARN_TRANSACTION_POOLER behind a transaction-mode pooler', async () => {
+    const pooler = await startTransactionPooler()
+    onCleanup(() => pooler.close())
+    // The pooler really does hop: two statements on one client connection, two backends.
+    const probe = makePool({ connectionString: pooler.url, max: 1 })
+    const pids = [
+      (await probe.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid,
+      (await probe.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid,
+    ]
+    expect(pids[0]).not.toBe(pids[1])
+
+    const shutdown = makeShutdown()
+    const warnings: { code: string; details?: unknown }[] = []
+    shutdown.on('warning', (warning) => warnings.push(warning))
+    const locks = createAdvisoryLocks(shutdown, makePool({ connectionString: pooler.url }))
+    const lock = await locks.acquire(uniqueName())
+    expect(warnings.map((w) => w.code)).toEqual(['LAMEDUCK_WARN_TRANSACTION_POOLER'])
+    expect(warnings[0]).toMatchObject({ details: { pids: [expect.any(Number), expect.any(Number)] } })
+    await lock.release()
     await shutdown.shutdown()
   })
 

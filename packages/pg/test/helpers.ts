@@ -105,3 +105,105 @@ export async function closedPort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()))
   return port
 }
+
+/**
+ * A transaction-mode pooler in miniature, speaking the real PostgreSQL wire protocol: every client
+ * connection gets two server connections, and each request — a simple query, or an extended-protocol
+ * group up to its Sync — goes to the next one in turn whenever no transaction is open, as pgbouncer's
+ * `pool_mode = transaction` may do. Only trust authentication, no TLS: enough for the tests' server.
+ */
+export async function startTransactionPooler(): Promise<{ url: string; close(): Promise<void> }> {
+  const target = new URL(DATABASE_URL)
+  const sockets = new Set<Socket>()
+  const track = (socket: Socket) => {
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
+    socket.on('error', () => {})
+    return socket
+  }
+  const server: Server = createServer((client) => {
+    track(client)
+    const upstreams = [0, 1].map(() => track(tcpConnect({ host: target.hostname, port: Number(target.port || 5432) })))
+    for (const upstream of upstreams) upstream.once('close', () => client.destroy())
+    client.once('close', () => {
+      for (const upstream of upstreams) upstream.destroy()
+    })
+    // Which upstream answers the client now; the other's startup replies are swallowed.
+    let current = 0
+    let next = 0
+    let inTransaction = false
+    let started = false
+    upstreams.forEach((upstream, index) => {
+      frames(upstream, true, (type, frame) => {
+        if (type === 'Z') {
+          const status = String.fromCharCode(frame[5] as number)
+          if (index === current) inTransaction = status !== 'I'
+        }
+        if (index === current) client.write(frame)
+      })
+    })
+    let pending: Buffer[] = []
+    frames(client, false, (type, frame) => {
+      if (!started) {
+        // The startup message goes to both server connections.
+        started = true
+        for (const upstream of upstreams) upstream.write(frame)
+        return
+      }
+      if (type === 'X') {
+        for (const upstream of upstreams) upstream.end(frame)
+        return
+      }
+      pending.push(frame)
+      if (type !== 'Q' && type !== 'S') return
+      // A request is complete: pick its server connection (a new one unless a transaction is open).
+      if (!inTransaction) {
+        current = next
+        next = (next + 1) % upstreams.length
+      }
+      const target = upstreams[current] as Socket
+      for (const part of pending) target.write(part)
+      pending = []
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  const url = new URL(DATABASE_URL)
+  url.hostname = '127.0.0.1'
+  url.port = String(port)
+  return {
+    url: url.toString(),
+    async close() {
+      for (const socket of sockets) socket.destroy()
+      await new Promise((resolve) => server.close(resolve))
+    },
+  }
+}
+
+/**
+ * Splits a PostgreSQL protocol stream into whole messages: a type byte and an Int32 length — except the
+ * client's first message (startup), which has no type byte.
+ */
+function frames(socket: Socket, typed: boolean, onFrame: (type: string, frame: Buffer) => void): void {
+  let buffer = Buffer.alloc(0)
+  let first = !typed
+  socket.on('data', (chunk: Buffer) => {
+    buffer = Buffer.concat([buffer, chunk])
+    for (;;) {
+      if (first) {
+        if (buffer.length < 4) return
+        const length = buffer.readInt32BE(0)
+        if (buffer.length < length) return
+        first = false
+        onFrame('', buffer.subarray(0, length))
+        buffer = buffer.subarray(length)
+        continue
+      }
+      if (buffer.length < 5) return
+      const length = buffer.readInt32BE(1) + 1
+      if (buffer.length < length) return
+      onFrame(String.fromCharCode(buffer[0] as number), buffer.subarray(0, length))
+      buffer = buffer.subarray(length)
+    }
+  })
+}
