@@ -40,3 +40,8 @@ console.log(
 )
 console.log(`  without lameduck   ${Math.round(sum(a) / rounds)} req/s`)
 console.log(`  with lameduck      ${Math.round(sum(b) / rounds)} req/s   (ratio ${(ratio * 100).toFixed(1)}%)`)
+// The acceptance: at least 97 % of the same app without lameduck.
+if (ratio < 0.97) {
+  console.log(`  below the 97% acceptance bound`)
+  process.exitCode = 1
+}
