@@ -1,6 +1,6 @@
 import { EXIT_CODES } from '@lameduck/core'
 import { describe, expect, it } from 'vitest'
-import { delay, testShutdown } from './helpers.js'
+import { delay, memoryLogger, testShutdown } from './helpers.js'
 
 describe('the exit path', () => {
   it('exits once with the report exit code after the run, one event-loop turn after the report', async () => {
@@ -44,6 +44,43 @@ describe('the exit path', () => {
     expect(exits[0]!.code).toBe(0)
     expect(exits[0]!.at - started).toBeGreaterThanOrEqual(390)
     expect(exits[0]!.at - started).toBeLessThan(550)
+  })
+
+  it('the watchdog exits 124 at the deadline when the run itself cannot finish, naming what still runs', async () => {
+    // Every task is raced against a timer that expires before the deadline, so a real run always finishes
+    // first; only a broken clock (or a bug) can keep it from finishing. This clock lets the first timer —
+    // the watchdog, armed at the trigger — fire, and the 0 ms drain delay, but drops every later timer, so
+    // the hung task is never cut.
+    let armed = false
+    const clock = {
+      now: () => Date.now(),
+      setTimeout: (callback: () => void, ms: number) => {
+        if (armed && ms > 0) return undefined
+        armed = true
+        return setTimeout(callback, ms)
+      },
+      clearTimeout: (handle: unknown) => clearTimeout(handle as NodeJS.Timeout),
+    }
+    const logger = memoryLogger()
+    const exits: { code: number; at: number }[] = []
+    const shutdown = testShutdown({
+      clock,
+      logger,
+      gracePeriodMs: 400,
+      safetyMarginMs: 100,
+      exit: (code) => exits.push({ code, at: Date.now() }),
+    })
+    shutdown.addTask({ name: 'hangs', phase: 'flush', run: () => new Promise(() => {}) })
+    const started = Date.now()
+    void shutdown.shutdown()
+    await delay(450)
+    expect(exits).toEqual([{ code: EXIT_CODES.watchdog, at: expect.any(Number) }])
+    expect(EXIT_CODES.watchdog).toBe(124)
+    expect(exits[0]!.at - started).toBeGreaterThanOrEqual(290)
+    expect(shutdown.report).toBeUndefined()
+    const watchdog = logger.entries.find((entry) => entry.fields.event === 'watchdog')
+    expect(watchdog?.level).toBe('error')
+    expect(watchdog?.fields).toMatchObject({ running: [{ task: 'hangs' }], completedPhases: ['readiness', 'drain'] })
   })
 
   it('never exits for exit: false, nor for close() / await using', async () => {
