@@ -1,4 +1,4 @@
-import { InvalidOptionError, PHASES, type Shutdown, type ShutdownState } from '@lameduck/core'
+import { EXIT_CODES, InvalidOptionError, PHASES, type Shutdown, type ShutdownState } from '@lameduck/core'
 import { Counter, register as defaultRegistry, Gauge, type Registry } from 'prom-client'
 import { PROMETHEUS_DEFAULTS } from './defaults.js'
 import type { Sources } from './sources.js'
@@ -102,7 +102,7 @@ export function instrument(shutdown: Shutdown, options: InstrumentOptions = {}):
     (name) =>
       new Gauge({
         name,
-        help: 'Exit code of the finished shutdown (0: every critical task succeeded).',
+        help: 'Exit code of the shutdown (0: every critical task succeeded so far), kept current as tasks end; final after the report phase.',
         registers,
       }),
   )
@@ -151,7 +151,8 @@ export function instrument(shutdown: Shutdown, options: InstrumentOptions = {}):
           labelNames: ['server'],
           registers,
           collect() {
-            for (const [server, source] of Object.entries(http)) this.set({ server }, source.connections())
+            this.reset()
+            for (const [server, source] of Object.entries(http)) setTo(this, { server }, () => source.connections())
           },
         }),
     )
@@ -164,20 +165,24 @@ export function instrument(shutdown: Shutdown, options: InstrumentOptions = {}):
           labelNames: ['server'],
           registers,
           collect() {
-            for (const [server, source] of Object.entries(http)) this.set({ server }, source.inFlight())
+            this.reset()
+            for (const [server, source] of Object.entries(http)) setTo(this, { server }, () => source.inFlight())
           },
         }),
     )
     add(
-      `${prefix}http_forced_closes`,
+      `${prefix}http_forced_closes_total`,
       (name) =>
-        new Gauge({
+        new Counter({
           name,
           help: 'Connections force-closed at the drain deadline, by server (0 until the drain ran).',
           labelNames: ['server'],
           registers,
           collect() {
-            for (const [server, source] of Object.entries(http)) this.set({ server }, source.stats?.forced ?? 0)
+            // The drain keeps the running total: expose it as is (it only grows).
+            this.reset()
+            for (const [server, source] of Object.entries(http))
+              incBy(this, { server }, () => source.stats?.forced ?? 0)
           },
         }),
     )
@@ -193,33 +198,36 @@ export function instrument(shutdown: Shutdown, options: InstrumentOptions = {}):
           labelNames: ['cache'],
           registers,
           collect() {
-            for (const cache of caches) this.set({ cache: cache.name }, cache.dirty)
+            this.reset()
+            for (const cache of caches) setTo(this, { cache: cache.name }, () => cache.dirty)
           },
         }),
     )
     add(
-      `${prefix}cache_flushed_entries`,
+      `${prefix}cache_flushed_entries_total`,
       (name) =>
-        new Gauge({
+        new Counter({
           name,
           help: 'Entries written to the sink since start, by cache.',
           labelNames: ['cache'],
           registers,
           collect() {
-            for (const cache of caches) this.set({ cache: cache.name }, cache.stats().flushed)
+            this.reset()
+            for (const cache of caches) incBy(this, { cache: cache.name }, () => cache.stats().flushed)
           },
         }),
     )
     add(
-      `${prefix}cache_failed_writes`,
+      `${prefix}cache_failed_writes_total`,
       (name) =>
-        new Gauge({
+        new Counter({
           name,
           help: 'Failed sink writes since start (each retried), by cache.',
           labelNames: ['cache'],
           registers,
           collect() {
-            for (const cache of caches) this.set({ cache: cache.name }, cache.stats().failedWrites)
+            this.reset()
+            for (const cache of caches) incBy(this, { cache: cache.name }, () => cache.stats().failedWrites)
           },
         }),
     )
@@ -235,7 +243,9 @@ export function instrument(shutdown: Shutdown, options: InstrumentOptions = {}):
           labelNames: ['store'],
           registers,
           collect() {
-            for (const [store, source] of Object.entries(locks)) this.set({ store }, source.held())
+            this.reset()
+            // held() is a number (@lameduck/redis) or the held locks themselves (@lameduck/pg).
+            for (const [store, source] of Object.entries(locks)) setTo(this, { store }, () => source.held())
           },
         }),
     )
@@ -243,17 +253,29 @@ export function instrument(shutdown: Shutdown, options: InstrumentOptions = {}):
 
   const seconds = (ms: number) => ms / 1000
   let startedAt: number | undefined
+  // Core's rule (exitCodeFor), kept current as the run goes: the report event comes after the report
+  // phase, too late for a push made in it.
+  let fatal = false
+  let criticalFailed = false
+  const updateExitCode = () => exitCode.set(fatal || criticalFailed ? EXIT_CODES.failed : EXIT_CODES.ok)
   const offs = [
     shutdown.on('trigger', ({ trigger, first, at }) => {
       triggers.inc({ trigger })
       if (first) {
         startedAt = at
         started.set(seconds(at))
+        // Only the trigger that started the run counts: a fatal error joining it later does not.
+        fatal = trigger === 'fatal'
+        updateExitCode()
       }
     }),
     shutdown.on('taskEnd', (task) => {
       taskDuration.set({ task: task.name, phase: task.phase, outcome: task.outcome }, seconds(task.durationMs))
       tasks.inc({ phase: task.phase, outcome: task.outcome })
+      if (task.critical && task.outcome !== 'ok') {
+        criticalFailed = true
+        updateExitCode()
+      }
     }),
     shutdown.on('phaseEnd', (phase) => {
       phaseDuration.set({ phase: phase.name }, seconds(phase.durationMs))
@@ -276,4 +298,30 @@ export function instrument(shutdown: Shutdown, options: InstrumentOptions = {}):
       for (const name of names) registry.removeSingleMetric(name)
     },
   }
+}
+
+/**
+ * An adapter value as a count: a number, or the length of an array (e.g. the held locks). Anything else,
+ * or a read that throws, is `undefined` — the series is left out of this scrape rather than failing it.
+ */
+function readCount(read: () => unknown): number | undefined {
+  let value: unknown
+  try {
+    value = read()
+  } catch {
+    return undefined
+  }
+  const count = typeof value === 'number' ? value : Array.isArray(value) ? value.length : undefined
+  return count !== undefined && count >= 0 && Number.isFinite(count) ? count : undefined
+}
+
+function setTo<L extends string>(gauge: Gauge<L>, labels: Partial<Record<L, string>>, read: () => unknown): void {
+  const count = readCount(read)
+  if (count !== undefined) gauge.set(labels, count)
+}
+
+/** Sets a freshly reset counter to the adapter's running total. */
+function incBy<L extends string>(counter: Counter<L>, labels: Partial<Record<L, string>>, read: () => unknown): void {
+  const count = readCount(read)
+  if (count !== undefined) counter.inc(labels, count)
 }

@@ -15,7 +15,11 @@ export interface CacheSource {
 }
 
 export interface LockSource {
-  held(): number
+  /**
+   * Locks held right now: a count (`createLocks` from @lameduck/redis) or the held locks themselves
+   * (`createAdvisoryLocks` from @lameduck/pg), counted by length.
+   */
+  held(): number | readonly unknown[]
 }
 
 export interface Sources {

@@ -94,8 +94,60 @@ describe('instrument', () => {
     await shutdown.shutdown()
     const after = await registry.metrics()
     expect(value(after, 'lameduck_cache_dirty_entries{cache="sessions"}')).toBe(0)
-    expect(value(after, 'lameduck_cache_flushed_entries{cache="sessions"}')).toBe(2)
-    expect(value(after, 'lameduck_http_forced_closes{server="app"}')).toBe(0)
+    expect(value(after, 'lameduck_cache_flushed_entries_total{cache="sessions"}')).toBe(2)
+    expect(value(after, 'lameduck_cache_failed_writes_total{cache="sessions"}')).toBe(0)
+    expect(value(after, 'lameduck_http_forced_closes_total{server="app"}')).toBe(0)
+    for (const counter of ['http_forced_closes_total', 'cache_flushed_entries_total', 'cache_failed_writes_total'])
+      expect(after).toContain(`# TYPE lameduck_${counter} counter`)
+    expect(after).not.toMatch(/^lameduck_(http_forced_closes|cache_flushed_entries|cache_failed_writes)[ {]/m)
+  })
+
+  it('counts connections force-closed at the drain deadline', async () => {
+    const shutdown = quiet()
+    const registry = new Registry()
+    const server = createServer(() => {})
+    const drain = drainHttpServer(shutdown, server, { checkTimeouts: false, timeoutMs: 100 })
+    const port = await listen(server)
+    instrument(shutdown, { registry, http: { app: drain } })
+    const hanging = fetch(`http://127.0.0.1:${port}/`).catch(() => null)
+    await new Promise((r) => setTimeout(r, 50))
+    expect(value(await registry.metrics(), 'lameduck_http_forced_closes_total{server="app"}')).toBe(0)
+    await shutdown.shutdown()
+    await hanging
+    expect(value(await registry.metrics(), 'lameduck_http_forced_closes_total{server="app"}')).toBe(1)
+  })
+
+  it('a scrape never fails because of an adapter returning something unexpected', async () => {
+    const shutdown = quiet()
+    const registry = new Registry()
+    instrument(shutdown, {
+      registry,
+      locks: {
+        good: { held: () => 2 },
+        list: { held: () => ['a', 'b', 'c'] },
+        object: { held: () => ({ size: 1 }) as never },
+        text: { held: () => '4' as never },
+        nan: { held: () => Number.NaN },
+        throws: {
+          held: () => {
+            throw new Error('adapter broke')
+          },
+        },
+      },
+    })
+    const admin = await listenAdmin(shutdown, {
+      port: 0,
+      host: '127.0.0.1',
+      token: 'admin-token-0123456789',
+      handlers: [metricsHandler({ registry })],
+    })
+    const res = await fetch(`http://127.0.0.1:${admin.port}/metrics`)
+    expect(res.status).toBe(200)
+    const text = await res.text()
+    expect(value(text, 'lameduck_locks_held{store="good"}')).toBe(2)
+    expect(value(text, 'lameduck_locks_held{store="list"}')).toBe(3)
+    for (const store of ['object', 'text', 'nan', 'throws']) expect(text).not.toContain(`store="${store}"`)
+    await shutdown.shutdown()
   })
 
   it('remove() unregisters its metrics', () => {
@@ -147,6 +199,52 @@ describe('pushOnShutdown', () => {
     pushOnShutdown(put, { url: `http://127.0.0.1:${port}`, job: 'j', registry, method: 'PUT' })
     await put.shutdown()
     expect(received[1]?.method).toBe('PUT')
+  })
+
+  it("the push carries the run's exit code: 1 after a failing critical task or a fatal trigger, else 0", async () => {
+    const bodies: string[] = []
+    const gateway = createServer((req: IncomingMessage, res) => {
+      let body = ''
+      req.on('data', (c) => {
+        body += c
+      })
+      req.on('end', () => {
+        bodies.push(body)
+        res.end()
+      })
+    })
+    const port = await listen(gateway)
+
+    const failing = quiet()
+    const registry = new Registry()
+    instrument(failing, { registry })
+    failing.addTask({ name: 'close-db', phase: 'close', critical: true, run: () => Promise.reject(new Error('boom')) })
+    pushOnShutdown(failing, { url: `http://127.0.0.1:${port}`, job: 'j', registry })
+    const report = await failing.shutdown()
+    expect(report.exitCode).toBe(1)
+    expect(report.phases.find((p) => p.name === 'report')?.tasks[0]?.outcome).toBe('ok')
+    expect(bodies).toHaveLength(1)
+    expect(value(bodies[0] ?? '', 'lameduck_shutdown_exit_code')).toBe(1)
+
+    const tolerated = quiet()
+    const other = new Registry()
+    instrument(tolerated, { registry: other })
+    tolerated.addTask({
+      name: 'warm-cache',
+      phase: 'close',
+      critical: false,
+      run: () => Promise.reject(new Error('x')),
+    })
+    pushOnShutdown(tolerated, { url: `http://127.0.0.1:${port}`, job: 'j', registry: other })
+    expect((await tolerated.shutdown()).exitCode).toBe(0)
+    expect(value(bodies[1] ?? '', 'lameduck_shutdown_exit_code')).toBe(0)
+
+    const fatal = quiet()
+    const third = new Registry()
+    instrument(fatal, { registry: third })
+    pushOnShutdown(fatal, { url: `http://127.0.0.1:${port}`, job: 'j', registry: third })
+    expect((await fatal.shutdown('uncaught', { trigger: 'fatal' })).exitCode).toBe(1)
+    expect(value(bodies[2] ?? '', 'lameduck_shutdown_exit_code')).toBe(1)
   })
 
   it('a Pushgateway that is down is retried, reported, and does not change the exit code', async () => {
