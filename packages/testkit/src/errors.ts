@@ -1,7 +1,6 @@
 import { LameduckError } from '@lameduck/core'
 
 export type SimulatorErrorCode =
-  | 'LAMEDUCK_ERR_SIM_INVALID_OPTION'
   | 'LAMEDUCK_ERR_SIM_COMMAND_NOT_FOUND'
   | 'LAMEDUCK_ERR_SIM_EXITED_AT_START'
   | 'LAMEDUCK_ERR_SIM_NEVER_LISTENED'

@@ -101,10 +101,13 @@ export class Replica {
           )
         const how = this.exit?.signal ? `signal ${this.exit.signal}` : `code ${this.exit?.code}`
         const inUse = this.output.some((line) => line.includes('EADDRINUSE'))
+        // The port the service failed on, as Node prints it (`… address already in use 127.0.0.1:8080`):
+        // not necessarily the PORT it was given.
+        const taken = this.output.map((line) => /EADDRINUSE.*:(\d+)\s*$/.exec(line)?.[1]).find(Boolean)
         throw new SimulatorError(
           inUse ? 'LAMEDUCK_ERR_SIM_PORT_IN_USE' : 'LAMEDUCK_ERR_SIM_EXITED_AT_START',
           inUse
-            ? `replica ${this.name} could not listen: port ${port} is already in use`
+            ? `replica ${this.name} could not listen: port ${taken ?? port} is already in use`
             : `replica ${this.name} exited at start with ${how} before listening on ${what} ${port}`,
           this.output.slice(-10),
         )

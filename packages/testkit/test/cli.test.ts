@@ -67,6 +67,8 @@ describe('lameduck-sim CLI', () => {
       ['--prestop-header', 'no-colon', '--', 'node'],
       ['--env', 'NOEQUALS', '--', 'node'],
       ['--grace', '3 fortnights', '--', 'node', '-e', '0'],
+      ['--signal', 'TERM', '--', 'node', '-e', '0'],
+      ['--prestop-port', '0', '--', 'node', '-e', '0'],
     ]) {
       const { io, err } = capture()
       expect(await main(argv, io)).toBe(2)
@@ -115,6 +117,45 @@ describe('lameduck-sim CLI', () => {
     expect(text).toContain('PASS')
     expect(text).toMatch(/^0 of \d+ requests failed$/m)
     expect(exit.code).toBe(0)
+  })
+
+  it('--prestop-port admin waits for ADMIN_PORT and sends the preStop there', async () => {
+    // The fixture opens ADMIN_PORT 1 s after PORT, well after the 300 ms warmup would have ended, and answers
+    // /prestop only there.
+    const marker = `lameduck-test-${randomUUID()}`
+    const { io, out, err } = capture()
+    await main(
+      [
+        '--json',
+        '--prestop',
+        '/prestop',
+        '--prestop-port',
+        'admin',
+        '--env',
+        'ADMIN_DELAY_MS=1000',
+        '--warmup',
+        '300ms',
+        '--propagation',
+        '300ms',
+        '--tail',
+        '100ms',
+        '--concurrency',
+        '16',
+        '--',
+        process.execPath,
+        fixture('admin-port'),
+        marker,
+      ],
+      io,
+    )
+    expect(err.join('')).toBe('')
+    const result = JSON.parse(out.join(''))
+    expect(result.preStop).toMatchObject({ path: '/prestop', status: 200, error: null, body: 'admin preStop done\n' })
+    expect(result.lastOutput).toContain('preStop on ADMIN_PORT: /prestop')
+    expect(result.lastOutput).not.toContain('preStop on PORT')
+    expect(result.lastOutput).toContain('SIGTERM')
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(spawnSync('pgrep', ['-af', marker], { encoding: 'utf8' }).stdout.trim()).toBe('')
   })
 
   it('Ctrl-C exits 130 within seconds and leaves no process behind', async () => {

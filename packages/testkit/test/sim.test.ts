@@ -89,6 +89,75 @@ describe('the simulator tells a correct shutdown from a broken one', () => {
   })
 })
 
+describe('the kubelet side: preStop, grace period, stop signal', () => {
+  // Short, light runs: these tests time the termination, not the load.
+  const quick = { warmup: '300ms', propagation: '300ms', tail: '100ms', concurrency: 16 } as const
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 100))
+
+  it('preStop time counts against the grace period, but SIGKILL comes no sooner than 2 s after preStop', async () => {
+    // grace 1.5 s − preStop 0.6 s leaves 0.9 s: the 2 s minimum after the preStop wins.
+    const { result, marker } = run('ignores-sigterm', { ...quick, grace: '1.5s', preStop: '/slow?ms=600' })
+    const r = await result
+    expect(r.preStop).toMatchObject({ status: 200, error: null })
+    expect(r.signalAtMs).toBeGreaterThanOrEqual(590)
+    expect(r.config.graceMs - r.signalAtMs).toBeLessThan(2000)
+    expect(r.lastOutput).toContain('SIGTERM ignored')
+    expect(r.sigkill).toBe(true)
+    expect(r.exitSignal).toBe('SIGKILL')
+    // Signal → SIGKILL: the 2 s minimum, not the 0.9 s left of the grace period nor the full 1.5 s.
+    expect(r.terminationToExitMs - r.signalAtMs).toBeGreaterThanOrEqual(1950)
+    expect(r.terminationToExitMs - r.signalAtMs).toBeLessThan(2500)
+    await settle()
+    expect(leftovers(marker)).toBe('')
+  })
+
+  it('with more than 2 s of grace left after preStop, SIGKILL comes at the grace period from termination start', async () => {
+    // grace 3.5 s − preStop 0.8 s leaves 2.7 s: SIGKILL at 3.5 s from termination start (4.3 s if the grace
+    // period restarted at the signal, 2.8 s if only the 2 s minimum applied).
+    const { result, marker } = run('ignores-sigterm', { ...quick, grace: '3.5s', preStop: '/slow?ms=800' })
+    const r = await result
+    expect(r.preStop).toMatchObject({ status: 200, error: null })
+    expect(r.signalAtMs).toBeGreaterThanOrEqual(790)
+    expect(r.config.graceMs - r.signalAtMs).toBeGreaterThan(2000)
+    expect(r.sigkill).toBe(true)
+    expect(r.exitSignal).toBe('SIGKILL')
+    expect(r.terminationToExitMs).toBeGreaterThanOrEqual(3450)
+    expect(r.terminationToExitMs).toBeLessThan(4000)
+    await settle()
+    expect(leftovers(marker)).toBe('')
+  })
+
+  it('a preStop hook that never answers is waited for at most the grace period, then the signal is sent', async () => {
+    const { result, marker } = run('exit-immediately', { ...quick, grace: '1s', preStop: '/slow?ms=600000' })
+    const r = await result
+    expect(r.preStop).toMatchObject({ path: '/slow?ms=600000', status: null, error: 'timeout', body: '' })
+    expect(r.preStop!.durationMs).toBeGreaterThanOrEqual(990)
+    expect(r.preStop!.durationMs).toBeLessThan(1500)
+    expect(r.signalAtMs).toBeGreaterThanOrEqual(990)
+    expect(r.signalAtMs).toBeLessThan(1500)
+    // The stop signal still came and ended the service, long before the 2 s SIGKILL.
+    expect(r.exitSignal).toBe('SIGTERM')
+    expect(r.sigkill).toBe(false)
+    expect(r.terminationToExitMs - r.signalAtMs).toBeLessThan(1000)
+    await settle()
+    expect(leftovers(marker)).toBe('')
+  })
+
+  it('a non-default stop signal reaches the service', async () => {
+    const { result, marker } = run('logs-signal', { ...quick, grace: '3s', signal: 'SIGINT' })
+    const r = await result
+    expect(r.signal).toBe('SIGINT')
+    expect(r.lastOutput).toContain('received SIGINT')
+    expect(r.lastOutput).not.toContain('received SIGTERM')
+    expect(r.exitCode).toBe(0)
+    expect(r.exitSignal).toBeNull()
+    expect(r.sigkill).toBe(false)
+    expect(r.terminationToExitMs).toBeLessThan(1000)
+    await settle()
+    expect(leftovers(marker)).toBe('')
+  })
+})
+
 describe('bad input and faults fail fast and clean', () => {
   const expectError = async (promise: Promise<unknown>, code: string, message: RegExp) => {
     const started = performance.now()
@@ -137,6 +206,25 @@ describe('bad input and faults fail fast and clean', () => {
     }
   })
 
+  it('a replica whose port is taken', async () => {
+    // The service ignores PORT and listens on LISTEN_PORT, held here: it dies of EADDRINUSE at start.
+    const taken = createServer().listen(0, '127.0.0.1')
+    await new Promise((resolve) => taken.once('listening', resolve))
+    const port = (taken.address() as { port: number }).port
+    try {
+      const { result, marker } = run('port-taken', { env: { LISTEN_PORT: String(port) } })
+      const error = await expectError(
+        result,
+        'LAMEDUCK_ERR_SIM_PORT_IN_USE',
+        new RegExp(`^replica [AB] could not listen: port ${port} is already in use$`),
+      )
+      expect(error.output.some((line) => line.includes('EADDRINUSE'))).toBe(true)
+      expect(leftovers(marker)).toBe('')
+    } finally {
+      taken.close()
+    }
+  })
+
   it('a service that crashes mid-run', async () => {
     const { result, marker } = run('crash-after', { env: { CRASH_AFTER_MS: '300' }, warmup: '2s' })
     const error = await expectError(result, 'LAMEDUCK_ERR_SIM_REPLICA_CRASHED', /exited unexpectedly with code 3/)
@@ -159,5 +247,15 @@ describe('bad input and faults fail fast and clean', () => {
       code: 'LAMEDUCK_ERR_INVALID_DURATION',
     })
     await expect(simulateTermination({ command: ['node'], concurrency: 0 })).rejects.toThrow(/concurrency/)
+    // Core's InvalidOptionError, not a SimulatorError: the simulator has no option error code of its own.
+    for (const bad of [
+      { signal: 'TERM' as NodeJS.Signals },
+      { preStopPort: 'metrics' as 'admin' },
+      { preStop: 'shutdown' },
+    ]) {
+      const error = await simulateTermination({ command: ['node'], ...bad }).catch((e: unknown) => e)
+      expect(error).toMatchObject({ code: 'LAMEDUCK_ERR_INVALID_OPTION' })
+      expect(error).not.toBeInstanceOf(SimulatorError)
+    }
   })
 })
