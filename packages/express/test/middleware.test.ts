@@ -1,9 +1,17 @@
 import type { Server } from 'node:http'
+import { createRequire } from 'node:module'
 import type { AddressInfo } from 'node:net'
 import { createShutdown } from '@lameduck/core'
 import { lameduck } from '@lameduck/express'
-import express from 'express'
+import express5 from 'express'
 import { afterEach, describe, expect, it } from 'vitest'
+
+// The peer range is Express 4 and 5: the same tests run on both (Express 4 installed as `express4`).
+const express4 = createRequire(import.meta.url)('express4') as typeof express5
+const versions = [
+  ['Express 5', express5, createRequire(import.meta.url)('express/package.json').version as string],
+  ['Express 4', express4, createRequire(import.meta.url)('express4/package.json').version as string],
+] as const
 
 const TOKEN = 'express-token-0123456789'
 const servers: Server[] = []
@@ -14,14 +22,18 @@ afterEach(() => {
   }
 })
 
-async function start(app: express.Express): Promise<string> {
+async function start(app: express5.Express): Promise<string> {
   const server = app.listen(0, '127.0.0.1')
   servers.push(server)
   await new Promise((resolve) => server.once('listening', resolve))
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 }
 
-describe('lameduck() Express middleware', () => {
+describe.each(versions)('lameduck() Express middleware on %s', (_name, express, version) => {
+  it('runs the Express major it names', () => {
+    expect(version).toMatch(_name === 'Express 4' ? /^4\./ : /^5\./)
+  })
+
   it('serves probes and /shutdown, and passes everything else on', async () => {
     const shutdown = createShutdown({ exit: false, logger: false, signals: [], drainDelayMs: 0 })
     const app = express()
