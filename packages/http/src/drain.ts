@@ -59,10 +59,11 @@ const taskNames = new WeakMap<Shutdown, number>()
  * that it sees every connection (connections accepted earlier are picked up at their next request,
  * and a warning says so).
  *
- * During `readiness` nothing changes: the server serves normally while endpoints propagate. In `drain`:
- * it stops accepting; every further response carries `Connection: close`; sockets idle for `idleMs` are
- * ended; HTTP/2 sessions get GOAWAY; in-flight requests finish; whatever is left is force-closed just
- * before the task's deadline. The connection carrying `/shutdown` is never closed by the drain.
+ * From the first trigger (the `readiness` phase, while endpoints propagate) the server keeps accepting and
+ * serving, but every response carries `Connection: close`, so clients reconnect — elsewhere, once the
+ * endpoints have propagated. In `drain`: it stops accepting; sockets idle for `idleMs` are ended; HTTP/2
+ * sessions get GOAWAY; in-flight requests finish; whatever is left is force-closed just before the task's
+ * deadline. The connection carrying `/shutdown` is never closed by the drain.
  */
 export function drainHttpServer(shutdown: Shutdown, server: AnyServer, options: DrainOptions = {}): HttpDrain {
   if (!server || typeof (server as { listen?: unknown }).listen !== 'function')

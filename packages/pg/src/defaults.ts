@@ -1,4 +1,4 @@
-/** Every default of `@lameduck/pg`, in one place: the code and the README's tables read from here. */
+/** Every default of `@lameduck/pg`, in one place: the code reads them from here (the README states them). */
 export const PG_DEFAULTS = {
   /** Name of the `close`-phase task registered by `closePool` (`pg-pool-2`, … for further pools). */
   poolTaskName: 'pg-pool',
