@@ -24,7 +24,7 @@ export {
   UnknownSignalError,
 } from './errors.js'
 export { createJsonLogger, type Logger } from './logger.js'
-export type { ShutdownOptions } from './options.js'
+export type { ResolvedOptions, ShutdownOptions } from './options.js'
 export { isPhase, PHASES, type Phase } from './phases.js'
 export type {
   PhaseReport,

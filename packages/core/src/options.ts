@@ -36,6 +36,7 @@ export interface ShutdownOptions {
   env?: Record<string, string | undefined>
 }
 
+/** The options with every default applied and validated: what `shutdown.config` holds. */
 export interface ResolvedOptions {
   gracePeriodMs: number
   safetyMarginMs: number

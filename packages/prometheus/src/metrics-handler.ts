@@ -3,8 +3,10 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
 import { register as defaultRegistry, type Registry } from 'prom-client'
 import { PROMETHEUS_DEFAULTS } from './defaults.js'
 
-type Req = IncomingMessage | Http2ServerRequest
-type Res = ServerResponse | Http2ServerResponse
+/** A request `metricsHandler` accepts: `node:http` or `node:http2` (compat API). */
+export type Req = IncomingMessage | Http2ServerRequest
+/** A response `metricsHandler` answers on. */
+export type Res = ServerResponse | Http2ServerResponse
 
 export interface MetricsHandlerOptions {
   /** Default: prom-client's global registry. */

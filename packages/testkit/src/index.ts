@@ -6,6 +6,7 @@ export { formatResult } from './format.js'
 export type { PreStopResult } from './kubelet.js'
 export type { LoadCounts } from './load.js'
 export {
+  type Duration,
   type LameduckTimeline,
   type SimulationOptions,
   type SimulationProgress,

@@ -10,7 +10,8 @@ import { freePorts } from './ports.js'
 import { Replica } from './replica.js'
 import workerPath from './worker-path.cjs'
 
-type Duration = number | string
+/** A duration: ms as a number, or a suffixed string (`'500ms'`, `'8s'`). */
+export type Duration = number | string
 
 /** Options of {@link simulateTermination}. Durations take ms or a suffixed string (`'500ms'`, `'8s'`). */
 export interface SimulationOptions {
