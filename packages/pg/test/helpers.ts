@@ -56,11 +56,10 @@ export const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(r
  * nothing is closed — PostgreSQL "gone" as a network partition looks to the client.
  */
 export async function startProxy(): Promise<{ url: string; freeze(): void; close(): Promise<void> }> {
-  const target = new URL(DATABASE_URL)
   const sockets = new Set<Socket>()
   let frozen = false
   const server: Server = createServer((socket) => {
-    const upstream = tcpConnect({ host: target.hostname, port: Number(target.port || 5432) })
+    const upstream = connectToDatabase()
     sockets.add(socket)
     sockets.add(upstream)
     socket.on('data', (chunk) => {
@@ -79,13 +78,8 @@ export async function startProxy(): Promise<{ url: string; freeze(): void; close
     socket.on('error', () => {})
     upstream.on('error', () => {})
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  const url = new URL(DATABASE_URL)
-  url.hostname = '127.0.0.1'
-  url.port = String(port)
   return {
-    url: url.toString(),
+    url: await listenAsDatabase(server),
     freeze() {
       frozen = true
     },
@@ -95,6 +89,21 @@ export async function startProxy(): Promise<{ url: string; freeze(): void; close
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },
   }
+}
+
+/** Listens on a loopback port; resolves to DATABASE_URL pointed at it (same user and database). */
+async function listenAsDatabase(server: Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const url = new URL(DATABASE_URL)
+  url.hostname = '127.0.0.1'
+  url.port = String((server.address() as { port: number }).port)
+  return url.toString()
+}
+
+/** A new TCP connection to the real PostgreSQL. */
+function connectToDatabase(): Socket {
+  const { hostname, port } = new URL(DATABASE_URL)
+  return tcpConnect({ host: hostname, port: Number(port || 5432) })
 }
 
 /** A port nothing listens on. */
@@ -113,7 +122,6 @@ export async function closedPort(): Promise<number> {
  * `pool_mode = transaction` may do. Only trust authentication, no TLS: enough for the tests' server.
  */
 export async function startTransactionPooler(): Promise<{ url: string; close(): Promise<void> }> {
-  const target = new URL(DATABASE_URL)
   const sockets = new Set<Socket>()
   const track = (socket: Socket) => {
     sockets.add(socket)
@@ -123,7 +131,7 @@ export async function startTransactionPooler(): Promise<{ url: string; close(): 
   }
   const server: Server = createServer((client) => {
     track(client)
-    const upstreams = [0, 1].map(() => track(tcpConnect({ host: target.hostname, port: Number(target.port || 5432) })))
+    const upstreams = [0, 1].map(() => track(connectToDatabase()))
     for (const upstream of upstreams) upstream.once('close', () => client.destroy())
     client.once('close', () => {
       for (const upstream of upstreams) upstream.destroy()
@@ -166,13 +174,8 @@ export async function startTransactionPooler(): Promise<{ url: string; close(): 
       pending = []
     })
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  const url = new URL(DATABASE_URL)
-  url.hostname = '127.0.0.1'
-  url.port = String(port)
   return {
-    url: url.toString(),
+    url: await listenAsDatabase(server),
     async close() {
       for (const socket of sockets) socket.destroy()
       await new Promise((resolve) => server.close(resolve))
