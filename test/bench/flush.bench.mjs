@@ -30,9 +30,12 @@ const time = async (fn) => {
   return performance.now() - t
 }
 
+// Every table made here, dropped at the end.
+const tables = []
 async function freshTable() {
   const table = `lameduck_bench_${id}_${Math.random().toString(36).slice(2, 8)}`
   await pool.query(`CREATE UNLOGGED TABLE ${table} (k text PRIMARY KEY, v text NOT NULL)`)
+  tables.push(table)
   return table
 }
 
@@ -48,13 +51,11 @@ async function lameduckFlush(sink, cacheOptions = {}) {
 // Each method runs ROUNDS times, alternating, into a fresh table (fresh keys in Redis); the figures are the
 // medians, so a slow moment of this noisy machine does not land on one method only.
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
-const tables = []
 
 // Postgres. The best raw rate: COPY, 4 connections in parallel (as the cache writes 4 batches at a time),
 // rows sent in chunks of 1,000.
 async function copyRound() {
   const table = await freshTable()
-  tables.push(table)
   return time(async () => {
     const quarter = Math.ceil(N / 4)
     await Promise.all(
@@ -82,7 +83,6 @@ async function copyRound() {
 // The same upsert the sink sends, hand-written: what the cache itself costs on top of it.
 async function upsertRound() {
   const table = await freshTable()
-  tables.push(table)
   return time(async () => {
     const batches = []
     for (let i = 0; i < N; i += 1000) batches.push(entries.slice(i, i + 1000))
@@ -101,7 +101,6 @@ async function upsertRound() {
 }
 async function pgSinkRound() {
   const table = await freshTable()
-  tables.push(table)
   return lameduckFlush(
     pgSink(pool, { table, keyColumn: 'k', valueColumn: 'v' }),
     JSON.parse(process.env.PG_CACHE ?? '{}'),
@@ -117,7 +116,6 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 const [copyMs, upsertMs, pgMs] = [median(copyRuns), median(upsertRuns), median(pgRuns)]
 const naiveTable = await freshTable()
-tables.push(naiveTable)
 const naivePgMs = await time(async () => {
   for (const [k, v] of entries.slice(0, NAIVE))
     await pool.query(`INSERT INTO ${naiveTable} (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v`, [
