@@ -76,9 +76,13 @@ export function createWriteBehind<V = unknown>(shutdown: Shutdown, options: Writ
   return new WriteBehind<V>(shutdown, options, options.name ?? (count === 1 ? 'write-behind' : `write-behind-${count}`))
 }
 
-interface Dirty {
-  version: number
-  encoded: string
+/**
+ * A dirty entry. Batches hand these records to the sink as they are (no copy per entry); a write removes
+ * an entry only if its record is still the one in the map, so a newer value set meanwhile stays dirty.
+ */
+interface Dirty extends SinkEntry {
+  /** Set while a write carrying this record is in flight. */
+  pending: boolean
 }
 
 class WriteBehind<V> implements WriteBehindCache<V> {
@@ -91,11 +95,12 @@ class WriteBehind<V> implements WriteBehindCache<V> {
   readonly #timer: NodeJS.Timeout | undefined
   readonly #removeTask: () => void
   readonly #shutdown: Shutdown
-  #version = 0
   #closed = false
   #flushed = 0
   #failedWrites = 0
   #running: Promise<FlushResult> | undefined
+  /** Keys deleted, then set again, while a write of their old value was in flight: not written until it settles. */
+  readonly #held = new Set<string>()
   #background = new AbortController()
 
   constructor(
@@ -128,7 +133,7 @@ class WriteBehind<V> implements WriteBehindCache<V> {
     if (this.#closed) throw new CacheClosedError(this.name)
     const encoded = encode(key, value)
     this.#values.set(key, value)
-    this.#dirty.set(key, { version: ++this.#version, encoded })
+    this.#dirty.set(key, { key, value: encoded, pending: false })
   }
 
   get(key: string): V | undefined {
@@ -140,6 +145,9 @@ class WriteBehind<V> implements WriteBehindCache<V> {
   }
 
   delete(key: string): boolean {
+    // The key would go to the end of the map if set again, where the sweep in progress could write it
+    // while the old value's write is still in flight — and the two could land in either order.
+    if (this.#dirty.get(key)?.pending) this.#held.add(key)
     this.#dirty.delete(key)
     return this.#values.delete(key)
   }
@@ -195,7 +203,7 @@ class WriteBehind<V> implements WriteBehindCache<V> {
     if (left > 0) {
       if (this.options.onUnflushed) {
         try {
-          this.options.onUnflushed([...this.#dirty].map(([key, d]) => ({ key, value: d.encoded })))
+          this.options.onUnflushed([...this.#dirty.values()].map(({ key, value }) => ({ key, value })))
         } catch {
           // The last resort failing must not hide the report below.
         }
@@ -220,7 +228,12 @@ class WriteBehind<V> implements WriteBehindCache<V> {
     return run
   }
 
-  /** Writes dirty entries until none is left, the signal aborts or `stopAt` passes; retries when asked. */
+  /**
+   * Writes dirty entries until none is left, the signal aborts or `stopAt` passes; retries when asked.
+   * Each sweep walks the dirty map once, `concurrency` writers taking the next batch as soon as their
+   * last one settles. A key is never written twice at once: the map holds it once per sweep, and a
+   * sweep starts only when the last one's writes have all settled.
+   */
   async #pass(
     signal: AbortSignal,
     options: { retry: boolean; stopAt?: number; onError?: (error: unknown) => void },
@@ -228,75 +241,69 @@ class WriteBehind<V> implements WriteBehindCache<V> {
     let flushed = 0
     let delay = this.#retryDelayMs
     const timeLeft = () => (options.stopAt === undefined ? Number.POSITIVE_INFINITY : options.stopAt - Date.now())
-    while (this.#dirty.size > 0 && !signal.aborted && timeLeft() > 0) {
-      const batches = this.#takeBatches()
-      const controller = new AbortController()
-      // Each batch in flight listens to it, and so may each sink write.
-      setMaxListeners(2 * this.#concurrency + 2, controller.signal)
-      const onAbort = () => controller.abort(signal.reason)
-      signal.addEventListener('abort', onAbort, { once: true })
-      const timer =
-        options.stopAt === undefined ? undefined : setTimeout(() => controller.abort(signal.reason), timeLeft())
-      let failed = false
-      try {
-        const results = await Promise.allSettled(
-          batches.map((batch) =>
-            abortable(
-              // A sink that ignores its signal must not hold the flush past the budget. Entries carry their
-              // version too; a sink reads key and value only.
-              this.#sink.write(batch, controller.signal),
-              controller.signal,
-            ),
-          ),
-        )
-        for (const [i, result] of results.entries()) {
-          const batch = batches[i] as BatchEntry[]
-          if (result.status === 'fulfilled') {
-            for (const entry of batch)
-              if (this.#dirty.get(entry.key)?.version === entry.version) this.#dirty.delete(entry.key)
-            flushed += batch.length
-            this.#flushed += batch.length
-          } else {
-            failed = true
-            this.#failedWrites++
-            options.onError?.(result.reason)
-            this.#shutdown.logger.warn(
-              { event: 'cache.write.failed', cache: this.name, entries: batch.length, error: String(result.reason) },
-              `${this.name}: sink write failed; the entries stay dirty and will be retried`,
-            )
+    const controller = new AbortController()
+    // Each batch in flight listens to it, and so may each sink write.
+    setMaxListeners(2 * this.#concurrency + 2, controller.signal)
+    const onAbort = () => controller.abort(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    const timer =
+      options.stopAt === undefined ? undefined : setTimeout(() => controller.abort(signal.reason), timeLeft())
+    try {
+      while (this.#dirty.size > 0 && !controller.signal.aborted && timeLeft() > 0) {
+        const sweep = this.#dirty.values()
+        let failed = false
+        const writer = async () => {
+          for (;;) {
+            if (failed || controller.signal.aborted) return
+            const batch = this.#takeBatch(sweep)
+            if (batch.length === 0) return
+            try {
+              // A sink that ignores its signal must not hold the flush past the budget.
+              await abortable(this.#sink.write(batch, controller.signal), controller.signal)
+              for (const entry of batch) if (this.#dirty.get(entry.key) === entry) this.#dirty.delete(entry.key)
+              flushed += batch.length
+              this.#flushed += batch.length
+            } catch (error) {
+              failed = true
+              this.#failedWrites++
+              options.onError?.(error)
+              this.#shutdown.logger.warn(
+                { event: 'cache.write.failed', cache: this.name, entries: batch.length, error: String(error) },
+                `${this.name}: sink write failed; the entries stay dirty and will be retried`,
+              )
+            } finally {
+              for (const entry of batch) entry.pending = false
+              if (this.#held.size > 0) for (const entry of batch) this.#held.delete(entry.key)
+            }
           }
         }
-      } finally {
-        clearTimeout(timer)
-        signal.removeEventListener('abort', onAbort)
+        await Promise.all(Array.from({ length: this.#concurrency }, writer))
+        if (failed) {
+          if (!options.retry) break
+          await sleep(Math.min(delay, Math.max(0, timeLeft())), controller.signal)
+          delay = Math.min(delay * 2, CACHE_DEFAULTS.maxRetryDelayMs)
+        }
       }
-      if (failed) {
-        if (!options.retry) break
-        await sleep(Math.min(delay, Math.max(0, timeLeft())), signal)
-        delay = Math.min(delay * 2, CACHE_DEFAULTS.maxRetryDelayMs)
-      }
+    } finally {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', onAbort)
     }
     return { flushed, left: this.#dirty.size }
   }
 
-  #takeBatches(): BatchEntry[][] {
-    const batches: BatchEntry[][] = []
-    let batch: BatchEntry[] = []
-    for (const [key, dirty] of this.#dirty) {
-      batch.push({ key, value: dirty.encoded, version: dirty.version })
-      if (batch.length === this.#maxBatch) {
-        batches.push(batch)
-        batch = []
-        if (batches.length === this.#concurrency) return batches
-      }
+  /** The next batch of the sweep: up to `maxBatch` entries, skipping held-back keys. */
+  #takeBatch(sweep: IterableIterator<Dirty>): Dirty[] {
+    const batch: Dirty[] = []
+    while (batch.length < this.#maxBatch) {
+      const next = sweep.next()
+      if (next.done) break
+      const entry = next.value
+      if (this.#held.size > 0 && this.#held.has(entry.key)) continue
+      entry.pending = true
+      batch.push(entry)
     }
-    if (batch.length > 0) batches.push(batch)
-    return batches
+    return batch
   }
-}
-
-interface BatchEntry extends SinkEntry {
-  version: number
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

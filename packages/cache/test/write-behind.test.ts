@@ -102,6 +102,55 @@ describe('write-behind cache', () => {
     expect(writes).toEqual(['old', 'new'])
     expect(sink.store.get('k')).toBe('new')
   })
+
+  it('deleted and set again while its old value is being written: the new value waits for that write', async () => {
+    const store = new Map<string, string>()
+    const inFlight = new Set<string>()
+    let overlaps = 0
+    const sink: Sink = {
+      write: async (batch) => {
+        for (const { key } of batch) if (inFlight.has(key)) overlaps++
+        for (const { key } of batch) inFlight.add(key)
+        // The first value of 'k' is slow, so a second write of 'k' would overtake it.
+        await delay(batch.some((e) => e.value === 'old') ? 80 : 5)
+        for (const { key, value } of batch) {
+          store.set(key, value)
+          inFlight.delete(key)
+        }
+      },
+    }
+    const cache = createWriteBehind(quiet(), { sink, flushIntervalMs: 0, maxBatch: 1, concurrency: 4 })
+    cache.set('k', 'old')
+    for (let i = 0; i < 6; i++) cache.set(`other${i}`, i)
+    const flushing = cache.flush()
+    await delay(10)
+    cache.delete('k')
+    cache.set('k', 'new')
+    expect(await flushing).toEqual({ flushed: 8, left: 0 })
+    expect(overlaps).toBe(0)
+    expect(store.get('k')).toBe('new')
+  })
+
+  it('writers do not wait for each other: a slow batch does not hold the next ones back', async () => {
+    const started: number[] = []
+    const t0 = Date.now()
+    let first = true
+    const sink: Sink = {
+      write: async () => {
+        started.push(Date.now() - t0)
+        const slow = first
+        first = false
+        await delay(slow ? 300 : 10)
+      },
+    }
+    const cache = createWriteBehind(quiet(), { sink, flushIntervalMs: 0, maxBatch: 10, concurrency: 2 })
+    for (let i = 0; i < 100; i++) cache.set(`k${i}`, i)
+    expect(await cache.flush()).toEqual({ flushed: 100, left: 0 })
+    // Ten batches: the slow one on one writer, the other nine one after another on the second, all of them
+    // started while the slow one is still in flight.
+    expect(started).toHaveLength(10)
+    expect(Math.max(...started)).toBeLessThan(250)
+  })
 })
 
 describe('the shutdown flush', () => {

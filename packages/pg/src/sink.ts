@@ -36,6 +36,8 @@ export interface PgSinkOptions {
  * Identifiers are validated when the sink is created (`InvalidOptionError` otherwise) and always
  * double-quoted — so they are case-sensitive; keys and values only ever travel as parameters. Duplicate
  * keys within a batch are merged, the last value winning (PostgreSQL would refuse to update a row twice).
+ * Rows go in key order, so two writers upserting overlapping keys at once — the old replica's shutdown
+ * flush and the new replica's background flush, say — lock rows in the same order and cannot deadlock.
  * An aborted `signal` rejects with its reason at once; a statement already sent may still complete.
  */
 export function pgSink(pool: Pool, options: PgSinkOptions): Sink {
@@ -57,11 +59,23 @@ export function pgSink(pool: Pool, options: PgSinkOptions): Sink {
   return {
     async write(batch: readonly SinkEntry[], signal: AbortSignal): Promise<void> {
       signal?.throwIfAborted()
-      const latest = new Map<string, string>()
-      for (const entry of batch) latest.set(entry.key, entry.value)
-      if (latest.size === 0) return
-      const query = pool.query(text, [[...latest.keys()], [...latest.values()]])
+      if (batch.length === 0) return
+      // Stable: of equal keys, the last one in the batch stays last, and wins.
+      const sorted = [...batch].sort(byKey)
+      const keys: string[] = []
+      const values: string[] = []
+      for (let i = 0; i < sorted.length; i++) {
+        const entry = sorted[i] as SinkEntry
+        if (entry.key === sorted[i + 1]?.key) continue
+        keys.push(entry.key)
+        values.push(entry.value)
+      }
+      const query = pool.query(text, [keys, values])
       await (signal ? abortable(query, signal) : query)
     },
   }
+}
+
+function byKey(a: SinkEntry, b: SinkEntry): number {
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0
 }
