@@ -81,8 +81,8 @@ export function createWriteBehind<V = unknown>(shutdown: Shutdown, options: Writ
  * an entry only if its record is still the one in the map, so a newer value set meanwhile stays dirty.
  */
 interface Dirty extends SinkEntry {
-  /** Set while a write carrying this record is in flight. */
-  pending: boolean
+  /** The write carrying this record while it is in flight — even one a flush stopped waiting for. */
+  write: Promise<void> | undefined
 }
 
 class WriteBehind<V> implements WriteBehindCache<V> {
@@ -99,8 +99,13 @@ class WriteBehind<V> implements WriteBehindCache<V> {
   #flushed = 0
   #failedWrites = 0
   #running: Promise<FlushResult> | undefined
-  /** Keys deleted, then set again, while a write of their old value was in flight: not written until it settles. */
-  readonly #held = new Set<string>()
+  /**
+   * Keys set again (or deleted and set again) while a write of an older value is in flight, each with
+   * that write: not written until it settles, so the older value cannot land after the newer one.
+   */
+  readonly #held = new Map<string, Promise<void>>()
+  /** Every sink write in flight, including writes a flush stopped waiting for (they may still land). */
+  readonly #inFlight = new Set<Promise<void>>()
   #background = new AbortController()
 
   constructor(
@@ -133,7 +138,9 @@ class WriteBehind<V> implements WriteBehindCache<V> {
     if (this.#closed) throw new CacheClosedError(this.name)
     const encoded = encode(key, value)
     this.#values.set(key, value)
-    this.#dirty.set(key, { key, value: encoded, pending: false })
+    const older = this.#dirty.get(key)?.write
+    if (older) this.#held.set(key, older)
+    this.#dirty.set(key, { key, value: encoded, write: undefined })
   }
 
   get(key: string): V | undefined {
@@ -145,9 +152,10 @@ class WriteBehind<V> implements WriteBehindCache<V> {
   }
 
   delete(key: string): boolean {
-    // The key would go to the end of the map if set again, where the sweep in progress could write it
-    // while the old value's write is still in flight — and the two could land in either order.
-    if (this.#dirty.get(key)?.pending) this.#held.add(key)
+    // Set again, the key would go to the end of the map, where the sweep in progress could write it while
+    // the old value's write is still in flight — and the two could land in either order.
+    const older = this.#dirty.get(key)?.write
+    if (older) this.#held.set(key, older)
     this.#dirty.delete(key)
     return this.#values.delete(key)
   }
@@ -231,8 +239,9 @@ class WriteBehind<V> implements WriteBehindCache<V> {
   /**
    * Writes dirty entries until none is left, the signal aborts or `stopAt` passes; retries when asked.
    * Each sweep walks the dirty map once, `concurrency` writers taking the next batch as soon as their
-   * last one settles. A key is never written twice at once: the map holds it once per sweep, and a
-   * sweep starts only when the last one's writes have all settled.
+   * last one settles. A key is never written twice at once: the map holds it once per sweep, a sweep
+   * starts only when the last one's writes have all settled, and a key whose older write is still in
+   * flight (one a cut-short flush stopped waiting for) is held back until that write settles.
    */
   async #pass(
     signal: AbortSignal,
@@ -252,17 +261,17 @@ class WriteBehind<V> implements WriteBehindCache<V> {
       while (this.#dirty.size > 0 && !controller.signal.aborted && timeLeft() > 0) {
         const sweep = this.#dirty.values()
         let failed = false
+        let taken = 0
         const writer = async () => {
           for (;;) {
             if (failed || controller.signal.aborted) return
             const batch = this.#takeBatch(sweep)
             if (batch.length === 0) return
+            taken += batch.length
             try {
               // A sink that ignores its signal must not hold the flush past the budget.
-              await abortable(this.#sink.write(batch, controller.signal), controller.signal)
-              for (const entry of batch) if (this.#dirty.get(entry.key) === entry) this.#dirty.delete(entry.key)
+              await abortable(this.#write(batch, controller.signal), controller.signal)
               flushed += batch.length
-              this.#flushed += batch.length
             } catch (error) {
               failed = true
               this.#failedWrites++
@@ -271,9 +280,6 @@ class WriteBehind<V> implements WriteBehindCache<V> {
                 { event: 'cache.write.failed', cache: this.name, entries: batch.length, error: String(error) },
                 `${this.name}: sink write failed; the entries stay dirty and will be retried`,
               )
-            } finally {
-              for (const entry of batch) entry.pending = false
-              if (this.#held.size > 0) for (const entry of batch) this.#held.delete(entry.key)
             }
           }
         }
@@ -282,6 +288,16 @@ class WriteBehind<V> implements WriteBehindCache<V> {
           if (!options.retry) break
           await sleep(Math.min(delay, Math.max(0, timeLeft())), controller.signal)
           delay = Math.min(delay * 2, CACHE_DEFAULTS.maxRetryDelayMs)
+        } else if (taken === 0) {
+          // Everything left waits for writes an earlier flush stopped waiting for (a background flush cut
+          // short by the shutdown). Give them up to half the time left to land or fail; a write that
+          // still has not settled is presumed lost with its connection, and its keys are written again.
+          if (!options.retry || this.#inFlight.size === 0) break
+          const settled = await Promise.race([
+            Promise.allSettled([...this.#inFlight]).then(() => true),
+            sleep(Math.max(0, timeLeft()) / 2, controller.signal).then(() => false),
+          ])
+          if (!settled) this.#forgetInFlight()
         }
       }
     } finally {
@@ -291,18 +307,61 @@ class WriteBehind<V> implements WriteBehindCache<V> {
     return { flushed, left: this.#dirty.size }
   }
 
-  /** The next batch of the sweep: up to `maxBatch` entries, skipping held-back keys. */
+  /** The next batch of the sweep: up to `maxBatch` entries, skipping those behind a write in flight. */
   #takeBatch(sweep: IterableIterator<Dirty>): Dirty[] {
     const batch: Dirty[] = []
     while (batch.length < this.#maxBatch) {
       const next = sweep.next()
       if (next.done) break
       const entry = next.value
-      if (this.#held.size > 0 && this.#held.has(entry.key)) continue
-      entry.pending = true
+      if (entry.write || (this.#held.size > 0 && this.#held.has(entry.key))) continue
       batch.push(entry)
     }
     return batch
+  }
+
+  /**
+   * Hands the batch to the sink. Whenever the write succeeds — even after the flush that started it has
+   * stopped waiting — its entries are clean unless set again meanwhile; whenever it settles, the keys it
+   * held back are free.
+   */
+  #write(batch: Dirty[], signal: AbortSignal): Promise<void> {
+    let sent: Promise<void>
+    try {
+      sent = Promise.resolve(this.#sink.write(batch, signal))
+    } catch (error) {
+      sent = Promise.reject(error)
+    }
+    const settle = () => {
+      this.#inFlight.delete(write)
+      for (const entry of batch) {
+        if (entry.write === write) entry.write = undefined
+        if (this.#held.size > 0 && this.#held.get(entry.key) === write) this.#held.delete(entry.key)
+      }
+    }
+    const write: Promise<void> = sent.then(
+      () => {
+        for (const entry of batch) if (this.#dirty.get(entry.key) === entry) this.#dirty.delete(entry.key)
+        this.#flushed += batch.length
+        settle()
+      },
+      (error: unknown) => {
+        settle()
+        throw error
+      },
+    )
+    this.#inFlight.add(write)
+    for (const entry of batch) entry.write = write
+    return write
+  }
+
+  /** Stops holding anything back for the writes in flight: they are presumed never to land. */
+  #forgetInFlight(): void {
+    this.#held.clear()
+    for (const entry of this.#dirty.values()) entry.write = undefined
+    // Unobserved from here on; their failures must not surface as unhandled rejections.
+    for (const write of this.#inFlight) write.catch(() => {})
+    this.#inFlight.clear()
   }
 }
 

@@ -253,6 +253,35 @@ describe('the shutdown flush', () => {
     expect(sink.store.get('k')).toBe('1')
   })
 
+  it('a slow background write cut short by the shutdown can still land: it is waited for, never overtaken', async () => {
+    const shutdown = quiet()
+    const store = new Map<string, string>()
+    const writes: string[] = []
+    const sink: Sink = {
+      write: async (batch) => {
+        for (const { key, value } of batch) writes.push(`${key}=${value}`)
+        // The first write is slow but alive: its connection still delivers it after the flush gave up.
+        if (batch.some((e) => e.value === 'v1')) await delay(200)
+        for (const { key, value } of batch) store.set(key, value)
+      },
+    }
+    const cache = createWriteBehind(shutdown, { sink, flushIntervalMs: 10, timeoutMs: 3000 })
+    cache.set('k', 'v1')
+    cache.set('same', 'once')
+    await delay(40) // the background write of k=v1 and same=once is in flight
+    cache.set('k', 'v2')
+    cache.set('other', 'x')
+    const report = await shutdown.shutdown()
+    expect(report.exitCode).toBe(0)
+    // v2 went out after v1 had landed, so v1 could not overwrite it; 'same' was written once, by the
+    // background write that landed late, not again.
+    expect(store.get('k')).toBe('v2')
+    expect(writes.filter((w) => w.startsWith('k='))).toEqual(['k=v1', 'k=v2'])
+    expect(writes.filter((w) => w.startsWith('same='))).toEqual(['same=once'])
+    expect(store.get('other')).toBe('x')
+    expect(cache.dirty).toBe(0)
+  })
+
   it('validates options, and flushTask registers a flush-phase task', async () => {
     const shutdown = quiet()
     expect(() => createWriteBehind(shutdown, {} as never)).toThrow(/sink/)
