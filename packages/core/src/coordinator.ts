@@ -267,10 +267,13 @@ class Coordinator implements Shutdown {
   async #execute(first: TriggerRecord): Promise<ShutdownReport> {
     const { gracePeriodMs, safetyMarginMs, clock } = this.#options
     const deadline = first.at + gracePeriodMs - safetyMarginMs
-    const end = deadline - exitReserveMs(gracePeriodMs, safetyMarginMs)
+    const reserve = exitReserveMs(gracePeriodMs, safetyMarginMs)
+    // The phases end `reserve` before the deadline; the watchdog fires halfway between, so that even its
+    // exit — logging, flushing stderr — happens before the deadline, not at it.
+    const end = deadline - reserve
     this.#deadline = deadline
     if (this.#options.exit && first.trigger !== 'dispose')
-      this.#watchdog = clock.setTimeout(() => this.#onWatchdog(), deadline - clock.now())
+      this.#watchdog = clock.setTimeout(() => this.#onWatchdog(), deadline - reserve / 2 - clock.now())
 
     // Not ready from the very moment of the trigger: the readiness probe must fail at once.
     this.#setState('draining')

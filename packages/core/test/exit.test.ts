@@ -29,9 +29,19 @@ describe('the exit path', () => {
     expect(codes).toEqual([0])
   })
 
-  it('the watchdog exits at the deadline when an exit hold is never released', async () => {
+  it('the watchdog exits just before the deadline when an exit hold is never released', async () => {
     const exits: { code: number; at: number }[] = []
+    const timers: number[] = []
+    const clock = {
+      now: () => Date.now(),
+      setTimeout: (callback: () => void, ms: number) => {
+        timers.push(ms)
+        return setTimeout(callback, ms)
+      },
+      clearTimeout: (handle: unknown) => clearTimeout(handle as NodeJS.Timeout),
+    }
     const shutdown = testShutdown({
+      clock,
       gracePeriodMs: 500,
       safetyMarginMs: 100,
       exit: (code) => exits.push({ code, at: Date.now() }),
@@ -39,14 +49,18 @@ describe('the exit path', () => {
     shutdown.holdExit()
     const started = Date.now()
     await shutdown.shutdown()
+    // Deadline 400 ms after the trigger; the phases end 40 ms before it (a tenth of the budget, at most
+    // 100 ms), and the watchdog is armed for halfway between: 380 ms.
+    expect(timers[0]).toBeGreaterThan(370)
+    expect(timers[0]).toBeLessThanOrEqual(380)
     await delay(600)
     expect(exits).toHaveLength(1)
     expect(exits[0]!.code).toBe(0)
-    expect(exits[0]!.at - started).toBeGreaterThanOrEqual(390)
+    expect(exits[0]!.at - started).toBeGreaterThanOrEqual(370)
     expect(exits[0]!.at - started).toBeLessThan(550)
   })
 
-  it('the watchdog exits 124 at the deadline when the run itself cannot finish, naming what still runs', async () => {
+  it('the watchdog exits 124 just before the deadline when the run itself cannot finish, naming what still runs', async () => {
     // Every task is raced against a timer that expires before the deadline, so a real run always finishes
     // first; only a broken clock (or a bug) can keep it from finishing. This clock lets the first timer —
     // the watchdog, armed at the trigger — fire, and the 0 ms drain delay, but drops every later timer, so
@@ -76,7 +90,8 @@ describe('the exit path', () => {
     await delay(450)
     expect(exits).toEqual([{ code: EXIT_CODES.watchdog, at: expect.any(Number) }])
     expect(EXIT_CODES.watchdog).toBe(124)
-    expect(exits[0]!.at - started).toBeGreaterThanOrEqual(290)
+    // Deadline 300 ms after the trigger, exit reserve 30 ms: the watchdog fires at 285 ms.
+    expect(exits[0]!.at - started).toBeGreaterThanOrEqual(280)
     expect(shutdown.report).toBeUndefined()
     const watchdog = logger.entries.find((entry) => entry.fields.event === 'watchdog')
     expect(watchdog?.level).toBe('error')

@@ -100,10 +100,16 @@ describe('a real process receiving real signals', () => {
     service.child.kill('SIGTERM')
     const exit = await service.exited
     expect(exit.code).toBe(1)
-    // Gone by the deadline (1200 ms), long before a kubelet's SIGKILL at 1500 ms; the release still ran.
+    // Gone by the deadline (1200 ms after the trigger), long before a kubelet's SIGKILL at 1500 ms; the
+    // release still ran. The process's own clock says when it exited, free of this test's latency.
     expect(exit.elapsedMs).toBeLessThan(1500)
     expect(exit.elapsedMs).toBeGreaterThan(900)
     expect(service.stdout).toContain('task release')
+    const lines = jsonLines(service.stderr)
+    const report = lines.find((line) => line.event === 'report')?.report as { start: number; deadline: number }
+    const exited = lines.find((line) => line.event === 'exit') as { time: number }
+    expect(report.deadline - report.start).toBe(1200)
+    expect(exited.time).toBeLessThanOrEqual(report.deadline)
   })
 
   it('a second SIGINT forces an immediate exit with code 130', async () => {
