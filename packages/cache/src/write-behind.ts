@@ -107,6 +107,8 @@ class WriteBehind<V> implements WriteBehindCache<V> {
   /** Every sink write in flight, including writes a flush stopped waiting for (they may still land). */
   readonly #inFlight = new Set<Promise<void>>()
   #background = new AbortController()
+  /** Aborted when the shutdown flush starts: any other flush still running — or started later — stops. */
+  readonly #interrupt = new AbortController()
 
   constructor(
     shutdown: Shutdown,
@@ -193,8 +195,10 @@ class WriteBehind<V> implements WriteBehindCache<V> {
 
   async #shutdownFlush(signal: AbortSignal, context: TaskContext): Promise<void> {
     clearInterval(this.#timer)
-    // A background write stuck on a slow sink must not hold the shutdown flush.
+    // A background write — or an application's flush() — stuck on a slow sink must not hold the shutdown
+    // flush. Their writes may still land; #pass holds those keys back until they settle.
     this.#background.abort()
+    this.#interrupt.abort()
     await this.#running?.catch(() => {})
     const stopAt = context.stopAt()
     const flushedBefore = this.#flushed
@@ -253,8 +257,13 @@ class WriteBehind<V> implements WriteBehindCache<V> {
     const controller = new AbortController()
     // Each batch in flight listens to it, and so may each sink write.
     setMaxListeners(2 * this.#concurrency + 2, controller.signal)
-    const onAbort = () => controller.abort(signal.reason)
-    signal.addEventListener('abort', onAbort, { once: true })
+    // Every flush but the shutdown's own (the one that retries) stops when the shutdown flush starts.
+    const sources = options.retry ? [signal] : [signal, this.#interrupt.signal]
+    const onAbort = () => controller.abort(sources.find((source) => source.aborted)?.reason)
+    for (const source of sources) {
+      if (source.aborted) controller.abort(source.reason)
+      else source.addEventListener('abort', onAbort, { once: true })
+    }
     const timer =
       options.stopAt === undefined ? undefined : setTimeout(() => controller.abort(signal.reason), timeLeft())
     try {
@@ -302,7 +311,7 @@ class WriteBehind<V> implements WriteBehindCache<V> {
       }
     } finally {
       clearTimeout(timer)
-      signal.removeEventListener('abort', onAbort)
+      for (const source of sources) source.removeEventListener('abort', onAbort)
     }
     return { flushed, left: this.#dirty.size }
   }

@@ -282,6 +282,24 @@ describe('the shutdown flush', () => {
     expect(cache.dirty).toBe(0)
   })
 
+  it("an application's flush() stuck on the sink does not hold the shutdown flush either", async () => {
+    const shutdown = quiet()
+    const sink = new MemorySink()
+    sink.hang = true
+    const cache = createWriteBehind(shutdown, { sink, flushIntervalMs: 0, timeoutMs: 2000 })
+    cache.set('k', 1)
+    const stuck = cache.flush() // no signal: only the shutdown can stop it
+    await delay(20)
+    sink.hang = false
+    cache.set('later', 2)
+    const report = await shutdown.shutdown()
+    expect(report.exitCode).toBe(0)
+    expect(report.phases.find((p) => p.name === 'flush')?.tasks[0]?.outcome).toBe('ok')
+    expect(Object.fromEntries(sink.store)).toEqual({ k: '1', later: '2' })
+    expect(await stuck).toMatchObject({ flushed: 0 })
+    expect(() => cache.set('after', 3)).toThrow(CacheClosedError)
+  })
+
   it('validates options, and flushTask registers a flush-phase task', async () => {
     const shutdown = quiet()
     expect(() => createWriteBehind(shutdown, {} as never)).toThrow(/sink/)
