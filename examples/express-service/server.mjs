@@ -1,6 +1,7 @@
 // A small real service wired with lameduck end to end. Run it under the simulator with `pnpm demo`.
 import { createServer } from 'node:http'
 import { connect } from 'node:net'
+import { hostname } from 'node:os'
 import { createWriteBehind } from '@lameduck/cache'
 import { createShutdown } from '@lameduck/core'
 import { lameduck } from '@lameduck/express'
@@ -31,6 +32,9 @@ const reachable = (url) =>
 const external =
   config.store !== 'memory' && (await reachable(config.redisUrl)) && (await reachable(config.databaseUrl))
 
+// Unique per replica: the pod name in Kubernetes (every pod listens on the same port), the port under the
+// simulator (both replicas run on one host).
+const replica = `${hostname()}:${config.port}`
 let sink
 let locks
 if (external) {
@@ -44,7 +48,7 @@ if (external) {
   sink = pgSink(pool, { table: 'lameduck_demo_page_views', keyColumn: 'path', valueColumn: 'views' })
   locks = createLocks(shutdown, redis, { keyPrefix: 'lameduck-demo:lock:', timeoutMs: config.budgets.release })
   // A lock this replica holds while it runs (e.g. its share of a job queue): released at shutdown.
-  await locks.acquire(`worker-${config.port}`, { ttlMs: 30_000, autoExtend: true })
+  await locks.acquire(`worker-${replica}`, { ttlMs: 30_000, autoExtend: true })
   closeRedis(shutdown, redis, { timeoutMs: config.budgets.close })
   closePool(shutdown, pool, { timeoutMs: config.budgets.close })
   console.log('stores: Redis and PostgreSQL')
@@ -55,14 +59,19 @@ if (external) {
       for (const { key, value } of batch) memory.set(key, value)
     },
   }
-  console.log('stores: Redis or PostgreSQL not reachable, using an in-process store')
+  console.log(
+    config.store === 'memory'
+      ? 'stores: in-process (STORE=memory)'
+      : 'stores: Redis or PostgreSQL not reachable, using an in-process store',
+  )
 }
 
 const views = createWriteBehind(shutdown, { name: 'page-views', sink, timeoutMs: config.budgets.flush })
 const app = express()
 app.use(lameduck(shutdown, { paths: config.paths })) // /healthz, /readyz, /shutdown (LAMEDUCK_SHUTDOWN_TOKEN)
 app.get('/', (_req, res) => {
-  views.set('/', String(Number(views.get('/') ?? 0) + 1))
+  // Counted per replica: two replicas' caches writing one shared row would overwrite each other's counts.
+  views.set(`${replica} /`, String(Number(views.get(`${replica} /`) ?? 0) + 1))
   res.send('hello from lameduck\n')
 })
 app.get('/slow', (req, res) => {
