@@ -22,6 +22,25 @@ export class ShuttingDownError extends LameduckError {
   }
 }
 
+/**
+ * `acquire` found the lock's fencing counter unusable: its fence key holds something other than an integer
+ * (or an integer that cannot be incremented). Nothing was locked: the lock key was left as it was.
+ */
+export class LockFenceError extends LameduckError {
+  constructor(
+    readonly key: string,
+    readonly fenceKey: string,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      'LAMEDUCK_ERR_LOCK_FENCE',
+      `cannot acquire lock "${key}": its fence key "${fenceKey}" holds no usable counter (${detail}); nothing was locked`,
+      options,
+    )
+  }
+}
+
 /** Why a lock is known lost. */
 export type LockLostReason =
   /** The key no longer holds this lock's token: it expired and was taken over, or was deleted. */

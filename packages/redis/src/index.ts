@@ -1,6 +1,7 @@
 export { type CloseRedisOptions, closeRedis } from './close.js'
 export { REDIS_DEFAULTS } from './defaults.js'
 export {
+  LockFenceError,
   LockLostError,
   type LockLostReason,
   LockReleaseIncompleteError,

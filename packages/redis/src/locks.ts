@@ -3,6 +3,7 @@ import { InvalidOptionError, type Shutdown } from '@lameduck/core'
 import type { ChainableCommander } from 'ioredis'
 import { REDIS_DEFAULTS } from './defaults.js'
 import {
+  LockFenceError,
   LockLostError,
   type LockLostReason,
   LockReleaseIncompleteError,
@@ -10,7 +11,7 @@ import {
   type ReleaseSummary,
   ShuttingDownError,
 } from './errors.js'
-import { type LockScripts, lockScripts, type RedisClient } from './scripts.js'
+import { FENCE_SUFFIX, fenceFailure, type LockScripts, lockScripts, type RedisClient } from './scripts.js'
 
 import { settledBefore, sleep } from './timing.js'
 import {
@@ -74,6 +75,8 @@ export interface Lock extends AsyncDisposable {
   /**
    * Sets the lock's TTL to `ttlMs` (default: the `ttlMs` it was acquired with), only if it still holds
    * this token. Resolves `false` (and aborts `signal`) when the lock was lost. Rejects when Redis fails.
+   * A shorter `ttlMs` brings the expiry, and so `signal`, forward — from the moment it is sent, and even if
+   * it then fails, since Redis may have run it anyway.
    */
   extend(ttlMs?: number): Promise<boolean>
   /**
@@ -88,9 +91,12 @@ export interface Lock extends AsyncDisposable {
 /** What {@link createLocks} returns. */
 export interface Locks {
   /**
-   * Takes the lock `key`: one atomic script sets it if free and hands out the next fencing token.
-   * Rejects with `LockTimeoutError` when it is still held after `waitMs`, and with `ShuttingDownError`
-   * once the shutdown has started (a waiting `acquire` is cancelled at that moment).
+   * Takes the lock `key`: one atomic script sets it if free and hands out the next fencing token
+   * (`INCR` of `${keyPrefix}${key}:fence`). Rejects with `LockTimeoutError` when it is still held after
+   * `waitMs`, and with `ShuttingDownError` once the shutdown has started (a waiting `acquire` is cancelled
+   * at that moment). A lock key (`keyPrefix` + `key`) ending in `:fence` is refused with
+   * `InvalidOptionError`: it would be another lock's fence key. When the fence key holds no integer,
+   * rejects with `LockFenceError` and leaves the lock key as it was.
    */
   acquire(key: string, options: AcquireOptions): Promise<Lock>
   /** Number of locks held right now (acquired, not released, not known lost). */
@@ -193,6 +199,15 @@ class LockManager implements Locks {
 
   async acquire(key: string, options: AcquireOptions): Promise<Lock> {
     nonEmptyString('key', key)
+    const lockKey = `${this.options.keyPrefix}${key}`
+    // `${lockKey}:fence` is the fencing counter of `lockKey`: a lock key ending in ":fence" would be another
+    // lock's counter (and its own counter would then be unusable), whatever prefix and key produce it.
+    if (lockKey.endsWith(FENCE_SUFFIX))
+      throw new InvalidOptionError(
+        'key',
+        `the lock key "${lockKey}" ends with "${FENCE_SUFFIX}", reserved for fence keys: it is the fencing counter ` +
+          `of the lock key "${lockKey.slice(0, -FENCE_SUFFIX.length)}"`,
+      )
     if (options === null || typeof options !== 'object')
       throw new InvalidOptionError('options', 'expected { ttlMs } at least')
     const ttlMs = positiveDuration('ttlMs', options.ttlMs)
@@ -202,14 +217,16 @@ class LockManager implements Locks {
     if (this.#stopping.signal.aborted || this.#closed) throw new ShuttingDownError(key)
     signal?.throwIfAborted()
 
-    const lockKey = `${this.options.keyPrefix}${key}`
-    const fenceKey = `${lockKey}:fence`
+    const fenceKey = `${lockKey}${FENCE_SUFFIX}`
     const token = randomBytes(16).toString('hex')
     const waitUntil = Date.now() + waitMs
     const signals = signal ? [this.#stopping.signal, signal] : [this.#stopping.signal]
     for (;;) {
       const sentAt = Date.now()
-      const fence = await this.#scripts.acquire(lockKey, fenceKey, token, ttlMs)
+      const fence = await this.#scripts.acquire(lockKey, fenceKey, token, ttlMs).catch((error: unknown) => {
+        const detail = fenceFailure(error)
+        throw detail === undefined ? error : new LockFenceError(key, fenceKey, detail, { cause: error })
+      })
       if (fence !== null) {
         const lock = new HeldLock(this, { key, lockKey, token, fence, ttlMs, validUntil: sentAt + ttlMs, autoExtend })
         if (this.#closed) {
@@ -300,7 +317,20 @@ class HeldLock implements Lock {
   readonly fence: number
   readonly #ttlMs: number
   readonly #controller = new AbortController()
-  #validUntil: number
+  /**
+   * When the key expires (epoch ms) as set by the newest command known to have run: the acquire, or the
+   * last-sent extension that succeeded. Counted from before the command was sent, so never later than Redis.
+   */
+  #confirmedUntil: number
+  /** Sequence number of that command (the acquire is 0); extensions are numbered as they are sent. */
+  #confirmedSeq = 0
+  #sentSeq = 0
+  /**
+   * Extensions sent after the confirmed one whose outcome is unknown — in flight, or failed (Redis may have run
+   * them anyway): seq → the expiry each sets if it ran. Each one sets the TTL when it runs, so the key may
+   * expire at the earliest of them: the lock counts as valid until the earliest of these and `#confirmedUntil`.
+   */
+  readonly #unconfirmed = new Map<number, number>()
   #lost: LockLostReason | undefined
   #result: ReleaseResult | undefined
   #releasing: Promise<ReleaseResult> | undefined
@@ -317,7 +347,7 @@ class HeldLock implements Lock {
     this.token = state.token
     this.fence = state.fence
     this.#ttlMs = state.ttlMs
-    this.#validUntil = state.validUntil
+    this.#confirmedUntil = state.validUntil
     this.#autoExtend = state.autoExtend
     this.#armExpiry()
     if (this.#autoExtend) this.#scheduleExtend(this.#extendEveryMs())
@@ -330,15 +360,26 @@ class HeldLock implements Lock {
   async extend(ttlMs?: number): Promise<boolean> {
     const ttl = ttlMs === undefined ? this.#ttlMs : positiveDuration('ttlMs', ttlMs)
     if (this.#lost || this.#result || this.#releasing) return false
+    const seq = ++this.#sentSeq
     const sentAt = Date.now()
+    // From now on Redis may run it at any moment: a shorter TTL takes effect before its reply arrives, or
+    // even if none ever does.
+    this.#unconfirmed.set(seq, sentAt + ttl)
+    this.#armExpiry()
     const extended = await this.manager.scripts.extend(this.lockKey, this.token, ttl)
     if (this.#lost || this.#result) return false
     if (!extended) {
       this.#lose('taken')
       return false
     }
-    this.#validUntil = Math.max(this.#validUntil, sentAt + ttl)
-    this.#armExpiry()
+    // Redis runs the commands of one key in the order they were sent: the last-sent extension that succeeded
+    // set the TTL, whatever the order in which the replies arrive.
+    if (seq > this.#confirmedSeq) {
+      this.#confirmedSeq = seq
+      this.#confirmedUntil = sentAt + ttl
+      for (const earlier of this.#unconfirmed.keys()) if (earlier <= seq) this.#unconfirmed.delete(earlier)
+      this.#armExpiry()
+    }
     return true
   }
 
@@ -395,10 +436,18 @@ class HeldLock implements Lock {
     clearTimeout(this.#extender)
   }
 
+  /** Until when the lock is surely held: the earliest expiry any command Redis may have run so far could set. */
+  #validUntil(): number {
+    let until = this.#confirmedUntil
+    for (const expiry of this.#unconfirmed.values()) until = Math.min(until, expiry)
+    return until
+  }
+
   /** When our estimate of the TTL runs out (a conservative one: counted from before the command was sent). */
   #armExpiry(): void {
+    if (this.#lost || this.#result) return
     clearTimeout(this.#expiry)
-    this.#expiry = setTimeout(() => this.#lose('expired'), Math.max(0, this.#validUntil - Date.now())).unref()
+    this.#expiry = setTimeout(() => this.#lose('expired'), Math.max(0, this.#validUntil() - Date.now())).unref()
   }
 
   #extendEveryMs(): number {

@@ -3,17 +3,36 @@ import type { ChainableCommander, Cluster, Redis } from 'ioredis'
 /** Any ioredis client: a single connection or a cluster. */
 export type RedisClient = Redis | Cluster
 
+/** Suffix of the fence key: the fencing counter of lock key `k` lives at `k:fence`. */
+export const FENCE_SUFFIX = ':fence'
+
+/** Start of the error the acquire script replies when the fence key cannot be incremented. */
+const FENCE_ERROR = 'LAMEDUCK_FENCE'
+
 /**
  * `SET lock token NX PX ttl`, and only when that succeeded `INCR fence`: one atomic step, so a fencing
- * token is handed out exactly once per acquisition. Replies the fencing token, or nil when held.
- * KEYS: lock, fence. ARGV: token, ttl.
+ * token is handed out exactly once per acquisition. Replies the fencing token, or nil when held. When the
+ * fence key cannot be incremented (it holds no integer), the lock key is deleted again — it was free a moment
+ * ago, in the same atomic step — and the script replies a `LAMEDUCK_FENCE <Redis error>` error: a failed
+ * acquisition never leaves a lock behind. KEYS: lock, fence. ARGV: token, ttl.
  */
 const ACQUIRE = `
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return redis.call('INCR', KEYS[2])
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return false
 end
-return false
+local fence = redis.pcall('INCR', KEYS[2])
+if type(fence) == 'table' and fence.err then
+  redis.call('DEL', KEYS[1])
+  return redis.error_reply('${FENCE_ERROR} ' .. fence.err)
+end
+return fence
 `
+
+/** The Redis error of an acquire that failed on the fence key, or undefined for any other failure. */
+export function fenceFailure(error: unknown): string | undefined {
+  const message = error instanceof Error ? error.message : undefined
+  return message?.startsWith(`${FENCE_ERROR} `) ? message.slice(FENCE_ERROR.length + 1) : undefined
+}
 
 /** Extends the TTL only while the lock still holds our token. Replies 1, or 0 when lost. KEYS: lock. ARGV: token, ttl. */
 const EXTEND = `

@@ -61,17 +61,23 @@ export async function closedPort(): Promise<number> {
 
 /**
  * A TCP proxy to the real Redis that can turn into a black hole: connections stay open, but nothing
- * gets through any more — Redis hung or a network partition, the hardest case for a timeout.
+ * gets through any more — Redis hung or a network partition, the hardest case for a timeout. With
+ * `'replies'`, commands still reach Redis and run, but their replies are lost on the way back.
  */
-export async function blackholeProxy(): Promise<{ port: number; blackhole(): void; close(): Promise<void> }> {
+export async function blackholeProxy(): Promise<{
+  port: number
+  blackhole(direction?: 'both' | 'replies'): void
+  close(): Promise<void>
+}> {
   const { hostname, port: redisPort } = new URL(REDIS_URL)
-  let blocked = false
+  let blockCommands = false
+  let blockReplies = false
   const sockets = new Set<Socket>()
   const server: Server = createServer((downstream) => {
     const upstream = tcpConnect({ host: hostname, port: Number(redisPort) })
     sockets.add(downstream).add(upstream)
-    downstream.on('data', (data) => blocked || upstream.write(data))
-    upstream.on('data', (data) => blocked || downstream.write(data))
+    downstream.on('data', (data) => blockCommands || upstream.write(data))
+    upstream.on('data', (data) => blockReplies || downstream.write(data))
     for (const [a, b] of [
       [downstream, upstream],
       [upstream, downstream],
@@ -86,8 +92,9 @@ export async function blackholeProxy(): Promise<{ port: number; blackhole(): voi
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   return {
     port: (server.address() as AddressInfo).port,
-    blackhole() {
-      blocked = true
+    blackhole(direction = 'both') {
+      blockReplies = true
+      if (direction === 'both') blockCommands = true
     },
     async close() {
       for (const socket of sockets) socket.destroy()

@@ -1,4 +1,4 @@
-import { InvalidDurationError, InvalidOptionError } from '@lameduck/core'
+import { InvalidDurationError, InvalidOptionError, LameduckError } from '@lameduck/core'
 import { closeRedis, createLocks, LockLostError, LockTimeoutError } from '@lameduck/redis'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, expect, it } from 'vitest'
@@ -15,6 +15,15 @@ await describeWith('Redis', '@lameduck/redis locks', () => {
     other = client()
   })
   afterAll(() => cleanup(prefix))
+
+  /** Polls Redis until `key` is gone (it expired); fails after 3 s. */
+  async function expiredInRedis(key: string): Promise<void> {
+    for (let i = 0; i < 600; i++) {
+      if ((await other.exists(key)) === 0) return
+      await delay(5)
+    }
+    throw new Error(`${key} did not expire`)
+  }
 
   it('acquires and releases with a random token and a fencing token', async () => {
     const shutdown = coordinator()
@@ -104,6 +113,65 @@ await describeWith('Redis', '@lameduck/redis locks', () => {
     expect(lock.signal.reason).toMatchObject({ code: 'LAMEDUCK_ERR_LOCK_LOST', reason: 'taken' })
     expect(await lock.release()).toBe('lost')
     expect(await other.get(`${prefix}extend`)).toBe('someone-else')
+  })
+
+  it('a shorter extension brings the expiry forward: signal aborts no later than Redis drops the key', async () => {
+    const shutdown = coordinator()
+    const mine = createLocks(shutdown, redis, { keyPrefix: prefix, name: 'mine' })
+    const theirs = createLocks(shutdown, other, { keyPrefix: prefix, name: 'theirs' })
+    const lock = await mine.acquire('shorter', { ttlMs: 10_000 })
+    expect(await lock.extend(100)).toBe(true)
+    expect(await other.pttl(`${prefix}shorter`)).toBeLessThanOrEqual(100)
+
+    await expiredInRedis(`${prefix}shorter`)
+    await delay(5) // the timer due at the same millisecond as Redis's expiry gets its turn
+    expect(lock.signal.aborted).toBe(true)
+    expect(lock.signal.reason).toMatchObject({ code: 'LAMEDUCK_ERR_LOCK_LOST', reason: 'expired' })
+    expect(mine.held()).toBe(0)
+
+    const next = await theirs.acquire('shorter', { ttlMs: 10_000 })
+    expect(next.fence).toBeGreaterThan(lock.fence)
+    expect(await lock.release()).toBe('lost')
+    expect(await next.release()).toBe('released')
+  })
+
+  it('of extensions in flight together, the last one sent sets the expiry', async () => {
+    const locks = createLocks(coordinator(), redis, { keyPrefix: prefix })
+    const shortened = await locks.acquire('in-flight:short', { ttlMs: 10_000 })
+    expect(await Promise.all([shortened.extend(10_000), shortened.extend(100)])).toEqual([true, true])
+    await expiredInRedis(`${prefix}in-flight:short`)
+    await delay(5)
+    expect(shortened.signal.aborted).toBe(true)
+
+    const lengthened = await locks.acquire('in-flight:long', { ttlMs: 10_000 })
+    expect(await Promise.all([lengthened.extend(200), lengthened.extend(10_000)])).toEqual([true, true])
+    await delay(400) // past the shorter TTL, sent first: the longer one, sent last, is what Redis kept
+    expect(lengthened.signal.aborted).toBe(false)
+    expect(await other.pttl(`${prefix}in-flight:long`)).toBeGreaterThan(9000)
+    expect(await lengthened.release()).toBe('released')
+  })
+
+  it('counts an extension whose reply never came as applied: Redis may have run it', async () => {
+    const proxy = await blackholeProxy()
+    const lossy = new Redis({ port: proxy.port, maxRetriesPerRequest: 1, commandTimeout: 500, lazyConnect: true })
+    lossy.on('error', () => {})
+    try {
+      await lossy.connect()
+      const locks = createLocks(coordinator(), lossy, { keyPrefix: prefix })
+      const lock = await locks.acquire('unanswered', { ttlMs: 10_000 })
+      proxy.blackhole('replies') // the PEXPIRE reaches Redis and runs; its reply is lost
+      const extending = lock.extend(100).catch((e: unknown) => e)
+      await expiredInRedis(`${prefix}unanswered`)
+      await delay(5)
+      // Redis dropped the key while the extension was still unanswered: the lock is already known lost.
+      expect(lock.signal.aborted).toBe(true)
+      expect(lock.signal.reason).toMatchObject({ code: 'LAMEDUCK_ERR_LOCK_LOST', reason: 'expired' })
+      expect(locks.held()).toBe(0)
+      expect(await extending).toMatchObject({ message: expect.stringMatching(/timed out/) })
+    } finally {
+      lossy.disconnect()
+      await proxy.close()
+    }
   })
 
   it('autoExtend keeps the lock past its TTL and aborts the signal when it is lost', async () => {
@@ -252,6 +320,55 @@ await describeWith('Redis', '@lameduck/redis locks', () => {
       partitioned.disconnect()
       await proxy.close()
     }
+  })
+
+  it('refuses a lock key ending in ":fence", which is where the fence keys live', async () => {
+    const shutdown = coordinator()
+    const locks = createLocks(shutdown, redis, { keyPrefix: prefix, name: 'plain' })
+    const job = await locks.acquire('job', { ttlMs: 5000 })
+    // `${prefix}job:fence` is the fencing counter of `job`: it must never become a lock key.
+    const refused = await locks.acquire('job:fence', { ttlMs: 5000 }).catch((e: unknown) => e)
+    expect(refused).toBeInstanceOf(InvalidOptionError)
+    expect(refused).toMatchObject({ code: 'LAMEDUCK_ERR_INVALID_OPTION', message: expect.stringMatching(/:fence/) })
+    // The same full key through another prefix is refused too.
+    const prefixed = createLocks(shutdown, redis, { keyPrefix: `${prefix}job:`, name: 'prefixed' })
+    await expect(prefixed.acquire('fence', { ttlMs: 5000, waitMs: 1000 })).rejects.toThrow(InvalidOptionError)
+    expect(await other.get(`${prefix}job:fence`)).toBe(String(job.fence))
+    expect(await other.get(`${prefix}job`)).toBe(job.token)
+    expect(locks.held() + prefixed.held()).toBe(1)
+    // ":fence" anywhere but at the end is an ordinary key.
+    for (const key of ['{job:fence}', 'job:fence:1', 'job:fences']) {
+      const lock = await locks.acquire(key, { ttlMs: 5000 })
+      expect(await lock.release()).toBe('released')
+    }
+    expect(await job.release()).toBe('released')
+  })
+
+  it('fails cleanly, leaving no lock behind, when the fence key holds no integer', async () => {
+    const locks = createLocks(coordinator(), redis, { keyPrefix: prefix })
+    await other.set(`${prefix}garbage:fence`, 'not-a-number')
+    await other.rpush(`${prefix}wrong-type:fence`, 'x')
+    for (const [key, detail] of [
+      ['garbage', /not an integer/],
+      ['wrong-type', /WRONGTYPE/],
+    ] as const) {
+      const error = await locks.acquire(key, { ttlMs: 5000, waitMs: 1000 }).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(LameduckError)
+      expect(error).toMatchObject({
+        code: 'LAMEDUCK_ERR_LOCK_FENCE',
+        key,
+        fenceKey: `${prefix}${key}:fence`,
+        message: expect.stringMatching(detail),
+      })
+      expect(await other.exists(`${prefix}${key}`)).toBe(0)
+      expect(locks.held()).toBe(0)
+    }
+    expect(await other.get(`${prefix}garbage:fence`)).toBe('not-a-number')
+    // Once the counter is repaired, the key can be locked again.
+    await other.del(`${prefix}garbage:fence`)
+    const lock = await locks.acquire('garbage', { ttlMs: 5000 })
+    expect(lock.fence).toBe(1)
+    expect(await lock.release()).toBe('released')
   })
 
   it('validates its options when called', () => {
