@@ -14,7 +14,7 @@ export interface DrainContext {
   responses: (ServerResponse | Http2ServerResponse)[]
   /** Sockets upgraded to another protocol (WebSocket): close them with a goodbye (e.g. 1001). */
   upgraded: Socket[]
-  /** HTTP/2 sessions; each has already been sent GOAWAY. */
+  /** HTTP/2 sessions; each has already been sent GOAWAY (the one carrying `/shutdown` is not listed). */
   sessions: Http2Session[]
   /** Epoch ms at which whatever is still open is force-closed. */
   deadline: number
@@ -60,10 +60,12 @@ const taskNames = new WeakMap<Shutdown, number>()
  * and a warning says so).
  *
  * From the first trigger (the `readiness` phase, while endpoints propagate) the server keeps accepting and
- * serving, but every response carries `Connection: close`, so clients reconnect — elsewhere, once the
- * endpoints have propagated. In `drain`: it stops accepting; sockets idle for `idleMs` are ended; HTTP/2
- * sessions get GOAWAY; in-flight requests finish; whatever is left is force-closed just before the task's
- * deadline. The connection carrying `/shutdown` is never closed by the drain.
+ * serving, but every HTTP/1 response carries `Connection: close`, so clients reconnect — elsewhere, once the
+ * endpoints have propagated; HTTP/2 sessions, new and existing, are served as usual. In `drain`: it stops
+ * accepting; sockets idle for `idleMs` are ended; HTTP/2 sessions get GOAWAY (as does any session set up
+ * after that, at once); in-flight requests finish; whatever is left is force-closed just before the task's
+ * deadline. The connection carrying `/shutdown` (HTTP/1, over TLS or not, or HTTP/2) is never closed by the
+ * drain.
  */
 export function drainHttpServer(shutdown: Shutdown, server: AnyServer, options: DrainOptions = {}): HttpDrain {
   if (!server || typeof (server as { listen?: unknown }).listen !== 'function')
@@ -96,14 +98,15 @@ export function drainHttpServer(shutdown: Shutdown, server: AnyServer, options: 
     else server.once('listening', () => checkServerTimeouts(shutdown, server as HttpServer, name))
   }
 
-  // Lame duck from the first trigger: still accepting and serving, but every response asks its client to
-  // reconnect — to another replica once the endpoints have propagated — so that by the time the drain
+  // Lame duck from the first trigger: still accepting and serving, but every HTTP/1 response asks its client
+  // to reconnect — to another replica once the endpoints have propagated — so that by the time the drain
   // starts, only sockets nobody used since the trigger are left. Closing a socket that is in use always
-  // races the client's next request; a `Connection: close` response never does.
+  // races the client's next request; a `Connection: close` response never does. HTTP/2 sessions are left
+  // alone until the drain (GOAWAY then): refusing one now would refuse a client the endpoints still send.
   const offState = shutdown.on('state', ({ to }) => {
     if (to !== 'draining') return
     offState()
-    tracker.draining = true
+    tracker.lameDuck = true
     for (const res of tracker.responses) if (!res.headersSent && isHttp1(res)) res.setHeader('connection', 'close')
   })
 
@@ -157,6 +160,7 @@ async function drain(
     sessionsForced: 0,
     durationMs: 0,
   }
+  tracker.lameDuck = true
   tracker.draining = true
   stopAccepting(tracker.server)
   for (const session of tracker.sessions) if (!isProtected(session)) session.close()
@@ -166,7 +170,7 @@ async function drain(
     options.onDrain?.({
       responses: tracker.inFlight(),
       upgraded: [...tracker.sockets].filter((socket) => tracker.isUpgraded(socket) && !isProtected(socket)),
-      sessions: [...tracker.sessions],
+      sessions: [...tracker.sessions].filter((session) => !isProtected(session)),
       deadline: forceAt,
     })
   } catch {
@@ -202,9 +206,10 @@ async function drain(
     check()
   })
   // TLS handshakes that never completed, and the TCP sockets under sessions that are gone — but not the one
-  // under the protected /shutdown connection.
-  const keep = new Set<unknown>()
-  for (const socket of tracker.sockets) if (isProtected(socket)) keep.add((socket as { _parent?: unknown })._parent)
+  // under the protected /shutdown connection, whether HTTP/1 over TLS or an HTTP/2 session (h2c or h2).
+  const keep = new Set<Socket | undefined>()
+  for (const socket of tracker.sockets) if (isProtected(socket)) keep.add(tracker.rawOf(socket))
+  for (const session of tracker.sessions) if (isProtected(session)) keep.add(tracker.rawOf(session))
   for (const socket of tracker.raw) if (!keep.has(socket)) socket.destroy()
   stats.closedAfterResponse = Math.max(0, stats.connectionsAtStart - stats.idleEnded - stats.forced)
   stats.durationMs = Math.round(performance.now() - started)

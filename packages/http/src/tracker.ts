@@ -15,6 +15,9 @@ const kActive = Symbol('lameduck.active')
 const kIdleSince = Symbol('lameduck.idleSince')
 const kTracker = Symbol('lameduck.tracker')
 const kSocket = Symbol('lameduck.socket')
+// On a raw TCP socket: the socket itself, so that it can be read through the proxy `Http2Session#socket` is.
+// On an HTTP/2 session: the raw TCP socket under it.
+const kRaw = Symbol('lameduck.raw')
 interface TrackedResponse {
   [kTracker]: ConnectionTracker
   [kSocket]: TrackedSocket | undefined
@@ -39,6 +42,13 @@ function onSocketClose(this: TrackedSocket): void {
   this[kTracker].sockets.delete(this)
 }
 
+/** The TCP socket under `socket`: itself when raw-tracked, the parent of a TLS socket, or a session's. */
+function rawUnder(socket: object | null | undefined): Socket | undefined {
+  if (!socket) return undefined
+  const s = socket as { [kRaw]?: Socket; _parent?: Socket | null }
+  return s[kRaw] ?? s._parent ?? undefined
+}
+
 /**
  * Sees every connection of one server: HTTP/1 sockets (and whether a request is in flight on them),
  * TLS sockets before their handshake, HTTP/2 sessions, and the responses in flight.
@@ -50,6 +60,12 @@ export class ConnectionTracker {
   readonly raw = new Set<Socket>()
   readonly sessions = new Set<Http2Session>()
   readonly responses = new Set<Response>()
+  /**
+   * Lame duck, from the first trigger: HTTP/1 responses carry `Connection: close`. Everything else — new
+   * connections, new and existing HTTP/2 sessions — is served as usual: the endpoints still list the pod.
+   */
+  lameDuck = false
+  /** The drain has started: HTTP/2 sessions set up from now on are sent GOAWAY at once. */
   draining = false
   readonly #isHttp2: boolean
   readonly #isTls: boolean
@@ -57,7 +73,9 @@ export class ConnectionTracker {
   constructor(readonly server: AnyServer) {
     this.#isHttp2 = typeof (server as { updateSettings?: unknown }).updateSettings === 'function'
     this.#isTls = server instanceof TlsServer
-    server.on('connection', (socket: Socket) => {
+    // Prepended: on a cleartext HTTP/2 server, Node's own 'connection' listener sets up the session (and
+    // emits 'session') at once, and the session must find its raw socket marked.
+    server.prependListener('connection', (socket: Socket) => {
       if (this.#isTls || this.#isHttp2) this.#trackRaw(socket)
       else this.track(socket)
     })
@@ -68,6 +86,8 @@ export class ConnectionTracker {
       })
     server.on('session', (session: Http2Session) => {
       this.sessions.add(session)
+      // `session.socket` is a proxy that forwards property reads to the TCP (h2c) or TLS (h2) socket.
+      ;(session as Http2Session & { [kRaw]?: Socket })[kRaw] = rawUnder(session.socket)
       session.once('close', () => this.sessions.delete(session))
       if (this.draining) session.close()
     })
@@ -90,6 +110,7 @@ export class ConnectionTracker {
   }
 
   #trackRaw(socket: Socket): void {
+    ;(socket as Socket & { [kRaw]?: Socket })[kRaw] = socket
     this.raw.add(socket)
     socket.once('close', () => this.raw.delete(socket))
   }
@@ -104,9 +125,17 @@ export class ConnectionTracker {
       const socket = this.track(req.socket as Socket)
       socket[kActive]++
       tracked[kSocket] = socket
-      if (this.draining && !res.headersSent) res.setHeader('connection', 'close')
+      if (this.lameDuck && !res.headersSent) res.setHeader('connection', 'close')
     }
     res.on('close', onResponseClose)
+  }
+
+  /**
+   * The raw TCP socket under an HTTP/1 TLS socket or an HTTP/2 session (h2c or h2 over TLS), if it is one
+   * of `raw`; `undefined` for a plain HTTP/1 socket.
+   */
+  rawOf(connection: Socket | Http2Session): Socket | undefined {
+    return rawUnder(connection)
   }
 
   /** Whether an HTTP/1 socket has a request in flight. */

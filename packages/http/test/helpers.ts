@@ -7,6 +7,7 @@ import {
   request,
   type Server,
 } from 'node:http'
+import { type ClientHttp2Session, connect as connectH2, type IncomingHttpHeaders as Http2Headers } from 'node:http2'
 import { createServer as createHttpsServer, Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import type { AddressInfo, Socket } from 'node:net'
 import express from 'express'
@@ -91,4 +92,39 @@ export const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 /** Resolves when the socket has closed. */
 export function closed(socket: Socket): Promise<void> {
   return socket.destroyed ? Promise.resolve() : new Promise((resolve) => socket.once('close', () => resolve()))
+}
+
+/** An HTTP/2 client session (h2c, or h2 over TLS accepting the test certificate); errors are left to requests. */
+export function openH2(secure: boolean, port: number): ClientHttp2Session {
+  const session = connectH2(`${secure ? 'https' : 'http'}://127.0.0.1:${port}`, { rejectUnauthorized: false })
+  session.on('error', () => {})
+  return session
+}
+
+/** One HTTP/2 request on `session`; rejects with the stream error when there is no complete response. */
+export function getH2(
+  session: ClientHttp2Session,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Http2Headers; body: string }> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request({ ':path': path, ...headers })
+    let status = 0
+    let responseHeaders: Http2Headers = {}
+    let body = ''
+    stream.once('response', (h) => {
+      responseHeaders = h
+      status = Number(h[':status'])
+    })
+    stream.setEncoding('utf8')
+    stream.on('data', (chunk: string) => {
+      body += chunk
+    })
+    stream.once('end', () => {
+      if (status === 0) reject(new Error(`stream ended without a response (RST code ${stream.rstCode})`))
+      else resolve({ status, headers: responseHeaders, body })
+    })
+    stream.once('error', reject)
+    stream.end()
+  })
 }

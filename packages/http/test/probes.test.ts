@@ -1,18 +1,28 @@
 import { createServer, type Server } from 'node:http'
-import { connect } from 'node:net'
+import { createSecureServer as createH2SecureServer, createServer as createH2Server } from 'node:http2'
+import { type AddressInfo, connect } from 'node:net'
 import { createShutdown, type Shutdown, type ShutdownOptions } from '@lameduck/core'
-import { createProbes, drainHttpServer, type ProbeOptions, ShutdownTokenRequiredError } from '@lameduck/http'
+import {
+  createProbes,
+  drainHttpServer,
+  type ProbeOptions,
+  type Request,
+  type Response,
+  ShutdownTokenRequiredError,
+} from '@lameduck/http'
 import { afterEach, describe, expect, it } from 'vitest'
-import { delay, get, listen } from './helpers.js'
+import { closed, delay, get, getH2, listen, makeAgent, makeServer, openH2, tls } from './helpers.js'
 
 const TOKEN = 's3cr3t-t0k3n-for-tests-only'
 const auth = { authorization: `Bearer ${TOKEN}` }
 const servers: Server[] = []
+const others: { close(): void }[] = []
 afterEach(() => {
   for (const server of servers.splice(0)) {
     server.closeAllConnections()
     server.close()
   }
+  for (const server of others.splice(0)) server.close()
 })
 
 async function serve(options: ShutdownOptions = {}, probeOptions: ProbeOptions = { token: TOKEN }) {
@@ -172,30 +182,57 @@ describe('/shutdown', () => {
     })
   })
 
-  it('holds the exit until the response is flushed, and the drain never closes its connection', async () => {
-    const exits: number[] = []
-    const shutdown: Shutdown = createShutdown({
-      logger: false,
-      signals: [],
-      drainDelayMs: 0,
-      exit: (c) => exits.push(c),
-    })
-    const probes = createProbes(shutdown, { token: TOKEN })
-    const server = createServer((req, res) => {
-      if (!probes(req, res)) res.end('app')
-    })
-    servers.push(server)
-    const drain = drainHttpServer(shutdown, server, { timeoutMs: 200, checkTimeouts: false })
-    // The report is produced after the drain deadline: the /shutdown connection must survive it.
-    shutdown.addTask({ name: 'after-drain', phase: 'close', run: () => delay(300) })
-    const port = await listen(server)
-    const reply = await get('http', port, '/shutdown', { headers: auth })
-    expect(reply.status).toBe(200)
-    expect(JSON.parse(reply.body).exitCode).toBe(0)
-    expect(drain.stats?.forced).toBe(0)
-    await delay(30)
-    expect(exits).toEqual([0])
-  })
+  for (const kind of ['http', 'https', 'h2c', 'h2'] as const) {
+    it(`over ${kind}: holds the exit until the response is flushed, and the drain never closes its connection`, async () => {
+      const exits: number[] = []
+      const shutdown: Shutdown = createShutdown({
+        logger: false,
+        signals: [],
+        drainDelayMs: 0,
+        exit: (c) => exits.push(c),
+      })
+      const probes = createProbes(shutdown, { token: TOKEN })
+      const handler = (req: Request, res: Response) => {
+        if (!probes(req, res)) res.end('app')
+      }
+      const h2 = kind === 'h2c' || kind === 'h2'
+      const server = h2
+        ? kind === 'h2'
+          ? createH2SecureServer(tls, handler)
+          : createH2Server(handler)
+        : makeServer(kind, handler as never)
+      if (h2) others.push(server)
+      else servers.push(server as Server)
+      const drain = drainHttpServer(shutdown, server, { timeoutMs: 200, checkTimeouts: false })
+      // The report is produced after the drain deadline: the /shutdown connection must survive it.
+      shutdown.addTask({ name: 'after-drain', phase: 'close', run: () => delay(300) })
+      const port = await new Promise<number>((resolve) =>
+        server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)),
+      )
+      let reply: { status: number; body: string }
+      if (h2) {
+        // Another client's connection, which the drain does close; the /shutdown one on its own session.
+        const other = openH2(kind === 'h2', port)
+        expect((await getH2(other, '/app')).body).toBe('app')
+        const otherClosed = new Promise((resolve) => other.once('close', resolve))
+        const session = openH2(kind === 'h2', port)
+        reply = await getH2(session, '/shutdown', auth)
+        await otherClosed
+        session.close()
+      } else {
+        const agent = makeAgent(kind)
+        const other = await get(kind, port, '/app', { agent })
+        reply = await get(kind, port, '/shutdown', { headers: auth })
+        await closed(other.socket)
+        agent.destroy()
+      }
+      expect(reply.status).toBe(200)
+      expect(JSON.parse(reply.body)).toMatchObject({ exitCode: 0, trigger: 'http' })
+      expect(drain.stats).toMatchObject({ forced: 0, connectionsAtStart: 1 })
+      await delay(30)
+      expect(exits).toEqual([0])
+    }, 10_000)
+  }
 
   it('warns about a short token', async () => {
     const shutdown = createShutdown({ exit: false, logger: false, signals: [] })
