@@ -262,6 +262,41 @@ describe('pushOnShutdown', () => {
     expect(report.exitCode).toBe(0)
   })
 
+  it('retries a failing push: 503, 503, then 200 is a success; and stops after 1 + retries attempts', async () => {
+    const answers: number[] = []
+    let script: number[] = []
+    const gateway = createServer((req, res) => {
+      req.resume()
+      req.on('end', () => {
+        const status = script.shift() ?? 503
+        answers.push(status)
+        res.writeHead(status).end()
+      })
+    })
+    const port = await listen(gateway)
+    try {
+      script = [503, 503, 200]
+      const recovers = quiet()
+      pushOnShutdown(recovers, { url: `http://127.0.0.1:${port}`, job: 'j', registry: new Registry(), retries: 2 })
+      const ok = await recovers.shutdown()
+      expect(answers).toEqual([503, 503, 200])
+      expect(ok.phases.find((p) => p.name === 'report')?.tasks[0]?.outcome).toBe('ok')
+
+      answers.length = 0
+      script = []
+      const down = quiet()
+      pushOnShutdown(down, { url: `http://127.0.0.1:${port}`, job: 'j', registry: new Registry(), retries: 1 })
+      const failed = await down.shutdown()
+      expect(answers).toEqual([503, 503])
+      expect(failed.phases.find((p) => p.name === 'report')?.tasks[0]).toMatchObject({
+        outcome: 'error',
+        code: 'LAMEDUCK_ERR_PUSH_FAILED',
+      })
+    } finally {
+      gateway.close()
+    }
+  })
+
   it('a Pushgateway that hangs is abandoned within the budget', async () => {
     const hanging = createServer(() => {})
     const port = await listen(hanging)
