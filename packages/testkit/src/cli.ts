@@ -1,3 +1,4 @@
+import { constants } from 'node:os'
 import { parseArgs } from 'node:util'
 import { LameduckError } from '@lameduck/core'
 import { SIM_DEFAULTS } from './defaults.js'
@@ -9,7 +10,8 @@ interface OptionDoc {
   name: string
   value?: string
   help: string
-  default?: string | number
+  /** Shown in --help as `(default: …)`: every option has one, `none` or `off` when unset means nothing. */
+  default: string | number
   multiple?: boolean
 }
 
@@ -40,6 +42,7 @@ const DOCS: OptionDoc[] = [
     name: 'prestop-header',
     value: "'Name: value'",
     help: 'header of the preStop request (repeatable)',
+    default: 'none',
     multiple: true,
   },
   {
@@ -81,10 +84,19 @@ const DOCS: OptionDoc[] = [
     help: 'port of the kube-proxy stand-in; 0 picks a free one',
     default: SIM_DEFAULTS.proxyPort,
   },
-  { name: 'env', value: 'K=V', help: 'environment for both replicas (repeatable)', multiple: true },
-  { name: 'json', help: 'print the result as one JSON object' },
-  { name: 'help', help: 'show this help' },
+  {
+    name: 'env',
+    value: 'K=V',
+    help: 'environment for both replicas (repeatable)',
+    default: 'none',
+    multiple: true,
+  },
+  { name: 'json', help: 'print the result as one JSON object', default: 'off' },
+  { name: 'help', help: 'show this help', default: 'off' },
 ]
+
+/** Signals that interrupt a run: the replicas' groups are killed, and the exit code is 128 + the signal's number. */
+const INTERRUPTS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT']
 
 export const HELP = `lameduck-sim — run two replicas of a service behind a kube-proxy-like proxy under keep-alive
 load, terminate replica A as the kubelet does, and count every failed request.
@@ -96,12 +108,12 @@ Each replica gets PORT (and ADMIN_PORT) in its environment. Durations: ms, or 50
 Options:
 ${DOCS.map((d) => {
   const flag = `--${d.name}${d.value ? ` <${d.value}>` : ''}`
-  const def = d.default === undefined ? '' : ` (default: ${d.default})`
-  return `  ${flag.padEnd(32)} ${d.help}${def}`
+  return `  ${flag.padEnd(32)} ${d.help} (default: ${d.default})`
 }).join('\n')}
 
 Exit codes: 0 no request failed and no SIGKILL; 1 a request failed or SIGKILL was needed;
-2 the service could not be run or the options are wrong; 130 interrupted.
+2 the service could not be run or the options are wrong; 128 + the signal's number when interrupted by
+SIGINT (130), SIGTERM (143), SIGHUP (129) or SIGQUIT (131). The replicas never outlive lameduck-sim.
 
 Example:
   lameduck-sim --prestop /shutdown --prestop-header 'Authorization: Bearer t0k3n' -- node server.js
@@ -124,9 +136,14 @@ export async function main(argv: string[], io: { out: (s: string) => void; err: 
   }
 
   const controller = new AbortController()
-  const onSigint = () => controller.abort()
-  process.once('SIGINT', onSigint)
-  process.once('SIGTERM', onSigint)
+  let interrupt: NodeJS.Signals | undefined
+  // The first signal aborts the run, which kills the replicas' process groups; a second one gets its default
+  // action, and the reaper (see reaper.ts) kills the replicas then.
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupt ??= signal
+    controller.abort()
+  }
+  for (const signal of INTERRUPTS) process.once(signal, onSignal)
   const live = !json && process.stderr.isTTY
   try {
     const result = await simulateTermination({
@@ -150,8 +167,9 @@ export async function main(argv: string[], io: { out: (s: string) => void; err: 
   } catch (error) {
     if (live) io.err('\r\x1b[K')
     if (error instanceof SimulatorError && error.code === 'LAMEDUCK_ERR_SIM_ABORTED') {
-      io.err('lameduck-sim: interrupted; replicas killed\n')
-      return 130
+      const signal = interrupt ?? 'SIGINT'
+      io.err(`lameduck-sim: interrupted by ${signal}; replicas killed\n`)
+      return 128 + constants.signals[signal]
     }
     const message = error instanceof Error ? error.message : String(error)
     const code = error instanceof LameduckError ? ` [${error.code}]` : ''
@@ -160,8 +178,7 @@ export async function main(argv: string[], io: { out: (s: string) => void; err: 
       io.err(`last output of the replica:\n${error.output.map((l) => `  ${l}`).join('\n')}\n`)
     return 2
   } finally {
-    process.removeListener('SIGINT', onSigint)
-    process.removeListener('SIGTERM', onSigint)
+    for (const signal of INTERRUPTS) process.removeListener(signal, onSignal)
   }
 }
 

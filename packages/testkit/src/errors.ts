@@ -7,6 +7,7 @@ export type SimulatorErrorCode =
   | 'LAMEDUCK_ERR_SIM_PORT_IN_USE'
   | 'LAMEDUCK_ERR_SIM_REPLICA_CRASHED'
   | 'LAMEDUCK_ERR_SIM_ABORTED'
+  | 'LAMEDUCK_ERR_SIM_SIGNAL_FAILED'
 
 /** Why a simulation could not run to the end. The message says what to do about it. */
 export class SimulatorError extends LameduckError {

@@ -64,13 +64,23 @@ export class Replica {
     return this.exit === undefined
   }
 
-  /** Sends a signal to the main process; a process already gone is not an error. */
+  /**
+   * Sends a signal to the main process. A process already gone (`ESRCH`) is not an error; anything else —
+   * an unknown signal, no permission — throws a `SimulatorError` (`LAMEDUCK_ERR_SIM_SIGNAL_FAILED`), since
+   * the service would otherwise never be told to stop and the run would measure nothing.
+   */
   signal(signal: NodeJS.Signals): void {
     if (!this.running || this.child.pid === undefined) return
     try {
       process.kill(this.child.pid, signal)
-    } catch {
-      // Already gone.
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ESRCH') return
+      throw new SimulatorError(
+        'LAMEDUCK_ERR_SIM_SIGNAL_FAILED',
+        `could not send ${signal} to replica ${this.name}: ${(error as Error).message}`,
+        this.output.slice(-10),
+        { cause: error },
+      )
     }
   }
 

@@ -1,4 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process'
+import { constants } from 'node:os'
 import { InvalidOptionError } from '@lameduck/core'
 import { SIM_DEFAULTS as D } from './defaults.js'
 import { parseDuration } from './duration.js'
@@ -7,6 +8,7 @@ import { type PreStopResult, terminate } from './kubelet.js'
 import { type LoadCounts, record, send } from './load.js'
 import type { FromWorker, ToWorker } from './load-worker.js'
 import { freePorts } from './ports.js'
+import type { ToReaper } from './reaper.js'
 import { Replica } from './replica.js'
 import workerPath from './worker-path.cjs'
 
@@ -129,6 +131,8 @@ export async function simulateTermination(options: SimulationOptions): Promise<S
   const config = resolve(options)
   const [portA, portB, adminA, adminB] = (await freePorts(4)) as [number, number, number, number]
   const worker = new LoadWorker(config.proxyPort)
+  // For the deaths of this process that no handler sees (SIGKILL, a crash): the reaper kills the replicas then.
+  const reaper = new Reaper()
   const replicas: Replica[] = []
   const killAll = () => {
     for (const replica of replicas) replica.killGroup('SIGKILL')
@@ -161,6 +165,7 @@ export async function simulateTermination(options: SimulationOptions): Promise<S
     const a = new Replica('A', portA, adminA, command, args, env)
     const b = new Replica('B', portB, adminB, command, args, env)
     replicas.push(a, b)
+    for (const replica of replicas) reaper.watch(replica.child.pid)
     const waits = [a, b].flatMap((replica) => {
       const list = [replica.waitListening(replica.port, config.startupTimeoutMs, 'PORT', commandLine)]
       if (config.preStopPort === 'admin')
@@ -276,6 +281,7 @@ export async function simulateTermination(options: SimulationOptions): Promise<S
     killAll()
     await worker.terminate()
     await Promise.race([Promise.all(replicas.map((replica) => replica.exited)), sleep(2000)])
+    await reaper.done()
     process.removeListener('exit', killAll)
   }
 }
@@ -337,6 +343,54 @@ class LoadWorker {
   }
 }
 
+/**
+ * The simulator's handle on the reaper (see reaper.ts): told each replica's process group, it SIGKILLs them
+ * if this process dies before {@link Reaper.done}. Best effort: a reaper that cannot start leaves the
+ * simulation to its own cleanup, as before.
+ */
+class Reaper {
+  readonly #child: ChildProcess
+  readonly #exited: Promise<void>
+
+  constructor() {
+    // The simulator's pid in its argv, so that `ps` tells which simulator a reaper guards.
+    this.#child = fork(workerPath.reaperPath(), [String(process.pid)], {
+      detached: true,
+      // Nothing of the simulator's environment or flags (NODE_OPTIONS, --inspect, loaders): a bare node.
+      env: { LAMEDUCK_SIM_REAPER: '1' },
+      execArgv: [],
+      stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+    })
+    this.#exited = new Promise((resolve) => {
+      this.#child.once('exit', () => resolve())
+      this.#child.on('error', () => resolve())
+    })
+    // Never what keeps the simulator's process alive.
+    this.#child.unref()
+    this.#child.channel?.unref()
+  }
+
+  /** Adds a replica's process group (its pid: each replica leads a group of its own). */
+  watch(pgid: number | undefined): void {
+    if (pgid !== undefined) this.#send({ type: 'watch', pgid })
+  }
+
+  /** The simulator has cleaned up by itself: the reaper exits without killing anything. */
+  async done(): Promise<void> {
+    this.#send({ type: 'done' })
+    await Promise.race([this.#exited, sleep(1000)])
+    if (this.#child.exitCode === null && this.#child.signalCode === null) {
+      this.#child.kill('SIGKILL')
+      await Promise.race([this.#exited, sleep(1000)])
+    }
+  }
+
+  #send(message: ToReaper): void {
+    // With a callback, a channel already closed is reported there rather than as an 'error' event.
+    if (this.#child.connected) this.#child.send(message, () => {})
+  }
+}
+
 async function crashed(replica: Replica): Promise<never> {
   const exit = await replica.exited
   const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`
@@ -356,7 +410,11 @@ function resolve(options: SimulationOptions) {
     return v
   }
   const signal = options.signal ?? D.signal
-  if (!/^SIG[A-Z0-9]+$/.test(signal)) throw new InvalidOptionError('signal', `not a signal name: ${signal}`)
+  if (typeof signal !== 'string' || !/^SIG[A-Z0-9]+$/.test(signal))
+    throw new InvalidOptionError('signal', `not a signal name: ${signal}`)
+  // A name this platform does not know would never reach the service: refuse it before anything starts.
+  if (!Object.hasOwn(constants.signals, signal))
+    throw new InvalidOptionError('signal', `unknown signal ${signal} (expected a name like SIGTERM, SIGINT or SIGQUIT)`)
   const preStopPort = options.preStopPort ?? D.preStopPort
   if (preStopPort !== 'port' && preStopPort !== 'admin' && !(Number.isInteger(preStopPort) && preStopPort > 0))
     throw new InvalidOptionError('preStopPort', `expected a port number, "port" or "admin", got ${preStopPort}`)

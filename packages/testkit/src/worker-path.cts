@@ -5,4 +5,7 @@ export = {
   loadWorkerPath(): string {
     return path.join(__dirname, 'load-worker.js')
   },
+  reaperPath(): string {
+    return path.join(__dirname, 'reaper.js')
+  },
 }

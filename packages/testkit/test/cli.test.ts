@@ -1,5 +1,8 @@
 import { spawnSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { constants, tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { HELP, main, parseDuration, SIM_DEFAULTS } from '@lameduck/testkit'
 import { describe, expect, it } from 'vitest'
@@ -7,6 +10,90 @@ import { spawnChild } from '../../../test/support/child.js'
 
 const bin = fileURLToPath(new URL('../bin/lameduck-sim.js', import.meta.url))
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}.mjs`, import.meta.url))
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Whether a process exists and is not a zombie (orphans re-parented to a PID 1 that never reaps stay zombies). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH'
+  }
+  if (!existsSync('/proc/self/stat')) return true
+  try {
+    return !/^\d+ \(.*\) [ZX]/s.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+  } catch {
+    return false
+  }
+}
+
+/** Polls until none of `pids` is alive or `timeoutMs` has passed; returns those still alive. */
+async function survivors(pids: number[], timeoutMs = 5000): Promise<number[]> {
+  const deadline = performance.now() + timeoutMs
+  for (;;) {
+    const left = pids.filter(alive)
+    if (left.length === 0 || performance.now() > deadline) return left
+    await sleep(50)
+  }
+}
+
+/** The pids the writes-pid fixture wrote to `dir`: each replica's and its child's, once both replicas have. */
+async function replicaPids(dir: string, timeoutMs = 10_000): Promise<{ replicas: number[]; all: number[] }> {
+  const deadline = performance.now() + timeoutMs
+  while (performance.now() < deadline) {
+    const files = readdirSync(dir)
+    if (files.length >= 2) {
+      const pairs = files.map((f) => readFileSync(join(dir, f), 'utf8').trim().split(' ').map(Number))
+      if (pairs.every((pair) => pair.length === 2 && pair.every((pid) => pid > 0)))
+        return { replicas: pairs.map((pair) => pair[0] as number), all: pairs.flat() }
+    }
+    await sleep(50)
+  }
+  throw new Error(`the replicas did not write their pids to ${dir} within ${timeoutMs} ms`)
+}
+
+/** pids of the reapers that guard the simulator with pid `simulatorPid`, zombies left out. */
+function reapersOf(simulatorPid: number): number[] {
+  const out = spawnSync('pgrep', ['-f', `reaper\\.js ${simulatorPid}$`], { encoding: 'utf8' }).stdout
+  return out.split('\n').filter(Boolean).map(Number).filter(alive)
+}
+
+/** Starts the CLI on writes-pid with a long warmup; the test ends it. Cleans up after a failed assertion. */
+async function startLongRun() {
+  const marker = `lameduck-test-${randomUUID()}`
+  const dir = mkdtempSync(join(tmpdir(), 'lameduck-sim-pids-'))
+  const cli = spawnChild(process.execPath, [
+    bin,
+    '--warmup',
+    '30s',
+    '--env',
+    `PID_DIR=${dir}`,
+    '--',
+    process.execPath,
+    fixture('writes-pid'),
+    marker,
+  ])
+  const pids = await replicaPids(dir).catch((error: Error) => {
+    cli.dispose()
+    rmSync(dir, { recursive: true, force: true })
+    throw error
+  })
+  const cleanup = () => {
+    cli.dispose()
+    rmSync(dir, { recursive: true, force: true })
+    // Only if the test failed: the replicas' groups (each replica leads its own).
+    if (!pids.all.some(alive)) return
+    for (const pid of pids.replicas) {
+      try {
+        process.kill(-pid, 'SIGKILL')
+      } catch {
+        // Gone, as it should be.
+      }
+    }
+  }
+  return { cli, marker, pids, cleanup }
+}
 
 function capture() {
   const out: string[] = []
@@ -32,7 +119,7 @@ describe('lameduck-sim CLI', () => {
     expect(await main(['--help'], io)).toBe(0)
     const help = out.join('')
     expect(help).toBe(HELP)
-    for (const flag of [
+    const flags = [
       'concurrency',
       'think',
       'path',
@@ -52,8 +139,12 @@ describe('lameduck-sim CLI', () => {
       'proxy-port',
       'env',
       'json',
-    ])
-      expect(help).toContain(`--${flag}`)
+      'help',
+    ]
+    // One line per option, each ending with its default.
+    const optionLines = help.split('\n').filter((line) => /^\s+--/.test(line))
+    expect(optionLines.map((line) => /^\s+--([a-z-]+)/.exec(line)?.[1])).toEqual(flags)
+    for (const line of optionLines) expect(line).toMatch(/ \(default: [^()]+\)$/)
     expect(help).toContain(`(default: ${SIM_DEFAULTS.concurrency})`)
     expect(help).toContain(`(default: ${SIM_DEFAULTS.grace})`)
     expect(help).toContain(`(default: ${SIM_DEFAULTS.propagation})`)
@@ -68,12 +159,38 @@ describe('lameduck-sim CLI', () => {
       ['--env', 'NOEQUALS', '--', 'node'],
       ['--grace', '3 fortnights', '--', 'node', '-e', '0'],
       ['--signal', 'TERM', '--', 'node', '-e', '0'],
+      ['--signal', 'SIGFOO', '--', 'node', '-e', '0'],
       ['--prestop-port', '0', '--', 'node', '-e', '0'],
     ]) {
       const { io, err } = capture()
       expect(await main(argv, io)).toBe(2)
       expect(err.join('')).toMatch(/^lameduck-sim: /)
     }
+  })
+
+  it('an unknown --signal exits 2 at once, naming it, without running the service', async () => {
+    // Without the check the run would go on: SIGFOO never reaches the service, which SIGKILL ends after 1 s.
+    const marker = `lameduck-test-${randomUUID()}`
+    const cli = spawnChild(process.execPath, [
+      bin,
+      '--signal',
+      'SIGFOO',
+      '--warmup',
+      '300ms',
+      '--grace',
+      '1s',
+      '--',
+      process.execPath,
+      fixture('well-behaved'),
+      marker,
+    ])
+    const exit = await cli.exited
+    expect(exit.code).toBe(2)
+    expect(cli.stderr.join('\n')).toMatch(
+      /^lameduck-sim: signal: unknown signal SIGFOO\b.*\[LAMEDUCK_ERR_INVALID_OPTION\]$/m,
+    )
+    expect(cli.stdout.join('')).toBe('')
+    expect(exit.elapsedMs).toBeLessThan(1500)
   })
 
   it('--json prints one object with a numeric failed; exit code follows the verdict', async () => {
@@ -117,6 +234,8 @@ describe('lameduck-sim CLI', () => {
     expect(text).toContain('PASS')
     expect(text).toMatch(/^0 of \d+ requests failed$/m)
     expect(exit.code).toBe(0)
+    // The reaper went with it.
+    expect(reapersOf(cli.child.pid as number)).toEqual([])
   })
 
   it('--prestop-port admin waits for ADMIN_PORT and sends the preStop there', async () => {
@@ -175,9 +294,45 @@ describe('lameduck-sim CLI', () => {
     const exit = await cli.exited
     expect(exit.code).toBe(130)
     expect(exit.elapsedMs).toBeLessThan(3000)
-    expect(cli.stderr.join('\n')).toContain('interrupted')
+    expect(cli.stderr.join('\n')).toContain('interrupted by SIGINT')
     await new Promise((resolve) => setTimeout(resolve, 100))
     expect(spawnSync('pgrep', ['-af', marker], { encoding: 'utf8' }).stdout.trim()).toBe('')
+  })
+
+  for (const signal of ['SIGHUP', 'SIGQUIT'] as const)
+    it(`${signal} exits 128 + its number with a message, and no replica outlives the CLI`, async () => {
+      const { cli, marker, pids, cleanup } = await startLongRun()
+      try {
+        cli.mark()
+        cli.child.kill(signal)
+        const exit = await cli.exited
+        expect(exit.signal).toBeNull()
+        expect(exit.code).toBe(128 + constants.signals[signal])
+        expect(exit.elapsedMs).toBeLessThan(3000)
+        expect(cli.stderr.join('\n')).toContain(`lameduck-sim: interrupted by ${signal}; replicas killed`)
+        expect(await survivors(pids.all)).toEqual([])
+        expect(spawnSync('pgrep', ['-af', marker], { encoding: 'utf8' }).stdout.trim()).toBe('')
+        expect(reapersOf(cli.child.pid as number)).toEqual([])
+      } finally {
+        cleanup()
+      }
+    })
+
+  it('SIGKILL of the CLI: its reaper kills every replica within seconds, then exits', async () => {
+    const { cli, marker, pids, cleanup } = await startLongRun()
+    try {
+      const simulator = cli.child.pid as number
+      const reapers = reapersOf(simulator)
+      expect(reapers).toHaveLength(1)
+      expect(pids.all.filter(alive)).toEqual(pids.all)
+      cli.child.kill('SIGKILL')
+      expect((await cli.exited).signal).toBe('SIGKILL')
+      expect(await survivors(pids.all)).toEqual([])
+      expect(spawnSync('pgrep', ['-af', marker], { encoding: 'utf8' }).stdout.trim()).toBe('')
+      expect(await survivors(reapers)).toEqual([])
+    } finally {
+      cleanup()
+    }
   })
 
   it('a command that does not exist exits 2 with a clear message', async () => {

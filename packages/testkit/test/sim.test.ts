@@ -26,6 +26,11 @@ function leftovers(marker: string): string {
   return spawnSync('pgrep', ['-af', marker], { encoding: 'utf8' }).stdout.trim()
 }
 
+/** The reapers guarding this process's simulations: none once a simulation has settled. */
+function reapers(): string {
+  return spawnSync('pgrep', ['-af', `reaper\\.js ${process.pid}$`], { encoding: 'utf8' }).stdout.trim()
+}
+
 describe('the simulator tells a correct shutdown from a broken one', () => {
   for (const attempt of [1, 2]) {
     it(`well-behaved service: 0 failed requests (run ${attempt})`, async () => {
@@ -42,6 +47,7 @@ describe('the simulator tells a correct shutdown from a broken one', () => {
       // Not a lameduck service: no report to read a timeline from.
       expect(r.lameduck).toBeNull()
       expect(leftovers(marker)).toBe('')
+      expect(reapers()).toBe('')
     })
 
     it(`bare server.close() under keep-alive load: failures or SIGKILL (run ${attempt})`, async () => {
@@ -239,6 +245,7 @@ describe('bad input and faults fail fast and clean', () => {
     await expectError(result, 'LAMEDUCK_ERR_SIM_ABORTED', /aborted/)
     await new Promise((resolve) => setTimeout(resolve, 100))
     expect(leftovers(marker)).toBe('')
+    expect(reapers()).toBe('')
   })
 
   it('invalid options are refused before anything starts', async () => {
@@ -250,6 +257,7 @@ describe('bad input and faults fail fast and clean', () => {
     // Core's InvalidOptionError, not a SimulatorError: the simulator has no option error code of its own.
     for (const bad of [
       { signal: 'TERM' as NodeJS.Signals },
+      { signal: 'SIGFOO' as NodeJS.Signals },
       { preStopPort: 'metrics' as 'admin' },
       { preStop: 'shutdown' },
     ]) {
@@ -257,5 +265,42 @@ describe('bad input and faults fail fast and clean', () => {
       expect(error).toMatchObject({ code: 'LAMEDUCK_ERR_INVALID_OPTION' })
       expect(error).not.toBeInstanceOf(SimulatorError)
     }
+  })
+
+  it('an unknown stop signal is refused by name, before any replica starts', async () => {
+    // A service that would run fine: without the check the simulation would start and SIGFOO go nowhere.
+    const { result, marker } = run('well-behaved', { signal: 'SIGFOO' as NodeJS.Signals, grace: '1s' })
+    const started = performance.now()
+    const error = await result.catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: 'LAMEDUCK_ERR_INVALID_OPTION', option: 'signal' })
+    expect((error as Error).message).toMatch(/^signal: unknown signal SIGFOO\b/)
+    expect(performance.now() - started).toBeLessThan(200)
+    expect(leftovers(marker)).toBe('')
+  })
+})
+
+describe('the kube-proxy side', () => {
+  it('replica A gets new connections until --propagation has passed, and none after', async () => {
+    // The fixture answers every request with Connection: close, so each request opens a connection the proxy
+    // routes afresh, and keeps accepting for 2 s after SIGTERM: whatever the proxy still sends it after the 1 s
+    // propagation would show up.
+    const { result, marker } = run('counts-connections', {
+      propagation: '1s',
+      grace: '6s',
+      concurrency: 16,
+      env: { DRAIN_DELAY_MS: '2000' },
+    })
+    const r = await result
+    const line = r.lastOutput.find((l) => l.startsWith('accepted '))
+    const match = /^accepted (\d+) connections after SIGTERM, the last at \+(-?\d+) ms$/.exec(line ?? '')
+    expect(match, r.lastOutput.join('\n')).not.toBeNull()
+    const [count, lastMs] = [Number(match?.[1]), Number(match?.[2])]
+    // No preStop: SIGTERM comes at termination start, so these are ms from termination start (or a little less).
+    expect(count).toBeGreaterThan(0)
+    expect(lastMs).toBeGreaterThanOrEqual(600)
+    expect(lastMs).toBeLessThan(1000 + 400)
+    expect(r.signalAtMs).toBeLessThan(100)
+    expect(r.terminationToExitMs).toBeGreaterThanOrEqual(2000)
+    expect(leftovers(marker)).toBe('')
   })
 })
