@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { keepAliveLoad } from './lib.mjs'
 
 const fixture = fileURLToPath(new URL('./fixtures/express-server.mjs', import.meta.url))
-const rounds = Number(process.env.BENCH_ROUNDS ?? 8)
+const rounds = Number(process.env.BENCH_ROUNDS ?? 16)
 const roundMs = Number(process.env.BENCH_ROUND_MS ?? 2000)
 const concurrency = 64
 

@@ -106,8 +106,7 @@ export function drainHttpServer(shutdown: Shutdown, server: AnyServer, options: 
   const offState = shutdown.on('state', ({ to }) => {
     if (to !== 'draining') return
     offState()
-    tracker.lameDuck = true
-    for (const res of tracker.responses) if (!res.headersSent && isHttp1(res)) res.setHeader('connection', 'close')
+    tracker.startLameDuck()
   })
 
   const remove = shutdown.addTask({
@@ -128,19 +127,16 @@ export function drainHttpServer(shutdown: Shutdown, server: AnyServer, options: 
   return {
     server,
     connections: () => tracker.sockets.size + tracker.sessions.size,
-    inFlight: () => tracker.responses.size,
+    inFlight: () => tracker.inFlightCount(),
     get stats() {
       return stats
     },
     remove() {
       remove()
       offState()
+      tracker.stop()
     },
   }
-}
-
-function isHttp1(res: ServerResponse | Http2ServerResponse): res is ServerResponse {
-  return !(res as Http2ServerResponse).stream
 }
 
 async function drain(
@@ -160,7 +156,7 @@ async function drain(
     sessionsForced: 0,
     durationMs: 0,
   }
-  tracker.lameDuck = true
+  tracker.startLameDuck()
   tracker.draining = true
   stopAccepting(tracker.server)
   for (const session of tracker.sessions) if (!isProtected(session)) session.close()
@@ -211,6 +207,7 @@ async function drain(
   for (const socket of tracker.sockets) if (isProtected(socket)) keep.add(tracker.rawOf(socket))
   for (const session of tracker.sessions) if (isProtected(session)) keep.add(tracker.rawOf(session))
   for (const socket of tracker.raw) if (!keep.has(socket)) socket.destroy()
+  tracker.stop()
   stats.closedAfterResponse = Math.max(0, stats.connectionsAtStart - stats.idleEnded - stats.forced)
   stats.durationMs = Math.round(performance.now() - started)
   return stats

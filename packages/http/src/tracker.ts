@@ -1,7 +1,8 @@
-import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http'
+import { type Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http'
 import type { Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2'
-import { Server as NetServer, type Socket } from 'node:net'
+import { Server as NetServer, Socket } from 'node:net'
 import { type TLSSocket, Server as TlsServer } from 'node:tls'
+import { HTTP_DEFAULTS } from './defaults.js'
 import { isProtected } from './protect.js'
 
 /** Any server lameduck can drain: `node:http`, `node:https`, `node:http2` (plain or secure). */
@@ -9,34 +10,43 @@ export type AnyServer = NetServer
 
 type Response = ServerResponse | Http2ServerResponse
 
-// Per-socket state lives on the socket itself: no map lookups on the request path, and nothing to
-// clean up when the socket goes away.
+// Per-socket state lives on the socket itself (set once per connection): no map lookups, nothing to clean
+// up when the socket goes away. Requests cost nothing until the first trigger: whether an HTTP/1 socket has
+// a request in flight is read from Node's own `socket._httpMessage` (the response being written on it, as
+// http-terminator reads it too), not counted per request — a listener and a Set entry per response cost
+// about 3 % of a trivial Express app's throughput, and a property on each response (giving Node's
+// ServerResponse objects a shape of their own) another 5 %, in Node's own hot code.
 const kActive = Symbol('lameduck.active')
 const kIdleSince = Symbol('lameduck.idleSince')
 const kTracker = Symbol('lameduck.tracker')
-const kSocket = Symbol('lameduck.socket')
 // On a raw TCP socket: the socket itself, so that it can be read through the proxy `Http2Session#socket` is.
 // On an HTTP/2 session: the raw TCP socket under it.
 const kRaw = Symbol('lameduck.raw')
-interface TrackedResponse {
-  [kTracker]: ConnectionTracker
-  [kSocket]: TrackedSocket | undefined
-}
 
-// One shared listener instead of a closure per request: this is the hot path.
-function onResponseClose(this: Response & TrackedResponse): void {
-  this[kTracker].responses.delete(this)
-  const socket = this[kSocket]
-  if (socket) {
-    socket[kActive]--
-    socket[kIdleSince] = performance.now()
-  }
-}
 interface TrackedSocket extends Socket {
+  /** Requests in flight, counted only where Node has no `_httpMessage` (never so far). */
   [kActive]: number
+  /** When the socket was last seen with nothing in flight — from the trigger on, sampled. */
   [kIdleSince]: number
   [kTracker]: ConnectionTracker
+  /** Node's: the response currently written on this socket, `null` between requests. */
+  _httpMessage?: ServerResponse | null
 }
+
+/** Whether this Node keeps the response being written on a socket in `socket._httpMessage`. */
+const HAS_HTTP_MESSAGE = ((): boolean => {
+  try {
+    const socket = new Socket()
+    const res = new ServerResponse(new IncomingMessage(socket))
+    res.assignSocket(socket)
+    const has = (socket as TrackedSocket)._httpMessage === res
+    res.detachSocket(socket)
+    socket.destroy()
+    return has && (socket as TrackedSocket)._httpMessage === null
+  } catch {
+    return false
+  }
+})()
 
 function onSocketClose(this: TrackedSocket): void {
   this[kTracker].sockets.delete(this)
@@ -51,7 +61,7 @@ function rawUnder(socket: object | null | undefined): Socket | undefined {
 
 /**
  * Sees every connection of one server: HTTP/1 sockets (and whether a request is in flight on them),
- * TLS sockets before their handshake, HTTP/2 sessions, and the responses in flight.
+ * TLS sockets before their handshake, HTTP/2 sessions and their responses in flight.
  */
 export class ConnectionTracker {
   /** HTTP/1 connections (TCP sockets, or TLS sockets after the handshake). */
@@ -59,6 +69,7 @@ export class ConnectionTracker {
   /** TCP sockets under TLS or HTTP/2: only ever force-closed. */
   readonly raw = new Set<Socket>()
   readonly sessions = new Set<Http2Session>()
+  /** HTTP/2 responses in flight (and HTTP/1 ones, on a Node without `_httpMessage`). */
   readonly responses = new Set<Response>()
   /**
    * Lame duck, from the first trigger: HTTP/1 responses carry `Connection: close`. Everything else — new
@@ -69,8 +80,16 @@ export class ConnectionTracker {
   draining = false
   readonly #isHttp2: boolean
   readonly #isTls: boolean
+  /** On a Node without `socket._httpMessage`: count per response instead, from the start. */
+  readonly #countResponses: boolean
+  #sampler: NodeJS.Timeout | undefined
 
-  constructor(readonly server: AnyServer) {
+  /** `countResponses`: count per response even where Node has `_httpMessage` (tests of that path). */
+  constructor(
+    readonly server: AnyServer,
+    options: { countResponses?: boolean } = {},
+  ) {
+    this.#countResponses = options.countResponses ?? !HAS_HTTP_MESSAGE
     this.#isHttp2 = typeof (server as { updateSettings?: unknown }).updateSettings === 'function'
     this.#isTls = server instanceof TlsServer
     // Prepended: on a cleartext HTTP/2 server, Node's own 'connection' listener sets up the session (and
@@ -91,8 +110,14 @@ export class ConnectionTracker {
       session.once('close', () => this.sessions.delete(session))
       if (this.draining) session.close()
     })
-    // Before the application's own handler, so `Connection: close` is set before it can answer.
-    server.prependListener('request', (req: IncomingMessage | Http2ServerRequest, res: Response) =>
+    // HTTP/2 responses are followed from the start (a session's streams are not otherwise visible); HTTP/1
+    // requests cost nothing until the trigger, when this listener is added for them (see startLameDuck).
+    if (this.#isHttp2 || this.#countResponses) this.#listen()
+  }
+
+  /** Before the application's own handler, so `Connection: close` is set before it can answer. */
+  #listen(): void {
+    this.server.prependListener('request', (req: IncomingMessage | Http2ServerRequest, res: Response) =>
       this.#onRequest(req, res),
     )
   }
@@ -100,7 +125,7 @@ export class ConnectionTracker {
   /** Starts tracking an HTTP/1 socket (also done lazily for sockets accepted before attaching). */
   track(socket: Socket): TrackedSocket {
     const tracked = socket as TrackedSocket
-    if (this.sockets.has(tracked)) return tracked
+    if (tracked[kTracker] === this) return tracked
     tracked[kActive] = 0
     tracked[kIdleSince] = performance.now()
     tracked[kTracker] = this
@@ -116,18 +141,57 @@ export class ConnectionTracker {
   }
 
   #onRequest(req: IncomingMessage | Http2ServerRequest, res: Response): void {
-    this.responses.add(res)
-    const tracked = res as Response & TrackedResponse
-    tracked[kTracker] = this
     if (req.httpVersionMajor >= 2) {
-      tracked[kSocket] = undefined
-    } else {
-      const socket = this.track(req.socket as Socket)
-      socket[kActive]++
-      tracked[kSocket] = socket
-      if (this.lameDuck && !res.headersSent) res.setHeader('connection', 'close')
+      const responses = this.responses
+      responses.add(res)
+      res.on('close', () => responses.delete(res))
+      return
     }
-    res.on('close', onResponseClose)
+    const socket = req.socket as TrackedSocket
+    if (socket[kTracker] !== this) this.track(socket)
+    if (this.#countResponses) {
+      const responses = this.responses
+      responses.add(res)
+      socket[kActive]++
+      res.on('close', () => {
+        responses.delete(res)
+        socket[kActive]--
+        socket[kIdleSince] = performance.now()
+      })
+    }
+    if (this.lameDuck && !res.headersSent) res.setHeader('connection', 'close')
+  }
+
+  /**
+   * The first trigger: from now on every HTTP/1 response asks for `Connection: close` (those in flight too,
+   * if their headers are not out yet), and idle time is counted — from now, at the earliest: a socket
+   * counts as idle for as long as it has been seen with nothing in flight since the trigger.
+   */
+  startLameDuck(): void {
+    if (this.lameDuck) return
+    this.lameDuck = true
+    if (!this.#isHttp2 && !this.#countResponses) this.#listen()
+    const now = performance.now()
+    for (const socket of this.sockets) {
+      socket[kIdleSince] = now
+      const res = socket._httpMessage
+      if (res && !res.headersSent) res.setHeader('connection', 'close')
+    }
+    for (const res of this.responses)
+      if (!res.headersSent && !isHttp2Response(res)) res.setHeader('connection', 'close')
+    this.#sampler = setInterval(() => this.sample(), HTTP_DEFAULTS.sweepMs)
+    this.#sampler.unref()
+  }
+
+  /** Marks the sockets with a request in flight as not idle: called every `sweepMs` from the trigger on. */
+  sample(): void {
+    const now = performance.now()
+    for (const socket of this.sockets) if (this.isActive(socket)) socket[kIdleSince] = now
+  }
+
+  /** Stops sampling (the drain is over). */
+  stop(): void {
+    clearInterval(this.#sampler)
   }
 
   /**
@@ -140,11 +204,17 @@ export class ConnectionTracker {
 
   /** Whether an HTTP/1 socket has a request in flight. */
   isActive(socket: Socket): boolean {
-    return (socket as TrackedSocket)[kActive] > 0
+    const tracked = socket as TrackedSocket
+    return (tracked._httpMessage ?? null) !== null || tracked[kActive] > 0
   }
 
+  /** How long an HTTP/1 socket has been seen idle (0 while a request is in flight). */
   idleForMs(socket: Socket, now: number): number {
-    return (socket as TrackedSocket)[kActive] > 0 ? 0 : now - (socket as TrackedSocket)[kIdleSince]
+    if (this.isActive(socket)) {
+      ;(socket as TrackedSocket)[kIdleSince] = now
+      return 0
+    }
+    return now - (socket as TrackedSocket)[kIdleSince]
   }
 
   /** A socket handed over to another protocol (WebSocket upgrade, CONNECT): no parser left on it. */
@@ -160,9 +230,25 @@ export class ConnectionTracker {
     return count
   }
 
+  /** Every response in flight: the one on each busy HTTP/1 socket, and the HTTP/2 ones. */
+  #allInFlight(): Response[] {
+    const all = [...this.responses]
+    if (!this.#countResponses)
+      for (const socket of this.sockets) {
+        const res = socket._httpMessage
+        if (res) all.push(res)
+      }
+    return all
+  }
+
+  /** Number of responses in flight, the protected one included (for metrics). */
+  inFlightCount(): number {
+    return this.#allInFlight().length
+  }
+
   /** Responses still in flight that are not the protected /shutdown one. */
   inFlight(): Response[] {
-    return [...this.responses].filter((res) => {
+    return this.#allInFlight().filter((res) => {
       const socket = (res as ServerResponse).socket ?? (res as Http2ServerResponse).stream?.session?.socket
       const session = (res as Http2ServerResponse).stream?.session
       return !(socket && isProtected(socket)) && !(session && isProtected(session))
@@ -173,6 +259,10 @@ export class ConnectionTracker {
   get kind(): 'http' | 'https' | 'http2' {
     return this.#isHttp2 ? 'http2' : this.#isTls ? 'https' : 'http'
   }
+}
+
+function isHttp2Response(res: Response): res is Http2ServerResponse {
+  return (res as Http2ServerResponse).stream !== undefined
 }
 
 /** Stops accepting connections without touching the open ones (unlike `http.Server#close` on Node ≥ 19). */
