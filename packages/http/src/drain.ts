@@ -30,7 +30,8 @@ export interface DrainOptions {
   /**
    * In the drain phase, a keep-alive socket is ended once it has had no request for this long. Default:
    * the coordinator's `drainDelayMs` — a socket idle that long was not used once since the shutdown
-   * began, so its client is unlikely to pick it in the instant it is closed.
+   * began, so its client is unlikely to pick it in the instant it is closed. Idle time is counted from the
+   * first trigger at the earliest: before it, lameduck does nothing per request.
    */
   idleMs?: number
   /** Called once when the drain starts, with what is still open. */
