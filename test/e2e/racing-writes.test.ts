@@ -1,36 +1,13 @@
-import { randomUUID } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
-import { Redis } from 'ioredis'
-import pg from 'pg'
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { jsonLines, spawnChild } from '../support/child.js'
 import { DATABASE_URL, describeWith, REDIS_URL } from '../support/services.js'
+import { useRealStores } from '../support/stores.js'
 
 const fixture = fileURLToPath(new URL('./fixtures/racing-writes.mjs', import.meta.url))
 
 await describeWith(['Redis', 'PostgreSQL'], 'writes racing the flush, SIGTERM during a background flush', () => {
-  const prefix = `lameduck-race-${randomUUID().slice(0, 8)}`
-  const table = `lameduck_race_${randomUUID().slice(0, 8)}`
-  let redis: Redis
-  let pool: pg.Pool
-
-  beforeAll(async () => {
-    redis = new Redis(REDIS_URL)
-    pool = new pg.Pool({ connectionString: DATABASE_URL, max: 2 })
-    await pool.query(`CREATE TABLE ${table} (k text PRIMARY KEY, v text NOT NULL)`)
-  })
-
-  afterAll(async () => {
-    await pool.query(`DROP TABLE IF EXISTS ${table}`)
-    let cursor = '0'
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 10_000)
-      cursor = next
-      if (keys.length) await redis.del(...keys)
-    } while (cursor !== '0')
-    await pool.end()
-    redis.disconnect()
-  })
+  const stores = useRealStores('race')
 
   const cases = [
     { tailMs: 150, title: 'the application still writing 150 ms into the shutdown flush' },
@@ -38,7 +15,9 @@ await describeWith(['Redis', 'PostgreSQL'], 'writes racing the flush, SIGTERM du
   ]
   for (const { tailMs, title } of cases) {
     it(`${title}: every value it was allowed to store is the one in Redis and in PostgreSQL`, async () => {
-      const run = `${prefix}-${tailMs}`
+      const { prefix, table, redis, pool } = stores
+      // Under the suite prefix, so that its cleanup removes them.
+      const run = `${prefix}:${tailMs}`
       await pool.query(`TRUNCATE ${table}`)
       const service = spawnChild(process.execPath, [fixture], {
         env: { PREFIX: run, TABLE: table, REDIS_URL, DATABASE_URL, TAIL_MS: String(tailMs) },

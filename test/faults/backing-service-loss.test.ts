@@ -3,6 +3,7 @@ import { Redis } from 'ioredis'
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
 import { DATABASE_URL, describeWith, REDIS_URL } from '../support/services.js'
+import { deleteKeys, scanKeys } from '../support/stores.js'
 import { type FaultProxy, startProxy } from './proxy.js'
 import { killChildrenAfterEach, reportOf, spawnFixture, tasksOf } from './support.js'
 
@@ -89,7 +90,7 @@ await describeWith(['Redis', 'PostgreSQL'], 'a backing service lost mid-shutdown
     expect(outcomes['pg-pool'], detail).toBe('ok')
     const { rows } = await pool.query(`SELECT count(*)::int AS n FROM ${table}`)
     expect(rows[0].n, detail).toBe(ENTRIES)
-    expect((await countKeys(redis, `${prefix}:cache:*`)) < ENTRIES, detail).toBe(true)
+    expect((await scanKeys(redis, `${prefix}:cache:*`)).length < ENTRIES, detail).toBe(true)
   })
 
   it('PostgreSQL dies during the flush: exit 1, the PostgreSQL cache named, Redis fully flushed', async () => {
@@ -101,9 +102,9 @@ await describeWith(['Redis', 'PostgreSQL'], 'a backing service lost mid-shutdown
     expect(outcomes['cache-redis'], detail).toBe('ok')
     expect(outcomes['redis-locks'], detail).toBe('ok')
     expect(outcomes['redis-quit'], detail).toBe('ok')
-    expect(await countKeys(redis, `${prefix}:cache:*`), detail).toBe(ENTRIES)
+    expect((await scanKeys(redis, `${prefix}:cache:*`)).length, detail).toBe(ENTRIES)
     // Released: only the five fence keys are left under the lock prefix.
-    expect(await countKeys(redis, `${prefix}:lock:job-*`), detail).toBe(5)
+    expect((await scanKeys(redis, `${prefix}:lock:job-*`)).length, detail).toBe(5)
     const { rows } = await pool.query(`SELECT count(*)::int AS n FROM ${table}`)
     expect(rows[0].n < ENTRIES, detail).toBe(true)
   })
@@ -120,23 +121,3 @@ await describeWith(['Redis', 'PostgreSQL'], 'a backing service lost mid-shutdown
     expect(outcomes['redis-quit'], detail).not.toBe('ok')
   })
 })
-
-async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
-  let cursor = '0'
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
-    cursor = next
-    if (keys.length) await redis.del(...keys)
-  } while (cursor !== '0')
-}
-
-async function countKeys(redis: Redis, pattern: string): Promise<number> {
-  let count = 0
-  let cursor = '0'
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
-    cursor = next
-    count += keys.length
-  } while (cursor !== '0')
-  return count
-}
