@@ -2,6 +2,7 @@
 export type LameduckErrorCode =
   | 'LAMEDUCK_ERR_INVALID_DURATION'
   | 'LAMEDUCK_ERR_INVALID_OPTION'
+  | 'LAMEDUCK_ERR_UNKNOWN_OPTION'
   | 'LAMEDUCK_ERR_UNKNOWN_PHASE'
   | 'LAMEDUCK_ERR_UNKNOWN_SIGNAL'
   | 'LAMEDUCK_ERR_DUPLICATE_TASK'
@@ -24,15 +25,39 @@ export class LameduckError extends Error {
 /** Thrown at configuration time: the options or task given cannot work. Nothing has been changed. */
 export class ConfigurationError extends LameduckError {}
 
-/** A duration is negative, NaN, infinite or not a number. */
+/**
+ * A duration is negative, NaN, infinite, not a number (`null` included), or longer than Node's timers can
+ * hold (2³¹−1 ms, about 24.8 days: a longer one fires after ~1 ms).
+ */
 export class InvalidDurationError extends ConfigurationError {
   constructor(
     readonly option: string,
     readonly value: unknown,
+    /** What was expected, when it is not "a finite, non-negative number of milliseconds". */
+    expected = 'a finite, non-negative number of milliseconds',
+  ) {
+    super('LAMEDUCK_ERR_INVALID_DURATION', `${option} must be ${expected}; got ${describeValue(value)}`)
+  }
+}
+
+/**
+ * An options object has a key the function does not know: a typo (`drainDelay`), a wrong unit
+ * (`timeout` for `timeoutMs`), or an option of another function. Caught for JavaScript callers too.
+ */
+export class UnknownOptionError extends ConfigurationError {
+  constructor(
+    /** Where the options were given, e.g. `createShutdown` or `drainHttpServer`. */
+    readonly where: string,
+    readonly option: string,
+    /** The closest known option, when one is close. */
+    readonly suggestion: string | undefined,
+    known: readonly string[],
   ) {
     super(
-      'LAMEDUCK_ERR_INVALID_DURATION',
-      `${option} must be a finite, non-negative number of milliseconds; got ${describe(value)}`,
+      'LAMEDUCK_ERR_UNKNOWN_OPTION',
+      `${where}: unknown option ${JSON.stringify(option)}` +
+        (suggestion === undefined ? '' : ` — did you mean ${JSON.stringify(suggestion)}?`) +
+        ` (known: ${known.join(', ')})`,
     )
   }
 }
@@ -52,7 +77,7 @@ export class UnknownPhaseError extends ConfigurationError {
     readonly phase: unknown,
     known: readonly string[],
   ) {
-    super('LAMEDUCK_ERR_UNKNOWN_PHASE', `unknown phase ${describe(phase)}; expected one of ${known.join(', ')}`)
+    super('LAMEDUCK_ERR_UNKNOWN_PHASE', `unknown phase ${describeValue(phase)}; expected one of ${known.join(', ')}`)
   }
 }
 
@@ -61,7 +86,7 @@ export class UnknownSignalError extends ConfigurationError {
     readonly signal: unknown,
     why = 'not a signal this platform knows',
   ) {
-    super('LAMEDUCK_ERR_UNKNOWN_SIGNAL', `cannot handle signal ${describe(signal)}: ${why}`)
+    super('LAMEDUCK_ERR_UNKNOWN_SIGNAL', `cannot handle signal ${describeValue(signal)}: ${why}`)
   }
 }
 
@@ -108,11 +133,16 @@ export class TaskSkippedError extends LameduckError {
   }
 }
 
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value)
-  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value)
+/** A short, value-free-of-secrets description of what a caller passed, for error messages. */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value)
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value)
+  if (typeof value === 'bigint') return `${value}n`
   if (value === null || value === undefined) return String(value)
-  return typeof value
+  if (Array.isArray(value)) return 'an array'
+  if (typeof value === 'function') return 'a function'
+  const name = (value as { constructor?: { name?: unknown } }).constructor?.name
+  return typeof name === 'string' && name !== '' && name !== 'Object' ? `a ${name}` : 'an object'
 }
 
 /** Turns whatever a task threw or rejected with into a message for the report. */

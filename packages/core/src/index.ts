@@ -10,8 +10,10 @@ export {
   type TriggerOptions,
 } from './coordinator.js'
 export { DEFAULTS, EXIT_CODES } from './defaults.js'
+export { MAX_TIMER_MS, requireDuration } from './duration.js'
 export {
   ConfigurationError,
+  describeValue,
   DuplicateTaskError,
   InvalidDurationError,
   InvalidOptionError,
@@ -20,6 +22,7 @@ export {
   PhaseStartedError,
   TaskSkippedError,
   TaskTimeoutError,
+  UnknownOptionError,
   UnknownPhaseError,
   UnknownSignalError,
 } from './errors.js'
@@ -35,3 +38,4 @@ export type {
   TriggerRecord,
 } from './report.js'
 export type { TaskContext, TaskSpec } from './task.js'
+export { checkOptions, closest } from './validate.js'

@@ -3,6 +3,7 @@ import { type Clock, systemClock } from './clock.js'
 import { DEFAULTS } from './defaults.js'
 import { requireDuration } from './duration.js'
 import { InvalidDurationError, InvalidOptionError, UnknownSignalError } from './errors.js'
+import { checkOptions } from './validate.js'
 import { createJsonLogger, type Logger, silentLogger } from './logger.js'
 
 /** Options of {@link createShutdown}. Every one is optional. */
@@ -59,8 +60,22 @@ const unhandleable: Record<string, string> = {
   SIGUSR1: 'Node.js reserves it for the inspector',
 }
 
+const KNOWN: readonly (keyof ShutdownOptions)[] = [
+  'gracePeriodMs',
+  'safetyMarginMs',
+  'drainDelayMs',
+  'signals',
+  'exit',
+  'logger',
+  'fatalErrors',
+  'clock',
+  'env',
+]
+
 export function resolveOptions(options: ShutdownOptions = {}): ResolvedOptions {
-  if (options === null || typeof options !== 'object') throw new InvalidOptionError('options', 'expected an object')
+  checkOptions('createShutdown', options, KNOWN)
+  if (options.env !== undefined && (options.env === null || typeof options.env !== 'object'))
+    throw new InvalidOptionError('env', 'expected an object of environment variables')
   const env = options.env ?? process.env
 
   let gracePeriodMs: number
@@ -70,27 +85,47 @@ export function resolveOptions(options: ShutdownOptions = {}): ResolvedOptions {
     const raw = env.TERMINATION_GRACE_PERIOD_SECONDS
     const seconds = Number(raw)
     if (!/^\s*\d+(\.\d+)?\s*$/.test(raw) || !Number.isFinite(seconds))
-      throw new InvalidDurationError('TERMINATION_GRACE_PERIOD_SECONDS (seconds)', raw)
-    gracePeriodMs = seconds * 1000
+      throw new InvalidDurationError(
+        'the environment variable TERMINATION_GRACE_PERIOD_SECONDS',
+        raw,
+        'a whole or decimal number of seconds (e.g. "30")',
+      )
+    gracePeriodMs = requireDuration('TERMINATION_GRACE_PERIOD_SECONDS × 1000', seconds * 1000)
   } else {
     gracePeriodMs = DEFAULTS.gracePeriodMs
   }
   if (gracePeriodMs === 0) throw new InvalidOptionError('gracePeriodMs', 'must be greater than 0')
 
-  const safetyMarginMs = requireDuration('safetyMarginMs', options.safetyMarginMs ?? DEFAULTS.safetyMarginMs)
-  if (safetyMarginMs >= gracePeriodMs)
+  const safetyMarginMs = requireDuration(
+    'safetyMarginMs',
+    options.safetyMarginMs === undefined ? DEFAULTS.safetyMarginMs : options.safetyMarginMs,
+  )
+  if (safetyMarginMs >= gracePeriodMs) {
+    // Blame the value the user gave: a gracePeriodMs of 30 is almost always seconds written as ms.
+    const userGrace = options.gracePeriodMs !== undefined
+    const userMargin = options.safetyMarginMs !== undefined
+    const grace = userGrace ? `gracePeriodMs ${gracePeriodMs}` : `the grace period (${gracePeriodMs} ms)`
+    const hint =
+      userGrace && gracePeriodMs < 1000
+        ? ` gracePeriodMs is in milliseconds: did you mean ${gracePeriodMs * 1000}?`
+        : ''
     throw new InvalidOptionError(
-      'safetyMarginMs',
-      `must be less than gracePeriodMs (${safetyMarginMs} >= ${gracePeriodMs}): no time would be left for the shutdown`,
+      userGrace || !userMargin ? 'gracePeriodMs' : 'safetyMarginMs',
+      `${grace} must be greater than safetyMarginMs (${safetyMarginMs} ms): no time would be left for the shutdown.${hint}`,
     )
+  }
 
   const inKubernetes = Boolean(env.KUBERNETES_SERVICE_HOST)
   const drainDelayMs = requireDuration(
     'drainDelayMs',
-    options.drainDelayMs ?? (inKubernetes ? DEFAULTS.drainDelayMsInKubernetes : DEFAULTS.drainDelayMsElsewhere),
+    options.drainDelayMs !== undefined
+      ? options.drainDelayMs
+      : inKubernetes
+        ? DEFAULTS.drainDelayMsInKubernetes
+        : DEFAULTS.drainDelayMsElsewhere,
   )
 
-  const signals = options.signals ?? DEFAULTS.signals
+  const signals = options.signals === undefined ? DEFAULTS.signals : options.signals
   if (!Array.isArray(signals)) throw new InvalidOptionError('signals', 'expected an array of signal names')
   for (const signal of signals) {
     if (typeof signal !== 'string' || !Object.hasOwn(constants.signals, signal)) throw new UnknownSignalError(signal)
@@ -99,7 +134,7 @@ export function resolveOptions(options: ShutdownOptions = {}): ResolvedOptions {
   }
 
   let exit: ResolvedOptions['exit']
-  const exitOption = options.exit ?? true
+  const exitOption = options.exit === undefined ? true : options.exit
   if (exitOption === true) exit = (code) => process.exit(code)
   else if (exitOption === false) exit = undefined
   else if (typeof exitOption === 'function') exit = exitOption
@@ -109,6 +144,8 @@ export function resolveOptions(options: ShutdownOptions = {}): ResolvedOptions {
   if (options.logger === false) logger = silentLogger
   else if (options.logger === undefined) logger = createJsonLogger()
   else if (
+    options.logger !== null &&
+    typeof options.logger === 'object' &&
     ['info', 'warn', 'error'].every(
       (m) => typeof (options.logger as unknown as Record<string, unknown>)[m] === 'function',
     )
@@ -119,8 +156,10 @@ export function resolveOptions(options: ShutdownOptions = {}): ResolvedOptions {
   if (options.fatalErrors !== undefined && typeof options.fatalErrors !== 'boolean')
     throw new InvalidOptionError('fatalErrors', 'expected a boolean')
 
-  const clock = options.clock ?? systemClock
+  const clock = options.clock === undefined ? systemClock : options.clock
   if (
+    clock === null ||
+    typeof clock !== 'object' ||
     typeof clock.now !== 'function' ||
     typeof clock.setTimeout !== 'function' ||
     typeof clock.clearTimeout !== 'function'

@@ -1,6 +1,7 @@
 import { DEFAULTS } from './defaults.js'
 import { requireDuration } from './duration.js'
 import { InvalidOptionError, UnknownPhaseError } from './errors.js'
+import { checkOptions } from './validate.js'
 import { isPhase, PHASES, type Phase } from './phases.js'
 
 /** What a task's `run` receives besides its AbortSignal. */
@@ -48,18 +49,19 @@ export interface Task {
 
 export function normalizeTask(spec: TaskSpec): Task {
   if (spec === null || typeof spec !== 'object') throw new InvalidOptionError('task', 'expected a task object')
+  checkOptions('addTask', spec, ['name', 'phase', 'timeoutMs', 'critical', 'run'])
   if (typeof spec.name !== 'string' || spec.name.trim() === '')
     throw new InvalidOptionError('task.name', 'expected a non-empty string')
   if (typeof spec.run !== 'function')
     throw new InvalidOptionError(`task "${spec.name}".run`, `expected a function, got ${typeof spec.run}`)
-  const phase = spec.phase ?? DEFAULTS.phase
+  const phase = spec.phase === undefined ? DEFAULTS.phase : spec.phase
   if (!isPhase(phase)) throw new UnknownPhaseError(phase, PHASES)
   if (spec.critical !== undefined && typeof spec.critical !== 'boolean')
     throw new InvalidOptionError(`task "${spec.name}".critical`, 'expected a boolean')
   return {
     name: spec.name,
     phase,
-    timeoutMs: requireDuration(`task "${spec.name}".timeoutMs`, spec.timeoutMs ?? DEFAULTS.taskTimeoutMs),
+    timeoutMs: requireDuration(`task "${spec.name}".timeoutMs`, spec.timeoutMs === undefined ? DEFAULTS.taskTimeoutMs : spec.timeoutMs),
     critical: spec.critical ?? DEFAULTS.critical,
     run: spec.run,
   }
