@@ -1,9 +1,9 @@
-import { InvalidOptionError, type Shutdown } from '@lameduck/core'
+import { checkOptions, requireDuration, type Shutdown } from '@lameduck/core'
 import { REDIS_DEFAULTS } from './defaults.js'
 import { RedisQuitError, RedisQuitTimeoutError, RedisUnavailableError } from './errors.js'
 import type { RedisClient } from './scripts.js'
 import { settledBefore } from './timing.js'
-import { duration, nonEmptyString, objectOrUndefined, optionalBoolean } from './validate.js'
+import { boolean, nonEmptyString, orDefault, requireRedisClient, requireShutdown } from './validate.js'
 
 /** Options of {@link closeRedis}. */
 export interface CloseRedisOptions {
@@ -26,17 +26,20 @@ export interface CloseRedisOptions {
  * @returns a function that unregisters the task.
  */
 export function closeRedis(shutdown: Shutdown, client: RedisClient, options: CloseRedisOptions = {}): () => void {
-  if (!shutdown || typeof shutdown.addTask !== 'function')
-    throw new InvalidOptionError('shutdown', 'expected the coordinator returned by createShutdown()')
-  if (!client || typeof client.quit !== 'function' || typeof client.disconnect !== 'function')
-    throw new InvalidOptionError('client', 'expected an ioredis client (Redis or Cluster)')
-  objectOrUndefined('options', options)
-  const name = nonEmptyString('name', options.name ?? REDIS_DEFAULTS.quitTaskName)
+  requireShutdown('closeRedis', shutdown)
+  requireRedisClient('closeRedis', 'client', client, ['quit', 'disconnect', 'once'])
+  checkOptions('closeRedis', options, CLOSE_OPTIONS)
+  const name = nonEmptyString('name of closeRedis', orDefault(options.name, REDIS_DEFAULTS.quitTaskName))
+  const timeoutMs = requireDuration(
+    'timeoutMs of closeRedis',
+    orDefault(options.timeoutMs, REDIS_DEFAULTS.quitTimeoutMs),
+  )
+  const critical = boolean('critical of closeRedis', orDefault(options.critical, REDIS_DEFAULTS.critical))
   return shutdown.addTask({
     name,
     phase: 'close',
-    timeoutMs: duration('timeoutMs', options.timeoutMs ?? REDIS_DEFAULTS.quitTimeoutMs),
-    critical: optionalBoolean('critical', options.critical) ?? REDIS_DEFAULTS.critical,
+    timeoutMs,
+    critical,
     run: async (signal, context) => {
       const status = client.status
       if (status === 'end') return
@@ -69,6 +72,8 @@ export function closeRedis(shutdown: Shutdown, client: RedisClient, options: Clo
     },
   })
 }
+
+const CLOSE_OPTIONS: readonly (keyof CloseRedisOptions)[] = ['name', 'timeoutMs', 'critical']
 
 /** Commands the client holds while it is not connected (ioredis keeps no public count of them). */
 function queuedOffline(client: RedisClient): number {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { InvalidOptionError, type Shutdown } from '@lameduck/core'
+import { checkOptions, InvalidOptionError, requireDuration, type Shutdown } from '@lameduck/core'
 import type { ChainableCommander } from 'ioredis'
 import { REDIS_DEFAULTS } from './defaults.js'
 import {
@@ -12,17 +12,17 @@ import {
   ShuttingDownError,
 } from './errors.js'
 import { FENCE_SUFFIX, fenceFailure, type LockScripts, lockScripts, type RedisClient } from './scripts.js'
-
 import { settledBefore, sleep } from './timing.js'
 import {
-  duration,
+  boolean,
   nonEmptyString,
-  objectOrUndefined,
-  optionalBoolean,
   optionalSignal,
-  optionalString,
+  orDefault,
   positiveDuration,
   positiveInteger,
+  requireRedisClient,
+  requireShutdown,
+  string,
 } from './validate.js'
 
 /** Options of {@link createLocks}. */
@@ -118,21 +118,35 @@ export interface Locks {
  * await db.query('UPDATE invoices SET ... WHERE id = 42 AND fence < $1', [lock.fence])
  */
 export function createLocks(shutdown: Shutdown, redis: RedisClient, options: LocksOptions = {}): Locks {
-  if (!shutdown || typeof shutdown.addTask !== 'function')
-    throw new InvalidOptionError('shutdown', 'expected the coordinator returned by createShutdown()')
-  if (!redis || typeof redis.defineCommand !== 'function' || typeof redis.pipeline !== 'function')
-    throw new InvalidOptionError('redis', 'expected an ioredis client (Redis or Cluster)')
-  objectOrUndefined('options', options)
+  requireShutdown('createLocks', shutdown)
+  requireRedisClient('createLocks', 'redis', redis, ['pipeline'])
+  checkOptions('createLocks', options, LOCKS_OPTIONS)
   const resolved: ResolvedLocksOptions = {
-    keyPrefix: optionalString('keyPrefix', options.keyPrefix) ?? REDIS_DEFAULTS.lockKeyPrefix,
-    name: nonEmptyString('name', options.name ?? REDIS_DEFAULTS.locksTaskName),
-    timeoutMs: duration('timeoutMs', options.timeoutMs ?? REDIS_DEFAULTS.locksTimeoutMs),
-    critical: optionalBoolean('critical', options.critical) ?? REDIS_DEFAULTS.critical,
-    batchSize: positiveInteger('batchSize', options.batchSize ?? REDIS_DEFAULTS.releaseBatchSize),
-    retryDelayMs: positiveDuration('retryDelayMs', options.retryDelayMs ?? REDIS_DEFAULTS.retryDelayMs),
+    keyPrefix: string('keyPrefix of createLocks', orDefault(options.keyPrefix, REDIS_DEFAULTS.lockKeyPrefix)),
+    name: nonEmptyString('name of createLocks', orDefault(options.name, REDIS_DEFAULTS.locksTaskName)),
+    timeoutMs: requireDuration('timeoutMs of createLocks', orDefault(options.timeoutMs, REDIS_DEFAULTS.locksTimeoutMs)),
+    critical: boolean('critical of createLocks', orDefault(options.critical, REDIS_DEFAULTS.critical)),
+    batchSize: positiveInteger(
+      'batchSize of createLocks',
+      orDefault(options.batchSize, REDIS_DEFAULTS.releaseBatchSize),
+    ),
+    retryDelayMs: positiveDuration(
+      'retryDelayMs of createLocks',
+      orDefault(options.retryDelayMs, REDIS_DEFAULTS.retryDelayMs),
+    ),
   }
   return new LockManager(shutdown, redis, resolved)
 }
+
+const LOCKS_OPTIONS: readonly (keyof LocksOptions)[] = [
+  'keyPrefix',
+  'name',
+  'timeoutMs',
+  'critical',
+  'batchSize',
+  'retryDelayMs',
+]
+const ACQUIRE_OPTIONS: readonly (keyof AcquireOptions)[] = ['ttlMs', 'waitMs', 'autoExtend', 'signal']
 
 interface ResolvedLocksOptions {
   keyPrefix: string
@@ -198,22 +212,23 @@ class LockManager implements Locks {
   }
 
   async acquire(key: string, options: AcquireOptions): Promise<Lock> {
-    nonEmptyString('key', key)
+    nonEmptyString('key of acquire', key)
     const lockKey = `${this.options.keyPrefix}${key}`
     // `${lockKey}:fence` is the fencing counter of `lockKey`: a lock key ending in ":fence" would be another
     // lock's counter (and its own counter would then be unusable), whatever prefix and key produce it.
     if (lockKey.endsWith(FENCE_SUFFIX))
       throw new InvalidOptionError(
-        'key',
+        'key of acquire',
         `the lock key "${lockKey}" ends with "${FENCE_SUFFIX}", reserved for fence keys: it is the fencing counter ` +
           `of the lock key "${lockKey.slice(0, -FENCE_SUFFIX.length)}"`,
       )
-    if (options === null || typeof options !== 'object')
-      throw new InvalidOptionError('options', 'expected { ttlMs } at least')
-    const ttlMs = positiveDuration('ttlMs', options.ttlMs)
-    const waitMs = duration('waitMs', options.waitMs ?? REDIS_DEFAULTS.waitMs)
-    const autoExtend = optionalBoolean('autoExtend', options.autoExtend) ?? false
-    const signal = optionalSignal('signal', options.signal)
+    if (options === undefined)
+      throw new InvalidOptionError('options of acquire', 'expected { ttlMs } at least; got undefined')
+    checkOptions('acquire', options, ACQUIRE_OPTIONS)
+    const ttlMs = positiveDuration('ttlMs of acquire', options.ttlMs)
+    const waitMs = requireDuration('waitMs of acquire', orDefault(options.waitMs, REDIS_DEFAULTS.waitMs))
+    const autoExtend = boolean('autoExtend of acquire', orDefault(options.autoExtend, false))
+    const signal = optionalSignal('signal of acquire', options.signal)
     if (this.#stopping.signal.aborted || this.#closed) throw new ShuttingDownError(key)
     signal?.throwIfAborted()
 
@@ -358,7 +373,7 @@ class HeldLock implements Lock {
   }
 
   async extend(ttlMs?: number): Promise<boolean> {
-    const ttl = ttlMs === undefined ? this.#ttlMs : positiveDuration('ttlMs', ttlMs)
+    const ttl = ttlMs === undefined ? this.#ttlMs : positiveDuration('ttlMs of extend', ttlMs)
     if (this.#lost || this.#result || this.#releasing) return false
     const seq = ++this.#sentSeq
     const sentAt = Date.now()

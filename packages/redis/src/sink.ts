@@ -1,8 +1,8 @@
 import type { Sink, SinkEntry } from '@lameduck/cache'
-import { abortable, InvalidOptionError } from '@lameduck/core'
+import { abortable, checkOptions, InvalidOptionError } from '@lameduck/core'
 import { SinkWriteError } from './errors.js'
 import type { RedisClient } from './scripts.js'
-import { objectOrUndefined, optionalString } from './validate.js'
+import { orDefault, requireRedisClient, string } from './validate.js'
 
 /** Options of {@link redisSink}. */
 export interface RedisSinkOptions {
@@ -23,15 +23,14 @@ export interface RedisSinkOptions {
  * would fail with `CROSSSLOT`.
  */
 export function redisSink(client: RedisClient, options: RedisSinkOptions = {}): Sink {
-  if (!client || typeof client.mset !== 'function' || typeof client.hset !== 'function')
-    throw new InvalidOptionError('client', 'expected an ioredis client (Redis or Cluster)')
-  objectOrUndefined('options', options)
-  const keyPrefix = optionalString('keyPrefix', options.keyPrefix) ?? ''
-  const hash = optionalString('hash', options.hash)
-  if (hash === '') throw new InvalidOptionError('hash', 'expected a non-empty key')
+  requireRedisClient('redisSink', 'client', client, ['mset', 'hset'])
+  checkOptions('redisSink', options, SINK_OPTIONS)
+  const keyPrefix = string('keyPrefix of redisSink', orDefault(options.keyPrefix, ''))
+  const hash = options.hash === undefined ? undefined : string('hash of redisSink', options.hash)
+  if (hash === '') throw new InvalidOptionError('hash of redisSink', 'expected a non-empty key; got ""')
   if ((client as { isCluster?: boolean }).isCluster && hash === undefined && !hasHashTag(keyPrefix))
     throw new InvalidOptionError(
-      'keyPrefix',
+      'keyPrefix of redisSink',
       `on a Redis Cluster the keys of a batch must share a slot: put a hash tag in keyPrefix (e.g. "${keyPrefix}{cache}:") or use \`hash\``,
     )
   return {
@@ -54,6 +53,8 @@ export function redisSink(client: RedisClient, options: RedisSinkOptions = {}): 
     },
   }
 }
+
+const SINK_OPTIONS: readonly (keyof RedisSinkOptions)[] = ['keyPrefix', 'hash']
 
 /** Whether every key starting with `prefix` hashes on a tag inside `prefix` (Redis Cluster's `{…}` rule). */
 function hasHashTag(prefix: string): boolean {

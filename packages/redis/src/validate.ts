@@ -1,46 +1,109 @@
-import { InvalidDurationError, InvalidOptionError } from '@lameduck/core'
+import { describeValue, InvalidOptionError, requireDuration, type Shutdown } from '@lameduck/core'
+import type { RedisClient } from './scripts.js'
 
-/** A finite, non-negative number of milliseconds, or a configuration error. */
-export function duration(option: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new InvalidDurationError(option, value)
-  return value
+// Validation for JavaScript callers, who get no type check. The rules are core's: `undefined` means "use the
+// default" and nothing else does (`null` is refused like any other wrong type), a wrong duration is
+// LAMEDUCK_ERR_INVALID_DURATION, a wrong type or impossible value LAMEDUCK_ERR_INVALID_OPTION, and every
+// message names the option, the function it was given to and what was passed.
+
+/** The option's value, or `fallback` when it is `undefined` — never for `null`, which is then validated (and refused). */
+export function orDefault<T>(value: T | undefined, fallback: T): T {
+  return value === undefined ? fallback : value
 }
 
-/** A finite number of milliseconds greater than zero, rounded up to a whole millisecond. */
+/**
+ * A duration greater than zero (and, like every duration, at most 2³¹−1 ms: core's `requireDuration`),
+ * rounded up to a whole millisecond (Redis takes whole ms). */
 export function positiveDuration(option: string, value: unknown): number {
-  const ms = duration(option, value)
-  if (ms === 0) throw new InvalidOptionError(option, 'expected a duration greater than 0 ms')
+  const ms = requireDuration(option, value)
+  if (ms === 0) throw new InvalidOptionError(option, 'expected a duration greater than 0 ms; got 0')
   return Math.ceil(ms)
 }
 
 export function positiveInteger(option: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1)
-    throw new InvalidOptionError(option, 'expected a positive integer')
+    throw new InvalidOptionError(option, `expected a positive integer; got ${describeValue(value)}`)
   return value
 }
 
 export function nonEmptyString(option: string, value: unknown): string {
-  if (typeof value !== 'string' || value === '') throw new InvalidOptionError(option, 'expected a non-empty string')
+  if (typeof value !== 'string' || value === '')
+    throw new InvalidOptionError(option, `expected a non-empty string; got ${describeValue(value)}`)
   return value
 }
 
-export function optionalString(option: string, value: unknown): string | undefined {
-  if (value !== undefined && typeof value !== 'string') throw new InvalidOptionError(option, 'expected a string')
+export function string(option: string, value: unknown): string {
+  if (typeof value !== 'string') throw new InvalidOptionError(option, `expected a string; got ${describeValue(value)}`)
   return value
 }
 
-export function optionalBoolean(option: string, value: unknown): boolean | undefined {
-  if (value !== undefined && typeof value !== 'boolean') throw new InvalidOptionError(option, 'expected a boolean')
+export function boolean(option: string, value: unknown): boolean {
+  if (typeof value !== 'boolean')
+    throw new InvalidOptionError(option, `expected true or false; got ${describeValue(value)}`)
   return value
 }
 
 export function optionalSignal(option: string, value: unknown): AbortSignal | undefined {
   if (value !== undefined && !(value instanceof AbortSignal))
-    throw new InvalidOptionError(option, 'expected an AbortSignal')
+    throw new InvalidOptionError(option, `expected an AbortSignal; got ${describeValue(value)}`)
   return value
 }
 
-export function objectOrUndefined(option: string, value: unknown): void {
-  if (value !== undefined && (value === null || typeof value !== 'object'))
-    throw new InvalidOptionError(option, 'expected an options object')
+/**
+ * The coordinator argument: what `createShutdown()` returns. Checked by shape (a copy of core from another
+ * install is as good), on the members the adapters use.
+ */
+export function requireShutdown(where: string, value: unknown): Shutdown {
+  const s = value as Partial<Record<keyof Shutdown, unknown>> | null
+  if (
+    s === null ||
+    typeof s !== 'object' ||
+    typeof s.addTask !== 'function' ||
+    typeof s.on !== 'function' ||
+    typeof s.warn !== 'function' ||
+    typeof s.shutdown !== 'function' ||
+    s.logger === null ||
+    typeof s.logger !== 'object'
+  )
+    throw new InvalidOptionError(
+      `shutdown argument of ${where}`,
+      `expected the coordinator createShutdown() returns; got ${describeArgument(value)}` +
+        (isRedisClient(value) ? ` (the coordinator comes first: ${where}(shutdown, client, options?))` : ''),
+    )
+  return value as Shutdown
+}
+
+/**
+ * An ioredis client (`Redis` or `Cluster`) with the methods `where` calls. Checked by shape: ioredis clients
+ * carry a `status` string and `defineCommand`, which node-redis clients, pools and plain objects do not.
+ */
+export function requireRedisClient(
+  where: string,
+  argument: string,
+  value: unknown,
+  methods: readonly string[],
+): RedisClient {
+  if (
+    !isRedisClient(value) ||
+    methods.some((method) => typeof (value as Record<string, unknown>)[method] !== 'function')
+  )
+    throw new InvalidOptionError(
+      `${argument} argument of ${where}`,
+      `expected an ioredis client (new Redis(…) or new Cluster(…)); got ${describeArgument(value)}`,
+    )
+  return value as RedisClient
+}
+
+function isRedisClient(value: unknown): boolean {
+  const c = value as Record<string, unknown> | null
+  return c !== null && typeof c === 'object' && typeof c.status === 'string' && typeof c.defineCommand === 'function'
+}
+
+/** `describeValue`, but naming the objects a caller is likely to pass by mistake (their class names say little). */
+function describeArgument(value: unknown): string {
+  if (isRedisClient(value)) return 'an ioredis client'
+  const v = value as Record<string, unknown> | null
+  if (v !== null && typeof v === 'object' && typeof v.addTask === 'function' && typeof v.shutdown === 'function')
+    return 'a lameduck coordinator'
+  return describeValue(value)
 }
