@@ -2,13 +2,32 @@ import { type BudgetPlan, exitReserveMs, phaseCutoff, planBudget, reservedFor } 
 import { sleep } from './clock.js'
 import { DEFAULTS, EXIT_CODES } from './defaults.js'
 import { Emitter } from './emitter.js'
-import { DuplicateTaskError, errorMessage, PhaseStartedError, TaskSkippedError, TaskTimeoutError } from './errors.js'
+import {
+  DuplicateTaskError,
+  errorMessage,
+  PhaseStartedError,
+  TaskAbandonedError,
+  TaskOverrunError,
+  TaskSkippedError,
+  TaskTimeoutError,
+  UncaughtDuringShutdownError,
+} from './errors.js'
 import type { Logger } from './logger.js'
 import { type ResolvedOptions, resolveOptions, type ShutdownOptions } from './options.js'
 import { PHASES, type Phase } from './phases.js'
 import {
+  beginRun,
+  claimExit,
+  countInstalled,
+  othersFinished,
+  othersPending,
+  type ProcessRun,
+  worstExitCode,
+} from './process-runs.js'
+import {
   exitCodeFor,
   type PhaseReport,
+  type RunErrorRecord,
   type ShutdownReport,
   type TaskOutcome,
   type TaskReport,
@@ -16,7 +35,8 @@ import {
   type TriggerRecord,
   worstOutcome,
 } from './report.js'
-import { normalizeTask, type Task, type TaskContext, type TaskSpec } from './task.js'
+import { type StallWatch, startStallWatch } from './stall-watch.js'
+import { type AbandonEvent, normalizeTask, type Task, type TaskContext, type TaskSpec } from './task.js'
 
 /**
  * `running` until the first trigger; `draining` through `readiness` and `drain`; `stopping` through
@@ -124,6 +144,15 @@ class Coordinator implements Shutdown {
   #sigints = 0
   #fitCheckScheduled = false
   #warnedTotal: number | undefined
+  #processRun: { run: ProcessRun; finish(exitCode: number): void } | undefined
+  #runFinished = false
+  readonly #abandoned = new WeakSet<Task>()
+  readonly #runErrors: RunErrorRecord[] = []
+  #lateErrors = 0
+  #runListeners: [string, (...args: unknown[]) => void][] = []
+  #stallWatch: StallWatch | undefined
+  #counted = false
+  #severalWarning: number | undefined
 
   constructor(options: ResolvedOptions) {
     this.#options = options
@@ -134,6 +163,11 @@ class Coordinator implements Shutdown {
       ),
     )
     for (const signal of options.signals) this.#listen(signal, () => this.#onSignal(signal))
+    if (options.signals.length > 0) {
+      this.#counted = true
+      const installed = countInstalled(1)
+      if (installed > 1) this.#severalWarning = installed
+    }
     if (options.fatalErrors) {
       this.#listen('uncaughtException', (error: unknown, origin: unknown) => this.#onFatal(error, String(origin)))
       this.#listen('unhandledRejection', (reason: unknown) => this.#onFatal(reason, 'unhandledRejection'))
@@ -215,6 +249,10 @@ class Coordinator implements Shutdown {
 
   uninstall(): void {
     for (const [event, listener] of this.#listeners.splice(0)) process.removeListener(event, listener as () => void)
+    if (this.#counted) {
+      this.#counted = false
+      countInstalled(-1)
+    }
   }
 
   async close(): Promise<ShutdownReport> {
@@ -244,6 +282,10 @@ class Coordinator implements Shutdown {
   }
 
   #onFatal(error: unknown, origin: string): void {
+    if (this.#run) {
+      this.#onRunError(error, origin === 'unhandledRejection' ? 'unhandledRejection' : 'uncaughtException')
+      return
+    }
     this.#options.logger.error(
       { event: 'fatal', origin, error: errorMessage(error), stack: error instanceof Error ? error.stack : undefined },
       `fatal error (${origin}): shutting down`,
@@ -272,8 +314,23 @@ class Coordinator implements Shutdown {
     // exit — logging, flushing stderr — happens before the deadline, not at it.
     const end = deadline - reserve
     this.#deadline = deadline
-    if (this.#options.exit && first.trigger !== 'dispose')
+    this.#processRun = beginRun(() => this.#abandonAll('the process exits'))
+    const ownsExit = this.#options.exit !== undefined && first.trigger !== 'dispose'
+    if (ownsExit) {
       this.#watchdog = clock.setTimeout(() => this.#onWatchdog(), deadline - reserve / 2 - clock.now())
+      this.#stallWatch = startStallWatch({
+        deadline: deadline - reserve / 2,
+        stallMs: DEFAULTS.stallReportMs,
+        beatMs: DEFAULTS.stallBeatMs,
+      })
+    }
+    // From the trigger on, an error thrown anywhere (a timer in a flush task, a client's error event) is
+    // recorded and the run goes on: crashing now would skip release and close and leave no report.
+    // With `fatalErrors: true` the handlers are installed already and do the same once a run is going.
+    if (!this.#options.fatalErrors) {
+      this.#listenRun('uncaughtException', (error: unknown) => this.#onRunError(error, 'uncaughtException'))
+      this.#listenRun('unhandledRejection', (reason: unknown) => this.#onRunError(reason, 'unhandledRejection'))
+    }
 
     // Not ready from the very moment of the trigger: the readiness probe must fail at once.
     this.#setState('draining')
@@ -285,6 +342,16 @@ class Coordinator implements Shutdown {
     }
     const report = this.#buildReport(first, clock.now())
     this.#report = report
+    this.#stallWatch?.stop()
+    if (report.end > report.deadline)
+      this.#options.logger.error(
+        { event: 'deadline.missed', lateMs: report.end - report.deadline },
+        `the run ended ${report.end - report.deadline} ms after its deadline: the event loop was blocked`,
+      )
+    if (!ownsExit) {
+      this.#finishProcessRun(report.exitCode)
+      this.#removeRunListeners()
+    }
     this.#setState('stopped')
     const failed = report.exitCode !== 0
     this.#options.logger[failed ? 'error' : 'info'](
@@ -304,9 +371,10 @@ class Coordinator implements Shutdown {
       deadline: this.#deadline as number,
       end,
       durationMs: end - first.at,
-      exitCode: exitCodeFor(first.trigger, this.#completed),
+      exitCode: exitCodeFor(first.trigger, this.#completed, this.#runErrors),
       triggers: [...this.#triggers],
       phases: [...this.#completed],
+      errors: [...this.#runErrors],
     }
   }
 
@@ -356,7 +424,32 @@ class Coordinator implements Shutdown {
 
   async #skip(task: Task, start: number): Promise<TaskReport> {
     const error = new TaskSkippedError(task.name)
+    this.#abandon(task, { outcome: 'skipped', error })
     return this.#taskEnded(task, start, 0, 'skipped', error)
+  }
+
+  /** Calls a task's `onAbandon` once; a throwing hook is logged and ignored. */
+  #abandon(task: Task, event: AbandonEvent): void {
+    if (this.#abandoned.has(task)) return
+    this.#abandoned.add(task)
+    if (!task.onAbandon) return
+    try {
+      task.onAbandon(event)
+    } catch (error) {
+      this.#options.logger.warn(
+        { event: 'abandon.error', task: task.name, error: errorMessage(error) },
+        `onAbandon of task ${task.name} threw; ignored`,
+      )
+    }
+  }
+
+  /** The process is about to exit: every task that has not settled is given up. */
+  #abandonAll(why: string): void {
+    for (const { task } of this.#running.values())
+      this.#abandon(task, { outcome: 'exit', error: new TaskAbandonedError(task.name, why) })
+    for (const task of this.#tasks.values())
+      if (!this.#startedPhases.has(task.phase))
+        this.#abandon(task, { outcome: 'skipped', error: new TaskSkippedError(task.name) })
   }
 
   #runTask(task: Task, cutoff: number): Promise<TaskReport> {
@@ -374,15 +467,31 @@ class Coordinator implements Shutdown {
       stopAt: () => deadline - Math.min(DEFAULTS.stopMarginMs, Math.max(0, deadline - clock.now()) / 10),
     }
     this.#running.set(task.name, { task, start, budgetMs })
+    this.#stallWatch?.running([...this.#running.keys()])
     this.#emitter.emit('taskStart', { name: task.name, phase: task.phase, start, budgetMs })
 
     return new Promise<TaskReport>((resolve) => {
       let settled = false
+      let syncMs = 0
       const settle = (outcome: TaskOutcome, error?: unknown) => {
         if (settled) return
         settled = true
         clock.clearTimeout(timer)
         this.#running.delete(task.name)
+        this.#stallWatch?.running([...this.#running.keys()])
+        // Settling after the deadline without the timeout having fired means the event loop was blocked
+        // (no timer can preempt synchronous code): the task overran, whatever it returned.
+        const lateMs = Math.round(clock.now() - deadline)
+        if (outcome !== 'timeout' && lateMs >= 1) {
+          const overrun = new TaskOverrunError(task.name, Math.round(budgetMs), lateMs, Math.round(syncMs))
+          this.#options.logger.error(
+            { event: 'task.overrun', task: task.name, phase: task.phase, lateMs, syncMs: Math.round(syncMs) },
+            overrun.message,
+          )
+          outcome = 'timeout'
+          error = overrun
+          controller.abort(overrun)
+        }
         resolve(this.#taskEnded(task, start, budgetMs, outcome, error))
       }
       // This timer is also what keeps the process alive while a task awaits a promise with no handle behind it.
@@ -390,13 +499,18 @@ class Coordinator implements Shutdown {
         const error = new TaskTimeoutError(task.name, Math.round(budgetMs), cutByPhase)
         settle('timeout', error)
         controller.abort(error)
+        this.#abandon(task, { outcome: 'timeout', error })
       }, budgetMs)
       try {
-        Promise.resolve(task.run(controller.signal, context)).then(
+        const before = clock.now()
+        const result = task.run(controller.signal, context)
+        syncMs = clock.now() - before
+        Promise.resolve(result).then(
           () => settle('ok'),
           (error: unknown) => settle('error', error),
         )
       } catch (error) {
+        syncMs = clock.now() - start
         settle('error', error)
       }
     })
@@ -449,18 +563,78 @@ class Coordinator implements Shutdown {
     while (this.#holds.size > 0) await Promise.all([...this.#holds])
     // One more turn of the event loop, so that whoever awaited the report can act on it first.
     await new Promise((resolve) => setImmediate(resolve))
-    this.#exit(report.exitCode)
+    const own = this.#lateErrors > 0 ? Math.max(report.exitCode, EXIT_CODES.failed) : report.exitCode
+    const processRun = this.#finishProcessRun(own)
+    // Another coordinator's run in this process (a module wired on its own) must not be cut short: wait
+    // for it — never past this run's watchdog — and exit once, with the worst code of the two.
+    if (processRun) {
+      await othersFinished(processRun)
+      this.#exit(worstExitCode(processRun, own))
+      return
+    }
+    this.#exit(own)
+  }
+
+  #finishProcessRun(exitCode: number): ProcessRun | undefined {
+    const processRun = this.#processRun
+    if (processRun && !this.#runFinished) {
+      this.#runFinished = true
+      processRun.finish(exitCode)
+    }
+    return processRun?.run
+  }
+
+  #listenRun(event: string, listener: (...args: unknown[]) => void): void {
+    process.on(event as NodeJS.Signals, listener as () => void)
+    this.#runListeners.push([event, listener])
+  }
+
+  #removeRunListeners(): void {
+    for (const [event, listener] of this.#runListeners.splice(0)) process.removeListener(event, listener as () => void)
+  }
+
+  #onRunError(error: unknown, origin: 'uncaughtException' | 'unhandledRejection'): void {
+    const wrapped = new UncaughtDuringShutdownError(origin, error)
+    const running = [...this.#running.keys()]
+    const code = (error as { code?: unknown } | null)?.code
+    this.#options.logger.error(
+      {
+        event: 'run.error',
+        origin,
+        error: errorMessage(error),
+        stack: error instanceof Error ? error.stack : undefined,
+        running,
+      },
+      `${wrapped.message}; recorded, the shutdown goes on (exit code 1)`,
+    )
+    if (this.#report) {
+      // The report is final; the exit code still tells.
+      this.#lateErrors++
+      return
+    }
+    this.#runErrors.push({
+      origin,
+      at: this.#options.clock.now(),
+      error: errorMessage(error),
+      ...(typeof code === 'string' ? { code } : {}),
+      running,
+    })
   }
 
   #onWatchdog(): void {
     if (this.#exited) return
     const { logger, clock } = this.#options
     if (this.#report) {
+      const processRun = this.#processRun?.run
+      const othersRunning = processRun !== undefined && this.#runFinished && othersPending(processRun)
       logger.warn(
         { event: 'watchdog', holds: this.#holds.size },
-        'deadline reached while exit was held (e.g. a /shutdown response); exiting',
+        othersRunning
+          ? "deadline reached while another coordinator's run in this process was still going; exiting"
+          : 'deadline reached while exit was held (e.g. a /shutdown response); exiting',
       )
-      this.#exit(this.#report.exitCode)
+      const own = this.#lateErrors > 0 ? Math.max(this.#report.exitCode, EXIT_CODES.failed) : this.#report.exitCode
+      this.#exit(othersRunning ? Math.max(worstExitCode(processRun, own), EXIT_CODES.watchdog) : own)
       return
     }
     const now = clock.now()
@@ -479,6 +653,11 @@ class Coordinator implements Shutdown {
     if (this.#exited || !this.#options.exit) return
     this.#exited = true
     this.#options.clock.clearTimeout(this.#watchdog)
+    this.#stallWatch?.stop()
+    this.#removeRunListeners()
+    // One exit per process: another coordinator of this run's cohort may have claimed it already. Claiming
+    // gives up every task still running anywhere in the process (their onAbandon hooks run now).
+    if (this.#processRun && !claimExit(this.#processRun.run)) return
     const { logger } = this.#options
     logger.info({ event: 'exit', exitCode: code }, `exiting with code ${code}`)
     try {
@@ -500,6 +679,18 @@ class Coordinator implements Shutdown {
   }
 
   #checkFit(): void {
+    if (this.#severalWarning !== undefined) {
+      const count = this.#severalWarning
+      this.#severalWarning = undefined
+      this.warn({
+        code: 'LAMEDUCK_WARN_SEVERAL_COORDINATORS',
+        message:
+          `${count} lameduck coordinators handle signals in this process. Each runs its own shutdown on SIGTERM; ` +
+          'the process exits once, when every run is done, with the worst exit code. Prefer one coordinator ' +
+          'created in one module and imported everywhere (see "One coordinator per process" in the core README).',
+        details: { coordinators: count },
+      })
+    }
     if (this.#run) return
     const plan = this.plan()
     if (plan.fits) {

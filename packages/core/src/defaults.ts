@@ -21,6 +21,10 @@ export const DEFAULTS = {
   exitReserveMs: 100,
   /** `context.stopAt()`: how long before its deadline a task stops its own work to report what is left. */
   stopMarginMs: 50,
+  /** How long the event loop must be blocked during a run before the stall watcher (a worker thread) says so. */
+  stallReportMs: 1_000,
+  /** The main thread's heartbeat to the stall watcher, and how often the watcher looks. */
+  stallBeatMs: 100,
 } as const
 
 /**

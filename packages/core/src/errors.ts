@@ -9,6 +9,9 @@ export type LameduckErrorCode =
   | 'LAMEDUCK_ERR_PHASE_STARTED'
   | 'LAMEDUCK_ERR_TASK_TIMEOUT'
   | 'LAMEDUCK_ERR_TASK_SKIPPED'
+  | 'LAMEDUCK_ERR_TASK_OVERRUN'
+  | 'LAMEDUCK_ERR_TASK_ABANDONED'
+  | 'LAMEDUCK_ERR_UNCAUGHT_DURING_SHUTDOWN'
   | (string & {})
 
 /** Base class of every lameduck error. `code` is stable across versions; messages are not. */
@@ -130,6 +133,50 @@ export class TaskTimeoutError extends LameduckError {
 export class TaskSkippedError extends LameduckError {
   constructor(readonly task: string) {
     super('LAMEDUCK_ERR_TASK_SKIPPED', `task "${task}" was skipped: no time was left before the deadline`)
+  }
+}
+
+/**
+ * Recorded for a task that settled after its budget without its timeout having fired: it held the event
+ * loop (synchronous code), and no timer can preempt that. Its outcome is `timeout`, not `ok`.
+ */
+export class TaskOverrunError extends LameduckError {
+  constructor(
+    readonly task: string,
+    readonly budgetMs: number,
+    /** How long after its deadline it settled. */
+    readonly overrunMs: number,
+    /** How long its synchronous part (the call of `run` itself) held the event loop. */
+    readonly syncMs: number,
+  ) {
+    super(
+      'LAMEDUCK_ERR_TASK_OVERRUN',
+      `task "${task}" settled ${overrunMs} ms after its budget of ${budgetMs} ms` +
+        (syncMs >= budgetMs
+          ? `: its synchronous code held the event loop for ${syncMs} ms`
+          : ': the event loop was blocked, so its timeout could not fire') +
+        ' (no timer can preempt synchronous code)',
+    )
+  }
+}
+
+/** The error given to `onAbandon` with outcome `exit`: the process exits while the task still runs. */
+export class TaskAbandonedError extends LameduckError {
+  constructor(
+    readonly task: string,
+    why: string,
+  ) {
+    super('LAMEDUCK_ERR_TASK_ABANDONED', `task "${task}" was abandoned: ${why}`)
+  }
+}
+
+/** An uncaught exception or unhandled rejection during a run: recorded, logged, and the exit code is 1. */
+export class UncaughtDuringShutdownError extends LameduckError {
+  constructor(
+    readonly origin: 'uncaughtException' | 'unhandledRejection',
+    cause: unknown,
+  ) {
+    super('LAMEDUCK_ERR_UNCAUGHT_DURING_SHUTDOWN', `${origin} during the shutdown: ${errorMessage(cause)}`, { cause })
   }
 }
 

@@ -13,15 +13,18 @@ export { DEFAULTS, EXIT_CODES } from './defaults.js'
 export { MAX_TIMER_MS, requireDuration } from './duration.js'
 export {
   ConfigurationError,
-  describeValue,
   DuplicateTaskError,
+  describeValue,
   InvalidDurationError,
   InvalidOptionError,
   LameduckError,
   type LameduckErrorCode,
   PhaseStartedError,
+  TaskAbandonedError,
+  TaskOverrunError,
   TaskSkippedError,
   TaskTimeoutError,
+  UncaughtDuringShutdownError,
   UnknownOptionError,
   UnknownPhaseError,
   UnknownSignalError,
@@ -31,11 +34,12 @@ export type { ResolvedOptions, ShutdownOptions } from './options.js'
 export { isPhase, PHASES, type Phase } from './phases.js'
 export type {
   PhaseReport,
+  RunErrorRecord,
   ShutdownReport,
   TaskOutcome,
   TaskReport,
   TriggerKind,
   TriggerRecord,
 } from './report.js'
-export type { TaskContext, TaskSpec } from './task.js'
+export type { AbandonEvent, TaskContext, TaskSpec } from './task.js'
 export { checkOptions, closest } from './validate.js'

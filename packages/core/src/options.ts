@@ -3,8 +3,8 @@ import { type Clock, systemClock } from './clock.js'
 import { DEFAULTS } from './defaults.js'
 import { requireDuration } from './duration.js'
 import { InvalidDurationError, InvalidOptionError, UnknownSignalError } from './errors.js'
-import { checkOptions } from './validate.js'
 import { createJsonLogger, type Logger, silentLogger } from './logger.js'
+import { checkOptions } from './validate.js'
 
 /** Options of {@link createShutdown}. Every one is optional. */
 export interface ShutdownOptions {
@@ -101,17 +101,21 @@ export function resolveOptions(options: ShutdownOptions = {}): ResolvedOptions {
     options.safetyMarginMs === undefined ? DEFAULTS.safetyMarginMs : options.safetyMarginMs,
   )
   if (safetyMarginMs >= gracePeriodMs) {
-    // Blame the value the user gave: a gracePeriodMs of 30 is almost always seconds written as ms.
-    const userGrace = options.gracePeriodMs !== undefined
-    const userMargin = options.safetyMarginMs !== undefined
-    const grace = userGrace ? `gracePeriodMs ${gracePeriodMs}` : `the grace period (${gracePeriodMs} ms)`
-    const hint =
-      userGrace && gracePeriodMs < 1000
-        ? ` gracePeriodMs is in milliseconds: did you mean ${gracePeriodMs * 1000}?`
-        : ''
+    // Blame what the user gave: a gracePeriodMs of 30 is almost always seconds written as milliseconds.
+    if (options.gracePeriodMs !== undefined)
+      throw new InvalidOptionError(
+        'gracePeriodMs',
+        `${gracePeriodMs} must be greater than safetyMarginMs (${safetyMarginMs}): no time would be left for the ` +
+          `shutdown.${gracePeriodMs < 1000 ? ` gracePeriodMs is in milliseconds: did you mean ${gracePeriodMs * 1000}?` : ''}`,
+      )
+    if (options.safetyMarginMs === undefined)
+      throw new InvalidOptionError(
+        'TERMINATION_GRACE_PERIOD_SECONDS',
+        `${gracePeriodMs / 1000} s leaves no time after safetyMarginMs (${safetyMarginMs} ms) for the shutdown`,
+      )
     throw new InvalidOptionError(
-      userGrace || !userMargin ? 'gracePeriodMs' : 'safetyMarginMs',
-      `${grace} must be greater than safetyMarginMs (${safetyMarginMs} ms): no time would be left for the shutdown.${hint}`,
+      'safetyMarginMs',
+      `${safetyMarginMs} must be less than the grace period (${gracePeriodMs} ms): no time would be left for the shutdown`,
     )
   }
 

@@ -39,6 +39,18 @@ export interface TriggerRecord {
   at: number
 }
 
+/** An uncaught exception or unhandled rejection that happened during the run. */
+export interface RunErrorRecord {
+  origin: 'uncaughtException' | 'unhandledRejection'
+  /** Epoch ms. */
+  at: number
+  error: string
+  /** Stable code of the thrown error when it had one. */
+  code?: string
+  /** Tasks running when it happened (it may come from any of them, or from elsewhere). */
+  running: string[]
+}
+
 /** What happened during a shutdown. Plain data: `JSON.stringify` gives the `/shutdown` response body. */
 export interface ShutdownReport {
   /** What started the run. Later triggers that joined it are listed in `triggers`. */
@@ -48,14 +60,16 @@ export interface ShutdownReport {
   start: number
   /** Epoch ms by which the process is gone: `start + gracePeriodMs - safetyMarginMs`. */
   deadline: number
-  /** Epoch ms at which the last phase ended. */
+  /** Epoch ms at which the last phase ended. Later than `deadline` only when the event loop was blocked. */
   end: number
   durationMs: number
-  /** 0 when every critical task succeeded; see `EXIT_CODES`. */
+  /** 0 when every critical task succeeded and nothing threw uncaught during the run; see `EXIT_CODES`. */
   exitCode: number
   /** Every trigger in arrival order, the first included. */
   triggers: TriggerRecord[]
   phases: PhaseReport[]
+  /** Uncaught exceptions and unhandled rejections during the run; each makes the exit code 1. */
+  errors: RunErrorRecord[]
 }
 
 const severity: Record<TaskOutcome, number> = { ok: 0, skipped: 1, timeout: 2, error: 3 }
@@ -66,8 +80,12 @@ export function worstOutcome(outcomes: Iterable<TaskOutcome>): TaskOutcome {
   return worst
 }
 
-export function exitCodeFor(trigger: TriggerKind, phases: readonly PhaseReport[]): number {
-  if (trigger === 'fatal') return EXIT_CODES.failed
+export function exitCodeFor(
+  trigger: TriggerKind,
+  phases: readonly PhaseReport[],
+  errors: readonly RunErrorRecord[] = [],
+): number {
+  if (trigger === 'fatal' || errors.length > 0) return EXIT_CODES.failed
   const failed = phases.some((phase) => phase.tasks.some((task) => task.critical && task.outcome !== 'ok'))
   return failed ? EXIT_CODES.failed : EXIT_CODES.ok
 }

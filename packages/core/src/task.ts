@@ -1,8 +1,8 @@
 import { DEFAULTS } from './defaults.js'
 import { requireDuration } from './duration.js'
 import { InvalidOptionError, UnknownPhaseError } from './errors.js'
-import { checkOptions } from './validate.js'
 import { isPhase, PHASES, type Phase } from './phases.js'
+import { checkOptions } from './validate.js'
 
 /** What a task's `run` receives besides its AbortSignal. */
 export interface TaskContext {
@@ -37,6 +37,21 @@ export interface TaskSpec {
    * never stops the run. Watch `signal` to stop early when the budget runs out.
    */
   run: (signal: AbortSignal, context: TaskContext) => unknown
+  /**
+   * Called once, synchronously, when the coordinator gives up on the task before it settled:
+   * `skipped` (it never ran: no time was left, or the process exits before its phase),
+   * `timeout` (its budget ran out; right after its signal was aborted), or `exit` (the process exits —
+   * watchdog, second SIGINT, another coordinator's exit — while it still runs). Always before the exit.
+   * For work that must be handed over when it cannot finish, e.g. a cache giving its unwritten entries
+   * to `onUnflushed`. A throw is logged and ignored.
+   */
+  onAbandon?: (event: AbandonEvent) => void
+}
+
+/** What {@link TaskSpec.onAbandon} receives. */
+export interface AbandonEvent {
+  outcome: 'skipped' | 'timeout' | 'exit'
+  error: Error
 }
 
 export interface Task {
@@ -45,15 +60,18 @@ export interface Task {
   readonly timeoutMs: number
   readonly critical: boolean
   readonly run: TaskSpec['run']
+  readonly onAbandon: TaskSpec['onAbandon']
 }
 
 export function normalizeTask(spec: TaskSpec): Task {
   if (spec === null || typeof spec !== 'object') throw new InvalidOptionError('task', 'expected a task object')
-  checkOptions('addTask', spec, ['name', 'phase', 'timeoutMs', 'critical', 'run'])
+  checkOptions('addTask', spec, ['name', 'phase', 'timeoutMs', 'critical', 'run', 'onAbandon'])
   if (typeof spec.name !== 'string' || spec.name.trim() === '')
     throw new InvalidOptionError('task.name', 'expected a non-empty string')
   if (typeof spec.run !== 'function')
     throw new InvalidOptionError(`task "${spec.name}".run`, `expected a function, got ${typeof spec.run}`)
+  if (spec.onAbandon !== undefined && typeof spec.onAbandon !== 'function')
+    throw new InvalidOptionError(`task "${spec.name}".onAbandon`, `expected a function, got ${typeof spec.onAbandon}`)
   const phase = spec.phase === undefined ? DEFAULTS.phase : spec.phase
   if (!isPhase(phase)) throw new UnknownPhaseError(phase, PHASES)
   if (spec.critical !== undefined && typeof spec.critical !== 'boolean')
@@ -61,8 +79,12 @@ export function normalizeTask(spec: TaskSpec): Task {
   return {
     name: spec.name,
     phase,
-    timeoutMs: requireDuration(`task "${spec.name}".timeoutMs`, spec.timeoutMs === undefined ? DEFAULTS.taskTimeoutMs : spec.timeoutMs),
+    timeoutMs: requireDuration(
+      `task "${spec.name}".timeoutMs`,
+      spec.timeoutMs === undefined ? DEFAULTS.taskTimeoutMs : spec.timeoutMs,
+    ),
     critical: spec.critical ?? DEFAULTS.critical,
     run: spec.run,
+    onAbandon: spec.onAbandon,
   }
 }
