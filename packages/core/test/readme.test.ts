@@ -36,6 +36,7 @@ describe('README agrees with DEFAULTS', () => {
     expect(row('timeoutMs')).toContain(`\`${DEFAULTS.taskTimeoutMs}\``)
     expect(row('critical')).toContain(`\`${DEFAULTS.critical}\``)
     expect(readme).toContain(`${DEFAULTS.exitReserveMs} ms (at most) before it`)
+    expect(readme).toContain(`after ${DEFAULTS.stallReportMs / 1000} s without one`)
   })
 
   it('exit codes', () => {
