@@ -1,10 +1,19 @@
-import { InvalidOptionError, type Shutdown } from '@lameduck/core'
+import { checkOptions, requireDuration, type Shutdown } from '@lameduck/core'
 import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg'
 import { PG_DEFAULTS } from './defaults.js'
 import { AdvisoryLocksClosedError, AdvisoryLockTimeoutError, AdvisoryUnlockError } from './errors.js'
 import { destroyClient } from './internals.js'
 import { advisoryLockId } from './lock-id.js'
 import { settleBefore, sleep } from './timing.js'
+import {
+  boolean,
+  nonEmptyString,
+  optionalSignal,
+  orDefault,
+  positiveDuration,
+  requirePool,
+  requireShutdown,
+} from './validate.js'
 
 /** Options of {@link createAdvisoryLocks}. */
 export interface AdvisoryLocksOptions {
@@ -57,6 +66,8 @@ export interface AdvisoryLocks {
 }
 
 const taskNames = new WeakMap<Shutdown, number>()
+const LOCKS_OPTIONS: readonly (keyof AdvisoryLocksOptions)[] = ['name', 'timeoutMs', 'critical', 'retryMs']
+const ACQUIRE_OPTIONS: readonly (keyof AcquireOptions)[] = ['waitMs', 'signal']
 
 /**
  * Session advisory locks on ONE dedicated connection, checked out from `pool` at the first `acquire` and
@@ -73,20 +84,27 @@ const taskNames = new WeakMap<Shutdown, number>()
  * await using lock = await locks.acquire('nightly-report', { waitMs: 1000 })
  */
 export function createAdvisoryLocks(shutdown: Shutdown, pool: Pool, options: AdvisoryLocksOptions = {}): AdvisoryLocks {
-  if (!pool || typeof (pool as { connect?: unknown }).connect !== 'function')
-    throw new InvalidOptionError('pool', 'expected a pg Pool')
-  const retryMs = options.retryMs ?? PG_DEFAULTS.retryMs
-  if (!Number.isFinite(retryMs) || retryMs <= 0)
-    throw new InvalidOptionError('retryMs', 'expected a positive duration in ms')
+  requireShutdown('createAdvisoryLocks', shutdown)
+  requirePool('createAdvisoryLocks', pool, ', to check the dedicated connection out of')
+  checkOptions('createAdvisoryLocks', options, LOCKS_OPTIONS)
+  const retryMs = positiveDuration('retryMs of createAdvisoryLocks', orDefault(options.retryMs, PG_DEFAULTS.retryMs))
+  const timeoutMs = requireDuration(
+    'timeoutMs of createAdvisoryLocks',
+    orDefault(options.timeoutMs, PG_DEFAULTS.locksTimeoutMs),
+  )
+  const critical = boolean('critical of createAdvisoryLocks', orDefault(options.critical, PG_DEFAULTS.critical))
   const count = (taskNames.get(shutdown) ?? 0) + 1
-  const name = options.name ?? (count === 1 ? PG_DEFAULTS.locksTaskName : `${PG_DEFAULTS.locksTaskName}-${count}`)
+  const name = nonEmptyString(
+    'name of createAdvisoryLocks',
+    orDefault(options.name, count === 1 ? PG_DEFAULTS.locksTaskName : `${PG_DEFAULTS.locksTaskName}-${count}`),
+  )
   const locks = new Locks(shutdown, pool, name, retryMs)
 
   const remove = shutdown.addTask({
     name,
     phase: 'release',
-    timeoutMs: options.timeoutMs ?? PG_DEFAULTS.locksTimeoutMs,
-    critical: options.critical ?? PG_DEFAULTS.critical,
+    timeoutMs,
+    critical,
     run: (_signal, context) => locks.releaseAll(context.stopAt()),
   })
   taskNames.set(shutdown, count)
@@ -134,8 +152,9 @@ class Locks {
 
   async acquire(key: string | number | bigint, options: AcquireOptions = {}): Promise<Lock> {
     const id = advisoryLockId(key)
-    const waitMs = options.waitMs ?? PG_DEFAULTS.waitMs
-    if (!Number.isFinite(waitMs) || waitMs < 0) throw new InvalidOptionError('waitMs', 'expected a duration in ms')
+    checkOptions('acquire', options, ACQUIRE_OPTIONS)
+    const waitMs = requireDuration('waitMs of acquire', orDefault(options.waitMs, PG_DEFAULTS.waitMs))
+    optionalSignal('signal of acquire', options.signal)
     const until = Date.now() + waitMs
     const slot = id.toString()
     for (;;) {

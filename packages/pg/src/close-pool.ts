@@ -1,9 +1,10 @@
-import { InvalidOptionError, type Shutdown } from '@lameduck/core'
+import { checkOptions, InvalidOptionError, requireDuration, type Shutdown } from '@lameduck/core'
 import type { Pool } from 'pg'
 import { PG_DEFAULTS } from './defaults.js'
 import { type PoolCloseStats, PoolClosingError, PoolForcedError } from './errors.js'
 import { destroyClient, internalsOf, isPgPool } from './internals.js'
 import { waitFor } from './timing.js'
+import { boolean, isPool, nonEmptyString, orDefault, poolError, requireShutdown } from './validate.js'
 
 /** Options of {@link closePool}. */
 export interface ClosePoolOptions {
@@ -25,6 +26,7 @@ export interface PoolCloser {
 }
 
 const taskNames = new WeakMap<Shutdown, number>()
+const CLOSE_POOL_OPTIONS: readonly (keyof ClosePoolOptions)[] = ['name', 'timeoutMs', 'critical']
 
 /**
  * Registers the graceful close of a `pg` pool in the `close` phase. When the task starts:
@@ -44,17 +46,29 @@ const taskNames = new WeakMap<Shutdown, number>()
  * closePool(shutdown, pool, { timeoutMs: 3000 })
  */
 export function closePool(shutdown: Shutdown, pool: Pool, options: ClosePoolOptions = {}): PoolCloser {
-  if (!isPgPool(pool)) throw new InvalidOptionError('pool', 'expected a pg Pool (pg 8)')
-  const timeoutMs = options.timeoutMs ?? PG_DEFAULTS.poolTimeoutMs
+  requireShutdown('closePool', shutdown)
+  if (!isPgPool(pool))
+    throw isPool(pool)
+      ? new InvalidOptionError(
+          'pool argument of closePool',
+          "expected a pg 8 Pool: this pool lacks pg-pool's internals (_clients, _idle, _pendingQueue) that closePool relies on",
+        )
+      : poolError('closePool', pool, ' (pg 8)')
+  checkOptions('closePool', options, CLOSE_POOL_OPTIONS)
+  const timeoutMs = requireDuration('timeoutMs of closePool', orDefault(options.timeoutMs, PG_DEFAULTS.poolTimeoutMs))
+  const critical = boolean('critical of closePool', orDefault(options.critical, PG_DEFAULTS.critical))
   const count = (taskNames.get(shutdown) ?? 0) + 1
-  const name = options.name ?? (count === 1 ? PG_DEFAULTS.poolTaskName : `${PG_DEFAULTS.poolTaskName}-${count}`)
+  const name = nonEmptyString(
+    'name of closePool',
+    orDefault(options.name, count === 1 ? PG_DEFAULTS.poolTaskName : `${PG_DEFAULTS.poolTaskName}-${count}`),
+  )
   let stats: PoolCloseStats | undefined
 
   const remove = shutdown.addTask({
     name,
     phase: 'close',
     timeoutMs,
-    critical: options.critical ?? PG_DEFAULTS.critical,
+    critical,
     run: async (_signal, context) => {
       const start = Date.now()
       const internals = internalsOf(pool)

@@ -1,4 +1,4 @@
-import { InvalidOptionError } from '@lameduck/core'
+import { describeValue, InvalidOptionError } from '@lameduck/core'
 
 /**
  * What an SQL identifier given in an option may look like: a letter or `_`, then letters, digits, `_`
@@ -11,7 +11,7 @@ export function quoteIdentifier(option: string, value: unknown): string {
   if (typeof value !== 'string' || !IDENTIFIER.test(value))
     throw new InvalidOptionError(
       option,
-      `expected an SQL identifier matching ${IDENTIFIER} (letters, digits, _ and $, at most 63), got ${describe(value)}`,
+      `expected an SQL identifier matching ${IDENTIFIER} (letters, digits, _ and $, at most 63); got ${describeValue(value)}`,
     )
   return `"${value}"`
 }
@@ -19,13 +19,9 @@ export function quoteIdentifier(option: string, value: unknown): string {
 /** Validates `table` or `schema.table` and returns it quoted: `"schema"."table"`. */
 export function quoteTableName(option: string, value: unknown): string {
   if (typeof value !== 'string')
-    throw new InvalidOptionError(option, `expected "table" or "schema.table", got ${describe(value)}`)
+    throw new InvalidOptionError(option, `expected "table" or "schema.table"; got ${describeValue(value)}`)
   const parts = value.split('.')
   if (parts.length > 2)
-    throw new InvalidOptionError(option, `expected "table" or "schema.table", got ${describe(value)}`)
+    throw new InvalidOptionError(option, `expected "table" or "schema.table"; got ${describeValue(value)}`)
   return parts.map((part) => quoteIdentifier(option, part)).join('.')
-}
-
-function describe(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value) : typeof value
 }

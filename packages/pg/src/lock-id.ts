@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { InvalidOptionError } from '@lameduck/core'
+import { describeValue, InvalidOptionError } from '@lameduck/core'
 
 const MIN = -(2n ** 63n)
 const MAX = 2n ** 63n - 1n
@@ -17,12 +17,12 @@ const MAX = 2n ** 63n - 1n
 export function advisoryLockId(key: string | number | bigint): bigint {
   if (typeof key === 'string') return createHash('sha256').update(key, 'utf8').digest().readBigInt64BE(0)
   if (typeof key === 'number') {
-    if (!Number.isSafeInteger(key)) throw new InvalidOptionError('key', `expected a safe integer, got ${key}`)
+    if (!Number.isSafeInteger(key)) throw new InvalidOptionError('key', `expected a safe integer; got ${key}`)
     return BigInt(key)
   }
   if (typeof key === 'bigint') {
-    if (key < MIN || key > MAX) throw new InvalidOptionError('key', `expected a signed 64-bit integer, got ${key}`)
+    if (key < MIN || key > MAX) throw new InvalidOptionError('key', `expected a signed 64-bit integer; got ${key}n`)
     return key
   }
-  throw new InvalidOptionError('key', `expected a string, a number or a bigint, got ${typeof key}`)
+  throw new InvalidOptionError('key', `expected a string, a number or a bigint; got ${describeValue(key)}`)
 }

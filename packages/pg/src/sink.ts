@@ -1,13 +1,15 @@
 import type { Sink, SinkEntry } from '@lameduck/cache'
-import { abortable, InvalidOptionError } from '@lameduck/core'
+import { abortable, checkOptions, describeValue, InvalidOptionError } from '@lameduck/core'
 import type { Pool } from 'pg'
 import { PG_DEFAULTS } from './defaults.js'
 import { quoteIdentifier, quoteTableName } from './identifiers.js'
+import { describeArgument, orDefault } from './validate.js'
 
 /** Column types `pgSink` can write values to. */
 export type SinkValueType = 'text' | 'jsonb' | 'json'
 
 const VALUE_TYPES: readonly SinkValueType[] = ['text', 'jsonb', 'json']
+const SINK_OPTIONS: readonly (keyof PgSinkOptions)[] = ['table', 'keyColumn', 'valueColumn', 'valueType']
 
 /** Options of {@link pgSink}. */
 export interface PgSinkOptions {
@@ -41,16 +43,25 @@ export interface PgSinkOptions {
  * An aborted `signal` rejects with its reason at once; a statement already sent may still complete.
  */
 export function pgSink(pool: Pool, options: PgSinkOptions): Sink {
-  if (!pool || typeof (pool as { query?: unknown }).query !== 'function')
-    throw new InvalidOptionError('pool', 'expected a pg Pool')
-  if (options === null || typeof options !== 'object') throw new InvalidOptionError('options', 'expected an object')
-  const table = quoteTableName('table', options.table)
-  const key = quoteIdentifier('keyColumn', options.keyColumn)
-  const value = quoteIdentifier('valueColumn', options.valueColumn)
-  const valueType = options.valueType ?? PG_DEFAULTS.valueType
+  if (pool === null || typeof pool !== 'object' || typeof (pool as { query?: unknown }).query !== 'function')
+    throw new InvalidOptionError(
+      'pool argument of pgSink',
+      `expected a pg Pool (new pg.Pool(…)); got ${describeArgument(pool)}`,
+    )
+  if (options === undefined)
+    throw new InvalidOptionError('options of pgSink', 'expected { table, keyColumn, valueColumn }; got undefined')
+  checkOptions('pgSink', options, SINK_OPTIONS)
+  const table = quoteTableName('table of pgSink', options.table)
+  const key = quoteIdentifier('keyColumn of pgSink', options.keyColumn)
+  const value = quoteIdentifier('valueColumn of pgSink', options.valueColumn)
+  const valueType = orDefault(options.valueType, PG_DEFAULTS.valueType)
   if (!VALUE_TYPES.includes(valueType))
-    throw new InvalidOptionError('valueType', `expected one of ${VALUE_TYPES.join(', ')}, got ${String(valueType)}`)
-  if (key === value) throw new InvalidOptionError('valueColumn', 'must differ from keyColumn')
+    throw new InvalidOptionError(
+      'valueType of pgSink',
+      `expected one of ${VALUE_TYPES.map((t) => `'${t}'`).join(', ')}; got ${describeValue(valueType)}`,
+    )
+  if (key === value)
+    throw new InvalidOptionError('valueColumn of pgSink', `must differ from keyColumn; both are ${key}`)
   const text =
     `INSERT INTO ${table} (${key}, ${value}) ` +
     `SELECT k, v FROM unnest($1::text[], $2::${valueType}[]) AS t(k, v) ` +
