@@ -19,6 +19,7 @@ type Response = ServerResponse | Http2ServerResponse
 const kActive = Symbol('lameduck.active')
 const kIdleSince = Symbol('lameduck.idleSince')
 const kTracker = Symbol('lameduck.tracker')
+const kCloses = Symbol('lameduck.closes')
 // On a raw TCP socket: the socket itself, so that it can be read through the proxy `Http2Session#socket` is.
 // On an HTTP/2 session: the raw TCP socket under it.
 const kRaw = Symbol('lameduck.raw')
@@ -29,8 +30,21 @@ interface TrackedSocket extends Socket {
   /** When the socket was last seen with nothing in flight — from the trigger on, sampled. */
   [kIdleSince]: number
   [kTracker]: ConnectionTracker
+  /** From the trigger on: the response lameduck asked to close the socket after (see `#closeAfter`). */
+  [kCloses]: ServerResponse | undefined
   /** Node's: the response currently written on this socket, `null` between requests. */
   _httpMessage?: ServerResponse | null
+  /** Node's: the socket's parser; `incoming` is the latest request read on it, until it is answered. */
+  parser?: { incoming?: unknown } | null
+}
+
+/** Node's own fields of a response that decide whether the socket outlives it. */
+interface NodeResponse extends ServerResponse {
+  /** Whether Node ends the socket once this response is written (set when its headers are stored). */
+  _last?: boolean
+  /** The headers as sent, once stored. */
+  _header?: string | null
+  _hasBody?: boolean
 }
 
 /** Whether this Node keeps the response being written on a socket in `socket._httpMessage`. */
@@ -129,6 +143,7 @@ export class ConnectionTracker {
     tracked[kActive] = 0
     tracked[kIdleSince] = performance.now()
     tracked[kTracker] = this
+    tracked[kCloses] = undefined
     this.sockets.add(tracked)
     socket.once('close', onSocketClose)
     return tracked
@@ -159,7 +174,30 @@ export class ConnectionTracker {
         socket[kIdleSince] = performance.now()
       })
     }
-    if (this.lameDuck && !res.headersSent) res.setHeader('connection', 'close')
+    if (this.lameDuck) this.#closeAfter(socket, res as ServerResponse)
+  }
+
+  /**
+   * Asks the client to close `socket` after `res`, the response to the latest request read on it, and takes
+   * that request back from the response before it. A pipelining client may have sent several requests
+   * before reading any response; Node's parser reads them all and hands them to the application, queues
+   * their responses, and ends the socket after the first one that says `Connection: close`, dropping the
+   * responses queued behind it. So only the last request read so far gets the close: an earlier response
+   * whose headers are not out yet goes out keep-alive, and one already sent with the close (the application
+   * answered before the next request was read) still lets Node write the queued responses after it.
+   */
+  #closeAfter(socket: TrackedSocket, res: ServerResponse): void {
+    const previous = socket[kCloses] as NodeResponse | undefined
+    if (previous !== undefined && previous !== res) {
+      if (!previous.headersSent) previous.shouldKeepAlive = true
+      else if (framed(previous)) previous._last = false
+    }
+    // Only a close lameduck decides: not one the client asked for (HTTP/1.0, `Connection: close`), nor a
+    // `Connection` header the application set.
+    if (!res.headersSent && res.shouldKeepAlive && !res.hasHeader('connection')) {
+      res.shouldKeepAlive = false
+      socket[kCloses] = res
+    } else if (previous !== res) socket[kCloses] = undefined
   }
 
   /**
@@ -175,10 +213,13 @@ export class ConnectionTracker {
     for (const socket of this.sockets) {
       socket[kIdleSince] = now
       const res = socket._httpMessage
-      if (res && !res.headersSent) res.setHeader('connection', 'close')
+      // A request read behind the one being answered has its response queued, out of sight: closing after
+      // this one would drop it. The socket then stays keep-alive; its next request is asked to close.
+      if (res && !readBehind(socket, res)) this.#closeAfter(socket, res)
     }
+    // Counting per response sees the queued responses too, in the order their requests were read.
     for (const res of this.responses)
-      if (!res.headersSent && !isHttp2Response(res)) res.setHeader('connection', 'close')
+      if (!isHttp2Response(res)) this.#closeAfter(this.track(res.req.socket), res as ServerResponse)
     this.#sampler = setInterval(() => this.sample(), HTTP_DEFAULTS.sweepMs)
     this.#sampler.unref()
   }
@@ -259,6 +300,23 @@ export class ConnectionTracker {
   get kind(): 'http' | 'https' | 'http2' {
     return this.#isHttp2 ? 'http2' : this.#isTls ? 'https' : 'http'
   }
+}
+
+/** Whether a request was read on `socket` after the one `res` answers (a pipelining client). */
+function readBehind(socket: TrackedSocket, res: ServerResponse): boolean {
+  const incoming = socket.parser?.incoming
+  return incoming !== undefined && incoming !== null && incoming !== res.req
+}
+
+/**
+ * Whether the client can tell where `res` ends without the connection closing: no body, a Content-Length,
+ * or chunked. Only then may the socket outlive a response whose headers already asked to close it.
+ */
+function framed(res: NodeResponse): boolean {
+  if (res.req.httpVersionMajor !== 1 || res.req.httpVersionMinor !== 1) return false
+  if (res._hasBody === false) return true
+  const header = res._header
+  return typeof header === 'string' && /\r\n(?:content-length:|transfer-encoding:[^\r]*chunked)/i.test(header)
 }
 
 function isHttp2Response(res: Response): res is Http2ServerResponse {

@@ -9,7 +9,8 @@ import {
 } from 'node:http'
 import { type ClientHttp2Session, connect as connectH2, type IncomingHttpHeaders as Http2Headers } from 'node:http2'
 import { createServer as createHttpsServer, Agent as HttpsAgent, request as httpsRequest } from 'node:https'
-import type { AddressInfo, Socket } from 'node:net'
+import { type AddressInfo, connect as netConnect, type Socket } from 'node:net'
+import { connect as tlsConnect } from 'node:tls'
 import express from 'express'
 
 export const tls = {
@@ -127,4 +128,76 @@ export function getH2(
     stream.once('error', reject)
     stream.end()
   })
+}
+
+/** A raw connection (TCP, or TLS for `https`) for writing requests by hand. */
+export function rawConnect(kind: Kind, port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket =
+      kind === 'https'
+        ? tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => resolve(socket))
+        : netConnect(port, '127.0.0.1', () => resolve(socket))
+    socket.once('error', reject)
+  })
+}
+
+/** `paths` as pipelined HTTP/1.1 GET requests, in one write. */
+export function pipelined(paths: string[]): string {
+  return paths.map((path) => `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`).join('')
+}
+
+export interface RawResponse {
+  status: number
+  /** The `Connection` header, lower-cased (`undefined` when absent). */
+  connection: string | undefined
+  body: string
+}
+
+/** Everything the server writes on `socket` until it closes it (bounded: rejects after `ms`). */
+export function readUntilClosed(socket: Socket, ms = 5000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let data = ''
+    const timer = setTimeout(() => reject(new Error(`socket still open after ${ms} ms; read: ${data}`)), ms)
+    socket.setEncoding('utf8')
+    socket.on('data', (chunk: string) => {
+      data += chunk
+    })
+    socket.once('close', () => {
+      clearTimeout(timer)
+      resolve(data)
+    })
+  })
+}
+
+/**
+ * Splits a stream of HTTP/1.1 responses (each with a Content-Length) into responses. An incomplete one at
+ * the end is an error, or left out when `partial` (the rest has not arrived yet).
+ */
+export function parseResponses(data: string, partial = false): RawResponse[] {
+  const responses: RawResponse[] = []
+  let rest = data
+  while (rest.length > 0) {
+    const end = rest.indexOf('\r\n\r\n')
+    if (end === -1) {
+      if (partial) break
+      throw new Error(`incomplete response head: ${JSON.stringify(rest)}`)
+    }
+    const [statusLine = '', ...lines] = rest.slice(0, end).split('\r\n')
+    const headers = new Map(
+      lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]),
+    )
+    const length = Number(headers.get('content-length') ?? 0)
+    const body = rest.slice(end + 4, end + 4 + length)
+    if (body.length < length) {
+      if (partial) break
+      throw new Error(`incomplete response body: ${JSON.stringify(rest)}`)
+    }
+    responses.push({
+      status: Number(statusLine.split(' ')[1]),
+      connection: headers.get('connection')?.toLowerCase(),
+      body,
+    })
+    rest = rest.slice(end + 4 + length)
+  }
+  return responses
 }

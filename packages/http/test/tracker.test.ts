@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ConnectionTracker } from '../src/tracker.js'
-import { delay, get, listen, makeAgent } from './helpers.js'
+import { delay, get, listen, makeAgent, parseResponses, pipelined, rawConnect } from './helpers.js'
 
 const servers: ReturnType<typeof createServer>[] = []
 afterEach(() => {
@@ -50,6 +50,39 @@ for (const countResponses of [false, true]) {
       }
       tracker.stop()
       agent.destroy()
+    })
+
+    it('pipelined requests in flight at the trigger: every one answered, only the last may ask to close', async () => {
+      const held: ServerResponse[] = []
+      const server = createServer((_req, res) => held.push(res))
+      servers.push(server)
+      const tracker = new ConnectionTracker(server, { countResponses })
+      const port = await listen(server)
+      const socket = await rawConnect('http', port)
+      let data = ''
+      socket.setEncoding('utf8')
+      socket.on('data', (chunk: string) => {
+        data += chunk
+      })
+      const closed = new Promise((resolve) => socket.once('close', resolve))
+      socket.write(pipelined(['/a', '/b', '/c']))
+      while (held.length < 3) await delay(5)
+      tracker.startLameDuck()
+      for (const [i, res] of held.entries()) res.end(String(i))
+      while (parseResponses(data, true).length < 3 && !socket.destroyed) await delay(5)
+      const responses = parseResponses(data, true)
+      expect(responses.map((r) => r.body)).toEqual(['0', '1', '2'])
+      expect(responses.slice(0, -1).every((r) => r.connection !== 'close')).toBe(true)
+      if (countResponses) {
+        // Counting sees the queued responses: the last one asks to close, and the socket closes after it.
+        expect(responses[2]?.connection).toBe('close')
+        await closed
+      } else {
+        // Queued out of sight: the socket stays open, and its next request is asked to close.
+        expect(socket.destroyed).toBe(false)
+        socket.destroy()
+      }
+      tracker.stop()
     })
 
     it('counts idle time from the trigger at the earliest, and from the last request after it', async () => {
