@@ -8,4 +8,8 @@ export const PROMETHEUS_DEFAULTS = {
   pushRetries: 2,
   pushRetryDelayMs: 100,
   pushMethod: 'POST' as 'POST' | 'PUT',
+  /** Name of the push task. */
+  pushTaskName: 'prometheus-push',
+  /** A failed push is reported but does not make the exit code non-zero: the pod's work is done either way. */
+  pushCritical: false,
 } as const

@@ -1,7 +1,16 @@
-import { EXIT_CODES, InvalidOptionError, PHASES, type Shutdown, type ShutdownState } from '@lameduck/core'
+import {
+  checkOptions,
+  describeValue,
+  EXIT_CODES,
+  InvalidOptionError,
+  PHASES,
+  type Shutdown,
+  type ShutdownState,
+} from '@lameduck/core'
 import { Counter, register as defaultRegistry, Gauge, type Registry } from 'prom-client'
 import { PROMETHEUS_DEFAULTS } from './defaults.js'
-import type { Sources } from './sources.js'
+import { checkSources, type Sources } from './sources.js'
+import { orDefault, registry as requireRegistry, requireShutdown } from './validate.js'
 
 export interface InstrumentOptions extends Sources {
   /** Registry to register the metrics in. Default: prom-client's global registry. */
@@ -17,6 +26,7 @@ export interface Instrumentation {
 }
 
 const STATES: ShutdownState[] = ['running', 'draining', 'stopping', 'stopped']
+const INSTRUMENT_OPTIONS: readonly (keyof InstrumentOptions)[] = ['registry', 'prefix', 'http', 'caches', 'locks']
 
 /**
  * Registers lameduck's metrics (see the README for the list) and keeps them current from the
@@ -24,10 +34,16 @@ const STATES: ShutdownState[] = ['running', 'draining', 'stopping', 'stopped']
  * and `locks`.
  */
 export function instrument(shutdown: Shutdown, options: InstrumentOptions = {}): Instrumentation {
-  const registry = options.registry ?? defaultRegistry
-  const prefix = options.prefix ?? PROMETHEUS_DEFAULTS.prefix
-  if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix))
-    throw new InvalidOptionError('prefix', `not a metric name prefix: ${prefix}`)
+  requireShutdown('instrument', shutdown)
+  checkOptions('instrument', options, INSTRUMENT_OPTIONS)
+  const registry = requireRegistry('registry of instrument', orDefault(options.registry, defaultRegistry))
+  const prefix = orDefault(options.prefix, PROMETHEUS_DEFAULTS.prefix)
+  if (typeof prefix !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix))
+    throw new InvalidOptionError(
+      'prefix of instrument',
+      `expected a metric name prefix (letters, digits, _ and :, not starting with a digit); got ${describeValue(prefix)}`,
+    )
+  checkSources('instrument', options)
   const registers = [registry]
   const names: string[] = []
   const add = <M>(name: string, metric: (name: string) => M): M => {

@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
+import { checkOptions, describeValue, InvalidOptionError } from '@lameduck/core'
 import { register as defaultRegistry, type Registry } from 'prom-client'
 import { PROMETHEUS_DEFAULTS } from './defaults.js'
+import { orDefault, registry as requireRegistry } from './validate.js'
 
 /** A request `metricsHandler` accepts: `node:http` or `node:http2` (compat API). */
 export type Req = IncomingMessage | Http2ServerRequest
@@ -20,8 +22,20 @@ export interface MetricsHandlerOptions {
  * or any node:http server. It keeps answering during the whole shutdown.
  */
 export function metricsHandler(options: MetricsHandlerOptions = {}): (req: Req, res: Res) => boolean {
-  const registry = options.registry ?? defaultRegistry
-  const path = options.path ?? PROMETHEUS_DEFAULTS.metricsPath
+  return handler('metricsHandler', options)
+}
+
+const HANDLER_OPTIONS: readonly (keyof MetricsHandlerOptions)[] = ['registry', 'path']
+
+function handler(where: string, options: MetricsHandlerOptions): (req: Req, res: Res) => boolean {
+  checkOptions(where, options, HANDLER_OPTIONS)
+  const registry = requireRegistry(`registry of ${where}`, orDefault(options.registry, defaultRegistry))
+  const path = orDefault(options.path, PROMETHEUS_DEFAULTS.metricsPath)
+  if (typeof path !== 'string' || !path.startsWith('/') || path.includes('?'))
+    throw new InvalidOptionError(
+      `path of ${where}`,
+      `expected a path starting with "/", without a query; got ${describeValue(path)}`,
+    )
   return (req, res) => {
     const url = req.url ?? '/'
     const q = url.indexOf('?')
@@ -48,7 +62,7 @@ export function metricsHandler(options: MetricsHandlerOptions = {}): (req: Req, 
 
 /** The same as Express (or Connect) middleware: `app.use(metricsMiddleware())`. */
 export function metricsMiddleware(options: MetricsHandlerOptions = {}): (req: Req, res: Res, next: () => void) => void {
-  const handle = metricsHandler(options)
+  const handle = handler('metricsMiddleware', options)
   return (req, res, next) => {
     if (!handle(req, res)) next()
   }
