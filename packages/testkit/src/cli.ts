@@ -1,7 +1,8 @@
 import { constants } from 'node:os'
 import { parseArgs } from 'node:util'
-import { LameduckError } from '@lameduck/core'
+import { closest, InvalidOptionError, LameduckError, UnknownOptionError } from '@lameduck/core'
 import { SIM_DEFAULTS } from './defaults.js'
+import { parseDuration } from './duration.js'
 import { SimulatorError } from './errors.js'
 import { formatResult } from './format.js'
 import { type SimulationOptions, simulateTermination } from './simulate.js'
@@ -103,7 +104,9 @@ load, terminate replica A as the kubelet does, and count every failed request.
 
 Usage: lameduck-sim [options] -- <command> [args…]
 
-Each replica gets PORT (and ADMIN_PORT) in its environment. Durations: ms, or 500ms / 8s / 1m.
+Each replica gets PORT (and ADMIN_PORT) in its environment, with what Kubernetes sets in every container
+(HOSTNAME, KUBERNETES_SERVICE_HOST, …) — not TERMINATION_GRACE_PERIOD_SECONDS, which only a pod spec sets:
+pass it with --env. Durations: ms, or 500ms / 8s / 1m.
 
 Options:
 ${DOCS.map((d) => {
@@ -111,12 +114,15 @@ ${DOCS.map((d) => {
   return `  ${flag.padEnd(32)} ${d.help} (default: ${d.default})`
 }).join('\n')}
 
-Exit codes: 0 no request failed and no SIGKILL; 1 a request failed or SIGKILL was needed;
-2 the service could not be run or the options are wrong; 128 + the signal's number when interrupted by
-SIGINT (130), SIGTERM (143), SIGHUP (129) or SIGQUIT (131). The replicas never outlive lameduck-sim.
+Exit codes: 0 passed; 1 failed, each reason stated: a request failed, SIGKILL was needed, replica A did not
+exit with code 0, its shutdown report names a critical task skipped, timed out or failed, or the preStop
+hook failed or answered anything but 2xx (401, 404, 405…); 2 the service could not be run or the options
+are wrong; 128 + the signal's number when interrupted by SIGINT (130), SIGTERM (143), SIGHUP (129) or
+SIGQUIT (131). The replicas never outlive lameduck-sim.
 
 Example:
-  lameduck-sim --prestop /shutdown --prestop-header 'Authorization: Bearer t0k3n' -- node server.js
+  export LAMEDUCK_SHUTDOWN_TOKEN=$(openssl rand -hex 24)
+  lameduck-sim --prestop /shutdown --prestop-header "Authorization: Bearer $LAMEDUCK_SHUTDOWN_TOKEN" -- node server.mjs
 `
 
 /** Runs the CLI; returns its exit code. */
@@ -131,7 +137,9 @@ export async function main(argv: string[], io: { out: (s: string) => void; err: 
     }
     ;({ options, json } = parsed)
   } catch (error) {
-    io.err(`lameduck-sim: ${(error as Error).message}\nRun lameduck-sim --help for usage.\n`)
+    const code = error instanceof LameduckError ? ` [${error.code}]` : ''
+    const message = (error as Error).message.replace(/^lameduck-sim: /, '')
+    io.err(`lameduck-sim: ${message}${code}\nRun lameduck-sim --help for usage.\n`)
     return 2
   }
 
@@ -187,7 +195,32 @@ const defaultIo = {
   err: (s: string) => void process.stderr.write(s),
 }
 
+/** `--gracee 30s` → "did you mean --grace?", before parseArgs' own message, which suggests nothing. */
+function checkFlags(argv: string[]): void {
+  const known = DOCS.map((d) => d.name)
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string
+    if (arg === '--') return
+    if (!arg.startsWith('--')) continue
+    const [name, inline] = arg.slice(2).split(/=(.*)/s) as [string, string | undefined]
+    const doc = DOCS.find((d) => d.name === name)
+    if (doc) {
+      // The value of `--path --x` is `--x`, not a flag.
+      if (doc.value && inline === undefined) i++
+      continue
+    }
+    const suggestion = closest(name, known)
+    throw new UnknownOptionError(
+      'lameduck-sim',
+      `--${name}`,
+      suggestion === undefined ? undefined : `--${suggestion}`,
+      known.map((k) => `--${k}`),
+    )
+  }
+}
+
 function parse(argv: string[]): 'help' | { options: SimulationOptions; json: boolean } {
+  checkFlags(argv)
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -202,19 +235,24 @@ function parse(argv: string[]): 'help' | { options: SimulationOptions; json: boo
   const int = (name: string) => {
     const raw = str(name)
     if (raw === undefined) return undefined
-    if (!/^\d+$/.test(raw)) throw new Error(`--${name} expects a whole number, got ${raw}`)
+    if (!/^\d+$/.test(raw)) throw new InvalidOptionError(`--${name}`, `expected a whole number, got ${raw}`)
     return Number(raw)
+  }
+  // Parsed here so that a message names the flag (`--startup-timeout`), not the library's option.
+  const duration = (name: string) => {
+    const raw = str(name)
+    return raw === undefined ? undefined : parseDuration(`--${name}`, raw)
   }
   const headers: Record<string, string> = {}
   for (const header of (values['prestop-header'] as string[] | undefined) ?? []) {
     const at = header.indexOf(':')
-    if (at <= 0) throw new Error(`--prestop-header expects 'Name: value', got ${header}`)
+    if (at <= 0) throw new InvalidOptionError('--prestop-header', `expected 'Name: value', got ${header}`)
     headers[header.slice(0, at).trim().toLowerCase()] = header.slice(at + 1).trim()
   }
   const env: Record<string, string> = {}
   for (const pair of (values.env as string[] | undefined) ?? []) {
     const at = pair.indexOf('=')
-    if (at <= 0) throw new Error(`--env expects K=V, got ${pair}`)
+    if (at <= 0) throw new InvalidOptionError('--env', `expected K=V, got ${pair}`)
     env[pair.slice(0, at)] = pair.slice(at + 1)
   }
   const preStopPortRaw = str('prestop-port')
@@ -226,21 +264,21 @@ function parse(argv: string[]): 'help' | { options: SimulationOptions; json: boo
     command: positionals,
     env,
     concurrency: int('concurrency'),
-    think: str('think'),
+    think: duration('think'),
     path: str('path'),
-    long: str('long'),
+    long: duration('long'),
     longCount: int('long-count'),
     longPath: str('long-path'),
     preStop: str('prestop'),
     preStopHeaders: headers,
     preStopPort: preStopPort as SimulationOptions['preStopPort'],
     signal: str('signal') as NodeJS.Signals | undefined,
-    grace: str('grace'),
-    propagation: str('propagation'),
-    warmup: str('warmup'),
-    tail: str('tail'),
-    startupTimeout: str('startup-timeout'),
-    requestTimeout: str('request-timeout'),
+    grace: duration('grace'),
+    propagation: duration('propagation'),
+    warmup: duration('warmup'),
+    tail: duration('tail'),
+    startupTimeout: duration('startup-timeout'),
+    requestTimeout: duration('request-timeout'),
     proxyPort: int('proxy-port'),
   }
   // Unset options fall back to the library's defaults.

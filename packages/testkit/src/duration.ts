@@ -1,17 +1,29 @@
-import { InvalidDurationError } from '@lameduck/core'
+import { InvalidDurationError, MAX_TIMER_MS, requireDuration } from '@lameduck/core'
 
 const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000 }
 
+const EXPECTED = 'a duration: milliseconds (500) or a number with ms, s or m (500ms, 8s, 1.5s, 2m)'
+
 /**
- * Parses a duration: a number of milliseconds (`500`), or a number with a unit (`500ms`, `8s`, `1.5s`, `2m`).
- * Throws `InvalidDurationError` (code `LAMEDUCK_ERR_INVALID_DURATION`) otherwise.
+ * Parses a duration: a number of milliseconds (`500`), or a number with a unit (`500ms`, `8s`, `1.5s`, `2m`),
+ * from 0 to `MAX_TIMER_MS` (2³¹−1 ms, the longest delay Node's timers hold: a longer one would fire at once).
+ * Throws `InvalidDurationError` (code `LAMEDUCK_ERR_INVALID_DURATION`) naming the option and what was passed
+ * otherwise — `null` included.
  */
-export function parseDuration(option: string, value: string | number): number {
-  if (typeof value === 'number') {
-    if (Number.isFinite(value) && value >= 0) return value
-    throw new InvalidDurationError(option, value)
+export function parseDuration(option: string, value: unknown): number {
+  if (typeof value === 'number') return requireDuration(option, value)
+  if (typeof value !== 'string') throw new InvalidDurationError(option, value, EXPECTED)
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/.exec(value)
+  if (!match) throw new InvalidDurationError(option, value, EXPECTED)
+  const ms = Number(match[1]) * (units[match[2] ?? 'ms'] ?? 1)
+  try {
+    return requireDuration(option, ms)
+  } catch {
+    // The same bound, but the message names the string the user wrote rather than its value in ms.
+    throw new InvalidDurationError(
+      option,
+      value,
+      `at most ${MAX_TIMER_MS} ms (about 24.8 days, the longest delay Node's timers can hold)`,
+    )
   }
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/.exec(String(value))
-  if (!match) throw new InvalidDurationError(option, value)
-  return Number(match[1]) * (units[match[2] ?? 'ms'] ?? 1)
 }

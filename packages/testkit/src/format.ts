@@ -4,7 +4,10 @@ import type { SimulationResult } from './simulate.js'
 export function formatResult(result: SimulationResult): string {
   const rows: [string, string][] = []
   const add = (label: string, value: string) => rows.push([label, value])
-  add('verdict', result.passed ? 'PASS: no request failed, no SIGKILL' : 'FAIL')
+  if (result.passed) add('verdict', 'PASS: no request failed, no SIGKILL, clean exit')
+  // One reason a line, the first beside the label.
+  for (const [i, reason] of result.reasons.entries())
+    add(i === 0 ? 'verdict' : '', `${i === 0 ? 'FAIL: ' : '      '}${reason}`)
   add('requests', `${result.requests} total, ${result.ok} ok, ${result.failed} failed`)
   const kinds = Object.entries(result.failures).sort((x, y) => y[1] - x[1])
   add('failures by kind', kinds.length ? kinds.map(([kind, n]) => `${kind} ${n}`).join(', ') : 'none')
@@ -29,6 +32,7 @@ export function formatResult(result: SimulationResult): string {
     )
   }
   add('SIGKILL needed', result.sigkill ? 'yes' : 'no')
+  for (const warning of result.warnings) add('warning', warning)
   const width = Math.max(...rows.map(([label]) => label.length))
   const lines = rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`)
   if (result.lastOutput.length) {

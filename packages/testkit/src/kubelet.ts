@@ -1,4 +1,5 @@
 import { request } from 'node:http'
+import { checkOptions } from '@lameduck/core'
 import type { Replica, ReplicaExit } from './replica.js'
 
 /** The kubelet gives a container at least this long after preStop before SIGKILL. */
@@ -12,6 +13,8 @@ export interface PreStopOptions {
 
 export interface PreStopResult {
   path: string
+  /** The port the hook was sent to. */
+  port: number
   /** HTTP status, or null when the request failed or was still running when the kubelet stopped waiting. */
   status: number | null
   durationMs: number
@@ -25,6 +28,8 @@ export interface TerminationResult {
   preStop: PreStopResult | null
   /** ms from termination start to the stop signal. */
   signalAtMs: number
+  /** ms from termination start to the SIGKILL the kubelet had planned (sent or not). */
+  sigkillAtMs: number
   exit: ReplicaExit
   /** ms from termination start to the exit. */
   exitAtMs: number
@@ -43,6 +48,7 @@ export async function terminate(
   const { graceMs, signal, startedAt } = options
   let preStop: PreStopResult | null = null
   if (options.preStop) {
+    checkOptions('preStop', options.preStop, ['port', 'path', 'headers'])
     preStop = await httpGetWithin(options.preStop, graceMs)
   }
   const signalAt = performance.now()
@@ -63,7 +69,14 @@ export async function terminate(
   })
   const exit = await Promise.race([replica.exited, killed.then(() => replica.exited)])
   clearTimeout(timer)
-  return { preStop, signalAtMs: signalAt - startedAt, exit, exitAtMs: exit.at - startedAt, sigkill }
+  return {
+    preStop,
+    signalAtMs: signalAt - startedAt,
+    sigkillAtMs: spent + remaining,
+    exit,
+    exitAtMs: exit.at - startedAt,
+    sigkill,
+  }
 }
 
 function httpGetWithin(options: PreStopOptions, limitMs: number): Promise<PreStopResult> {
@@ -75,7 +88,14 @@ function httpGetWithin(options: PreStopOptions, limitMs: number): Promise<PreSto
       if (done) return
       done = true
       clearTimeout(timer)
-      resolve({ path: options.path, status, durationMs: Math.round(performance.now() - started), error, body })
+      resolve({
+        path: options.path,
+        port: options.port,
+        status,
+        durationMs: Math.round(performance.now() - started),
+        error,
+        body,
+      })
     }
     const req = request(
       {

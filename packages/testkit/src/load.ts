@@ -1,5 +1,6 @@
 import { Agent, request } from 'node:http'
 import type { Socket } from 'node:net'
+import { checkOptions, InvalidOptionError, MAX_TIMER_MS, requireDuration } from '@lameduck/core'
 
 export interface LoadOptions {
   port: number
@@ -33,6 +34,19 @@ export class LoadGenerator {
   #stopping = false
 
   constructor(readonly options: LoadOptions) {
+    // It receives its options over IPC from the simulator: check them where they arrive.
+    checkOptions('LoadGenerator', options, [
+      'port',
+      'path',
+      'concurrency',
+      'thinkMs',
+      'requestTimeoutMs',
+      'upstreamError',
+    ])
+    if (!Number.isInteger(options.port) || !Number.isInteger(options.concurrency) || options.concurrency < 1)
+      throw new InvalidOptionError('LoadGenerator', 'expected an integer port and a positive integer concurrency')
+    requireDuration('thinkMs', options.thinkMs)
+    requireDuration('requestTimeoutMs', options.requestTimeoutMs)
     this.#agent = new Agent({ keepAlive: true, maxSockets: options.concurrency })
   }
 
@@ -53,7 +67,7 @@ export class LoadGenerator {
       const outcome = await send(this.#agent, this.options.port, this.options.path, this.options)
       record(this.counts, outcome)
       if (thinkMs > 0 && !this.#stopping)
-        await new Promise((resolve) => setTimeout(resolve, thinkMs * Math.random() * 2))
+        await new Promise((resolve) => setTimeout(resolve, Math.min(thinkMs * Math.random() * 2, MAX_TIMER_MS)))
     }
   }
 }

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { connect } from 'node:net'
 import { SimulatorError } from './errors.js'
+import { mayBeReportLine, reportInLine, type ServiceReport } from './service-report.js'
 
 export interface ReplicaExit {
   code: number | null
@@ -19,6 +20,9 @@ const OUTPUT_LINES = 40
 export class Replica {
   readonly child: ChildProcess
   readonly output: string[] = []
+  /** The last shutdown report the service logged (lameduck's `event: "report"` line), kept apart from `output`
+   * so that later lines cannot push it out. */
+  report: ServiceReport | null = null
   readonly exited: Promise<ReplicaExit>
   /** Set once the process is gone. */
   exit: ReplicaExit | undefined
@@ -134,6 +138,7 @@ export class Replica {
   }
 
   #remember(line: string): void {
+    if (mayBeReportLine(line)) this.report = reportInLine(line) ?? this.report
     this.output.push(line)
     if (this.output.length > OUTPUT_LINES) this.output.shift()
   }

@@ -1,15 +1,16 @@
 import { type ChildProcess, fork } from 'node:child_process'
-import { constants } from 'node:os'
-import { InvalidOptionError } from '@lameduck/core'
-import { SIM_DEFAULTS as D } from './defaults.js'
-import { parseDuration } from './duration.js'
+import { MAX_TIMER_MS } from '@lameduck/core'
 import { SimulatorError } from './errors.js'
 import { type PreStopResult, terminate } from './kubelet.js'
 import { type LoadCounts, record, send } from './load.js'
 import type { FromWorker, ToWorker } from './load-worker.js'
+import { resolveOptions } from './options.js'
+import { podEnvironment, podNames } from './pod-env.js'
 import { freePorts } from './ports.js'
 import type { ToReaper } from './reaper.js'
 import { Replica } from './replica.js'
+import { reportInBody, type ServiceReport, type ServiceTask } from './service-report.js'
+import { verdictOf } from './verdict.js'
 import workerPath from './worker-path.cjs'
 
 /** A duration: ms as a number, or a suffixed string (`'500ms'`, `'8s'`). */
@@ -17,11 +18,17 @@ export type Duration = number | string
 
 /** Options of {@link simulateTermination}. Durations take ms or a suffixed string (`'500ms'`, `'8s'`). */
 export interface SimulationOptions {
-  /** The service to run, as argv: `['node', 'server.js']`. Each replica gets `PORT` and `ADMIN_PORT`. */
+  /**
+   * The service to run, as argv: `['node', 'server.js']`. Each replica gets `PORT`, `ADMIN_PORT` and what
+   * Kubernetes sets in every container (`HOSTNAME`, `KUBERNETES_SERVICE_HOST`, … — see the README).
+   */
   command: readonly string[]
-  /** Extra environment for both replicas, on top of the simulator's own. */
+  /**
+   * Extra environment for both replicas, on top of the simulator's own and the pod's: what the pod spec's
+   * `env` would set (`TERMINATION_GRACE_PERIOD_SECONDS`, `LAMEDUCK_SHUTDOWN_TOKEN`, …). Not `PORT`/`ADMIN_PORT`.
+   */
   env?: Record<string, string>
-  /** Concurrent keep-alive callers. Default: 64. */
+  /** Concurrent keep-alive callers, 1 to 10,000. Default: 64. */
   concurrency?: number
   /** Mean pause of each caller between requests (uniformly 0–2× this), for bursty load. Default: 0. */
   think?: Duration
@@ -71,8 +78,16 @@ export interface SimulationProgress {
 
 /** What happened. `failed` is every failed request, load and long ones together. */
 export interface SimulationResult {
-  /** No failed request and no SIGKILL. */
+  /** No reason to fail: see `reasons`. */
   passed: boolean
+  /**
+   * Why the run failed, one sentence each (empty when it passed): failed requests, SIGKILL, replica A's exit
+   * (a code other than 0, or killed by a signal), a critical task its own report says was skipped, timed out
+   * or failed, a preStop hook that failed or answered anything but 2xx (401, 404, 405…).
+   */
+  reasons: string[]
+  /** What did not fail the run but would bite in a cluster (a non-critical task that failed, a deadline past SIGKILL). */
+  warnings: string[]
   requests: number
   ok: number
   failed: number
@@ -101,6 +116,11 @@ export interface SimulationResult {
   lameduck: LameduckTimeline | null
   /** Replica A's last output lines. */
   lastOutput: string[]
+  /**
+   * What replica A got on top of the simulator's own environment: the pod's variables (`HOSTNAME`,
+   * `KUBERNETES_*`), `env`, `PORT` and `ADMIN_PORT`.
+   */
+  environment: Record<string, string>
   durationMs: number
   config: {
     concurrency: number
@@ -113,11 +133,17 @@ export interface SimulationResult {
   }
 }
 
-/** When replica A's coordinator was triggered and finished, in ms from termination start. */
+/** Replica A's shutdown as its lameduck report tells it; times in ms from termination start. */
 export interface LameduckTimeline {
   triggeredAtMs: number
   finishedAtMs: number
+  /** The deadline the service planned for (`null` in reports without one). */
+  deadlineAtMs: number | null
+  /** What started its run: `http` (the preStop `/shutdown`), `signal`, … */
+  trigger: string
   exitCode: number
+  /** Every task whose outcome was not `ok`. */
+  notOk: ServiceTask[]
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
@@ -128,7 +154,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * when the service cannot be run; never leaves a child process behind.
  */
 export async function simulateTermination(options: SimulationOptions): Promise<SimulationResult> {
-  const config = resolve(options)
+  const config = resolveOptions(options)
   const [portA, portB, adminA, adminB] = (await freePorts(4)) as [number, number, number, number]
   const worker = new LoadWorker(config.proxyPort)
   // For the deaths of this process that no handler sees (SIGKILL, a crash): the reaper kills the replicas then.
@@ -156,14 +182,12 @@ export async function simulateTermination(options: SimulationOptions): Promise<S
     await guard(worker.listening, [])
     const [command, ...args] = config.command as [string, ...string[]]
     const commandLine = config.command.join(' ')
-    // What a pod spec would set, so the service's budgets match the simulated grace period.
-    const env = {
-      ...process.env,
-      TERMINATION_GRACE_PERIOD_SECONDS: String(config.graceMs / 1000),
-      ...config.env,
-    }
-    const a = new Replica('A', portA, adminA, command, args, env)
-    const b = new Replica('B', portB, adminB, command, args, env)
+    // The simulator's environment stands in for the image's; on top, what Kubernetes sets in every container
+    // (and nothing it does not: no TERMINATION_GRACE_PERIOD_SECONDS unless `env` — the pod spec — says so).
+    const [podA, podB] = podNames()
+    const envOf = (pod: string) => ({ ...process.env, ...podEnvironment(pod), ...config.env })
+    const a = new Replica('A', portA, adminA, command, args, envOf(podA))
+    const b = new Replica('B', portB, adminB, command, args, envOf(podB))
     replicas.push(a, b)
     for (const replica of replicas) reaper.watch(replica.child.pid)
     const waits = [a, b].flatMap((replica) => {
@@ -215,7 +239,8 @@ export async function simulateTermination(options: SimulationOptions): Promise<S
       const path = config.longPath.replaceAll('{ms}', String(config.longMs))
       for (let i = 0; i < config.longCount; i++) {
         // Straight to A: pinned there, like a connection kube-proxy routed to it earlier.
-        const sent = send(false, portA, path, { requestTimeoutMs: config.longMs + config.requestTimeoutMs })
+        const requestTimeoutMs = Math.min(config.longMs + config.requestTimeoutMs, MAX_TIMER_MS)
+        const sent = send(false, portA, path, { requestTimeoutMs })
         longRequests.push(sent.then((outcome) => record(long, outcome)))
       }
       await guard(sleep(100), [a, b])
@@ -247,8 +272,27 @@ export async function simulateTermination(options: SimulationOptions): Promise<S
     const failures: Record<string, number> = { ...loadCounts.failures }
     for (const [kind, count] of Object.entries(long.failures)) failures[kind] = (failures[kind] ?? 0) + count
     const failed = loadCounts.failed + long.failed
+    const terminationStartEpoch = performance.timeOrigin + terminationStart
+    // The preStop body holds the report of a run the hook started; the log line that of any run.
+    const report = reportInBody(termination.preStop?.body) ?? a.report
+    const verdict = verdictOf({
+      failed,
+      failures,
+      sigkill: termination.sigkill,
+      graceMs: config.graceMs,
+      signal: config.signal,
+      exitCode: termination.exit.code,
+      exitSignal: termination.exit.signal,
+      preStop: termination.preStop,
+      preStopAuthorization: Object.hasOwn(config.preStopHeaders, 'authorization'),
+      report,
+      terminationStartEpoch,
+      sigkillAtMs: termination.sigkillAtMs,
+    })
     return {
-      passed: failed === 0 && !termination.sigkill,
+      passed: verdict.passed,
+      reasons: verdict.reasons,
+      warnings: verdict.warnings,
       requests: loadCounts.total + long.total,
       ok: loadCounts.ok + long.ok,
       failed,
@@ -263,8 +307,9 @@ export async function simulateTermination(options: SimulationOptions): Promise<S
       exitCode: termination.exit.code,
       exitSignal: termination.exit.signal,
       sigkill: termination.sigkill,
-      lameduck: lameduckTimeline(termination.preStop?.body, a.output, performance.timeOrigin + terminationStart),
+      lameduck: report && timeline(report, terminationStartEpoch),
       lastOutput: [...a.output],
+      environment: { ...podEnvironment(podA), ...config.env, PORT: String(portA), ADMIN_PORT: String(adminA) },
       durationMs: Math.round(performance.now() - started),
       config: {
         concurrency: config.concurrency,
@@ -401,68 +446,14 @@ async function crashed(replica: Replica): Promise<never> {
   )
 }
 
-function resolve(options: SimulationOptions) {
-  if (!options || !Array.isArray(options.command) || options.command.length === 0)
-    throw new InvalidOptionError('command', 'expected the service command line, e.g. ["node", "server.js"]')
-  const positiveInt = (name: string, value: number | undefined, fallback: number) => {
-    const v = value ?? fallback
-    if (!Number.isInteger(v) || v < 1) throw new InvalidOptionError(name, `expected a positive integer, got ${v}`)
-    return v
-  }
-  const signal = options.signal ?? D.signal
-  if (typeof signal !== 'string' || !/^SIG[A-Z0-9]+$/.test(signal))
-    throw new InvalidOptionError('signal', `not a signal name: ${signal}`)
-  // A name this platform does not know would never reach the service: refuse it before anything starts.
-  if (!Object.hasOwn(constants.signals, signal))
-    throw new InvalidOptionError('signal', `unknown signal ${signal} (expected a name like SIGTERM, SIGINT or SIGQUIT)`)
-  const preStopPort = options.preStopPort ?? D.preStopPort
-  if (preStopPort !== 'port' && preStopPort !== 'admin' && !(Number.isInteger(preStopPort) && preStopPort > 0))
-    throw new InvalidOptionError('preStopPort', `expected a port number, "port" or "admin", got ${preStopPort}`)
-  if (options.preStop !== undefined && !options.preStop.startsWith('/'))
-    throw new InvalidOptionError('preStop', `expected a path starting with /, got ${options.preStop}`)
-  return {
-    command: options.command,
-    env: options.env ?? {},
-    concurrency: positiveInt('concurrency', options.concurrency, D.concurrency),
-    thinkMs: parseDuration('think', options.think ?? D.think),
-    path: options.path ?? D.path,
-    longMs: parseDuration('long', options.long ?? 0),
-    longCount: positiveInt('longCount', options.longCount, D.longCount),
-    longPath: options.longPath ?? D.longPath,
-    preStop: options.preStop,
-    preStopHeaders: options.preStopHeaders ?? {},
-    preStopPort,
-    signal,
-    graceMs: parseDuration('grace', options.grace ?? D.grace),
-    propagationMs: parseDuration('propagation', options.propagation ?? D.propagation),
-    warmupMs: parseDuration('warmup', options.warmup ?? D.warmup),
-    tailMs: parseDuration('tail', options.tail ?? D.tail),
-    startupTimeoutMs: parseDuration('startupTimeout', options.startupTimeout ?? D.startupTimeout),
-    requestTimeoutMs: parseDuration('requestTimeout', options.requestTimeout ?? D.requestTimeout),
-    proxyPort: options.proxyPort ?? D.proxyPort,
-  }
-}
-
 // Epoch ms in the report against the epoch of the termination start: the same machine's clock.
-function lameduckTimeline(body: string | undefined, output: readonly string[], startEpoch: number) {
-  const report = reportIn(body) ?? output.map((line) => reportIn(line, 'report')).findLast(Boolean)
-  if (!report) return null
+function timeline(report: ServiceReport, startEpoch: number): LameduckTimeline {
   return {
     triggeredAtMs: Math.round(report.start - startEpoch),
     finishedAtMs: Math.round(report.end - startEpoch),
+    deadlineAtMs: report.deadline === null ? null : Math.round(report.deadline - startEpoch),
+    trigger: report.trigger,
     exitCode: report.exitCode,
+    notOk: report.notOk,
   }
-}
-
-function reportIn(text: string | undefined, key?: string): { start: number; end: number; exitCode: number } | null {
-  if (!text?.startsWith('{')) return null
-  try {
-    const parsed = JSON.parse(text) as Record<string, unknown>
-    const report = (key ? parsed[key] : parsed) as Record<string, unknown> | undefined
-    if (report && typeof report.start === 'number' && typeof report.end === 'number')
-      return { start: report.start, end: report.end, exitCode: Number(report.exitCode) }
-  } catch {
-    // Not JSON: not lameduck's report.
-  }
-  return null
 }

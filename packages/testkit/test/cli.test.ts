@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { constants, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { MAX_TIMER_MS } from '@lameduck/core'
 import { HELP, main, parseDuration, SIM_DEFAULTS } from '@lameduck/testkit'
 import { describe, expect, it } from 'vitest'
 import { spawnChild } from '../../../test/support/child.js'
@@ -111,6 +112,21 @@ describe('durations', () => {
     expect(parseDuration('x', 250)).toBe(250)
     for (const bad of ['', '-1s', '5 parsecs', 's', '1h']) expect(() => parseDuration('x', bad)).toThrow(/x must be/)
   })
+
+  it('are bounded by what Node timers hold (2^31-1 ms), refuse null, and name what was passed', () => {
+    expect(parseDuration('x', MAX_TIMER_MS)).toBe(MAX_TIMER_MS)
+    expect(parseDuration('x', '35791m')).toBe(2_147_460_000)
+    expect(() => parseDuration('x', MAX_TIMER_MS + 1)).toThrow(/^x must be at most 2147483647 ms .*; got 2147483648$/)
+    expect(() => parseDuration('x', '35792m')).toThrow(/^x must be at most 2147483647 ms .*; got "35792m"$/)
+    expect(() => parseDuration('x', `${'9'.repeat(400)}s`)).toThrow(/at most 2147483647 ms/)
+    for (const bad of [null, undefined, {}, Number.NaN, Number.POSITIVE_INFINITY, -1])
+      expect(() => parseDuration('x', bad)).toThrow(
+        expect.objectContaining({
+          code: 'LAMEDUCK_ERR_INVALID_DURATION',
+          message: expect.stringMatching(/^x must be /),
+        }),
+      )
+  })
 })
 
 describe('lameduck-sim CLI', () => {
@@ -161,11 +177,73 @@ describe('lameduck-sim CLI', () => {
       ['--signal', 'TERM', '--', 'node', '-e', '0'],
       ['--signal', 'SIGFOO', '--', 'node', '-e', '0'],
       ['--prestop-port', '0', '--', 'node', '-e', '0'],
+      ['--proxy-port', '70000', '--', 'node', '-e', '0'],
+      ['--env', 'PORT=1', '--', 'node', '-e', '0'],
+      ['--prestop-header', 'bad name: x', '--', 'node', '-e', '0'],
     ]) {
       const { io, err } = capture()
       expect(await main(argv, io)).toBe(2)
       expect(err.join('')).toMatch(/^lameduck-sim: /)
     }
+  })
+
+  it('an unknown flag names the one meant; a duration names the flag and what was written', async () => {
+    const cases: [string[], RegExp][] = [
+      [
+        ['--gracee', '30s', '--', 'node'],
+        /^lameduck-sim: unknown option "--gracee" — did you mean "--grace"\? \(known: --concurrency, .*\) \[LAMEDUCK_ERR_UNKNOWN_OPTION\]\n/,
+      ],
+      [['--prestop-headers=x: y', '--', 'node'], /did you mean "--prestop-header"\?/],
+      [
+        ['--startup-timeout', '36000m', '--', 'node'],
+        /^lameduck-sim: --startup-timeout must be at most 2147483647 ms .*; got "36000m" \[LAMEDUCK_ERR_INVALID_DURATION\]\n/,
+      ],
+      [
+        ['--grace', '3 fortnights', '--', 'node'],
+        /^lameduck-sim: --grace must be a duration: .*; got "3 fortnights" \[LAMEDUCK_ERR_INVALID_DURATION\]\n/,
+      ],
+      [
+        ['--concurrency', 'many', '--', 'node'],
+        /^lameduck-sim: --concurrency: expected a whole number, got many \[LAMEDUCK_ERR_INVALID_OPTION\]\n/,
+      ],
+    ]
+    for (const [argv, message] of cases) {
+      const { io, err } = capture()
+      expect(await main(argv, io), argv.join(' ')).toBe(2)
+      expect(err.join(''), argv.join(' ')).toMatch(message)
+    }
+    // After `--`, everything is the service's: its flags are not the simulator's business.
+    const { io, err } = capture()
+    expect(await main(['--help', '--', 'node', '--gracee'], io)).toBe(0)
+    expect(err).toEqual([])
+  })
+
+  it('exits 1 and prints the reason when the preStop call is refused (401), though nothing was dropped', async () => {
+    const cli = spawnChild(process.execPath, [
+      bin,
+      '--prestop',
+      '/shutdown',
+      '--env',
+      'LAMEDUCK_SHUTDOWN_TOKEN=cli-test-token-0123456789abcdef',
+      '--env',
+      'DRAIN_DELAY_MS=500',
+      '--warmup',
+      '400ms',
+      '--propagation',
+      '300ms',
+      '--grace',
+      '5s',
+      '--',
+      process.execPath,
+      fixture('lameduck-service'),
+    ])
+    const exit = await cli.exited
+    const text = cli.stdout.join('\n')
+    expect(text).toMatch(/^0 of \d+ requests failed$/m)
+    expect(text).toMatch(
+      /^ {2}verdict +FAIL: preStop \/shutdown answered 401: the token header is missing or wrong \(no Authorization header was sent/m,
+    )
+    expect(exit.code).toBe(1)
   })
 
   it('an unknown --signal exits 2 at once, naming it, without running the service', async () => {

@@ -304,3 +304,155 @@ describe('the kube-proxy side', () => {
     expect(leftovers(marker)).toBe('')
   })
 })
+
+describe('the verdict also fails on the service’s own shutdown, with the reason', () => {
+  const TOKEN = 'sim-test-token-0123456789abcdef'
+  // Each of these services drops no request: only its exit code, its report or the preStop answer tell.
+  const lameduck = (env: Record<string, string>, options: Partial<SimulationOptions> = {}) =>
+    run('lameduck-service', {
+      env: { LAMEDUCK_SHUTDOWN_TOKEN: TOKEN, DRAIN_DELAY_MS: '800', TERMINATION_GRACE_PERIOD_SECONDS: '5', ...env },
+      ...options,
+    })
+
+  it('a correct lameduck service passes, with no reason and no warning', async () => {
+    const { result, marker } = lameduck(
+      {},
+      { preStop: '/shutdown', preStopHeaders: { authorization: `Bearer ${TOKEN}` } },
+    )
+    const r = await result
+    expect(r.reasons).toEqual([])
+    expect(r.warnings).toEqual([])
+    expect(r.passed).toBe(true)
+    expect(r.preStop).toMatchObject({ status: 200 })
+    expect(r.lameduck).toMatchObject({ trigger: 'http', exitCode: 0, notOk: [] })
+    expect(leftovers(marker)).toBe('')
+  })
+
+  it('every task skipped (the drain delay took the whole grace period): exit code 1 and the skipped task', async () => {
+    // SIGTERM only: the report is read from the JSON `report` line the coordinator writes on stderr.
+    const r = await lameduck({ FAULT: 'skip' }).result
+    expect(r.failed).toBe(0)
+    expect(r.sigkill).toBe(false)
+    expect(r.exitCode).toBe(1)
+    expect(r.passed).toBe(false)
+    expect(r.reasons).toEqual([
+      'replica A exited with code 1, the exit code of its shutdown report',
+      'the service\'s report: critical task "http-drain" (drain phase) was skipped: no time was left before the deadline',
+    ])
+    expect(r.lameduck).toMatchObject({ trigger: 'signal', exitCode: 1 })
+    expect(r.lameduck?.notOk).toEqual([
+      expect.objectContaining({ name: 'http-drain', outcome: 'skipped', critical: true }),
+    ])
+  })
+
+  it('a critical task timed out, in a service that exits 0 anyway: the report alone fails the run', async () => {
+    const r = await lameduck({ FAULT: 'timeout', NO_EXIT: '1' }).result
+    expect(r.failed).toBe(0)
+    expect(r.exitCode).toBe(0)
+    expect(r.passed).toBe(false)
+    expect(r.reasons).toEqual([
+      'the service\'s report: critical task "flush-cache" (flush phase) timed out after 300 ms',
+    ])
+  })
+
+  it('a critical task timed out, through the preStop hook: its 500 and the report in its body', async () => {
+    const r = await lameduck(
+      { FAULT: 'timeout' },
+      { preStop: '/shutdown', preStopHeaders: { authorization: `Bearer ${TOKEN}` } },
+    ).result
+    expect(r.failed).toBe(0)
+    expect(r.preStop?.status).toBe(500)
+    expect(r.lameduck).toMatchObject({ trigger: 'http', exitCode: 1 })
+    expect(r.reasons).toEqual([
+      'replica A exited with code 1, the exit code of its shutdown report',
+      'the service\'s report: critical task "flush-cache" (flush phase) timed out after 300 ms',
+      'preStop /shutdown answered 500: the endpoint reported a failure (see the service’s report)',
+    ])
+  })
+
+  it('a service that drains perfectly but exits 1', async () => {
+    const r = await run('well-behaved', { env: { DRAIN_DELAY_MS: '800', EXIT_CODE: '1' } }).result
+    expect(r.failed).toBe(0)
+    expect(r.exitCode).toBe(1)
+    expect(r.passed).toBe(false)
+    expect(r.reasons).toEqual(['replica A exited with code 1'])
+  })
+
+  it('a preStop path the service does not serve (404)', async () => {
+    const r = await lameduck({}, { preStop: '/shutdwn', preStopHeaders: { authorization: `Bearer ${TOKEN}` } }).result
+    // The stop signal still shut it down cleanly: in a cluster nobody would notice.
+    expect(r.failed).toBe(0)
+    expect(r.exitCode).toBe(0)
+    expect(r.preStop?.status).toBe(404)
+    expect(r.passed).toBe(false)
+    expect(r.reasons).toHaveLength(1)
+    expect(r.reasons[0]).toMatch(
+      new RegExp(`^preStop /shutdwn answered 404: no such path on port ${r.preStop?.port} — check the hook's path`),
+    )
+  })
+
+  it('a preStop /shutdown with a wrong token (401)', async () => {
+    const r = await lameduck({}, { preStop: '/shutdown', preStopHeaders: { authorization: 'Bearer not-the-token' } })
+      .result
+    expect(r.failed).toBe(0)
+    expect(r.exitCode).toBe(0)
+    expect(r.preStop?.status).toBe(401)
+    expect(r.reasons).toEqual([
+      expect.stringMatching(
+        /^preStop \/shutdown answered 401: the token header is missing or wrong \(the Authorization header sent does not match/,
+      ),
+    ])
+  })
+
+  it('a service that does not know the grace period: a warning, not a failure', async () => {
+    // No TERMINATION_GRACE_PERIOD_SECONDS (Kubernetes does not set it): the service plans for its 30 s default.
+    const r = await run('lameduck-service', { env: { LAMEDUCK_SHUTDOWN_TOKEN: TOKEN, DRAIN_DELAY_MS: '800' } }).result
+    expect(r.passed).toBe(true)
+    expect(r.lameduck?.deadlineAtMs).toBeGreaterThan(25_000)
+    expect(r.warnings).toEqual([
+      expect.stringMatching(
+        /^the service planned its shutdown up to \d+ ms after termination start, but the kubelet sends SIGKILL at 5000 ms: tell it the grace period/,
+      ),
+    ])
+  })
+})
+
+describe('replicas get the environment Kubernetes gives every container, and nothing it does not', () => {
+  const envLine = (output: string[]) => {
+    const line = output.find((l) => l.startsWith('env '))
+    expect(line, output.join('\n')).toBeDefined()
+    return JSON.parse((line as string).slice(4)) as Record<string, string>
+  }
+
+  it('KUBERNETES_* of the kubernetes Service, HOSTNAME = the pod name, no TERMINATION_GRACE_PERIOD_SECONDS', async () => {
+    const { result, marker } = run('env-dump', { grace: '5s' })
+    const r = await result
+    const seen = envLine(r.lastOutput)
+    expect(seen).toEqual({
+      ADMIN_PORT: expect.stringMatching(/^\d+$/),
+      HOSTNAME: expect.stringMatching(/^lameduck-sim-[b-z2-9]{10}-[b-z2-9]{5}$/),
+      KUBERNETES_PORT: 'tcp://10.96.0.1:443',
+      KUBERNETES_PORT_443_TCP: 'tcp://10.96.0.1:443',
+      KUBERNETES_PORT_443_TCP_ADDR: '10.96.0.1',
+      KUBERNETES_PORT_443_TCP_PORT: '443',
+      KUBERNETES_PORT_443_TCP_PROTO: 'tcp',
+      KUBERNETES_SERVICE_HOST: '10.96.0.1',
+      KUBERNETES_SERVICE_PORT: '443',
+      KUBERNETES_SERVICE_PORT_HTTPS: '443',
+      PORT: expect.stringMatching(/^\d+$/),
+    })
+    // What the result says it set is what the replica saw.
+    expect(r.environment).toEqual(seen)
+    expect(r.passed).toBe(true)
+    expect(leftovers(marker)).toBe('')
+  })
+
+  it('the pod spec’s own variables come from env, which can also override the pod’s', async () => {
+    const r = await run('env-dump', {
+      env: { DRAIN_DELAY_MS: '800', TERMINATION_GRACE_PERIOD_SECONDS: '5', HOSTNAME: 'web-0' },
+    }).result
+    const seen = envLine(r.lastOutput)
+    expect(seen).toMatchObject({ TERMINATION_GRACE_PERIOD_SECONDS: '5', HOSTNAME: 'web-0' })
+    expect(seen.KUBERNETES_SERVICE_HOST).toBe('10.96.0.1')
+  })
+})

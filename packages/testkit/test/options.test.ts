@@ -1,0 +1,115 @@
+import { MAX_TIMER_MS } from '@lameduck/core'
+import { type SimulationOptions, SimulatorError, simulateTermination } from '@lameduck/testkit'
+import { describe, expect, it } from 'vitest'
+
+// Every mistake is refused before anything starts (no replica, no port), with core's error for it: an unknown
+// key UNKNOWN_OPTION (with "did you mean"), a wrong duration INVALID_DURATION, anything else INVALID_OPTION.
+// The messages name what was passed. `command` points at nothing: nothing may get as far as running it.
+const command = ['definitely-not-run-lameduck']
+const refused = async (options: unknown) => {
+  const started = performance.now()
+  const error = await simulateTermination(options as SimulationOptions).then(
+    () => undefined,
+    (e: unknown) => e,
+  )
+  expect(error, JSON.stringify(options)).toBeInstanceOf(Error)
+  expect(error).not.toBeInstanceOf(SimulatorError)
+  expect(performance.now() - started).toBeLessThan(1000)
+  return error as Error & { code: string }
+}
+
+describe('SimulationOptions are checked before anything starts', () => {
+  it('an unknown key is refused, with the option meant', async () => {
+    for (const [key, meant] of [
+      ['graceMs', 'grace'],
+      ['prestop', 'preStop'],
+      ['preStopHeader', 'preStopHeaders'],
+      ['startupTimeoutMs', 'startupTimeout'],
+    ] as const) {
+      const error = await refused({ command, [key]: 1 })
+      expect(error.code).toBe('LAMEDUCK_ERR_UNKNOWN_OPTION')
+      expect(error.message).toContain(`unknown option "${key}" — did you mean "${meant}"?`)
+    }
+    expect((await refused({ command, banana: 1 })).message).toMatch(
+      /^simulateTermination: unknown option "banana" \(known: command, env/,
+    )
+  })
+
+  it('null is refused like any other wrong type, naming it', async () => {
+    expect(await refused(null)).toMatchObject({ code: 'LAMEDUCK_ERR_INVALID_OPTION' })
+    for (const key of [
+      'command',
+      'env',
+      'concurrency',
+      'path',
+      'longCount',
+      'preStop',
+      'preStopHeaders',
+      'preStopPort',
+      'signal',
+      'proxyPort',
+      'signalAbort',
+      'onProgress',
+    ]) {
+      const error = await refused({ command, [key]: null })
+      expect(error.code, key).toBe('LAMEDUCK_ERR_INVALID_OPTION')
+      expect(error.message, key).toMatch(/null/)
+    }
+    for (const key of ['think', 'long', 'grace', 'propagation', 'warmup', 'tail', 'startupTimeout', 'requestTimeout']) {
+      const error = await refused({ command, [key]: null })
+      expect(error.code, key).toBe('LAMEDUCK_ERR_INVALID_DURATION')
+      expect(error.message, key).toMatch(new RegExp(`^${key} must be .*; got null$`))
+    }
+  })
+
+  it('durations are bounded by what Node timers hold, as numbers and as strings', async () => {
+    const over = await refused({ command, grace: MAX_TIMER_MS + 1 })
+    expect(over).toMatchObject({ code: 'LAMEDUCK_ERR_INVALID_DURATION' })
+    expect(over.message).toBe(
+      `grace must be at most ${MAX_TIMER_MS} ms (about 24.8 days, the longest delay Node's timers can hold); got 2147483648`,
+    )
+    // 36,000 minutes is 2,160,000,000 ms: the message names what was written.
+    const minutes = await refused({ command, warmup: '36000m' })
+    expect(minutes.message).toMatch(/^warmup must be at most 2147483647 ms .*; got "36000m"$/)
+    for (const [key, value] of [
+      ['think', Number.POSITIVE_INFINITY],
+      ['tail', -1],
+      ['propagation', Number.NaN],
+      ['requestTimeout', '5 parsecs'],
+      ['long', true],
+    ] as const)
+      expect(await refused({ command, [key]: value }), key).toMatchObject({ code: 'LAMEDUCK_ERR_INVALID_DURATION' })
+  })
+
+  it('wrong values of every other option', async () => {
+    for (const bad of [
+      { command: [] },
+      { command: ['node', 3] },
+      { command: 'node server.js' },
+      { concurrency: 0 },
+      { concurrency: 10_001 },
+      { longCount: 1.5 },
+      { path: 'no-slash' },
+      { longPath: '/with space' },
+      { proxyPort: 70_000 },
+      { preStopPort: 0 },
+      { preStopPort: 'metrics' },
+      { env: { PORT: '8080' } },
+      { env: { DEBUG: 1 } },
+      { env: ['A=1'] },
+      { preStopHeaders: { authorization: 'Bearer x\r\nX-Injected: 1' } },
+      { preStopHeaders: { 'bad header': 'x' } },
+      { signalAbort: {} },
+      { onProgress: 'log' },
+    ]) {
+      const error = await refused({ command, ...bad })
+      expect(error.code, JSON.stringify(bad)).toBe('LAMEDUCK_ERR_INVALID_OPTION')
+    }
+    expect((await refused({ command, env: { PORT: '8080' } })).message).toBe(
+      'env.PORT: the simulator gives each replica its own PORT; it cannot be set',
+    )
+    expect((await refused({ command, concurrency: '64' })).message).toBe(
+      'concurrency: expected a whole number from 1 to 10000, got "64"',
+    )
+  })
+})

@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest'
+import type { PreStopResult } from '../src/kubelet.js'
+import { type VerdictInput, verdictOf } from '../src/verdict.js'
+
+// The rules as a pure function: every preStop answer and exit, each with its sentence. The fixtures in
+// sim.test.ts run the common ones through real services.
+const clean: VerdictInput = {
+  failed: 0,
+  failures: {},
+  sigkill: false,
+  graceMs: 30_000,
+  signal: 'SIGTERM',
+  exitCode: 0,
+  exitSignal: null,
+  preStop: null,
+  preStopAuthorization: false,
+  report: null,
+  terminationStartEpoch: 1_000_000,
+  sigkillAtMs: 30_000,
+}
+const hook = (status: number | null, error: string | null = null): PreStopResult => ({
+  path: '/shutdown',
+  port: 8080,
+  status,
+  durationMs: 5,
+  error,
+  body: '',
+})
+
+describe('verdictOf', () => {
+  it('passes a clean run, with any 2xx from the hook', () => {
+    expect(verdictOf(clean)).toEqual({ passed: true, reasons: [], warnings: [] })
+    for (const status of [200, 204])
+      expect(verdictOf({ ...clean, preStop: hook(status) })).toEqual({ passed: true, reasons: [], warnings: [] })
+  })
+
+  it('fails every other preStop answer, saying what it means', () => {
+    const reason = (input: Partial<VerdictInput>) => verdictOf({ ...clean, ...input }).reasons
+    expect(reason({ preStop: hook(401) })).toEqual([
+      'preStop /shutdown answered 401: the token header is missing or wrong (no Authorization header was sent: ' +
+        '--prestop-header "Authorization: Bearer $LAMEDUCK_SHUTDOWN_TOKEN"); the kubelet ignores the status: in a ' +
+        'cluster the hook would do nothing, unnoticed',
+    ])
+    expect(reason({ preStop: hook(403), preStopAuthorization: true })[0]).toMatch(
+      /^preStop \/shutdown answered 403: the token header is missing or wrong \(the Authorization header sent does not match/,
+    )
+    expect(reason({ preStop: hook(404) })[0]).toMatch(/^preStop \/shutdown answered 404: no such path on port 8080/)
+    expect(reason({ preStop: hook(405) })[0]).toMatch(
+      /^preStop \/shutdown answered 405: the endpoint does not take GET, the kubelet's httpGet method/,
+    )
+    expect(reason({ preStop: hook(302) })[0]).toMatch(/^preStop \/shutdown answered 302, a redirect/)
+    expect(reason({ preStop: hook(503) })).toEqual(['preStop /shutdown answered 503: the endpoint reported a failure'])
+    expect(reason({ preStop: hook(418) })[0]).toMatch(
+      /^preStop \/shutdown answered 418; the kubelet ignores the status/,
+    )
+    expect(reason({ preStop: hook(null, 'ECONNREFUSED') })).toEqual([
+      'preStop /shutdown failed: ECONNREFUSED on port 8080 (the kubelet records FailedPreStopHook and sends SIGTERM at once)',
+    ])
+    expect(reason({ preStop: hook(null, 'timeout') })).toEqual([
+      'preStop /shutdown did not answer within the 30000 ms grace period',
+    ])
+  })
+
+  it('fails on the exit: a code, a signal, SIGKILL', () => {
+    expect(verdictOf({ ...clean, exitCode: 3 }).reasons).toEqual(['replica A exited with code 3'])
+    expect(verdictOf({ ...clean, exitCode: null, exitSignal: 'SIGTERM' }).reasons).toEqual([
+      'replica A was killed by SIGTERM (exit status 143 in a container): it does not handle the stop signal SIGTERM',
+    ])
+    expect(verdictOf({ ...clean, exitCode: null, exitSignal: 'SIGSEGV' }).reasons).toEqual([
+      'replica A was killed by SIGSEGV (exit status 139 in a container)',
+    ])
+    // SIGKILL is said once, not also as "killed by SIGKILL".
+    expect(verdictOf({ ...clean, exitCode: null, exitSignal: 'SIGKILL', sigkill: true }).reasons).toEqual([
+      'SIGKILL was needed: replica A was still running when the 30000 ms grace period ended',
+    ])
+  })
+
+  it('reads the report: critical tasks and errors fail, the rest warns', () => {
+    const report = {
+      trigger: 'signal',
+      start: 1_000_010,
+      end: 1_002_000,
+      deadline: 1_029_000,
+      exitCode: 1,
+      notOk: [
+        { name: 'push-metrics', phase: 'report', critical: false, outcome: 'error', error: 'ECONNREFUSED' },
+        { name: 'release-lock', phase: 'release', critical: true, outcome: 'error', error: 'NOSCRIPT' },
+      ],
+      errors: [{ origin: 'uncaughtException', error: 'boom' }],
+    }
+    expect(verdictOf({ ...clean, exitCode: 1, report })).toEqual({
+      passed: false,
+      reasons: [
+        'replica A exited with code 1, the exit code of its shutdown report',
+        'the service\'s report: critical task "release-lock" (release phase) failed: NOSCRIPT',
+        "the service's report: uncaughtException during the shutdown: boom",
+      ],
+      warnings: ['the service\'s report: non-critical task "push-metrics" (report phase) failed: ECONNREFUSED'],
+    })
+    // A non-zero exit code in the report with nothing to show for it (a fatal trigger) still fails.
+    expect(verdictOf({ ...clean, report: { ...report, trigger: 'fatal', notOk: [], errors: [] } }).reasons).toEqual([
+      "the service's report has exit code 1 (trigger: fatal)",
+    ])
+  })
+})
