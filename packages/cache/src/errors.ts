@@ -1,39 +1,77 @@
 import { LameduckError } from '@lameduck/core'
 
-/** A write after the cache's shutdown flush: it would never reach the sink, so it is refused. */
+/**
+ * A write the cache can no longer carry to its sink: its shutdown flush is over (written, timed out,
+ * skipped or abandoned at exit). Refused instead of accepted and lost.
+ */
 export class CacheClosedError extends LameduckError {
-  constructor(readonly cache: string) {
-    super(
-      'LAMEDUCK_ERR_CACHE_CLOSED',
-      `cache "${cache}" has been flushed for shutdown and accepts no more writes; the value was not stored`,
-    )
+  constructor(
+    readonly cache: string,
+    why = 'has been flushed for shutdown',
+  ) {
+    super('LAMEDUCK_ERR_CACHE_CLOSED', `cache "${cache}" accepts no more writes: it ${why}; the value was not stored`)
   }
 }
 
-/** A value the cache cannot encode for its sink (undefined, a function, a symbol, a bigint, a cycle). */
+/**
+ * A value the cache will not store because it could not give it back unchanged: JSON cannot hold it, or
+ * would store something else (NaN as null, a Date as a string, a Map as {}). Or a key that is not a string.
+ */
 export class InvalidCacheValueError extends LameduckError {
   constructor(
     readonly key: string,
     why: string,
     options?: { cause?: unknown },
   ) {
-    super('LAMEDUCK_ERR_CACHE_VALUE', `cannot cache "${key}": ${why}`, options)
+    super('LAMEDUCK_ERR_CACHE_VALUE', `cannot cache ${JSON.stringify(key)}: ${why}`, options)
   }
 }
 
-/** The shutdown flush ran out of budget (or the sink kept failing) with entries still unwritten. */
+/**
+ * `set()` found the cache at its `maxEntries` / `maxBytes` with nothing written to let go: the sink is
+ * slower than the writers. The value was not stored.
+ */
+export class CacheFullError extends LameduckError {
+  constructor(
+    readonly cache: string,
+    readonly entries: number,
+    readonly bytes: number,
+    readonly maxEntries: number,
+    readonly maxBytes: number,
+    /** The estimated size of the refused entry alone. */
+    readonly entryBytes: number,
+  ) {
+    const why =
+      entryBytes > maxBytes
+        ? `this entry alone (~${entryBytes} bytes) is larger than maxBytes (${maxBytes})`
+        : `it holds ${entries} entries (maxEntries ${maxEntries}) and ~${bytes} bytes (maxBytes ${maxBytes}), ` +
+          'none of them written yet: the sink is slower than the writers'
+    super(
+      'LAMEDUCK_ERR_CACHE_FULL',
+      `cache "${cache}" is full: ${why}; the value was not stored (setOrWait() waits for room instead)`,
+    )
+  }
+}
+
+/** The shutdown flush ran out of budget (or the sink kept refusing entries) with entries still unwritten. */
 export class CacheFlushIncompleteError extends LameduckError {
   constructor(
     readonly cache: string,
     readonly flushed: number,
     readonly left: number,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; refused?: number },
   ) {
+    const refused = options?.refused ?? 0
+    const which = refused > 0 ? ` (${refused} of them refused by the sink when written alone)` : ''
     const why = options?.cause instanceof Error ? `; last sink error: ${options.cause.message}` : ''
     super(
       'LAMEDUCK_ERR_CACHE_FLUSH_INCOMPLETE',
-      `cache "${cache}": flushed ${flushed} entries, ${left} left unwritten when the budget ran out${why}`,
-      options,
+      `cache "${cache}": flushed ${flushed} entries, ${left} left unwritten${which} when the budget ran out${why}`,
+      options?.cause === undefined ? undefined : { cause: options.cause },
     )
+    this.refused = refused
   }
+
+  /** How many of the entries left had been refused by the sink when written alone. */
+  readonly refused: number
 }

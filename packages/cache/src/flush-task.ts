@@ -1,5 +1,5 @@
-import type { Shutdown, TaskContext } from '@lameduck/core'
-import { CACHE_DEFAULTS } from './defaults.js'
+import { describeValue, InvalidOptionError, type Shutdown, type TaskContext } from '@lameduck/core'
+import { requireCoordinator, resolveFlushTaskOptions } from './options.js'
 
 /**
  * Registers a `flush`-phase task for a cache or buffer you own: `fn` gets the task's AbortSignal (aborted
@@ -11,11 +11,14 @@ export function flushTask(
   fn: (signal: AbortSignal, context: TaskContext) => unknown,
   options: { timeoutMs?: number; critical?: boolean } = {},
 ): () => void {
-  return shutdown.addTask({
-    name,
-    phase: 'flush',
-    timeoutMs: options.timeoutMs ?? CACHE_DEFAULTS.timeoutMs,
-    critical: options.critical ?? true,
-    run: fn,
-  })
+  requireCoordinator('flushTask', shutdown)
+  if (typeof name !== 'string' || name.trim() === '')
+    throw new InvalidOptionError(
+      'flushTask(shutdown, name, …)',
+      `expected a non-empty name, got ${describeValue(name)}`,
+    )
+  if (typeof fn !== 'function')
+    throw new InvalidOptionError('flushTask(shutdown, name, fn)', `expected a function, got ${describeValue(fn)}`)
+  const { timeoutMs, critical } = resolveFlushTaskOptions(options)
+  return shutdown.addTask({ name, phase: 'flush', timeoutMs, critical, run: fn })
 }

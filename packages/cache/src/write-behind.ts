@@ -1,55 +1,66 @@
 import { setMaxListeners } from 'node:events'
-import { abortable, InvalidOptionError, type Shutdown, type TaskContext } from '@lameduck/core'
-import { CACHE_DEFAULTS } from './defaults.js'
-import { encode } from './encode.js'
-import { CacheClosedError, CacheFlushIncompleteError } from './errors.js'
+import {
+  type AbandonEvent,
+  abortable,
+  checkOptions,
+  describeValue,
+  InvalidOptionError,
+  type Shutdown,
+  type TaskContext,
+} from '@lameduck/core'
+import { ENTRY_OVERHEAD_BYTES } from './defaults.js'
+import { type Encoder, encodeJson, encodeWith } from './encode.js'
+import { CacheClosedError, CacheFlushIncompleteError, CacheFullError, InvalidCacheValueError } from './errors.js'
+import {
+  type ResolvedCacheOptions,
+  resolveCacheOptions,
+  type UnflushedEntry,
+  type WriteBehindOptions,
+} from './options.js'
 import type { Sink, SinkEntry } from './sink.js'
-
-export interface WriteBehindOptions {
-  /** Where dirty entries go. */
-  sink: Sink
-  /** Name in logs and of the shutdown task. Default: `write-behind` (`write-behind-2`, …). */
-  name?: string
-  /** Background flush interval in ms; 0: only flush at shutdown (and on `flush()`). Default: 1000. */
-  flushIntervalMs?: number
-  /** Entries per `sink.write`. Default: 1000. */
-  maxBatch?: number
-  /** Batches written at the same time. Default: 4. */
-  concurrency?: number
-  /** Budget of the shutdown flush. Default: 5000. */
-  timeoutMs?: number
-  /** Whether entries left unwritten make the exit code non-zero. Default: `true`. */
-  critical?: boolean
-  /** First delay before retrying a failed write; doubles up to 1 s. Default: 50. */
-  retryDelayMs?: number
-  /** Last resort for what could not be written before the deadline (e.g. append it to a file). */
-  onUnflushed?: (entries: SinkEntry[]) => void
-}
 
 export interface FlushResult {
   /** Entries written by this flush. */
   flushed: number
   /** Dirty entries still unwritten. */
   left: number
+  /** Of those, entries the sink refused when written alone, waiting for their retry. */
+  failing: number
 }
 
 export interface WriteBehindStats {
+  /** Entries in memory, written or not. */
   size: number
+  /** Entries not yet written. */
   dirty: number
+  /** Estimated bytes held (the `maxBytes` estimate). */
+  bytes: number
+  /** Entries the sink refused when written alone, each retried with its own backoff. */
+  failing: number
   /** Entries written since creation. */
   flushed: number
-  /** Failed `sink.write` calls since creation (each retried). */
+  /** Failed `sink.write` calls since creation (each retried, split or alone). */
   failedWrites: number
+  /** Written entries let go to make room (least recently used first). */
+  evicted: number
+  /** `set()` calls refused with `CacheFullError`. */
+  refusedFull: number
 }
 
 /** An in-memory cache whose writes reach the sink later, in batches — and for certain at shutdown. */
 export interface WriteBehindCache<V = unknown> {
   readonly name: string
-  /** Stores the value and marks it dirty. Throws `CacheClosedError` once the shutdown flush is done. */
+  /**
+   * Stores the value and marks it dirty. Never waits: throws `CacheFullError` when the cache is at its
+   * limits with nothing written to let go, `InvalidCacheValueError` for a value it could not give back
+   * unchanged, and `CacheClosedError` once its shutdown flush is over.
+   */
   set(key: string, value: V): void
+  /** `set()`, but waits for room instead of throwing `CacheFullError` (in order of arrival). */
+  setOrWait(key: string, value: V, options?: { signal?: AbortSignal }): Promise<void>
   get(key: string): V | undefined
   has(key: string): boolean
-  /** Forgets the key; a pending write of it is dropped (nothing is deleted in the sink). */
+  /** Forgets the key; a pending write of it is dropped (nothing is deleted in the sink). Refused once closed. */
   delete(key: string): boolean
   readonly size: number
   /** Entries not yet written to the sink. */
@@ -61,19 +72,27 @@ export interface WriteBehindCache<V = unknown> {
   dispose(): void
 }
 
+export type { UnflushedEntry, WriteBehindOptions } from './options.js'
+
 const names = new WeakMap<Shutdown, number>()
 
 /**
  * Creates a write-behind cache whose dirty entries are written to `sink` in the background and by a
  * `flush`-phase task at shutdown — retried within the budget, looping until clean, so writes made during
- * the flush are written too. Values: strings as they are, anything else as JSON.
+ * the flush are written too. Values: strings as they are, anything else as JSON (or through `encode`).
  */
-export function createWriteBehind<V = unknown>(shutdown: Shutdown, options: WriteBehindOptions): WriteBehindCache<V> {
-  if (!options || typeof options.sink?.write !== 'function')
-    throw new InvalidOptionError('sink', 'expected an object with a write(batch, signal) method')
+export function createWriteBehind<V = unknown>(
+  shutdown: Shutdown,
+  options: WriteBehindOptions<V>,
+): WriteBehindCache<V> {
+  const resolved = resolveCacheOptions<V>(shutdown, options)
   const count = (names.get(shutdown) ?? 0) + 1
   names.set(shutdown, count)
-  return new WriteBehind<V>(shutdown, options, options.name ?? (count === 1 ? 'write-behind' : `write-behind-${count}`))
+  return new WriteBehind<V>(
+    shutdown,
+    resolved,
+    resolved.name ?? (count === 1 ? 'write-behind' : `write-behind-${count}`),
+  )
 }
 
 /**
@@ -85,19 +104,63 @@ interface Dirty extends SinkEntry {
   write: Promise<void> | undefined
 }
 
+/** An entry the sink refused when written alone: retried on its own schedule, not every sweep. */
+interface Failure {
+  entry: Dirty
+  error: unknown
+  attempts: number
+  retryAt: number
+}
+
+/** A `setOrWait()` waiting for room. */
+interface Waiter {
+  key: string
+  value: unknown
+  encoded: string
+  resolve(): void
+  reject(error: unknown): void
+}
+
+/** What the writers of one sweep learn about the sink. */
+interface Sweep {
+  successes: number
+  failures: number
+  /** Failed writes with no success at all past this many: the sink itself is failing, not some entries. */
+  cap: number
+  sinkDown: boolean
+}
+
+/** The estimated memory of one entry (see `ENTRY_OVERHEAD_BYTES`). */
+const costOf = (key: string, encoded: string) => key.length + encoded.length + ENTRY_OVERHEAD_BYTES
+
 class WriteBehind<V> implements WriteBehindCache<V> {
   readonly #values = new Map<string, V>()
   readonly #dirty = new Map<string, Dirty>()
+  /** Written entries still held for `get()`, least recently used first, each with its estimated size. */
+  readonly #clean = new Map<string, number>()
+  readonly #failing = new Map<string, Failure>()
+  readonly #waiters: Waiter[] = []
   readonly #sink: Sink
-  readonly #maxBatch: number
-  readonly #concurrency: number
-  readonly #retryDelayMs: number
+  readonly #options: ResolvedCacheOptions<V>
+  readonly #encoder: Encoder<V> | undefined
   readonly #timer: NodeJS.Timeout | undefined
   readonly #removeTask: () => void
   readonly #shutdown: Shutdown
-  #closed = false
+  #bytes = 0
+  /** The shutdown flush has started: background flushes are over, writes still go in (and are written). */
+  #flushing = false
+  /** No more writes: the shutdown flush is over, or what it could not write was handed over. */
+  #closed: string | undefined
+  #handedOver = false
+  #disposed = false
+  #relieving = false
   #flushed = 0
   #failedWrites = 0
+  #evicted = 0
+  #refusedFull = 0
+  /** How many failing entries the last warning named; it is repeated only when more fail. */
+  #warnedFailing = 0
+  #lastError: unknown
   #running: Promise<FlushResult> | undefined
   /**
    * Keys set again (or deleted and set again) while a write of an older value is in flight, each with
@@ -106,46 +169,89 @@ class WriteBehind<V> implements WriteBehindCache<V> {
   readonly #held = new Map<string, Promise<void>>()
   /** Every sink write in flight, including writes a flush stopped waiting for (they may still land). */
   readonly #inFlight = new Set<Promise<void>>()
-  #background = new AbortController()
+  readonly #background = new AbortController()
   /** Aborted when the shutdown flush starts: any other flush still running — or started later — stops. */
   readonly #interrupt = new AbortController()
 
   constructor(
     shutdown: Shutdown,
-    readonly options: WriteBehindOptions,
+    options: ResolvedCacheOptions<V>,
     readonly name: string,
   ) {
     this.#shutdown = shutdown
+    this.#options = options
     this.#sink = options.sink
-    this.#maxBatch = positiveInteger('maxBatch', options.maxBatch ?? CACHE_DEFAULTS.maxBatch)
-    this.#concurrency = positiveInteger('concurrency', options.concurrency ?? CACHE_DEFAULTS.concurrency)
-    this.#retryDelayMs = duration('retryDelayMs', options.retryDelayMs ?? CACHE_DEFAULTS.retryDelayMs)
-    const interval = duration('flushIntervalMs', options.flushIntervalMs ?? CACHE_DEFAULTS.flushIntervalMs)
-    if (options.onUnflushed !== undefined && typeof options.onUnflushed !== 'function')
-      throw new InvalidOptionError('onUnflushed', 'expected a function')
+    this.#encoder = options.encode
     this.#removeTask = shutdown.addTask({
       name,
       phase: 'flush',
-      timeoutMs: options.timeoutMs ?? CACHE_DEFAULTS.timeoutMs,
-      critical: options.critical ?? true,
+      timeoutMs: options.timeoutMs,
+      critical: options.critical,
       run: (signal, context) => this.#shutdownFlush(signal, context),
+      // Skipped (an earlier phase ate the budget), timed out, or the process exiting while it runs: what
+      // is still unwritten goes to onUnflushed now, synchronously, before the exit.
+      onAbandon: (event) => this.#handOver(event.error, abandonedWhy(event)),
     })
-    if (interval > 0) {
-      this.#timer = setInterval(() => void this.#backgroundFlush(), interval)
+    if (options.flushIntervalMs > 0) {
+      this.#timer = setInterval(() => void this.#backgroundFlush(), options.flushIntervalMs)
       this.#timer.unref()
     }
   }
 
   set(key: string, value: V): void {
-    if (this.#closed) throw new CacheClosedError(this.name)
-    const encoded = encode(key, value)
-    this.#values.set(key, value)
-    const older = this.#dirty.get(key)?.write
-    if (older) this.#held.set(key, older)
-    this.#dirty.set(key, { key, value: encoded, write: undefined })
+    this.#checkOpen()
+    const encoded = this.#encode(key, value)
+    if (this.#store(key, value, encoded)) return
+    this.#refusedFull++
+    this.#relieve()
+    throw this.#fullError(key, encoded)
+  }
+
+  async setOrWait(key: string, value: V, options: { signal?: AbortSignal } = {}): Promise<void> {
+    checkOptions('setOrWait', options, ['signal'])
+    const { signal } = options
+    if (signal !== undefined && !(signal instanceof AbortSignal))
+      throw new InvalidOptionError('signal', `expected an AbortSignal, got ${describeValue(signal)}`)
+    this.#checkOpen()
+    const encoded = this.#encode(key, value)
+    signal?.throwIfAborted()
+    if (costOf(key, encoded) > this.#options.maxBytes) throw this.#fullError(key, encoded)
+    // In order of arrival: a waiter is not overtaken by a later setOrWait().
+    if (this.#waiters.length === 0 && this.#store(key, value, encoded)) return
+    this.#relieve()
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        const at = this.#waiters.indexOf(waiter)
+        if (at !== -1) this.#waiters.splice(at, 1)
+        reject(signal?.reason)
+      }
+      const waiter: Waiter = {
+        key,
+        value,
+        encoded,
+        resolve: () => {
+          signal?.removeEventListener('abort', onAbort)
+          resolve()
+        },
+        reject: (error) => {
+          signal?.removeEventListener('abort', onAbort)
+          reject(error)
+        },
+      }
+      signal?.addEventListener('abort', onAbort, { once: true })
+      this.#waiters.push(waiter)
+    })
   }
 
   get(key: string): V | undefined {
+    // Least recently used goes first: a read keeps a written entry in memory.
+    if (this.#clean.size > 0) {
+      const size = this.#clean.get(key)
+      if (size !== undefined) {
+        this.#clean.delete(key)
+        this.#clean.set(key, size)
+      }
+    }
     return this.#values.get(key)
   }
 
@@ -154,12 +260,25 @@ class WriteBehind<V> implements WriteBehindCache<V> {
   }
 
   delete(key: string): boolean {
-    // Set again, the key would go to the end of the map, where the sweep in progress could write it while
-    // the old value's write is still in flight — and the two could land in either order.
-    const older = this.#dirty.get(key)?.write
-    if (older) this.#held.set(key, older)
-    this.#dirty.delete(key)
-    return this.#values.delete(key)
+    this.#checkOpen()
+    const older = this.#dirty.get(key)
+    if (older) {
+      // Set again, the key would go to the end of the map, where the sweep in progress could write it while
+      // the old value's write is still in flight — and the two could land in either order.
+      if (older.write) this.#held.set(key, older.write)
+      this.#dirty.delete(key)
+      this.#bytes -= costOf(key, older.value)
+    } else {
+      const size = this.#clean.get(key)
+      if (size !== undefined) {
+        this.#clean.delete(key)
+        this.#bytes -= size
+      }
+    }
+    if (this.#failing.size > 0) this.#failing.delete(key)
+    const had = this.#values.delete(key)
+    if (had && this.#waiters.length > 0) this.#wake()
+    return had
   }
 
   get size(): number {
@@ -171,21 +290,127 @@ class WriteBehind<V> implements WriteBehindCache<V> {
   }
 
   stats(): WriteBehindStats {
-    return { size: this.size, dirty: this.dirty, flushed: this.#flushed, failedWrites: this.#failedWrites }
+    return {
+      size: this.size,
+      dirty: this.dirty,
+      bytes: this.#bytes,
+      failing: this.#failing.size,
+      flushed: this.#flushed,
+      failedWrites: this.#failedWrites,
+      evicted: this.#evicted,
+      refusedFull: this.#refusedFull,
+    }
   }
 
   flush(signal: AbortSignal = new AbortController().signal): Promise<FlushResult> {
+    if (!(signal instanceof AbortSignal))
+      throw new InvalidOptionError('flush(signal)', `expected an AbortSignal, got ${describeValue(signal)}`)
     return this.#exclusive(() => this.#pass(signal, { retry: false }))
   }
 
   dispose(): void {
+    this.#disposed = true
     clearInterval(this.#timer)
     this.#background.abort()
     this.#removeTask()
+    for (const waiter of this.#waiters.splice(0)) waiter.reject(new CacheClosedError(this.name, 'has been disposed'))
+  }
+
+  #checkOpen(): void {
+    if (this.#closed !== undefined) throw new CacheClosedError(this.name, this.#closed)
+  }
+
+  #encode(key: string, value: V): string {
+    if (typeof key !== 'string')
+      throw new InvalidCacheValueError(String(key), `cache keys are strings; got ${describeValue(key)}`)
+    return this.#encoder ? encodeWith(this.#encoder, key, value) : encodeJson(key, value)
+  }
+
+  /**
+   * Stores the entry if it fits within the limits — letting written entries go, least recently used
+   * first, to make room. False when it does not fit: everything held is still unwritten.
+   */
+  #store(key: string, value: V, encoded: string): boolean {
+    const cost = costOf(key, encoded)
+    const older = this.#dirty.get(key)
+    const cleanSize = older ? undefined : this.#clean.get(key)
+    const freed = older ? costOf(key, older.value) : (cleanSize ?? 0)
+    const added = older || cleanSize !== undefined ? 0 : 1
+    const { maxEntries, maxBytes } = this.#options
+    if (
+      (this.#values.size + added > maxEntries || this.#bytes - freed + cost > maxBytes) &&
+      !this.#evict(added, cost - freed, key)
+    )
+      return false
+    if (cleanSize !== undefined) this.#clean.delete(key)
+    this.#bytes += cost - freed
+    this.#values.set(key, value)
+    if (older?.write) this.#held.set(key, older.write)
+    // A new value gets a fresh chance: the sink refused the old one.
+    if (this.#failing.size > 0) this.#failing.delete(key)
+    this.#dirty.set(key, { key, value: encoded, write: undefined })
+    return true
+  }
+
+  /** Lets written entries go (least recently used first, never `except`) until `added` more entries and `bytes` more fit. */
+  #evict(added: number, bytes: number, except: string): boolean {
+    const { maxEntries, maxBytes } = this.#options
+    const fits = () => this.#values.size + added <= maxEntries && this.#bytes + bytes <= maxBytes
+    for (const [key, size] of this.#clean) {
+      if (fits()) return true
+      if (key === except) continue
+      this.#clean.delete(key)
+      this.#values.delete(key)
+      this.#bytes -= size
+      this.#evicted++
+    }
+    return fits()
+  }
+
+  #fullError(key: string, encoded: string): CacheFullError {
+    const { maxEntries, maxBytes } = this.#options
+    return new CacheFullError(this.name, this.#values.size, this.#bytes, maxEntries, maxBytes, costOf(key, encoded))
+  }
+
+  /** Room was made (a write landed, a key was deleted): waiting writers go in, in order, while they fit. */
+  #wake(): void {
+    while (this.#waiters.length > 0) {
+      const waiter = this.#waiters[0] as Waiter
+      if (this.#closed !== undefined) {
+        for (const w of this.#waiters.splice(0)) w.reject(new CacheClosedError(this.name, this.#closed))
+        return
+      }
+      if (!this.#store(waiter.key, waiter.value as V, waiter.encoded)) return
+      this.#waiters.shift()
+      waiter.resolve()
+    }
+  }
+
+  /**
+   * A writer found the cache full: flush now, whatever the interval, and — while someone waits for room
+   * and the sink keeps failing — again, with backoff.
+   */
+  #relieve(): void {
+    if (this.#relieving || this.#flushing || this.#closed !== undefined || this.#disposed) return
+    this.#relieving = true
+    void (async () => {
+      let delay = this.#options.retryDelayMs
+      try {
+        for (;;) {
+          await this.#running?.catch(() => {})
+          await this.#backgroundFlush()
+          if (this.#waiters.length === 0 || this.#flushing || this.#closed !== undefined || this.#disposed) return
+          await sleep(delay, this.#background.signal)
+          delay = Math.min(delay * 2, this.#options.maxRetryDelayMs)
+        }
+      } finally {
+        this.#relieving = false
+      }
+    })()
   }
 
   async #backgroundFlush(): Promise<void> {
-    if (this.#running || this.#dirty.size === 0 || this.#closed) return
+    if (this.#running || this.#dirty.size === 0 || this.#flushing || this.#closed !== undefined) return
     try {
       await this.#exclusive(() => this.#pass(this.#background.signal, { retry: false }))
     } catch {
@@ -194,6 +419,7 @@ class WriteBehind<V> implements WriteBehindCache<V> {
   }
 
   async #shutdownFlush(signal: AbortSignal, context: TaskContext): Promise<void> {
+    this.#flushing = true
     clearInterval(this.#timer)
     // A background write — or an application's flush() — stuck on a slow sink must not hold the shutdown
     // flush. Their writes may still land; #pass holds those keys back until they settle.
@@ -202,30 +428,74 @@ class WriteBehind<V> implements WriteBehindCache<V> {
     await this.#running?.catch(() => {})
     const stopAt = context.stopAt()
     const flushedBefore = this.#flushed
-    let lastError: unknown
-    await this.#exclusive(async () => {
-      const result = await this.#pass(signal, { retry: true, stopAt, onError: (e) => (lastError = e) })
-      // Clean: from here on a write could never reach the sink, so it is refused instead of lost.
-      if (result.left === 0) this.#closed = true
-      return result
-    })
-    this.#closed = true
+    await this.#exclusive(() => this.#pass(signal, { retry: true, stopAt }))
+    // Given up on by the coordinator meanwhile (timeout): what was left has been handed over already.
+    if (this.#handedOver) return
     const flushed = this.#flushed - flushedBefore
     const left = this.#dirty.size
-    if (left > 0) {
-      if (this.options.onUnflushed) {
-        try {
-          this.options.onUnflushed([...this.#dirty.values()].map(({ key, value }) => ({ key, value })))
-        } catch {
-          // The last resort failing must not hide the report below.
-        }
-      }
-      throw new CacheFlushIncompleteError(this.name, flushed, left, { cause: lastError })
+    if (left === 0) {
+      // Clean: from here on a write could never reach the sink, so it is refused instead of lost.
+      this.#close('has been flushed for shutdown')
+      this.#shutdown.logger.info(
+        { event: 'cache.flushed', cache: this.name, flushed, failedWrites: this.#failedWrites },
+        `${this.name}: flushed ${flushed} entries`,
+      )
+      return
     }
-    this.#shutdown.logger.info(
-      { event: 'cache.flushed', cache: this.name, flushed, failedWrites: this.#failedWrites },
-      `${this.name}: flushed ${flushed} entries`,
+    const error = new CacheFlushIncompleteError(this.name, flushed, left, {
+      cause: this.#lastError,
+      refused: this.#failing.size,
+    })
+    this.#handOver(error, 'could not write every entry within its shutdown budget')
+    throw error
+  }
+
+  #close(why: string): void {
+    if (this.#closed !== undefined) return
+    this.#closed = why
+    clearInterval(this.#timer)
+    this.#background.abort()
+    for (const waiter of this.#waiters.splice(0)) waiter.reject(new CacheClosedError(this.name, why))
+  }
+
+  /**
+   * The end of the line for what is still unwritten: every dirty entry goes to `onUnflushed` (once, with
+   * the sink's own error for an entry it refused, else `reason`), and the cache accepts no more writes.
+   */
+  #handOver(reason: Error, why: string): void {
+    if (this.#handedOver) return
+    this.#handedOver = true
+    this.#close(`${why}, and what it had not written went to onUnflushed`)
+    const entries: UnflushedEntry[] = []
+    let refused = 0
+    for (const entry of this.#dirty.values()) {
+      const failure = this.#failing.get(entry.key)
+      if (failure?.entry === entry) refused++
+      entries.push({
+        key: entry.key,
+        value: entry.value,
+        error: failure?.entry === entry ? asError(failure.error) : reason,
+      })
+    }
+    this.#dirty.clear()
+    this.#failing.clear()
+    if (entries.length === 0) return
+    const { onUnflushed } = this.#options
+    this.#shutdown.logger.error(
+      { event: 'cache.unflushed', cache: this.name, entries: entries.length, refused, reason: reason.message },
+      onUnflushed
+        ? `${this.name}: ${entries.length} entries not written; handed to onUnflushed`
+        : `${this.name}: ${entries.length} entries not written and lost (no onUnflushed)`,
     )
+    if (!onUnflushed) return
+    try {
+      onUnflushed(entries)
+    } catch (error) {
+      this.#shutdown.logger.error(
+        { event: 'cache.onUnflushed.failed', cache: this.name, error: String(error) },
+        `${this.name}: onUnflushed threw; ${entries.length} entries lost`,
+      )
+    }
   }
 
   #exclusive(fn: () => Promise<FlushResult>): Promise<FlushResult> {
@@ -243,20 +513,19 @@ class WriteBehind<V> implements WriteBehindCache<V> {
   /**
    * Writes dirty entries until none is left, the signal aborts or `stopAt` passes; retries when asked.
    * Each sweep walks the dirty map once, `concurrency` writers taking the next batch as soon as their
-   * last one settles. A key is never written twice at once: the map holds it once per sweep, a sweep
-   * starts only when the last one's writes have all settled, and a key whose older write is still in
-   * flight (one a cut-short flush stopped waiting for) is held back until that write settles.
+   * last one settles; entries the sink refused alone go first, together, when their backoff is over. A
+   * batch the sink rejects is split until what fails is one entry (see #send). A key is never written
+   * twice at once: the map holds it once per sweep, a sweep starts only when the last one's writes have
+   * all settled, and a key whose older write is still in flight (one a cut-short flush stopped waiting
+   * for) is held back until that write settles.
    */
-  async #pass(
-    signal: AbortSignal,
-    options: { retry: boolean; stopAt?: number; onError?: (error: unknown) => void },
-  ): Promise<FlushResult> {
+  async #pass(signal: AbortSignal, options: { retry: boolean; stopAt?: number }): Promise<FlushResult> {
     let flushed = 0
-    let delay = this.#retryDelayMs
+    let delay = this.#options.retryDelayMs
     const timeLeft = () => (options.stopAt === undefined ? Number.POSITIVE_INFINITY : options.stopAt - Date.now())
     const controller = new AbortController()
     // Each batch in flight listens to it, and so may each sink write.
-    setMaxListeners(2 * this.#concurrency + 2, controller.signal)
+    setMaxListeners(2 * this.#options.concurrency + 4, controller.signal)
     // Every flush but the shutdown's own (the one that retries) stops when the shutdown flush starts.
     const sources = options.retry ? [signal] : [signal, this.#interrupt.signal]
     const onAbort = () => controller.abort(sources.find((source) => source.aborted)?.reason)
@@ -266,64 +535,158 @@ class WriteBehind<V> implements WriteBehindCache<V> {
     }
     const timer =
       options.stopAt === undefined ? undefined : setTimeout(() => controller.abort(signal.reason), timeLeft())
+    const cap = Math.ceil(Math.log2(this.#options.maxBatch)) + this.#options.concurrency + 1
     try {
       while (this.#dirty.size > 0 && !controller.signal.aborted && timeLeft() > 0) {
         const sweep = this.#dirty.values()
-        let failed = false
+        const retries = this.#dueRetries()
+        const state: Sweep = { successes: 0, failures: 0, cap, sinkDown: false }
         let taken = 0
         const writer = async () => {
           for (;;) {
-            if (failed || controller.signal.aborted) return
-            const batch = this.#takeBatch(sweep)
+            if (state.sinkDown || controller.signal.aborted) return
+            const retrying = retries.length > 0
+            const batch = retrying ? retries.splice(0, this.#options.maxBatch) : this.#takeBatch(sweep)
             if (batch.length === 0) return
             taken += batch.length
-            try {
-              // A sink that ignores its signal must not hold the flush past the budget.
-              await abortable(this.#write(batch, controller.signal), controller.signal)
-              flushed += batch.length
-            } catch (error) {
-              failed = true
-              this.#failedWrites++
-              options.onError?.(error)
-              this.#shutdown.logger.warn(
-                { event: 'cache.write.failed', cache: this.name, entries: batch.length, error: String(error) },
-                `${this.name}: sink write failed; the entries stay dirty and will be retried`,
-              )
-            }
+            const written = await this.#send(batch, controller.signal, state, !retrying)
+            flushed += written
           }
         }
-        await Promise.all(Array.from({ length: this.#concurrency }, writer))
-        if (failed) {
+        await Promise.all(Array.from({ length: this.#options.concurrency }, writer))
+        this.#warnFailing()
+        if (state.sinkDown) {
           if (!options.retry) break
           await sleep(Math.min(delay, Math.max(0, timeLeft())), controller.signal)
-          delay = Math.min(delay * 2, CACHE_DEFAULTS.maxRetryDelayMs)
+          delay = Math.min(delay * 2, this.#options.maxRetryDelayMs)
         } else if (taken === 0) {
-          // Everything left waits for writes an earlier flush stopped waiting for (a background flush cut
-          // short by the shutdown). Give them up to half the time left to land or fail; a write that
-          // still has not settled is presumed lost with its connection, and its keys are written again.
-          if (!options.retry || this.#inFlight.size === 0) break
-          const settled = await Promise.race([
-            Promise.allSettled([...this.#inFlight]).then(() => true),
-            sleep(Math.max(0, timeLeft()) / 2, controller.signal).then(() => false),
-          ])
-          if (!settled) this.#forgetInFlight()
+          // Everything left waits: for its own retry (the sink refused it alone), or for writes an earlier
+          // flush stopped waiting for (a background flush cut short by the shutdown). Those get up to half
+          // the time left to land or fail; one that still has not settled is presumed lost with its
+          // connection, and its keys are written again.
+          if (!options.retry) break
+          const untilRetry = this.#nextRetryAt() - Date.now()
+          if (this.#inFlight.size === 0) {
+            if (untilRetry === Number.POSITIVE_INFINITY) break
+            await sleep(Math.min(untilRetry, timeLeft()), controller.signal)
+            continue
+          }
+          const lostAfter = Math.max(0, timeLeft()) / 2
+          const settled = await settledWithin([...this.#inFlight], Math.min(lostAfter, untilRetry), controller.signal)
+          if (!settled && lostAfter <= untilRetry) this.#forgetInFlight()
         }
       }
     } finally {
       clearTimeout(timer)
       for (const source of sources) source.removeEventListener('abort', onAbort)
     }
-    return { flushed, left: this.#dirty.size }
+    return { flushed, left: this.#dirty.size, failing: this.#failing.size }
   }
 
-  /** The next batch of the sweep: up to `maxBatch` entries, skipping those behind a write in flight. */
+  /**
+   * Writes the batch; returns how many entries were written. A batch the sink rejects is split in two and
+   * each half written (and split again if it fails), so that one entry the sink cannot take — a value
+   * over a size limit, text a jsonb column refuses — does not hold back the others: at most ~2·log2(n)
+   * more writes per such entry. What fails alone is marked failing and retried with its own backoff.
+   * When writes keep failing with not one success in the sweep, the sink itself is failing (down, or
+   * refusing everything): splitting stops there, and the sweep backs off as a whole.
+   */
+  async #send(batch: Dirty[], signal: AbortSignal, state: Sweep, log: boolean): Promise<number> {
+    try {
+      // A sink that ignores its signal must not hold the flush past the budget.
+      await abortable(this.#write(batch, signal), signal)
+      state.successes++
+      return batch.length
+    } catch (error) {
+      if (signal.aborted && error === signal.reason) return 0
+      this.#failedWrites++
+      this.#lastError = error
+      state.failures++
+      if (log)
+        this.#shutdown.logger.warn(
+          { event: 'cache.write.failed', cache: this.name, entries: batch.length, error: String(error) },
+          `${this.name}: sink write failed; the entries stay dirty and will be retried${batch.length > 1 ? ' (the batch is split to find what the sink refuses)' : ''}`,
+        )
+      if (batch.length === 1) {
+        this.#markFailing(batch[0] as Dirty, error)
+        return 0
+      }
+      if (state.successes === 0 && state.failures > state.cap) {
+        state.sinkDown = true
+        return 0
+      }
+      const middle = Math.ceil(batch.length / 2)
+      let written = 0
+      for (const half of [batch.slice(0, middle), batch.slice(middle)]) {
+        if (state.sinkDown || signal.aborted) break
+        // Only records still current: one replaced meanwhile (set again) would write an older value.
+        const current = half.filter((entry) => this.#dirty.get(entry.key) === entry && entry.write === undefined)
+        if (current.length > 0) {
+          const n = await this.#send(current, signal, state, false)
+          written += n
+        }
+      }
+      return written
+    }
+  }
+
+  #markFailing(entry: Dirty, error: unknown): void {
+    if (this.#dirty.get(entry.key) !== entry) return
+    const previous = this.#failing.get(entry.key)
+    const attempts = previous?.entry === entry ? previous.attempts + 1 : 1
+    const delay = Math.min(this.#options.retryDelayMs * 2 ** (attempts - 1), this.#options.maxRetryDelayMs)
+    this.#failing.set(entry.key, { entry, error, attempts, retryAt: Date.now() + delay })
+  }
+
+  /** Failing entries whose backoff is over, current and not in flight. */
+  #dueRetries(): Dirty[] {
+    if (this.#failing.size === 0) return []
+    const now = Date.now()
+    const due: Dirty[] = []
+    for (const { entry, retryAt } of this.#failing.values()) {
+      if (retryAt > now || entry.write || this.#dirty.get(entry.key) !== entry) continue
+      if (this.#held.size > 0 && this.#held.has(entry.key)) continue
+      due.push(entry)
+    }
+    return due
+  }
+
+  #nextRetryAt(): number {
+    let next = Number.POSITIVE_INFINITY
+    for (const { retryAt } of this.#failing.values()) if (retryAt < next) next = retryAt
+    return next
+  }
+
+  /** Says — once per rise, naming how many, never which values — that the sink refuses some entries. */
+  #warnFailing(): void {
+    const count = this.#failing.size
+    if (count === 0) {
+      this.#warnedFailing = 0
+      return
+    }
+    if (count <= this.#warnedFailing) return
+    this.#warnedFailing = count
+    const error = errorLabel(this.#lastError)
+    this.#shutdown.warn({
+      code: 'LAMEDUCK_WARN_CACHE_ENTRIES_FAILING',
+      message:
+        `cache "${this.name}": the sink refuses ${count} ${count === 1 ? 'entry' : 'entries'} even written alone ` +
+        `(${error}); the others are written, these stay dirty and are retried with backoff — ` +
+        'at shutdown, what is still refused goes to onUnflushed',
+      details: { cache: this.name, entries: count, error },
+    })
+  }
+
+  /** The next batch of the sweep: up to `maxBatch` entries, skipping those in flight or failing. */
   #takeBatch(sweep: IterableIterator<Dirty>): Dirty[] {
     const batch: Dirty[] = []
-    while (batch.length < this.#maxBatch) {
+    const held = this.#held.size > 0
+    const failing = this.#failing.size > 0
+    while (batch.length < this.#options.maxBatch) {
       const next = sweep.next()
       if (next.done) break
       const entry = next.value
-      if (entry.write || (this.#held.size > 0 && this.#held.has(entry.key))) continue
+      if (entry.write || (held && this.#held.has(entry.key)) || (failing && this.#failing.has(entry.key))) continue
       batch.push(entry)
     }
     return batch
@@ -350,9 +713,22 @@ class WriteBehind<V> implements WriteBehindCache<V> {
     }
     const write: Promise<void> = sent.then(
       () => {
-        for (const entry of batch) if (this.#dirty.get(entry.key) === entry) this.#dirty.delete(entry.key)
+        const retain = this.#options.retainClean
+        const failing = this.#failing.size > 0
+        for (const entry of batch) {
+          if (this.#dirty.get(entry.key) !== entry) continue
+          this.#dirty.delete(entry.key)
+          if (failing) this.#failing.delete(entry.key)
+          const size = costOf(entry.key, entry.value)
+          if (retain) this.#clean.set(entry.key, size)
+          else {
+            this.#values.delete(entry.key)
+            this.#bytes -= size
+          }
+        }
         this.#flushed += batch.length
         settle()
+        if (this.#waiters.length > 0) this.#wake()
       },
       (error: unknown) => {
         settle()
@@ -374,6 +750,37 @@ class WriteBehind<V> implements WriteBehindCache<V> {
   }
 }
 
+function abandonedWhy(event: AbandonEvent): string {
+  if (event.outcome === 'skipped') return 'had its shutdown flush skipped (no time was left for it)'
+  if (event.outcome === 'timeout') return 'ran out of time in its shutdown flush'
+  return 'was still flushing when the process exited'
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error))
+}
+
+/** The kind of an error, never its message (which may quote a value). */
+function errorLabel(error: unknown): string {
+  if (!(error instanceof Error)) return typeof error
+  const code = (error as { code?: unknown }).code
+  return typeof code === 'string' || typeof code === 'number' ? `${error.name} ${code}` : error.name
+}
+
+/** Whether every write settles within `ms` (false when the time runs out or `signal` aborts first). */
+function settledWithin(writes: Promise<void>[], ms: number, signal: AbortSignal): Promise<boolean> {
+  const stop = new AbortController()
+  const onAbort = () => stop.abort()
+  signal.addEventListener('abort', onAbort, { once: true })
+  return Promise.race([
+    Promise.allSettled(writes).then(() => true),
+    sleep(Math.max(0, ms), stop.signal).then(() => false),
+  ]).finally(() => {
+    stop.abort()
+    signal.removeEventListener('abort', onAbort)
+  })
+}
+
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted || ms <= 0) return resolve()
@@ -385,16 +792,4 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     }
     signal.addEventListener('abort', done, { once: true })
   })
-}
-
-function positiveInteger(option: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1)
-    throw new InvalidOptionError(option, `expected a positive integer, got ${value}`)
-  return value
-}
-
-function duration(option: string, value: number): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
-    throw new InvalidOptionError(option, `expected a duration in ms, got ${String(value)}`)
-  return value
 }
