@@ -441,8 +441,8 @@ describe('replicas get the environment Kubernetes gives every container, and not
       KUBERNETES_SERVICE_PORT_HTTPS: '443',
       PORT: expect.stringMatching(/^\d+$/),
     })
-    // What the result says it set is what the replica saw.
-    expect(r.environment).toEqual(seen)
+    // What the result says it set is what the replica saw (with run()'s env).
+    expect(r.environment).toEqual({ ...seen, DRAIN_DELAY_MS: '800' })
     expect(r.passed).toBe(true)
     expect(leftovers(marker)).toBe('')
   })
