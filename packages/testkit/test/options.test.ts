@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs'
 import { MAX_TIMER_MS } from '@lameduck/core'
-import { type SimulationOptions, SimulatorError, simulateTermination } from '@lameduck/testkit'
+import { SIM_DEFAULTS, type SimulationOptions, SimulatorError, simulateTermination } from '@lameduck/testkit'
 import { describe, expect, it } from 'vitest'
+import { SIMULATION_OPTIONS } from '../src/options.js'
 
 // Every mistake is refused before anything starts (no replica, no port), with core's error for it: an unknown
 // key UNKNOWN_OPTION (with "did you mean"), a wrong duration INVALID_DURATION, anything else INVALID_OPTION.
@@ -111,5 +113,18 @@ describe('SimulationOptions are checked before anything starts', () => {
     expect((await refused({ command, concurrency: '64' })).message).toBe(
       'concurrency: expected a whole number from 1 to 10000, got "64"',
     )
+  })
+})
+
+describe('the README', () => {
+  it('its options table gives every option, with the defaults the code uses', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+    const section = readme.slice(readme.indexOf('| option           | type'))
+    const rows = new Map(
+      [...section.matchAll(/^\| `(\w+)` +\| .+? \| (.+?) +\|$/gm)].map((m) => [m[1] as string, m[2] as string]),
+    )
+    expect([...rows.keys()]).toEqual([...SIMULATION_OPTIONS])
+    for (const [key, value] of Object.entries(SIM_DEFAULTS))
+      expect(rows.get(key), key).toBe(typeof value === 'number' ? `\`${value}\`` : `\`'${value}'\``)
   })
 })
