@@ -125,7 +125,7 @@ function dropped(path: (string | number)[]): string {
 function instanceName(object: object): string {
   const name = (object as { constructor?: { name?: unknown } }).constructor?.name
   if (typeof name !== 'string' || name === '') return 'an object with a custom prototype'
-  return `${/^[AEIOU]/.test(name) ? 'an' : 'a'} ${name}`
+  return `${/^[AEIO]/.test(name) ? 'an' : 'a'} ${name}`
 }
 
 /** What JSON would make of a non-plain object, for the message. */
