@@ -13,7 +13,7 @@ export const CACHE_DEFAULTS = {
   /**
    * Entries held in memory, written or not. Past it, clean entries are let go (least recently used
    * first); when every entry is still unwritten, `set()` throws `CacheFullError`. 100,000 entries of a
-   * short key and a ~50-character value hold about 25 MB of heap.
+   * short key and ~50 characters of value held 22–44 MB of heap in the cache-memory bench.
    */
   maxEntries: 100_000,
   /**
@@ -27,9 +27,14 @@ export const CACHE_DEFAULTS = {
 } as const
 
 /**
- * What one entry costs on top of its key and encoded value, in the `maxBytes` estimate: its slots in the
- * cache's maps, its dirty record, the string headers. Measured with the cache-memory bench on Node 20
- * (64-bit, no pointer compression): 1,000,000 distinct entries of an 8-character key and a 45-character
- * value grew the heap by about 230 bytes per entry, 53 of which are the characters themselves.
+ * What one entry costs on top of the characters of its key and encoded value, in the `maxBytes`
+ * estimate: its slots in the cache's maps, its dirty record, the string and object headers, the value
+ * object kept for `get()`. Measured on Node 20 (64-bit), live heap after GC, entries of a 7-character
+ * key and ~50 characters of JSON: 265 bytes each unwritten and 219 written (string values), 305 and 139
+ * (plain objects); and in a full cache letting written entries go while a slow sink catches up (the
+ * cache-memory bench, object values) 370–435, depending on how full the maps' tables are (a map's
+ * capacity is a power of two: just past one, it is half empty). This figure covers the worst of those
+ * with a margin, so the estimate errs on the side of more memory (for small string values by up to
+ * ~1.8×). Strings built by concatenation (V8's cons strings) can cost more than their characters say.
  */
-export const ENTRY_OVERHEAD_BYTES = 180
+export const ENTRY_OVERHEAD_BYTES = 440
