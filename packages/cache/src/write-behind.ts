@@ -128,6 +128,8 @@ interface Sweep {
   /** Failed writes with no success at all past this many: the sink itself is failing, not some entries. */
   cap: number
   sinkDown: boolean
+  /** A failed write has been logged in this sweep: one line per sweep, not one per batch. */
+  logged: boolean
 }
 
 /** The estimated memory of one entry (see `ENTRY_OVERHEAD_BYTES`). */
@@ -540,7 +542,7 @@ class WriteBehind<V> implements WriteBehindCache<V> {
       while (this.#dirty.size > 0 && !controller.signal.aborted && timeLeft() > 0) {
         const sweep = this.#dirty.values()
         const retries = this.#dueRetries()
-        const state: Sweep = { successes: 0, failures: 0, cap, sinkDown: false }
+        const state: Sweep = { successes: 0, failures: 0, cap, sinkDown: false, logged: false }
         let taken = 0
         const writer = async () => {
           for (;;) {
@@ -602,11 +604,13 @@ class WriteBehind<V> implements WriteBehindCache<V> {
       this.#failedWrites++
       this.#lastError = error
       state.failures++
-      if (log)
+      if (log && !state.logged) {
+        state.logged = true
         this.#shutdown.logger.warn(
           { event: 'cache.write.failed', cache: this.name, entries: batch.length, error: String(error) },
           `${this.name}: sink write failed; the entries stay dirty and will be retried${batch.length > 1 ? ' (the batch is split to find what the sink refuses)' : ''}`,
         )
+      }
       if (batch.length === 1) {
         this.#markFailing(batch[0] as Dirty, error)
         return 0
