@@ -1,8 +1,10 @@
-import type { Shutdown } from '@lameduck/core'
+import type { IncomingMessage } from 'node:http'
+import { InvalidOptionError, type Shutdown } from '@lameduck/core'
 import { createProbes, type ProbeOptions } from '@lameduck/http'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 
-export type LameduckMiddlewareOptions = Omit<ProbeOptions, 'requireToken'>
+/** The options of `createProbes` in `@lameduck/http`. */
+export type LameduckMiddlewareOptions = ProbeOptions
 
 /**
  * Express middleware serving `/healthz`, `/readyz` and the preStop `/shutdown` endpoint on the
@@ -14,11 +16,30 @@ export type LameduckMiddlewareOptions = Omit<ProbeOptions, 'requireToken'>
  * ```
  *
  * Paths are relative to where it is mounted (`app.use('/ops', lameduck(shutdown))` serves `/ops/readyz`).
- * Works with Express 4 and 5.
+ * Works with Express 4 and 5. Wrong arguments (not a coordinator, an unknown option, a wrong type) throw at
+ * once, naming what was passed.
  */
-export function lameduck(shutdown: Shutdown, options: LameduckMiddlewareOptions = {}): RequestHandler {
-  const probes = createProbes(shutdown, options)
+export function lameduck(shutdown: Shutdown, options?: LameduckMiddlewareOptions): RequestHandler {
+  // `app.use(lameduck)`: Express calls it with (req, res, next) on every request.
+  if (isRequest(shutdown))
+    throw new InvalidOptionError(
+      'shutdown argument of lameduck',
+      'got an HTTP request: lameduck(shutdown, options) returns the middleware — mount ' +
+        'app.use(lameduck(shutdown, { token })), not app.use(lameduck)',
+    )
+  const probes = createProbes(shutdown, options, 'lameduck')
   return function lameduckProbes(req: Request, res: Response, next: NextFunction) {
     if (!probes(req, res)) next()
   }
+}
+
+function isRequest(value: unknown): value is IncomingMessage {
+  const v = value as Partial<IncomingMessage> | null
+  return (
+    v !== null &&
+    typeof v === 'object' &&
+    typeof v.method === 'string' &&
+    typeof v.url === 'string' &&
+    typeof v.headers === 'object'
+  )
 }

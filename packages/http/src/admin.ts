@@ -1,9 +1,10 @@
 import { createServer, type Server } from 'node:http'
-import { InvalidOptionError, type Shutdown } from '@lameduck/core'
+import { checkOptions, describeValue, InvalidOptionError, type Shutdown } from '@lameduck/core'
 import { HTTP_DEFAULTS } from './defaults.js'
-import { createProbes, type ProbeHandler, type ProbeOptions } from './probes.js'
+import { PROBE_OPTIONS, type ProbeHandler, type ProbeOptions, probeHandler } from './probes.js'
+import { nonEmptyString, requireShutdown } from './validate.js'
 
-export interface AdminOptions extends Omit<ProbeOptions, 'requireToken'> {
+export interface AdminOptions extends ProbeOptions {
   /** Port; 0 picks a free one. Required. */
   port: number
   /** Address to listen on. Default: all interfaces (the kubelet calls the pod IP). */
@@ -26,9 +27,14 @@ export interface AdminServer {
  * token for `/shutdown` is optional here — a warning says so when there is none.
  */
 export async function listenAdmin(shutdown: Shutdown, options: AdminOptions): Promise<AdminServer> {
-  if (!options || !Number.isInteger(options.port) || options.port < 0 || options.port > 65535)
-    throw new InvalidOptionError('port', `expected a port number, got ${String(options?.port)}`)
-  const probes = createProbes(shutdown, { ...options, requireToken: false })
+  requireShutdown('listenAdmin', shutdown, '{ port }')
+  if (options === undefined)
+    throw new InvalidOptionError('port of listenAdmin', 'required: listenAdmin(shutdown, { port }); got no options')
+  checkOptions('listenAdmin', options, ADMIN_OPTIONS)
+  const port = requirePort(options.port)
+  const host = options.host === undefined ? undefined : nonEmptyString('host of listenAdmin', options.host)
+  const extra = requireHandlers(options.handlers)
+  const probes = probeHandler('listenAdmin', shutdown, options, false)
   const env = options.env ?? process.env
   if (options.token === undefined && env[HTTP_DEFAULTS.tokenEnv] === undefined && options.paths?.shutdown !== false)
     shutdown.warn({
@@ -37,7 +43,7 @@ export async function listenAdmin(shutdown: Shutdown, options: AdminOptions): Pr
         'the admin server serves /shutdown without a token: anyone who can reach the pod on the admin port ' +
         'can stop it. Set LAMEDUCK_SHUTDOWN_TOKEN or restrict the port with a NetworkPolicy (docs/security.md).',
     })
-  const handlers = [probes, ...(options.handlers ?? [])]
+  const handlers = [probes, ...extra]
   const server = createServer((req, res) => {
     for (const handler of handlers) if (handler(req, res)) return
     res.statusCode = 404
@@ -56,7 +62,7 @@ export async function listenAdmin(shutdown: Shutdown, options: AdminOptions): Pr
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(options.port, options.host, () => {
+    server.listen(port, host, () => {
       server.off('error', reject)
       resolve()
     })
@@ -69,6 +75,36 @@ export async function listenAdmin(shutdown: Shutdown, options: AdminOptions): Pr
       await closeServer(server)
     },
   }
+}
+
+/** Every key `AdminOptions` has, for JavaScript callers' typos. */
+const ADMIN_OPTIONS = [...PROBE_OPTIONS, 'port', 'host', 'handlers'] as const
+
+function requirePort(port: unknown): number {
+  if (typeof port === 'number' && Number.isInteger(port) && port >= 0 && port <= 65535) return port
+  const fromString = typeof port === 'string' && /^\d+$/.test(port.trim())
+  throw new InvalidOptionError(
+    'port of listenAdmin',
+    `expected a port number from 0 to 65535 (0 picks a free one); got ${describeValue(port)}` +
+      (fromString ? ` — a string: pass Number(${JSON.stringify(port)}), e.g. Number(process.env.ADMIN_PORT)` : ''),
+  )
+}
+
+function requireHandlers(handlers: unknown): ProbeHandler[] {
+  if (handlers === undefined) return []
+  if (!Array.isArray(handlers))
+    throw new InvalidOptionError(
+      'handlers of listenAdmin',
+      `expected an array of (req, res) => boolean functions; got ${describeValue(handlers)}`,
+    )
+  handlers.forEach((handler, i) => {
+    if (typeof handler !== 'function')
+      throw new InvalidOptionError(
+        `handlers[${i}] of listenAdmin`,
+        `expected a (req, res) => boolean function; got ${describeValue(handler)}`,
+      )
+  })
+  return handlers
 }
 
 function closeServer(server: Server): Promise<void> {

@@ -1,12 +1,13 @@
 import type { Server as HttpServer, ServerResponse } from 'node:http'
 import type { Http2ServerResponse, Http2Session } from 'node:http2'
 import type { Socket } from 'node:net'
-import { InvalidOptionError, type Shutdown, type TaskContext } from '@lameduck/core'
+import { checkOptions, requireDuration, type Shutdown, type TaskContext } from '@lameduck/core'
 import { HTTP_DEFAULTS } from './defaults.js'
-import { DrainForcedError, type DrainStats } from './errors.js'
+import { DrainForcedError, type DrainStats, DuplicateDrainError } from './errors.js'
 import { isProtected } from './protect.js'
 import { checkServerTimeouts } from './server-checks.js'
 import { type AnyServer, ConnectionTracker, stopAccepting } from './tracker.js'
+import { boolean, nonEmptyString, optionalFunction, orDefault, requireServer, requireShutdown } from './validate.js'
 
 /** What the `onDrain` hook receives: what is still open, so the application can say goodbye. */
 export interface DrainContext {
@@ -55,32 +56,72 @@ export interface HttpDrain {
 
 const taskNames = new WeakMap<Shutdown, number>()
 
+/** Every key `DrainOptions` has, for JavaScript callers' typos. */
+const DRAIN_OPTIONS = ['name', 'timeoutMs', 'critical', 'idleMs', 'onDrain', 'checkTimeouts'] as const
+
+// On the server: the name of the drain task registered for it. `Symbol.for`, so that a second copy of this
+// package (ESM and CommonJS side by side) sees it too.
+const kDrain = Symbol.for('lameduck.http.drain')
+type MarkedServer = AnyServer & { [kDrain]?: string }
+
 /**
  * Registers the zero-drop drain of `server` in the `drain` phase. Call it before `server.listen()` so
  * that it sees every connection (connections accepted earlier are picked up at their next request,
- * and a warning says so).
+ * and a warning says so). One drain per server: a second call for the same server throws
+ * `DuplicateDrainError` (until the first handle's `remove()`).
  *
  * From the first trigger (the `readiness` phase, while endpoints propagate) the server keeps accepting and
- * serving, but every HTTP/1 response carries `Connection: close`, so clients reconnect — elsewhere, once the
- * endpoints have propagated; HTTP/2 sessions, new and existing, are served as usual. In `drain`: it stops
- * accepting; sockets idle for `idleMs` are ended; HTTP/2 sessions get GOAWAY (as does any session set up
- * after that, at once); in-flight requests finish; whatever is left is force-closed just before the task's
- * deadline. The connection carrying `/shutdown` (HTTP/1, over TLS or not, or HTTP/2) is never closed by the
- * drain.
+ * serving, but every HTTP/1 connection is asked to close after the response to the latest request read on
+ * it (`Connection: close`; a pipelining client gets every response it asked for first), so clients
+ * reconnect — elsewhere, once the endpoints have propagated; HTTP/2 sessions, new and existing, are served
+ * as usual. In `drain`: it stops accepting; sockets idle for `idleMs` are ended; HTTP/2 sessions get GOAWAY
+ * (as does any session set up after that, at once); in-flight requests finish; whatever is left is
+ * force-closed just before the task's deadline. The connection carrying `/shutdown` (HTTP/1, over TLS or
+ * not, or HTTP/2) is never closed by the drain. A server that starts listening once the drain has begun is
+ * closed at once (`LAMEDUCK_WARN_LISTEN_AFTER_DRAIN`): nothing would drain what it accepted.
  */
-export function drainHttpServer(shutdown: Shutdown, server: AnyServer, options: DrainOptions = {}): HttpDrain {
-  if (!server || typeof (server as { listen?: unknown }).listen !== 'function')
-    throw new InvalidOptionError('server', 'expected a node:http, node:https or node:http2 server')
-  const idleMs = options.idleMs ?? shutdown.config.drainDelayMs
-  if (!Number.isFinite(idleMs) || idleMs < 0) throw new InvalidOptionError('idleMs', 'expected a duration in ms')
-  if (options.onDrain !== undefined && typeof options.onDrain !== 'function')
-    throw new InvalidOptionError('onDrain', 'expected a function')
-
-  const tracker = new ConnectionTracker(server)
+export function drainHttpServer(shutdown: Shutdown, server: AnyServer, options?: DrainOptions): HttpDrain {
+  requireShutdown('drainHttpServer', shutdown, 'server, options?')
+  requireServer('drainHttpServer', server)
+  checkOptions('drainHttpServer', options, DRAIN_OPTIONS)
+  const o: DrainOptions = options ?? {}
   const count = (taskNames.get(shutdown) ?? 0) + 1
-  taskNames.set(shutdown, count)
-  const name = options.name ?? (count === 1 ? 'http-drain' : `http-drain-${count}`)
+  const name = nonEmptyString(
+    'name of drainHttpServer',
+    orDefault(o.name, count === 1 ? HTTP_DEFAULTS.drainTaskName : `${HTTP_DEFAULTS.drainTaskName}-${count}`),
+  )
+  const timeoutMs = requireDuration(
+    'timeoutMs of drainHttpServer',
+    orDefault(o.timeoutMs, HTTP_DEFAULTS.drainTimeoutMs),
+  )
+  const critical = boolean('critical of drainHttpServer', orDefault(o.critical, HTTP_DEFAULTS.critical))
+  const idleMs = requireDuration('idleMs of drainHttpServer', orDefault(o.idleMs, shutdown.config.drainDelayMs))
+  const onDrain = optionalFunction('onDrain of drainHttpServer', o.onDrain)
+  const checkTimeouts = boolean('checkTimeouts of drainHttpServer', orDefault(o.checkTimeouts, true))
+  const marked = server as MarkedServer
+  const existing = marked[kDrain]
+  if (existing !== undefined) throw new DuplicateDrainError(existing, name)
+
   let stats: DrainStats | undefined
+  // Registered first: a task that cannot be registered (a name taken, a phase already begun) leaves the
+  // server untouched.
+  const removeTask = shutdown.addTask({
+    name,
+    phase: 'drain',
+    timeoutMs,
+    critical,
+    run: async (signal, context) => {
+      stats = await drain(tracker, { idleMs, onDrain, signal, context })
+      if (stats.forced > 0) throw new DrainForcedError(stats)
+      shutdown.logger.info(
+        { event: 'http.drained', task: name, ...stats },
+        `${name}: drained ${stats.connectionsAtStart} connection(s) in ${stats.durationMs} ms`,
+      )
+    },
+  })
+  taskNames.set(shutdown, count)
+  marked[kDrain] = name
+  const tracker = new ConnectionTracker(server)
 
   if (server.listening) {
     server.getConnections((error, existing) => {
@@ -94,10 +135,29 @@ export function drainHttpServer(shutdown: Shutdown, server: AnyServer, options: 
         })
     })
   }
-  if (options.checkTimeouts !== false) {
+  if (checkTimeouts) {
     if (server.listening) checkServerTimeouts(shutdown, server as HttpServer, name)
     else server.once('listening', () => checkServerTimeouts(shutdown, server as HttpServer, name))
   }
+
+  // A server that starts listening once its drain has begun (or was skipped) would serve requests nobody
+  // tracks, and never stop accepting. Closed on the next tick: after the application's own 'listening'
+  // callbacks (which may read `server.address()`), before the event loop can accept a connection.
+  const onListening = () => {
+    const state = shutdown.state
+    if (!tracker.draining && state !== 'stopping' && state !== 'stopped') return
+    process.nextTick(() => stopAccepting(server))
+    const address = server.address()
+    shutdown.warn({
+      code: 'LAMEDUCK_WARN_LISTEN_AFTER_DRAIN',
+      message:
+        `${name}: server.listen() was called after the drain began (coordinator ${state}); the server was ` +
+        'closed at once, before accepting a connection: nothing would have drained it. Start listening ' +
+        "before the shutdown, or check shutdown.state !== 'running' first.",
+      details: { address: typeof address === 'string' ? address : address?.port, state },
+    })
+  }
+  server.on('listening', onListening)
 
   // Lame duck from the first trigger: still accepting and serving, but every HTTP/1 response asks its client
   // to reconnect — to another replica once the endpoints have propagated — so that by the time the drain
@@ -110,21 +170,6 @@ export function drainHttpServer(shutdown: Shutdown, server: AnyServer, options: 
     tracker.startLameDuck()
   })
 
-  const remove = shutdown.addTask({
-    name,
-    phase: 'drain',
-    timeoutMs: options.timeoutMs ?? HTTP_DEFAULTS.drainTimeoutMs,
-    critical: options.critical ?? true,
-    run: async (signal, context) => {
-      stats = await drain(tracker, { idleMs, onDrain: options.onDrain, signal, context })
-      if (stats.forced > 0) throw new DrainForcedError(stats)
-      shutdown.logger.info(
-        { event: 'http.drained', task: name, ...stats },
-        `${name}: drained ${stats.connectionsAtStart} connection(s) in ${stats.durationMs} ms`,
-      )
-    },
-  })
-
   return {
     server,
     connections: () => tracker.sockets.size + tracker.sessions.size,
@@ -133,9 +178,11 @@ export function drainHttpServer(shutdown: Shutdown, server: AnyServer, options: 
       return stats
     },
     remove() {
-      remove()
+      removeTask()
       offState()
-      tracker.stop()
+      server.off('listening', onListening)
+      tracker.detach()
+      if (marked[kDrain] === name) delete marked[kDrain]
     },
   }
 }

@@ -1,4 +1,4 @@
-import { ConfigurationError, LameduckError } from '@lameduck/core'
+import { ConfigurationError, DuplicateTaskError, LameduckError } from '@lameduck/core'
 
 /** `/shutdown` would be reachable by anyone who can reach the pod: no token and no `insecure: true`. */
 export class ShutdownTokenRequiredError extends ConfigurationError {
@@ -9,6 +9,26 @@ export class ShutdownTokenRequiredError extends ConfigurationError {
         'LAMEDUCK_SHUTDOWN_TOKEN, and send it from the preStop hook as "Authorization: Bearer <token>" ' +
         '(see docs/security.md). To expose it without one, pass { insecure: true }.',
     )
+  }
+}
+
+/**
+ * `drainHttpServer` was called a second time for a server that already has a drain. Two drains would track
+ * the same connections twice and close them twice; the second call's options would silently compete with
+ * the first's. Code `LAMEDUCK_ERR_DUPLICATE_TASK`, as for any task registered twice.
+ */
+export class DuplicateDrainError extends DuplicateTaskError {
+  constructor(
+    /** The drain task already registered for the server. */
+    readonly existing: string,
+    /** The name the second call would have used. */
+    readonly requested: string,
+  ) {
+    super(existing)
+    this.message =
+      `drainHttpServer: this server already has a drain (task "${existing}"); one drain per server — a second ` +
+      `("${requested}") would track and close the same connections twice. Keep the first handle, or call its ` +
+      'remove() before draining the server again.'
   }
 }
 

@@ -1,10 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
-import { InvalidOptionError, type Shutdown, type ShutdownReport } from '@lameduck/core'
+import { checkOptions, describeValue, InvalidOptionError, type Shutdown, type ShutdownReport } from '@lameduck/core'
 import { createTokenCheck } from './auth.js'
 import { HTTP_DEFAULTS } from './defaults.js'
 import { ShutdownTokenRequiredError } from './errors.js'
 import { protectConnection } from './protect.js'
+import { boolean, optionalFunction, optionalObject, orDefault, requireShutdown } from './validate.js'
 
 export type Request = IncomingMessage | Http2ServerRequest
 export type Response = ServerResponse | Http2ServerResponse
@@ -28,9 +29,11 @@ export interface ProbeOptions {
   readiness?: () => boolean | Promise<boolean>
   /** Where `LAMEDUCK_SHUTDOWN_TOKEN` is read. Default: `process.env`. */
   env?: Record<string, string | undefined>
-  /** @internal listenAdmin: a missing token is a warning there, not an error. */
-  requireToken?: boolean
 }
+
+/** Every key `ProbeOptions` has, for JavaScript callers' typos. */
+export const PROBE_OPTIONS = ['paths', 'token', 'insecure', 'liveness', 'readiness', 'env'] as const
+const PATHS = ['liveness', 'readiness', 'shutdown'] as const
 
 /**
  * Creates the probe routes:
@@ -39,17 +42,42 @@ export interface ProbeOptions {
  * - `GET|POST /shutdown` — the preStop hook's target: starts (or joins) the shutdown, holds the response
  *   until the report is final, answers 200 with the report (500 when a critical task failed), and lets
  *   the process exit once the response is flushed. Requires `Authorization: Bearer <token>`.
+ *
+ * @param entry @internal the public function the caller called, for messages (`lameduck` from the Express
+ *   middleware).
  */
-export function createProbes(shutdown: Shutdown, options: ProbeOptions = {}): ProbeHandler {
-  const paths = { ...HTTP_DEFAULTS.paths, ...options.paths }
-  for (const [key, value] of Object.entries(paths))
-    if (value !== false && (typeof value !== 'string' || !value.startsWith('/')))
-      throw new InvalidOptionError(`paths.${key}`, `expected a path starting with "/", got ${String(value)}`)
-  const env = options.env ?? process.env
-  const token = options.token ?? env[HTTP_DEFAULTS.tokenEnv]
-  if (token !== undefined && (typeof token !== 'string' || token.length === 0 || /[^\x21-\x7e]/.test(token)))
-    throw new InvalidOptionError('token', 'expected a non-empty string of visible ASCII characters')
-  if (paths.shutdown !== false && token === undefined && !options.insecure && options.requireToken !== false)
+export function createProbes(shutdown: Shutdown, options?: ProbeOptions, entry = 'createProbes'): ProbeHandler {
+  requireShutdown(entry, shutdown)
+  checkOptions(entry, options, PROBE_OPTIONS)
+  return probeHandler(entry, shutdown, options ?? {}, true)
+}
+
+/**
+ * The handler, options checked but for unknown keys. `requireToken: false` (the admin server): a missing
+ * token is a warning there, not an error.
+ */
+export function probeHandler(
+  where: string,
+  shutdown: Shutdown,
+  options: ProbeOptions,
+  requireToken: boolean,
+): ProbeHandler {
+  const paths = resolvePaths(where, options.paths)
+  const insecure = boolean(`insecure of ${where}`, orDefault(options.insecure, false))
+  const liveness = optionalFunction(`liveness of ${where}`, options.liveness)
+  const readiness = optionalFunction(`readiness of ${where}`, options.readiness)
+  const env = orDefault(optionalObject(`env of ${where}`, options.env), process.env)
+  const fromEnv = options.token === undefined
+  const token = fromEnv ? env[HTTP_DEFAULTS.tokenEnv] : options.token
+  if (token !== undefined) {
+    const wrong = tokenProblem(token)
+    if (wrong)
+      throw new InvalidOptionError(
+        fromEnv ? `${HTTP_DEFAULTS.tokenEnv} (read by ${where})` : `token of ${where}`,
+        `expected a non-empty string of visible ASCII characters; got ${wrong}`,
+      )
+  }
+  if (paths.shutdown !== false && token === undefined && !insecure && requireToken)
     throw new ShutdownTokenRequiredError()
   if (token !== undefined && token.length < 16)
     shutdown.warn({
@@ -62,7 +90,7 @@ export function createProbes(shutdown: Shutdown, options: ProbeOptions = {}): Pr
     const path = pathOf(req.url)
     if (path === paths.liveness) {
       if (!allow(req, res, ['GET', 'HEAD'])) return true
-      void check(options.liveness).then((ok) => send(req, res, ok ? 200 : 503, { status: ok ? 'ok' : 'failing' }))
+      void check(liveness).then((ok) => send(req, res, ok ? 200 : 503, { status: ok ? 'ok' : 'failing' }))
       return true
     }
     if (path === paths.readiness) {
@@ -72,9 +100,7 @@ export function createProbes(shutdown: Shutdown, options: ProbeOptions = {}): Pr
         send(req, res, 503, { status: state })
         return true
       }
-      void check(options.readiness).then((ok) =>
-        send(req, res, ok ? 200 : 503, { status: ok ? 'ready' : 'not-ready', state }),
-      )
+      void check(readiness).then((ok) => send(req, res, ok ? 200 : 503, { status: ok ? 'ready' : 'not-ready', state }))
       return true
     }
     if (paths.shutdown !== false && path === paths.shutdown) {
@@ -89,6 +115,57 @@ export function createProbes(shutdown: Shutdown, options: ProbeOptions = {}): Pr
     }
     return false
   }
+}
+
+interface Paths {
+  liveness: string
+  readiness: string
+  shutdown: string | false
+}
+
+/** The route paths, defaults filled in, each checked: a path starting with "/", all different. */
+function resolvePaths(where: string, given: ProbeOptions['paths']): Paths {
+  if (given !== undefined && (given === null || typeof given !== 'object' || Array.isArray(given)))
+    throw new InvalidOptionError(
+      `paths of ${where}`,
+      `expected { liveness?, readiness?, shutdown? }; got ${describeValue(given)}`,
+    )
+  checkOptions(`paths of ${where}`, given, PATHS)
+  const path = (key: keyof Paths, fallback: string): string | false => {
+    const value: unknown = given?.[key]
+    if (value === undefined) return fallback
+    if (key === 'shutdown' && value === false) return false
+    if (typeof value !== 'string' || !value.startsWith('/'))
+      throw new InvalidOptionError(
+        `paths.${key} of ${where}`,
+        `expected a path starting with "/"${key === 'shutdown' ? ' (or false, to leave it out)' : ''}; ` +
+          `got ${describeValue(value)}`,
+      )
+    return value
+  }
+  const defaults = HTTP_DEFAULTS.paths
+  const paths: Paths = {
+    liveness: path('liveness', defaults.liveness) as string,
+    readiness: path('readiness', defaults.readiness) as string,
+    shutdown: path('shutdown', defaults.shutdown),
+  }
+  const { liveness, readiness, shutdown } = paths
+  if (liveness === readiness || liveness === shutdown || readiness === shutdown)
+    throw new InvalidOptionError(
+      `paths of ${where}`,
+      `each route needs a path of its own; got liveness ${describeValue(liveness)}, readiness ` +
+        `${describeValue(readiness)}, shutdown ${describeValue(shutdown)}`,
+    )
+  return paths
+}
+
+/** What is wrong with a token, without saying what it is (it is a secret); `undefined` when nothing is. */
+function tokenProblem(token: unknown): string | undefined {
+  if (typeof token !== 'string') return describeValue(token)
+  if (token.length === 0) return 'an empty string'
+  const bad = token.search(/[^\x21-\x7e]/)
+  if (bad !== -1) return `a string of ${token.length} characters with a space, control or non-ASCII one at index ${bad}`
+  return undefined
 }
 
 function triggerShutdown(shutdown: Shutdown, req: Request, res: Response): void {

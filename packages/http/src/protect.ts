@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import type { Http2ServerRequest } from 'node:http2'
+import { describeValue, InvalidOptionError } from '@lameduck/core'
 
 // Connections the drain must leave alone: the one carrying the preStop /shutdown request, whose response
 // is the report and must reach the kubelet. Module state, so every server and probe handler shares it.
@@ -7,6 +8,11 @@ const protectedConnections = new WeakSet<object>()
 
 /** Keeps the drain from ending or force-closing the connection that carries `req`. */
 export function protectConnection(req: IncomingMessage | Http2ServerRequest): void {
+  if (req === null || typeof req !== 'object' || !('socket' in req))
+    throw new InvalidOptionError(
+      'req argument of protectConnection',
+      `expected the request (IncomingMessage or Http2ServerRequest) whose connection to keep; got ${describeValue(req)}`,
+    )
   const socket = req.socket as object | null
   if (socket) protectedConnections.add(socket)
   const stream = (req as Http2ServerRequest).stream

@@ -108,32 +108,47 @@ export class ConnectionTracker {
     this.#isTls = server instanceof TlsServer
     // Prepended: on a cleartext HTTP/2 server, Node's own 'connection' listener sets up the session (and
     // emits 'session') at once, and the session must find its raw socket marked.
-    server.prependListener('connection', (socket: Socket) => {
-      if (this.#isTls || this.#isHttp2) this.#trackRaw(socket)
-      else this.track(socket)
-    })
-    if (this.#isTls)
-      server.on('secureConnection', (socket: TLSSocket) => {
-        // On an HTTP/2 server only the HTTP/1 fallback (allowHTTP1) is socket-managed; h2 has sessions.
-        if (!this.#isHttp2 || socket.alpnProtocol !== 'h2') this.track(socket)
-      })
-    server.on('session', (session: Http2Session) => {
-      this.sessions.add(session)
-      // `session.socket` is a proxy that forwards property reads to the TCP (h2c) or TLS (h2) socket.
-      ;(session as Http2Session & { [kRaw]?: Socket })[kRaw] = rawUnder(session.socket)
-      session.once('close', () => this.sessions.delete(session))
-      if (this.draining) session.close()
-    })
+    server.prependListener('connection', this.#onConnection)
+    if (this.#isTls) server.on('secureConnection', this.#onSecureConnection)
+    server.on('session', this.#onSession)
     // HTTP/2 responses are followed from the start (a session's streams are not otherwise visible); HTTP/1
     // requests cost nothing until the trigger, when this listener is added for them (see startLameDuck).
     if (this.#isHttp2 || this.#countResponses) this.#listen()
   }
 
+  readonly #onConnection = (socket: Socket): void => {
+    if (this.#isTls || this.#isHttp2) this.#trackRaw(socket)
+    else this.track(socket)
+  }
+
+  readonly #onSecureConnection = (socket: TLSSocket): void => {
+    // On an HTTP/2 server only the HTTP/1 fallback (allowHTTP1) is socket-managed; h2 has sessions.
+    if (!this.#isHttp2 || socket.alpnProtocol !== 'h2') this.track(socket)
+  }
+
+  readonly #onSession = (session: Http2Session): void => {
+    this.sessions.add(session)
+    // `session.socket` is a proxy that forwards property reads to the TCP (h2c) or TLS (h2) socket.
+    ;(session as Http2Session & { [kRaw]?: Socket })[kRaw] = rawUnder(session.socket)
+    session.once('close', () => this.sessions.delete(session))
+    if (this.draining) session.close()
+  }
+
+  readonly #onRequestEvent = (req: IncomingMessage | Http2ServerRequest, res: Response): void =>
+    this.#onRequest(req, res)
+
   /** Before the application's own handler, so `Connection: close` is set before it can answer. */
   #listen(): void {
-    this.server.prependListener('request', (req: IncomingMessage | Http2ServerRequest, res: Response) =>
-      this.#onRequest(req, res),
-    )
+    this.server.prependListener('request', this.#onRequestEvent)
+  }
+
+  /** Stops sampling and takes every listener off the server: the drain was removed. */
+  detach(): void {
+    this.stop()
+    this.server.off('connection', this.#onConnection)
+    this.server.off('secureConnection', this.#onSecureConnection)
+    this.server.off('session', this.#onSession)
+    this.server.off('request', this.#onRequestEvent)
   }
 
   /** Starts tracking an HTTP/1 socket (also done lazily for sockets accepted before attaching). */
