@@ -78,7 +78,7 @@ export async function listenAdmin(shutdown: Shutdown, options: AdminOptions): Pr
 }
 
 /** Every key `AdminOptions` has, for JavaScript callers' typos. */
-const ADMIN_OPTIONS = [...PROBE_OPTIONS, 'port', 'host', 'handlers'] as const
+export const ADMIN_OPTIONS = [...PROBE_OPTIONS, 'port', 'host', 'handlers'] as const
 
 function requirePort(port: unknown): number {
   if (typeof port === 'number' && Number.isInteger(port) && port >= 0 && port <= 65535) return port

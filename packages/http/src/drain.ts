@@ -57,7 +57,7 @@ export interface HttpDrain {
 const taskNames = new WeakMap<Shutdown, number>()
 
 /** Every key `DrainOptions` has, for JavaScript callers' typos. */
-const DRAIN_OPTIONS = ['name', 'timeoutMs', 'critical', 'idleMs', 'onDrain', 'checkTimeouts'] as const
+export const DRAIN_OPTIONS = ['name', 'timeoutMs', 'critical', 'idleMs', 'onDrain', 'checkTimeouts'] as const
 
 // On the server: the name of the drain task registered for it. `Symbol.for`, so that a second copy of this
 // package (ESM and CommonJS side by side) sees it too.
