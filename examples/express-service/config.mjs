@@ -10,9 +10,16 @@ export const config = {
   safetyMarginMs: 1000,
   /** Task budgets, per phase. */
   budgets: { drain: 10_000, flush: 3_000, release: 1_000, close: 2_000, report: 1_000 },
-  paths: { liveness: '/healthz', readiness: '/readyz', shutdown: '/shutdown', metrics: '/metrics' },
+  /** The probe routes and the preStop hook's path (`@lameduck/express`'s `paths`). */
+  paths: { liveness: '/healthz', readiness: '/readyz', shutdown: '/shutdown' },
+  /** Served on the admin port. */
+  metricsPath: '/metrics',
   redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
   databaseUrl: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+  /** Prefix of every Redis key the service writes (its locks and their fence counters). */
+  keyPrefix: env.KEY_PREFIX ?? 'express-service:',
+  /** The table the page-view counter is flushed to (created if missing). */
+  table: env.PAGE_VIEWS_TABLE ?? 'express_service_page_views',
   /** `memory` forces the in-process store; `auto` uses Redis and Postgres when they answer. */
   store: env.STORE ?? 'auto',
 }

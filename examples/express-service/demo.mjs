@@ -3,6 +3,8 @@
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { formatResult, simulateTermination } from '@lameduck/testkit'
+import { config } from './config.mjs'
+import { openDemoStores } from './demo-stores.mjs'
 
 const server = fileURLToPath(new URL('./server.mjs', import.meta.url))
 const token = randomBytes(16).toString('hex')
@@ -17,10 +19,18 @@ console.log(
     `SIGKILL after the grace period. Its endpoint is removed 1 s after termination starts.\n`,
 )
 
+// This run's own Redis keys and table, removed at the end; what killed earlier runs left is removed now.
+const stores = await openDemoStores(config)
+if (stores.swept.keys > 0 || stores.swept.tables.length > 0)
+  console.log(
+    `Removed what earlier demo runs left: ${stores.swept.keys} Redis key(s) under lameduck-demo:` +
+      `${stores.swept.tables.length > 0 ? `, table(s) ${stores.swept.tables.join(', ')}` : ''}\n`,
+  )
+
 let lastLine = 0
 const result = await simulateTermination({
   command: [process.execPath, server],
-  env: { LAMEDUCK_SHUTDOWN_TOKEN: token, DRAIN_DELAY_MS: String(drainDelayMs) },
+  env: { LAMEDUCK_SHUTDOWN_TOKEN: token, DRAIN_DELAY_MS: String(drainDelayMs), ...stores.env },
   preStop: '/shutdown',
   preStopHeaders: { authorization: `Bearer ${token}` },
   concurrency: 64,
@@ -36,10 +46,11 @@ const result = await simulateTermination({
       console.log(line)
     }
   },
-}).catch((error) => {
+}).catch(async (error) => {
   console.error(`\nThe demo could not run: ${error.message}${error.code ? ` [${error.code}]` : ''}`)
   for (const line of error.output ?? []) console.error(`  ${line}`)
   console.error('Did `pnpm install` finish (it builds the packages)?')
+  await stores.close()
   process.exit(2)
 })
 if (tty) process.stdout.write('\r\x1b[K')
@@ -64,6 +75,14 @@ console.log(`\n${bold('Result')}`)
 console.log(formatResult(result).split('\n\n  replica A, last output:')[0])
 console.log(`\n${bold(`${result.failed} of ${result.requests} requests failed`)}`)
 process.exitCode = result.passed ? 0 : 1
+
+// Both replicas are gone: their locks' keys, fence counters and page-view rows were this run's alone.
+const removed = await stores.close()
+if (removed.keys > 0 || removed.tables.length > 0)
+  console.log(
+    `\nCleaned up: ${removed.keys} Redis key(s) under ${stores.env.KEY_PREFIX} (locks, fence counters)` +
+      `${removed.tables.length > 0 ? ` and table ${removed.tables.join(', ')}` : ''}`,
+  )
 
 /** Phases and tasks as bars on a shared time axis. */
 function timeline(r) {

@@ -6,7 +6,7 @@ import { createWriteBehind } from '@lameduck/cache'
 import { createShutdown } from '@lameduck/core'
 import { lameduck } from '@lameduck/express'
 import { drainHttpServer, listenAdmin } from '@lameduck/http'
-import { closePool, pgSink } from '@lameduck/pg'
+import { closePool, IDENTIFIER, pgSink } from '@lameduck/pg'
 import { instrument, metricsHandler } from '@lameduck/prometheus'
 import { closeRedis, createLocks } from '@lameduck/redis'
 import express from 'express'
@@ -38,20 +38,22 @@ const replica = `${hostname()}:${config.port}`
 let sink
 let locks
 if (external) {
+  if (!IDENTIFIER.test(config.table)) throw new Error(`PAGE_VIEWS_TABLE must be an SQL identifier: ${config.table}`)
   const redis = new Redis(config.redisUrl)
   const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 4 })
   await pool
-    .query('CREATE TABLE IF NOT EXISTS lameduck_demo_page_views (path text PRIMARY KEY, views text NOT NULL)')
+    .query(`CREATE TABLE IF NOT EXISTS "${config.table}" (path text PRIMARY KEY, views text NOT NULL)`)
     .catch((error) => {
       if (error.code !== '23505' && error.code !== '42P07') throw error // a replica created it first
     })
-  sink = pgSink(pool, { table: 'lameduck_demo_page_views', keyColumn: 'path', valueColumn: 'views' })
-  locks = createLocks(shutdown, redis, { keyPrefix: 'lameduck-demo:lock:', timeoutMs: config.budgets.release })
-  // A lock this replica holds while it runs (e.g. its share of a job queue): released at shutdown.
+  sink = pgSink(pool, { table: config.table, keyColumn: 'path', valueColumn: 'views' })
+  locks = createLocks(shutdown, redis, { keyPrefix: `${config.keyPrefix}lock:`, timeoutMs: config.budgets.release })
+  // A lock this replica holds while it runs (e.g. its share of a job queue): released at shutdown. Its fence
+  // counter stays in Redis (see the README: what is kept and why).
   await locks.acquire(`worker-${replica}`, { ttlMs: 30_000, autoExtend: true })
   closeRedis(shutdown, redis, { timeoutMs: config.budgets.close })
   closePool(shutdown, pool, { timeoutMs: config.budgets.close })
-  console.log('stores: Redis and PostgreSQL')
+  console.log(`stores: Redis and PostgreSQL (keys under ${config.keyPrefix}, table ${config.table})`)
 } else {
   const memory = new Map()
   sink = {
@@ -84,6 +86,10 @@ server.headersTimeout = 66_000
 const drain = drainHttpServer(shutdown, server, { timeoutMs: config.budgets.drain })
 
 instrument(shutdown, { http: { app: drain }, caches: [views], ...(locks ? { locks: { redis: locks } } : {}) })
-await listenAdmin(shutdown, { port: config.adminPort, handlers: [metricsHandler()], paths: config.paths })
+await listenAdmin(shutdown, {
+  port: config.adminPort,
+  handlers: [metricsHandler({ path: config.metricsPath })],
+  paths: config.paths,
+})
 
 server.listen(config.port, () => console.log(`listening on ${config.port}, admin on ${config.adminPort}`))
