@@ -9,6 +9,7 @@ import pg from 'pg'
 import { Registry } from 'prom-client'
 import { afterEach, expect, it } from 'vitest'
 import { DATABASE_URL, describeWith, REDIS_URL } from '../../../test/support/services.js'
+import { deleteKeys, scanKeys } from '../../../test/support/stores.js'
 
 const quiet = (): Shutdown => createShutdown({ exit: false, logger: false, signals: [], drainDelayMs: 0 })
 const cleanups: (() => Promise<unknown> | unknown)[] = []
@@ -31,6 +32,9 @@ await describeWith(['Redis', 'PostgreSQL'], 'lameduck_locks_held with the real l
     cleanups.push(
       () => pool.end().catch(() => {}),
       () => redis.quit().catch(() => redis.disconnect()),
+      // The fence counters stay after a release, by design (a fencing token never goes backwards); the test
+      // knows nothing else will use its keys, so it deletes them.
+      () => deleteKeys(redis, `${keyPrefix}*`),
     )
     const locks = createLocks(shutdown, redis, { keyPrefix })
     const advisory = createAdvisoryLocks(shutdown, pool)
@@ -67,5 +71,8 @@ await describeWith(['Redis', 'PostgreSQL'], 'lameduck_locks_held with the real l
     expect(value(text, 'lameduck_locks_held{store="redis"}')).toBe(0)
     expect(value(text, 'lameduck_locks_held{store="postgres"}')).toBe(0)
     expect(await redis.exists(`${keyPrefix}a`, `${keyPrefix}b`, `${keyPrefix}c`)).toBe(0)
+    expect((await scanKeys(redis, `${keyPrefix}*`)).sort()).toEqual(
+      ['a:fence', 'b:fence', 'c:fence'].map((k) => keyPrefix + k),
+    )
   })
 })
