@@ -95,13 +95,24 @@ export function createWriteBehind<V = unknown>(
   )
 }
 
+/** Where an entry keeps the value `get()` returns: a symbol, so a sink that serializes its batch does not see it. */
+const HELD = Symbol('lameduck.cache.value')
+
 /**
- * A dirty entry. Batches hand these records to the sink as they are (no copy per entry); a write removes
- * an entry only if its record is still the one in the map, so a newer value set meanwhile stays dirty.
+ * An entry: one record per `set()`, in the entries map and, while unwritten, in the dirty map. Batches
+ * hand these records to the sink as they are (no copy per entry); a write cleans an entry only if its
+ * record is still the one in the dirty map, so a newer value set meanwhile stays dirty. A landed write
+ * only flips `clean` — no map is touched but the dirty one: inserting every written entry into a map of
+ * its own cost the shutdown flush of 100,000 entries about 45 ms (2.5× the cache's own time).
  */
 interface Dirty extends SinkEntry {
   /** The write carrying this record while it is in flight — even one a flush stopped waiting for. */
   write: Promise<void> | undefined
+  /** Its share of the `maxBytes` estimate. */
+  size: number
+  /** Written, and still the key's latest value: may be let go to make room. */
+  clean: boolean
+  [HELD]: unknown
 }
 
 /** An entry the sink refused when written alone: retried on its own schedule, not every sweep. */
@@ -136,10 +147,9 @@ interface Sweep {
 const costOf = (key: string, encoded: string) => key.length + encoded.length + ENTRY_OVERHEAD_BYTES
 
 class WriteBehind<V> implements WriteBehindCache<V> {
-  readonly #values = new Map<string, V>()
+  /** Every entry held, least recently used (`get` or `set`) first. */
+  readonly #entries = new Map<string, Dirty>()
   readonly #dirty = new Map<string, Dirty>()
-  /** Written entries still held for `get()`, least recently used first, each with its estimated size. */
-  readonly #clean = new Map<string, number>()
   readonly #failing = new Map<string, Failure>()
   readonly #waiters: Waiter[] = []
   readonly #sink: Sink
@@ -149,6 +159,8 @@ class WriteBehind<V> implements WriteBehindCache<V> {
   readonly #removeTask: () => void
   readonly #shutdown: Shutdown
   #bytes = 0
+  /** Entries written and held for `get()`: what can be let go to make room. */
+  #cleanCount = 0
   /** The shutdown flush has started: background flushes are over, writes still go in (and are written). */
   #flushing = false
   /** No more writes: the shutdown flush is over, or what it could not write was handed over. */
@@ -246,19 +258,16 @@ class WriteBehind<V> implements WriteBehindCache<V> {
   }
 
   get(key: string): V | undefined {
-    // Least recently used goes first: a read keeps a written entry in memory.
-    if (this.#clean.size > 0) {
-      const size = this.#clean.get(key)
-      if (size !== undefined) {
-        this.#clean.delete(key)
-        this.#clean.set(key, size)
-      }
-    }
-    return this.#values.get(key)
+    const entry = this.#entries.get(key)
+    if (entry === undefined) return undefined
+    // Least recently used goes first: a read keeps an entry in memory.
+    this.#entries.delete(key)
+    this.#entries.set(key, entry)
+    return entry[HELD] as V
   }
 
   has(key: string): boolean {
-    return this.#values.has(key)
+    return this.#entries.has(key)
   }
 
   delete(key: string): boolean {
@@ -269,22 +278,19 @@ class WriteBehind<V> implements WriteBehindCache<V> {
       // the old value's write is still in flight — and the two could land in either order.
       if (older.write) this.#held.set(key, older.write)
       this.#dirty.delete(key)
-      this.#bytes -= costOf(key, older.value)
-    } else {
-      const size = this.#clean.get(key)
-      if (size !== undefined) {
-        this.#clean.delete(key)
-        this.#bytes -= size
-      }
     }
     if (this.#failing.size > 0) this.#failing.delete(key)
-    const had = this.#values.delete(key)
-    if (had && this.#waiters.length > 0) this.#wake()
-    return had
+    const entry = this.#entries.get(key)
+    if (entry === undefined) return false
+    this.#entries.delete(key)
+    this.#bytes -= entry.size
+    if (entry.clean) this.#cleanCount--
+    if (this.#waiters.length > 0) this.#wake()
+    return true
   }
 
   get size(): number {
-    return this.#values.size
+    return this.#entries.size
   }
 
   get dirty(): number {
@@ -333,45 +339,52 @@ class WriteBehind<V> implements WriteBehindCache<V> {
    * first, to make room. False when it does not fit: everything held is still unwritten.
    */
   #store(key: string, value: V, encoded: string): boolean {
-    const cost = costOf(key, encoded)
-    const older = this.#dirty.get(key)
-    const cleanSize = older ? undefined : this.#clean.get(key)
-    const freed = older ? costOf(key, older.value) : (cleanSize ?? 0)
-    const added = older || cleanSize !== undefined ? 0 : 1
+    const size = costOf(key, encoded)
+    const old = this.#entries.get(key)
+    const freed = old ? old.size : 0
+    const added = old ? 0 : 1
     const { maxEntries, maxBytes } = this.#options
     if (
-      (this.#values.size + added > maxEntries || this.#bytes - freed + cost > maxBytes) &&
-      !this.#evict(added, cost - freed, key)
+      (this.#entries.size + added > maxEntries || this.#bytes - freed + size > maxBytes) &&
+      !this.#evict(added, size - freed, key)
     )
       return false
-    if (cleanSize !== undefined) this.#clean.delete(key)
-    this.#bytes += cost - freed
-    this.#values.set(key, value)
+    const older = this.#dirty.get(key)
     if (older?.write) this.#held.set(key, older.write)
+    if (old) {
+      if (old.clean) this.#cleanCount--
+      // The most recently set goes last.
+      this.#entries.delete(key)
+    }
+    this.#bytes += size - freed
     // A new value gets a fresh chance: the sink refused the old one.
     if (this.#failing.size > 0) this.#failing.delete(key)
-    this.#dirty.set(key, { key, value: encoded, write: undefined })
+    const entry: Dirty = { key, value: encoded, write: undefined, size, clean: false, [HELD]: value }
+    this.#entries.set(key, entry)
+    this.#dirty.set(key, entry)
     return true
   }
 
   /** Lets written entries go (least recently used first, never `except`) until `added` more entries and `bytes` more fit. */
   #evict(added: number, bytes: number, except: string): boolean {
     const { maxEntries, maxBytes } = this.#options
-    const fits = () => this.#values.size + added <= maxEntries && this.#bytes + bytes <= maxBytes
-    for (const [key, size] of this.#clean) {
-      if (fits()) return true
-      if (key === except) continue
-      this.#clean.delete(key)
-      this.#values.delete(key)
-      this.#bytes -= size
+    const fits = () => this.#entries.size + added <= maxEntries && this.#bytes + bytes <= maxBytes
+    if (this.#cleanCount === 0) return fits()
+    for (const [key, entry] of this.#entries) {
+      if (!entry.clean || key === except) continue
+      this.#entries.delete(key)
+      this.#cleanCount--
+      this.#bytes -= entry.size
       this.#evicted++
+      if (fits()) return true
+      if (this.#cleanCount === 0) break
     }
     return fits()
   }
 
   #fullError(key: string, encoded: string): CacheFullError {
     const { maxEntries, maxBytes } = this.#options
-    return new CacheFullError(this.name, this.#values.size, this.#bytes, maxEntries, maxBytes, costOf(key, encoded))
+    return new CacheFullError(this.name, this.#entries.size, this.#bytes, maxEntries, maxBytes, costOf(key, encoded))
   }
 
   /** Room was made (a write landed, a key was deleted): waiting writers go in, in order, while they fit. */
@@ -723,11 +736,12 @@ class WriteBehind<V> implements WriteBehindCache<V> {
           if (this.#dirty.get(entry.key) !== entry) continue
           this.#dirty.delete(entry.key)
           if (failing) this.#failing.delete(entry.key)
-          const size = costOf(entry.key, entry.value)
-          if (retain) this.#clean.set(entry.key, size)
-          else {
-            this.#values.delete(entry.key)
-            this.#bytes -= size
+          if (retain) {
+            entry.clean = true
+            this.#cleanCount++
+          } else {
+            this.#entries.delete(entry.key)
+            this.#bytes -= entry.size
           }
         }
         this.#flushed += batch.length
