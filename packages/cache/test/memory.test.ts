@@ -176,3 +176,21 @@ async function waitFor(condition: () => boolean): Promise<void> {
     await delay(5)
   }
 }
+
+describe('bulk eviction', () => {
+  it('lets written entries go down to 99 % of the limit, not all of them — with either limit unbounded', async () => {
+    for (const limits of [{ maxEntries: 1000 }, { maxEntries: Number.POSITIVE_INFINITY, maxBytes: 1000 * 500 }]) {
+      const cache = createWriteBehind(quiet(), { sink: slowSink(0), flushIntervalMs: 0, ...limits })
+      let i = 0
+      while (cache.stats().evicted === 0) {
+        cache.set(`k${i++}`, 'v'.repeat(50))
+        if (cache.dirty > 100) await cache.flush()
+      }
+      const { size, evicted } = cache.stats()
+      // One eviction made room for ~1 % of the limit, and kept the other ~99 %.
+      expect(evicted, JSON.stringify(limits)).toBeGreaterThanOrEqual(2)
+      expect(size, JSON.stringify(limits)).toBeGreaterThan(0.97 * (i - 1))
+      cache.dispose()
+    }
+  })
+})
