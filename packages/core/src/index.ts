@@ -42,4 +42,4 @@ export type {
   TriggerRecord,
 } from './report.js'
 export type { AbandonEvent, TaskContext, TaskSpec } from './task.js'
-export { checkOptions, closest } from './validate.js'
+export { boolean, checkOptions, closest, isShutdown, nonEmptyString, orDefault } from './validate.js'

@@ -1,4 +1,5 @@
-import { InvalidOptionError, UnknownOptionError } from './errors.js'
+import type { Shutdown } from './coordinator.js'
+import { describeValue, InvalidOptionError, UnknownOptionError } from './errors.js'
 
 /**
  * Checks that `options` is a plain options object (or `undefined`) whose every key is one of `known`.
@@ -47,4 +48,43 @@ function editDistance(a: string, b: string): number {
     previous = current
   }
   return previous[b.length] as number
+}
+
+/** The option's value, or `fallback` when it is `undefined` — never for `null`, which is then validated (and refused). */
+export function orDefault<T>(value: T | undefined, fallback: T): T {
+  return value === undefined ? fallback : value
+}
+
+export function nonEmptyString(option: string, value: unknown): string {
+  if (typeof value !== 'string' || value === '')
+    throw new InvalidOptionError(option, `expected a non-empty string; got ${describeValue(value)}`)
+  return value
+}
+
+export function boolean(option: string, value: unknown): boolean {
+  if (typeof value !== 'boolean')
+    throw new InvalidOptionError(option, `expected true or false; got ${describeValue(value)}`)
+  return value
+}
+
+/**
+ * Whether `value` is what `createShutdown()` returns, checked by shape (a copy of core from another install
+ * is as good) on the members adapters use. For an adapter's check of its coordinator argument.
+ */
+export function isShutdown(value: unknown): value is Shutdown {
+  const s = value as Partial<Record<keyof Shutdown, unknown>> | null
+  return (
+    s !== null &&
+    typeof s === 'object' &&
+    typeof s.addTask === 'function' &&
+    typeof s.on === 'function' &&
+    typeof s.warn === 'function' &&
+    typeof s.shutdown === 'function' &&
+    typeof s.holdExit === 'function' &&
+    typeof s.isReady === 'function' &&
+    s.config !== null &&
+    typeof s.config === 'object' &&
+    s.logger !== null &&
+    typeof s.logger === 'object'
+  )
 }

@@ -1,26 +1,18 @@
 import { Server as NetServer } from 'node:net'
-import { describeValue, InvalidOptionError, type Shutdown } from '@lameduck/core'
+import { describeValue, InvalidOptionError, isShutdown, type Shutdown } from '@lameduck/core'
 import type { AnyServer } from './tracker.js'
+
+// One definition for every package, in core.
+export { boolean, orDefault } from '@lameduck/core'
 
 // Validation for JavaScript callers, who get no type check. The rules are core's: `undefined` means "use the
 // default" and nothing else does (`null` is refused like any other wrong type), a wrong duration is
 // LAMEDUCK_ERR_INVALID_DURATION, a wrong type or impossible value LAMEDUCK_ERR_INVALID_OPTION, and every
 // message names the option, the function it was given to and what was passed.
 
-/** The option's value, or `fallback` when it is `undefined` — never for `null`, which is then validated (and refused). */
-export function orDefault<T>(value: T | undefined, fallback: T): T {
-  return value === undefined ? fallback : value
-}
-
 export function nonEmptyString(option: string, value: unknown): string {
   if (typeof value !== 'string' || value.trim() === '')
     throw new InvalidOptionError(option, `expected a non-empty string; got ${describeValue(value)}`)
-  return value
-}
-
-export function boolean(option: string, value: unknown): boolean {
-  if (typeof value !== 'boolean')
-    throw new InvalidOptionError(option, `expected true or false; got ${describeValue(value)}`)
   return value
 }
 
@@ -43,21 +35,7 @@ export function optionalObject<T>(option: string, value: T | undefined): T | und
  * install is as good), on the members this package uses.
  */
 export function requireShutdown(where: string, value: unknown, second = 'options?'): Shutdown {
-  const s = value as Partial<Record<keyof Shutdown, unknown>> | null
-  if (
-    s === null ||
-    typeof s !== 'object' ||
-    typeof s.addTask !== 'function' ||
-    typeof s.on !== 'function' ||
-    typeof s.warn !== 'function' ||
-    typeof s.shutdown !== 'function' ||
-    typeof s.holdExit !== 'function' ||
-    typeof s.isReady !== 'function' ||
-    s.config === null ||
-    typeof s.config !== 'object' ||
-    s.logger === null ||
-    typeof s.logger !== 'object'
-  )
+  if (!isShutdown(value))
     throw new InvalidOptionError(
       `shutdown argument of ${where}`,
       `expected the coordinator createShutdown() returns; got ${describeArgument(value)}` +
@@ -65,7 +43,7 @@ export function requireShutdown(where: string, value: unknown, second = 'options
           ? ` (the coordinator comes first: ${where}(shutdown, ${second}))`
           : ''),
     )
-  return value as Shutdown
+  return value
 }
 
 /**

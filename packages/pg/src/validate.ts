@@ -1,33 +1,19 @@
-import { describeValue, InvalidOptionError, requireDuration, type Shutdown } from '@lameduck/core'
+import { describeValue, InvalidOptionError, isShutdown, requireDuration, type Shutdown } from '@lameduck/core'
 import type { Pool } from 'pg'
+
+// One definition for every package, in core.
+export { boolean, nonEmptyString, orDefault } from '@lameduck/core'
 
 // Validation for JavaScript callers, who get no type check. The rules are core's: `undefined` means "use the
 // default" and nothing else does (`null` is refused like any other wrong type), a wrong duration is
 // LAMEDUCK_ERR_INVALID_DURATION, a wrong type or impossible value LAMEDUCK_ERR_INVALID_OPTION, and every
 // message names the option, the function it was given to and what was passed.
 
-/** The option's value, or `fallback` when it is `undefined` — never for `null`, which is then validated (and refused). */
-export function orDefault<T>(value: T | undefined, fallback: T): T {
-  return value === undefined ? fallback : value
-}
-
 /** A duration greater than zero (and, like every duration, at most 2³¹−1 ms: core's `requireDuration`). */
 export function positiveDuration(option: string, value: unknown): number {
   const ms = requireDuration(option, value)
   if (ms === 0) throw new InvalidOptionError(option, 'expected a duration greater than 0 ms; got 0')
   return ms
-}
-
-export function nonEmptyString(option: string, value: unknown): string {
-  if (typeof value !== 'string' || value === '')
-    throw new InvalidOptionError(option, `expected a non-empty string; got ${describeValue(value)}`)
-  return value
-}
-
-export function boolean(option: string, value: unknown): boolean {
-  if (typeof value !== 'boolean')
-    throw new InvalidOptionError(option, `expected true or false; got ${describeValue(value)}`)
-  return value
 }
 
 export function optionalSignal(option: string, value: unknown): AbortSignal | undefined {
@@ -41,23 +27,13 @@ export function optionalSignal(option: string, value: unknown): AbortSignal | un
  * install is as good), on the members the adapters use.
  */
 export function requireShutdown(where: string, value: unknown): Shutdown {
-  const s = value as Partial<Record<keyof Shutdown, unknown>> | null
-  if (
-    s === null ||
-    typeof s !== 'object' ||
-    typeof s.addTask !== 'function' ||
-    typeof s.on !== 'function' ||
-    typeof s.warn !== 'function' ||
-    typeof s.shutdown !== 'function' ||
-    s.logger === null ||
-    typeof s.logger !== 'object'
-  )
+  if (!isShutdown(value))
     throw new InvalidOptionError(
       `shutdown argument of ${where}`,
       `expected the coordinator createShutdown() returns; got ${describeArgument(value)}` +
         (isPool(value) ? ` (the coordinator comes first: ${where}(shutdown, pool, options?))` : ''),
     )
-  return value as Shutdown
+  return value
 }
 
 /**

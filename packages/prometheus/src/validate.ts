@@ -1,27 +1,13 @@
-import { describeValue, InvalidOptionError, type Shutdown } from '@lameduck/core'
+import { describeValue, InvalidOptionError, isShutdown, type Shutdown } from '@lameduck/core'
 import type { Registry } from 'prom-client'
+
+// One definition for every package, in core.
+export { boolean, nonEmptyString, orDefault } from '@lameduck/core'
 
 // Validation for JavaScript callers, who get no type check. The rules are core's: `undefined` means "use the
 // default" and nothing else does (`null` is refused like any other wrong type), a wrong duration is
 // LAMEDUCK_ERR_INVALID_DURATION, a wrong type or impossible value LAMEDUCK_ERR_INVALID_OPTION, and every
 // message names the option, the function it was given to and what was passed.
-
-/** The option's value, or `fallback` when it is `undefined` — never for `null`, which is then validated (and refused). */
-export function orDefault<T>(value: T | undefined, fallback: T): T {
-  return value === undefined ? fallback : value
-}
-
-export function nonEmptyString(option: string, value: unknown): string {
-  if (typeof value !== 'string' || value === '')
-    throw new InvalidOptionError(option, `expected a non-empty string; got ${describeValue(value)}`)
-  return value
-}
-
-export function boolean(option: string, value: unknown): boolean {
-  if (typeof value !== 'boolean')
-    throw new InvalidOptionError(option, `expected true or false; got ${describeValue(value)}`)
-  return value
-}
 
 /** An object that is not an array (class instances included). */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -33,23 +19,12 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
  * install is as good), on the members the adapters use.
  */
 export function requireShutdown(where: string, value: unknown): Shutdown {
-  const s = value as Partial<Record<keyof Shutdown, unknown>> | null
-  if (
-    s === null ||
-    typeof s !== 'object' ||
-    typeof s.addTask !== 'function' ||
-    typeof s.on !== 'function' ||
-    typeof s.warn !== 'function' ||
-    typeof s.shutdown !== 'function' ||
-    typeof s.isReady !== 'function' ||
-    s.logger === null ||
-    typeof s.logger !== 'object'
-  )
+  if (!isShutdown(value))
     throw new InvalidOptionError(
       `shutdown argument of ${where}`,
       `expected the coordinator createShutdown() returns; got ${describeValue(value)}`,
     )
-  return value as Shutdown
+  return value
 }
 
 /** A prom-client `Registry` (checked by shape: another copy of prom-client's is as good). */
