@@ -32,9 +32,10 @@ export const CACHE_DEFAULTS = {
  * object kept for `get()`. Measured on Node 20 (64-bit), live heap after GC, entries of a 7-character
  * key and ~50 characters of JSON: 265 bytes each unwritten and 219 written (string values), 305 and 139
  * (plain objects); and in a full cache letting written entries go while a slow sink catches up (the
- * cache-memory bench, object values) 370–435, depending on how full the maps' tables are (a map's
- * capacity is a power of two: just past one, it is half empty). This figure covers the worst of those
- * with a margin, so the estimate errs on the side of more memory (for small string values by up to
- * ~1.8×). Strings built by concatenation (V8's cons strings) can cost more than their characters say.
+ * cache-memory bench, object values) 370–545, depending on how full the maps' tables are (a map's
+ * capacity is a power of two: just past one, it is half empty — 66,334 entries under a 32 MiB bound held
+ * 543 bytes each). This figure covers the worst of those with a margin, so the estimate errs on the side
+ * of more memory (for small string values by up to ~2.4×). Strings built by concatenation (V8's cons
+ * strings) can cost more than their characters say.
  */
-export const ENTRY_OVERHEAD_BYTES = 440
+export const ENTRY_OVERHEAD_BYTES = 600
