@@ -1,7 +1,10 @@
 import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 
-const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url))
+const src = (pkg: string) => {
+  const [name, subpath] = pkg.split('/')
+  return fileURLToPath(new URL(`./packages/${name}/src/${subpath ? `${subpath}/` : ''}index.ts`, import.meta.url))
+}
 
 // Files that run whole services under load (several processes each, timed end to end). On a 2-core machine
 // two of them side by side starve each other's replicas of CPU and their timing bounds stop meaning anything,
@@ -12,10 +15,13 @@ export default defineConfig({
   resolve: {
     // In-process tests run against the sources; forked fixtures load the built packages like users do,
     // and so does the testkit, whose load generator runs in a forked child process that needs compiled files.
-    alias: ['core', 'http', 'express', 'cache', 'redis', 'pg', 'prometheus'].map((pkg) => ({
-      find: new RegExp(`^@lameduck/${pkg}$`),
-      replacement: src(pkg),
-    })),
+    alias: [
+      { find: /^@lameduck\/core\/adapter$/, replacement: src('core/adapter') },
+      ...['core', 'http', 'express', 'cache', 'redis', 'pg', 'prometheus'].map((pkg) => ({
+        find: new RegExp(`^@lameduck/${pkg}$`),
+        replacement: src(pkg),
+      })),
+    ],
   },
   test: {
     testTimeout: 30_000,

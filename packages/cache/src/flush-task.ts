@@ -1,16 +1,16 @@
-import { describeValue, InvalidOptionError, type Shutdown, type TaskContext } from '@lameduck/core'
+import { describeValue, InvalidOptionError, type Registration, type Shutdown, type TaskContext } from '@lameduck/core'
 import { requireCoordinator, resolveFlushTaskOptions } from './options.js'
 
 /**
  * Registers a `flush`-phase task for a cache or buffer you own: `fn` gets the task's AbortSignal (aborted
- * when the budget runs out) and context. Returns the unregister function.
+ * when the budget runs out) and context. Returns its registration (`remove()`).
  */
 export function flushTask(
   shutdown: Shutdown,
   name: string,
   fn: (signal: AbortSignal, context: TaskContext) => unknown,
   options: { timeoutMs?: number; critical?: boolean } = {},
-): () => void {
+): Registration {
   requireCoordinator('flushTask', shutdown)
   if (typeof name !== 'string' || name.trim() === '')
     throw new InvalidOptionError(

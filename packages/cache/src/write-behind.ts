@@ -5,6 +5,7 @@ import {
   checkOptions,
   describeValue,
   InvalidOptionError,
+  type Registration,
   type Shutdown,
   type TaskContext,
 } from '@lameduck/core'
@@ -156,7 +157,7 @@ class WriteBehind<V> implements WriteBehindCache<V> {
   readonly #options: ResolvedCacheOptions<V>
   readonly #encoder: Encoder<V> | undefined
   readonly #timer: NodeJS.Timeout | undefined
-  readonly #removeTask: () => void
+  readonly #removeTask: Registration
   readonly #shutdown: Shutdown
   #bytes = 0
   /** Entries written and held for `get()`: what can be let go to make room. */
@@ -320,7 +321,7 @@ class WriteBehind<V> implements WriteBehindCache<V> {
     this.#disposed = true
     clearInterval(this.#timer)
     this.#background.abort()
-    this.#removeTask()
+    this.#removeTask.remove()
     for (const waiter of this.#waiters.splice(0)) waiter.reject(new CacheClosedError(this.name, 'has been disposed'))
   }
 

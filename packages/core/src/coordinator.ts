@@ -1,5 +1,5 @@
 import { type BudgetPlan, exitReserveMs, phaseCutoff, planBudget, reservedFor } from './budget.js'
-import { sleep } from './clock.js'
+import { type Clock, sleep } from './clock.js'
 import { DEFAULTS, EXIT_CODES } from './defaults.js'
 import { Emitter } from './emitter.js'
 import {
@@ -35,84 +35,17 @@ import {
   type TriggerRecord,
   worstOutcome,
 } from './report.js'
+import type { Shutdown, ShutdownEvents, ShutdownState, ShutdownWarning, TriggerOptions } from './shutdown.js'
 import { type StallWatch, startStallWatch } from './stall-watch.js'
-import { type AbandonEvent, normalizeTask, type Task, type TaskContext, type TaskSpec } from './task.js'
-
-/**
- * `running` until the first trigger; `draining` through `readiness` and `drain`; `stopping` through
- * `flush`, `release`, `close` and `report`; `stopped` once the report is final.
- */
-export type ShutdownState = 'running' | 'draining' | 'stopping' | 'stopped'
-
-/** A warning about configuration or a misbehaving observer; also logged. */
-export interface ShutdownWarning {
-  code: string
-  message: string
-  details?: Record<string, unknown>
-}
-
-/** The events of a coordinator, for `shutdown.on(event, listener)`. */
-export interface ShutdownEvents {
-  state: { from: ShutdownState; to: ShutdownState }
-  /** Every trigger; `first` is false for those that joined a run already going. */
-  trigger: TriggerRecord & { first: boolean }
-  phaseStart: { phase: Phase; start: number; budgetMs: number; tasks: string[] }
-  phaseEnd: PhaseReport
-  taskStart: { name: string; phase: Phase; start: number; budgetMs: number }
-  taskEnd: TaskReport
-  report: ShutdownReport
-  warning: ShutdownWarning
-}
-
-/** Options of a single `shutdown()` call. */
-export interface TriggerOptions {
-  /** Recorded as the run's trigger when this call starts it. Default: `'manual'`. */
-  trigger?: TriggerKind
-}
-
-/** The coordinator returned by {@link createShutdown}. */
-export interface Shutdown {
-  /** See {@link ShutdownState}. */
-  readonly state: ShutdownState
-  /** Epoch ms by which the process is gone, fixed at the first trigger; `undefined` before it. */
-  readonly deadline: number | undefined
-  /** The final report, once `state` is `stopped`. */
-  readonly report: ShutdownReport | undefined
-  /** Resolved timing options, for adapters and docs. */
-  readonly config: Readonly<Pick<ResolvedOptions, 'gracePeriodMs' | 'safetyMarginMs' | 'drainDelayMs' | 'signals'>>
-  /** The logger lameduck writes to; adapters log through it too. */
-  readonly logger: Logger
-  /** True until the first trigger: what a readiness probe should answer. */
-  isReady(): boolean
-  /**
-   * Registers a task. Throws a `ConfigurationError` for an invalid spec or a duplicate name, and
-   * `PhaseStartedError` when the task's phase of a running shutdown has already begun.
-   * @returns a function that unregisters the task (a no-op once its phase has started).
-   */
-  addTask(spec: TaskSpec): () => void
-  /**
-   * Starts the shutdown, or joins the one already running. Every call, signal and `/shutdown`
-   * request gets the same promise and so the same report. Never rejects.
-   */
-  shutdown(reason?: string, options?: TriggerOptions): Promise<ShutdownReport>
-  /** Subscribes to an event; returns the unsubscribe function. A throwing listener is logged and skipped. */
-  on<K extends keyof ShutdownEvents>(event: K, listener: (payload: ShutdownEvents[K]) => void): () => void
-  /**
-   * Delays the process exit until the returned function is called (e.g. until the `/shutdown` response
-   * is flushed), never past the deadline.
-   */
-  holdExit(): () => void
-  /** How the grace period is shared among the phases with the tasks registered now. */
-  plan(): BudgetPlan
-  /** Logs a warning and emits it as a `warning` event; for adapters reporting risky configuration. */
-  warn(warning: ShutdownWarning): void
-  /** Removes the signal and fatal-error handlers; nothing else changes. Idempotent. */
-  uninstall(): void
-  /** Runs the shutdown (trigger `dispose`) without exiting the process, then uninstalls. */
-  close(): Promise<ShutdownReport>
-  /** Alias of `close()`, for `await using`. */
-  [Symbol.asyncDispose](): Promise<void>
-}
+import {
+  type AbandonEvent,
+  normalizeTask,
+  type Registration,
+  registration,
+  type Task,
+  type TaskContext,
+  type TaskSpec,
+} from './task.js'
 
 /**
  * Creates the shutdown coordinator. It installs its signal handlers at once (unless `signals: []`).
@@ -200,21 +133,22 @@ class Coordinator implements Shutdown {
     return this.#state === 'running'
   }
 
-  addTask(spec: TaskSpec): () => void {
+  get clock(): Clock {
+    return this.#options.clock
+  }
+
+  addTask(spec: TaskSpec): Registration {
     const task = normalizeTask(spec)
     if (this.#tasks.has(task.name)) throw new DuplicateTaskError(task.name)
     if (this.#startedPhases.has(task.phase)) throw new PhaseStartedError(task.name, task.phase)
     this.#tasks.set(task.name, task)
     this.#scheduleFitCheck()
-    let removed = false
-    return () => {
-      if (removed) return
-      removed = true
+    return registration(task.name, () => {
       if (this.#tasks.get(task.name) === task && !this.#startedPhases.has(task.phase)) {
         this.#tasks.delete(task.name)
         this.#scheduleFitCheck()
       }
-    }
+    })
   }
 
   shutdown(reason = 'shutdown() called', options: TriggerOptions = {}): Promise<ShutdownReport> {
@@ -465,6 +399,7 @@ class Coordinator implements Shutdown {
       deadline,
       remainingMs: () => Math.max(0, deadline - clock.now()),
       stopAt: () => deadline - Math.min(DEFAULTS.stopMarginMs, Math.max(0, deadline - clock.now()) / 10),
+      clock,
     }
     this.#running.set(task.name, { task, start, budgetMs })
     this.#stallWatch?.running([...this.#running.keys()])

@@ -79,8 +79,13 @@ export class UnknownPhaseError extends ConfigurationError {
   constructor(
     readonly phase: unknown,
     known: readonly string[],
+    /** The option that held it, when not a task's `phase`. */
+    option?: string,
   ) {
-    super('LAMEDUCK_ERR_UNKNOWN_PHASE', `unknown phase ${describeValue(phase)}; expected one of ${known.join(', ')}`)
+    super(
+      'LAMEDUCK_ERR_UNKNOWN_PHASE',
+      `${option === undefined ? '' : `${option}: `}unknown phase ${describeValue(phase)}; expected one of ${known.join(', ')}`,
+    )
   }
 }
 

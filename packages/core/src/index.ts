@@ -1,14 +1,7 @@
 export { abortable } from './abortable.js'
 export type { BudgetPlan } from './budget.js'
 export type { Clock } from './clock.js'
-export {
-  createShutdown,
-  type Shutdown,
-  type ShutdownEvents,
-  type ShutdownState,
-  type ShutdownWarning,
-  type TriggerOptions,
-} from './coordinator.js'
+export { createShutdown } from './coordinator.js'
 export { DEFAULTS, EXIT_CODES } from './defaults.js'
 export { MAX_TIMER_MS, requireDuration } from './duration.js'
 export {
@@ -41,5 +34,6 @@ export type {
   TriggerKind,
   TriggerRecord,
 } from './report.js'
-export type { AbandonEvent, TaskContext, TaskSpec } from './task.js'
+export type { Shutdown, ShutdownEvents, ShutdownState, ShutdownWarning, TriggerOptions } from './shutdown.js'
+export { type AbandonEvent, type Registration, registration, type TaskContext, type TaskSpec } from './task.js'
 export { boolean, checkOptions, closest, isShutdown, nonEmptyString, orDefault } from './validate.js'

@@ -1,3 +1,4 @@
+import type { Clock } from './clock.js'
 import { DEFAULTS } from './defaults.js'
 import { requireDuration } from './duration.js'
 import { InvalidOptionError, UnknownPhaseError } from './errors.js'
@@ -17,6 +18,32 @@ export interface TaskContext {
    * "flushed N, M left") instead of being recorded as a bare timeout: `deadline − min(50 ms, remaining / 10)`.
    */
   stopAt(): number
+  /** The coordinator's clock (`shutdown.clock`), for the adapter kit's timing helpers. */
+  clock: Clock
+}
+
+/**
+ * What registering returns, for a task and for every adapter (`drainHttpServer`, `closePool`, …): its
+ * name as it appears in the report, and `remove()` to unregister it — idempotent, a no-op once its
+ * phase has started. `using registration = …` removes it at the end of the scope.
+ */
+export interface Registration {
+  /** The task's name (the first, when the registration has several). */
+  readonly name: string
+  /** Unregisters. Idempotent; does nothing once the phase has started (the run keeps what it began with). */
+  remove(): void
+  [Symbol.dispose](): void
+}
+
+/** Makes a {@link Registration} from the function that undoes it (called at most once). */
+export function registration(name: string, undo: () => void): Registration {
+  let removed = false
+  const remove = () => {
+    if (removed) return
+    removed = true
+    undo()
+  }
+  return { name, remove, [Symbol.dispose]: remove }
 }
 
 /** A unit of shutdown work. */

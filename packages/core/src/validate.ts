@@ -1,5 +1,5 @@
-import type { Shutdown } from './coordinator.js'
 import { describeValue, InvalidOptionError, UnknownOptionError } from './errors.js'
+import type { Shutdown } from './shutdown.js'
 
 /**
  * Checks that `options` is a plain options object (or `undefined`) whose every key is one of `known`.

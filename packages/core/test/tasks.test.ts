@@ -25,8 +25,9 @@ describe('addTask', () => {
     } catch (error) {
       expect(error).toMatchObject({ code: 'LAMEDUCK_ERR_DUPLICATE_TASK' })
     }
-    off()
-    off()
+    expect(off.name).toBe('flush')
+    off.remove()
+    off.remove()
     expect(() => shutdown.addTask({ name: 'flush', run: noop })).not.toThrow()
   })
 
@@ -35,7 +36,7 @@ describe('addTask', () => {
     const ran: string[] = []
     const off = shutdown.addTask({ name: 'gone', run: () => ran.push('gone') })
     shutdown.addTask({ name: 'kept', run: () => ran.push('kept') })
-    off()
+    off[Symbol.dispose]()
     const report = await shutdown.shutdown()
     expect(ran).toEqual(['kept'])
     expect(report.phases.flatMap((p) => p.tasks.map((t) => t.name))).toEqual(['kept'])

@@ -2,6 +2,7 @@ import {
   createShutdown,
   type LameduckErrorCode,
   type Phase,
+  type Registration,
   type Shutdown,
   type ShutdownReport,
   type ShutdownState,
@@ -22,9 +23,9 @@ describe('public types', () => {
     expectTypeOf(shutdown[Symbol.asyncDispose]).returns.resolves.toBeVoid()
   })
 
-  it('addTask takes a typed spec and returns an unregister function', () => {
+  it('addTask takes a typed spec and returns its Registration', () => {
     expectTypeOf(shutdown.addTask).parameter(0).toHaveProperty('run')
-    expectTypeOf(shutdown.addTask({ name: 'x', run: () => {} })).toEqualTypeOf<() => void>()
+    expectTypeOf(shutdown.addTask({ name: 'x', run: () => {} })).toEqualTypeOf<Registration>()
     expectTypeOf<Phase>().toEqualTypeOf<'readiness' | 'drain' | 'flush' | 'release' | 'close' | 'report'>()
     shutdown.addTask({
       name: 'typed',

@@ -71,7 +71,7 @@ export async function listenAdmin(shutdown: Shutdown, options: AdminOptions): Pr
     server,
     port: (server.address() as { port: number }).port,
     async close() {
-      removeClose()
+      removeClose.remove()
       await closeServer(server)
     },
   }

@@ -178,7 +178,7 @@ export function drainHttpServer(shutdown: Shutdown, server: AnyServer, options?:
       return stats
     },
     remove() {
-      removeTask()
+      removeTask.remove()
       offState()
       server.off('listening', onListening)
       tracker.detach()

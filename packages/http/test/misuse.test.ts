@@ -37,7 +37,7 @@ function server(): Server {
 /** Whether `shutdown` has a task named `name` (registering one of that name is refused). */
 function hasTask(shutdown: Shutdown, name: string): boolean {
   try {
-    shutdown.addTask({ name, run: () => {} })()
+    shutdown.addTask({ name, run: () => {} }).remove()
     return false
   } catch (error) {
     if (error instanceof DuplicateTaskError) return true

@@ -112,7 +112,7 @@ export function createAdvisoryLocks(shutdown: Shutdown, pool: Pool, options: Adv
   return {
     acquire: (key, acquireOptions) => locks.acquire(key, acquireOptions),
     held: () => [...locks.held],
-    remove,
+    remove: remove.remove,
   }
 }
 

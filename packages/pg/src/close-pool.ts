@@ -121,7 +121,7 @@ export function closePool(shutdown: Shutdown, pool: Pool, options: ClosePoolOpti
     get stats() {
       return stats
     },
-    remove,
+    remove: remove.remove,
   }
 }
 

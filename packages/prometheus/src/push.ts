@@ -3,6 +3,7 @@ import {
   describeValue,
   InvalidOptionError,
   LameduckError,
+  type Registration,
   requireDuration,
   type Shutdown,
 } from '@lameduck/core'
@@ -56,7 +57,7 @@ const PUSH_OPTIONS: readonly (keyof PushOptions)[] = [
  * Retries a few times within its budget; a Pushgateway that is down or hangs is reported, and never
  * holds the exit (non-critical by default).
  */
-export function pushOnShutdown(shutdown: Shutdown, options: PushOptions): () => void {
+export function pushOnShutdown(shutdown: Shutdown, options: PushOptions): Registration {
   requireShutdown('pushOnShutdown', shutdown)
   if (options === undefined)
     throw new InvalidOptionError('options of pushOnShutdown', 'expected { url, job } at least; got undefined')

@@ -1,4 +1,4 @@
-import { checkOptions, requireDuration, type Shutdown } from '@lameduck/core'
+import { checkOptions, type Registration, requireDuration, type Shutdown } from '@lameduck/core'
 import { REDIS_DEFAULTS } from './defaults.js'
 import { RedisQuitError, RedisQuitTimeoutError, RedisUnavailableError } from './errors.js'
 import type { RedisClient } from './scripts.js'
@@ -25,7 +25,7 @@ export interface CloseRedisOptions {
  *
  * @returns a function that unregisters the task.
  */
-export function closeRedis(shutdown: Shutdown, client: RedisClient, options: CloseRedisOptions = {}): () => void {
+export function closeRedis(shutdown: Shutdown, client: RedisClient, options: CloseRedisOptions = {}): Registration {
   requireShutdown('closeRedis', shutdown)
   requireRedisClient('closeRedis', 'client', client, ['quit', 'disconnect', 'once'])
   checkOptions('closeRedis', options, CLOSE_OPTIONS)

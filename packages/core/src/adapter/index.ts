@@ -1,0 +1,44 @@
+// @lameduck/core/adapter — the kit every lameduck adapter is built on, public for third-party adapters.
+// See docs/writing-an-adapter.md.
+export { abortable } from '../abortable.js'
+export type { Clock } from '../clock.js'
+export { systemClock } from '../clock.js'
+export { MAX_TIMER_MS, requireDuration } from '../duration.js'
+export { describeValue, errorMessage } from '../errors.js'
+export { type Registration, registration } from '../task.js'
+export { boolean, checkOptions, closest, isShutdown, orDefault } from '../validate.js'
+export {
+  count,
+  describeArgument,
+  duration,
+  name,
+  nonEmptyString,
+  oneOf,
+  optionalFunction,
+  optionalObject,
+  optionalSignal,
+  phase,
+  requireClient,
+  requireShutdown,
+} from './options.js'
+export {
+  type AdapterTaskDefaults,
+  type AdapterTaskOptions,
+  type AdapterTaskSpec,
+  DuplicateRegistrationError,
+  type ResolvedTaskOptions,
+  registerTask,
+  TASK_OPTION_KEYS,
+  taskOptions,
+} from './register.js'
+export { shared } from './shared.js'
+export {
+  type LinkedSignal,
+  linkSignals,
+  type PollOptions,
+  poll,
+  type Settled,
+  settleBy,
+  sleep,
+  type TimingOptions,
+} from './timing.js'

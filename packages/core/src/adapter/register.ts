@@ -1,0 +1,156 @@
+import { ConfigurationError, DuplicateTaskError } from '../errors.js'
+import type { Phase } from '../phases.js'
+import type { Shutdown } from '../shutdown.js'
+import { type AbandonEvent, type Registration, registration, type TaskContext } from '../task.js'
+import { boolean, checkOptions, orDefault } from '../validate.js'
+import { duration, name as nameOption, phase as phaseOption } from './options.js'
+import { shared } from './shared.js'
+
+/** The task options every adapter accepts, under these names, with the adapter's own defaults. */
+export interface AdapterTaskOptions {
+  /** The task's name in the report and the logs. Default: the adapter's, numbered from the second one on (`pg-pool-2`). */
+  name?: string
+  /** When the task runs. Default: the adapter's phase. */
+  phase?: Phase
+  /** The task's budget. Default: the adapter's. */
+  timeoutMs?: number
+  /** Whether the task's failure makes the exit code non-zero. Default: the adapter's (usually `true`). */
+  critical?: boolean
+}
+
+/** The keys of {@link AdapterTaskOptions}, for `checkOptions(where, options, [...TASK_OPTION_KEYS, …])`. */
+export const TASK_OPTION_KEYS = ['name', 'phase', 'timeoutMs', 'critical'] as const
+
+/** An adapter's defaults for its task, from its package's defaults object. */
+export interface AdapterTaskDefaults {
+  name: string
+  phase: Phase
+  timeoutMs: number
+  critical: boolean
+}
+
+/** The task options after validation: every one filled in. `name` is the requested one (see `named`). */
+export interface ResolvedTaskOptions extends AdapterTaskDefaults {
+  /** Whether the caller chose the name: then a name already taken is an error instead of being numbered. */
+  named: boolean
+}
+
+/**
+ * Validates the task options in `options` (only those four keys are read; check the rest, and unknown
+ * keys, with `checkOptions`) against the adapter's defaults. Errors name `where`:
+ * `timeoutMs of closePool must be …`.
+ */
+export function taskOptions(where: string, options: AdapterTaskOptions | undefined, defaults: AdapterTaskDefaults) {
+  const o = options ?? {}
+  const critical = boolean(`critical of ${where}`, orDefault(o.critical, defaults.critical))
+  return {
+    name: nameOption(`name of ${where}`, o.name, defaults.name),
+    phase: phaseOption(`phase of ${where}`, o.phase, defaults.phase),
+    timeoutMs: duration(`timeoutMs of ${where}`, o.timeoutMs, defaults.timeoutMs),
+    critical,
+    named: o.name !== undefined,
+  } satisfies ResolvedTaskOptions
+}
+
+/**
+ * The same resource (a server, a pool, a client) given twice to the same adapter on one coordinator:
+ * the second registration would run the same work twice (two drains of one server, two `end()`s of one
+ * pool). Remove the first registration to replace it.
+ */
+export class DuplicateRegistrationError extends ConfigurationError {
+  constructor(
+    readonly where: string,
+    /** The task of the registration already there. */
+    readonly task: string,
+    what = 'this resource',
+  ) {
+    super(
+      'LAMEDUCK_ERR_DUPLICATE_REGISTRATION',
+      `${where}: ${what} is already registered on this coordinator (task "${task}"); register it once, or ` +
+        'remove() the first registration to replace it',
+    )
+  }
+}
+
+/** What {@link registerTask} needs. */
+export interface AdapterTaskSpec {
+  /** The adapter function, for messages: `'closePool'`. */
+  where: string
+  /** The validated task options (see {@link taskOptions}). */
+  task: ResolvedTaskOptions
+  run: (signal: AbortSignal, context: TaskContext) => unknown
+  onAbandon?: (event: AbandonEvent) => void
+  /**
+   * The object this registration takes charge of (the server, the pool, the client). The same object given
+   * to the same adapter (`where`) twice on one coordinator throws {@link DuplicateRegistrationError}
+   * until the first registration is removed.
+   */
+  resource?: object
+  /** How the message calls the resource: `'this server'`, `'this pool'`. */
+  resourceLabel?: string
+  /** Called once by `remove()`, after the task is unregistered: take the adapter's listeners off. */
+  onRemove?: () => void
+}
+
+type Claims = WeakMap<object, Map<string, WeakMap<object, string>>>
+// Shared by every copy of core in the process: a resource claimed through the ESM build stays claimed
+// for the CommonJS one.
+const claims = (): Claims => shared('adapter:claims', () => new WeakMap())
+
+/**
+ * Registers an adapter's task with the one policy every adapter follows:
+ * - **Names.** The default name is numbered when taken (`pg-pool`, `pg-pool-2`, …), so that two pools
+ *   with default options both get closed; a name the caller chose that is taken throws
+ *   `DuplicateTaskError`.
+ * - **Resources.** The same `resource` registered twice by the same adapter throws
+ *   {@link DuplicateRegistrationError}.
+ * - **The handle.** A {@link Registration}: `name`, `remove()` (idempotent, also `[Symbol.dispose]`),
+ *   which unregisters the task, releases the resource and calls `onRemove`.
+ */
+export function registerTask(shutdown: Shutdown, spec: AdapterTaskSpec): Registration {
+  const { where, task, resource } = spec
+  let byAdapter: Map<string, WeakMap<object, string>> | undefined
+  if (resource !== undefined) {
+    const all = claims()
+    byAdapter = all.get(shutdown) ?? new Map()
+    all.set(shutdown, byAdapter)
+    const taken = byAdapter.get(where)?.get(resource)
+    if (taken !== undefined) throw new DuplicateRegistrationError(where, taken, spec.resourceLabel)
+  }
+  const added = addNumbered(shutdown, task, spec)
+  if (resource !== undefined && byAdapter !== undefined) {
+    const resources = byAdapter.get(where) ?? new WeakMap<object, string>()
+    byAdapter.set(where, resources)
+    resources.set(resource, added.name)
+  }
+  return registration(added.name, () => {
+    added.remove()
+    if (resource !== undefined && byAdapter?.get(where)?.get(resource) === added.name)
+      byAdapter.get(where)?.delete(resource)
+    spec.onRemove?.()
+  })
+}
+
+function addNumbered(shutdown: Shutdown, task: ResolvedTaskOptions, spec: AdapterTaskSpec): Registration {
+  for (let n = 1; ; n++) {
+    const name = n === 1 ? task.name : `${task.name}-${n}`
+    try {
+      return shutdown.addTask({
+        name,
+        phase: task.phase,
+        timeoutMs: task.timeoutMs,
+        critical: task.critical,
+        run: spec.run,
+        ...(spec.onAbandon === undefined ? {} : { onAbandon: spec.onAbandon }),
+      })
+    } catch (error) {
+      if (
+        !(error instanceof DuplicateTaskError || (error as { code?: unknown }).code === 'LAMEDUCK_ERR_DUPLICATE_TASK')
+      )
+        throw error
+      if (task.named || n >= 1000) throw error
+    }
+  }
+}
+
+export { checkOptions }

@@ -1,0 +1,91 @@
+import type { BudgetPlan } from './budget.js'
+import type { Clock } from './clock.js'
+import type { Logger } from './logger.js'
+import type { ResolvedOptions } from './options.js'
+import type { Phase } from './phases.js'
+import type { PhaseReport, ShutdownReport, TaskReport, TriggerKind, TriggerRecord } from './report.js'
+import type { Registration, TaskSpec } from './task.js'
+
+// The coordinator's public shape: what createShutdown() returns and what adapters are written against.
+
+/**
+ * `running` until the first trigger; `draining` through `readiness` and `drain`; `stopping` through
+ * `flush`, `release`, `close` and `report`; `stopped` once the report is final.
+ */
+export type ShutdownState = 'running' | 'draining' | 'stopping' | 'stopped'
+
+/** A warning about configuration or a misbehaving observer; also logged. */
+export interface ShutdownWarning {
+  code: string
+  message: string
+  details?: Record<string, unknown>
+}
+
+/** The events of a coordinator, for `shutdown.on(event, listener)`. */
+export interface ShutdownEvents {
+  state: { from: ShutdownState; to: ShutdownState }
+  /** Every trigger; `first` is false for those that joined a run already going. */
+  trigger: TriggerRecord & { first: boolean }
+  phaseStart: { phase: Phase; start: number; budgetMs: number; tasks: string[] }
+  phaseEnd: PhaseReport
+  taskStart: { name: string; phase: Phase; start: number; budgetMs: number }
+  taskEnd: TaskReport
+  report: ShutdownReport
+  warning: ShutdownWarning
+}
+
+/** Options of a single `shutdown()` call. */
+export interface TriggerOptions {
+  /** Recorded as the run's trigger when this call starts it. Default: `'manual'`. */
+  trigger?: TriggerKind
+}
+
+/** The coordinator returned by {@link createShutdown}. */
+export interface Shutdown {
+  /** See {@link ShutdownState}. */
+  readonly state: ShutdownState
+  /** Epoch ms by which the process is gone, fixed at the first trigger; `undefined` before it. */
+  readonly deadline: number | undefined
+  /** The final report, once `state` is `stopped`. */
+  readonly report: ShutdownReport | undefined
+  /** Resolved timing options, for adapters and docs. */
+  readonly config: Readonly<Pick<ResolvedOptions, 'gracePeriodMs' | 'safetyMarginMs' | 'drainDelayMs' | 'signals'>>
+  /** The logger lameduck writes to; adapters log through it too. */
+  readonly logger: Logger
+  /**
+   * The clock the coordinator times everything by (the `clock` option; the system clock by default).
+   * Adapters take their budget decisions by it too (the timing helpers of `@lameduck/core/adapter`).
+   */
+  readonly clock: Clock
+  /** True until the first trigger: what a readiness probe should answer. */
+  isReady(): boolean
+  /**
+   * Registers a task. Throws a `ConfigurationError` for an invalid spec or a duplicate name, and
+   * `PhaseStartedError` when the task's phase of a running shutdown has already begun.
+   * @returns the task's registration: `remove()` (or `using`) unregisters it — a no-op once its phase has
+   * started.
+   */
+  addTask(spec: TaskSpec): Registration
+  /**
+   * Starts the shutdown, or joins the one already running. Every call, signal and `/shutdown`
+   * request gets the same promise and so the same report. Never rejects.
+   */
+  shutdown(reason?: string, options?: TriggerOptions): Promise<ShutdownReport>
+  /** Subscribes to an event; returns the unsubscribe function. A throwing listener is logged and skipped. */
+  on<K extends keyof ShutdownEvents>(event: K, listener: (payload: ShutdownEvents[K]) => void): () => void
+  /**
+   * Delays the process exit until the returned function is called (e.g. until the `/shutdown` response
+   * is flushed), never past the deadline.
+   */
+  holdExit(): () => void
+  /** How the grace period is shared among the phases with the tasks registered now. */
+  plan(): BudgetPlan
+  /** Logs a warning and emits it as a `warning` event; for adapters reporting risky configuration. */
+  warn(warning: ShutdownWarning): void
+  /** Removes the signal and fatal-error handlers; nothing else changes. Idempotent. */
+  uninstall(): void
+  /** Runs the shutdown (trigger `dispose`) without exiting the process, then uninstalls. */
+  close(): Promise<ShutdownReport>
+  /** Alias of `close()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>
+}

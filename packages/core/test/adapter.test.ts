@@ -1,0 +1,223 @@
+import { createRequire } from 'node:module'
+import type { Clock } from '@lameduck/core'
+import {
+  count,
+  DuplicateRegistrationError,
+  duration,
+  linkSignals,
+  poll,
+  registerTask,
+  requireClient,
+  requireShutdown,
+  settleBy,
+  shared,
+  sleep,
+  taskOptions,
+} from '@lameduck/core/adapter'
+import { describe, expect, it } from 'vitest'
+import { testShutdown } from './helpers.js'
+
+const DEFAULTS = { name: 'thing', phase: 'close', timeoutMs: 1000, critical: true } as const
+
+/** A clock whose time moves only when told: timers fire in order as `advance()` passes them. */
+function manualClock(start = 1_000_000): Clock & { advance(ms: number): void; pending(): number } {
+  let now = start
+  let id = 0
+  const timers = new Map<number, { at: number; callback: () => void }>()
+  return {
+    now: () => now,
+    setTimeout(callback, ms) {
+      timers.set(++id, { at: now + ms, callback })
+      return id
+    },
+    clearTimeout(handle) {
+      timers.delete(handle as number)
+    },
+    advance(ms) {
+      const until = now + ms
+      for (;;) {
+        const next = [...timers.entries()].sort((a, b) => a[1].at - b[1].at)[0]
+        if (next === undefined || next[1].at > until) break
+        timers.delete(next[0])
+        now = next[1].at
+        next[1].callback()
+      }
+      now = until
+    },
+    pending: () => timers.size,
+  }
+}
+
+describe('registerTask: one naming and duplicate policy for every adapter', () => {
+  it('numbers the default name, refuses a chosen name that is taken, and returns the one handle shape', async () => {
+    const shutdown = testShutdown()
+    const run = () => {}
+    const a = registerTask(shutdown, { where: 'thingOf', task: taskOptions('thingOf', undefined, DEFAULTS), run })
+    const b = registerTask(shutdown, { where: 'thingOf', task: taskOptions('thingOf', {}, DEFAULTS), run })
+    expect([a.name, b.name]).toEqual(['thing', 'thing-2'])
+    expect(() =>
+      registerTask(shutdown, { where: 'thingOf', task: taskOptions('thingOf', { name: 'thing' }, DEFAULTS), run }),
+    ).toThrow(expect.objectContaining({ code: 'LAMEDUCK_ERR_DUPLICATE_TASK' }))
+    expect(Object.keys(a).sort()).toEqual(['name', 'remove'])
+    expect(typeof a[Symbol.dispose]).toBe('function')
+    a.remove()
+    a.remove()
+    const c = registerTask(shutdown, { where: 'thingOf', task: taskOptions('thingOf', {}, DEFAULTS), run })
+    expect(c.name).toBe('thing')
+    const report = await shutdown.shutdown()
+    expect(report.phases.flatMap((p) => p.tasks.map((t) => t.name)).sort()).toEqual(['thing', 'thing-2'])
+  })
+
+  it('refuses the same resource twice for the same adapter until the first registration is removed', () => {
+    const shutdown = testShutdown()
+    const pool = {}
+    let removed = 0
+    const spec = () => ({
+      where: 'closeThing',
+      task: taskOptions('closeThing', {}, DEFAULTS),
+      run: () => {},
+      resource: pool,
+      resourceLabel: 'this pool',
+      onRemove: () => removed++,
+    })
+    const first = registerTask(shutdown, spec())
+    expect(() => registerTask(shutdown, spec())).toThrow(DuplicateRegistrationError)
+    expect(() => registerTask(shutdown, spec())).toThrow(/closeThing: this pool is already registered .*task "thing"/)
+    // Another coordinator, or another adapter, may take the same object.
+    expect(() => registerTask(testShutdown(), spec())).not.toThrow()
+    expect(() => registerTask(shutdown, { ...spec(), where: 'otherAdapter' })).not.toThrow()
+    first.remove()
+    first.remove()
+    expect(removed).toBe(1)
+    expect(registerTask(shutdown, spec()).name).toBe('thing')
+  })
+
+  it('claims made through the CommonJS build hold for the ESM one (one process, both copies loaded)', () => {
+    const require = createRequire(import.meta.url)
+    const cjs = require('@lameduck/core/adapter') as typeof import('@lameduck/core/adapter')
+    const shutdown = testShutdown()
+    const server = {}
+    cjs.registerTask(shutdown, {
+      where: 'drainThing',
+      task: cjs.taskOptions('drainThing', {}, DEFAULTS),
+      run: () => {},
+      resource: server,
+    })
+    expect(() =>
+      registerTask(shutdown, {
+        where: 'drainThing',
+        task: taskOptions('drainThing', {}, DEFAULTS),
+        run: () => {},
+        resource: server,
+      }),
+    ).toThrow(expect.objectContaining({ code: 'LAMEDUCK_ERR_DUPLICATE_REGISTRATION' }))
+    expect(cjs.shared('test:one-value', () => ({ n: 1 }))).toBe(shared('test:one-value', () => ({ n: 2 })))
+  })
+})
+
+describe('validators: one error code per mistake', () => {
+  it('gives LAMEDUCK_ERR_INVALID_DURATION for every wrong duration and names the option and the value', () => {
+    for (const wrong of [null, -1, Number.NaN, '10', 2 ** 31, Number.POSITIVE_INFINITY])
+      expect(() => duration('timeoutMs of closeThing', wrong, 5)).toThrow(
+        expect.objectContaining({
+          code: 'LAMEDUCK_ERR_INVALID_DURATION',
+          message: expect.stringContaining('timeoutMs of closeThing'),
+        }),
+      )
+    expect(duration('x', undefined, 5)).toBe(5)
+    expect(() => taskOptions('closeThing', { timeoutMs: -1 }, DEFAULTS)).toThrow(/timeoutMs of closeThing/)
+    expect(() => taskOptions('closeThing', { phase: 'later' as never }, DEFAULTS)).toThrow(
+      expect.objectContaining({
+        code: 'LAMEDUCK_ERR_UNKNOWN_PHASE',
+        message: expect.stringContaining('phase of closeThing'),
+      }),
+    )
+    expect(() => taskOptions('closeThing', { critical: 'yes' as never }, DEFAULTS)).toThrow(
+      expect.objectContaining({ code: 'LAMEDUCK_ERR_INVALID_OPTION' }),
+    )
+    expect(() => taskOptions('closeThing', { name: '  ' }, DEFAULTS)).toThrow(/name of closeThing/)
+  })
+
+  it('counts, clients and the coordinator argument name what was passed', () => {
+    expect(() => count('maxBatch of x', 1.5, 10, { min: 1 })).toThrow(/expected an integer of at least 1.*got 1.5/)
+    expect(count('maxEntries of x', Number.POSITIVE_INFINITY, 10, { min: 1 })).toBe(Number.POSITIVE_INFINITY)
+    expect(() => requireClient('client of closeThing', { end: 1 }, 'a pg Pool', ['end'])).toThrow(
+      /has no end\(\) method/,
+    )
+    expect(() => requireShutdown('closeThing', {})).toThrow(
+      /the coordinator comes first: closeThing\(shutdown, options\?\)/,
+    )
+    const shutdown = testShutdown()
+    expect(requireShutdown('closeThing', shutdown)).toBe(shutdown)
+  })
+})
+
+describe('timing helpers run on the coordinator clock', () => {
+  it('sleep resolves true when the clock passes and false on abort, never rejecting', async () => {
+    const clock = manualClock()
+    const slept = sleep(1000, { clock })
+    clock.advance(999)
+    let done = false
+    void slept.then(() => (done = true))
+    await Promise.resolve()
+    expect(done).toBe(false)
+    clock.advance(1)
+    await expect(slept).resolves.toBe(true)
+    const controller = new AbortController()
+    const aborted = sleep(1000, { clock, signal: controller.signal })
+    controller.abort(new Error('stop'))
+    await expect(aborted).resolves.toBe(false)
+    expect(clock.pending()).toBe(0)
+    await expect(sleep(10, { clock, signal: controller.signal })).resolves.toBe(false)
+  })
+
+  it('settleBy gives the value in time, why it stopped otherwise, and swallows a late rejection', async () => {
+    const clock = manualClock()
+    await expect(settleBy(Promise.resolve(7), clock.now(), { clock })).resolves.toEqual({ done: true, value: 7 })
+    let fail!: (e: Error) => void
+    const late = settleBy(new Promise((_, reject) => (fail = reject)), clock.now() + 100, { clock })
+    clock.advance(100)
+    await expect(late).resolves.toEqual({ done: false, why: 'deadline' })
+    fail(new Error('late'))
+    const controller = new AbortController()
+    const aborted = settleBy(new Promise(() => {}), Number.POSITIVE_INFINITY, { clock, signal: controller.signal })
+    controller.abort()
+    await expect(aborted).resolves.toEqual({ done: false, why: 'aborted' })
+    await expect(settleBy(Promise.reject(new Error('early')), clock.now() + 100, { clock })).rejects.toThrow('early')
+    expect(clock.pending()).toBe(0)
+  })
+
+  it('poll checks until true, until the cutoff (one last check) or until abort', async () => {
+    const clock = manualClock()
+    let n = 0
+    const polled = poll(() => ++n >= 3, { clock, everyMs: 10, until: clock.now() + 1000 })
+    clock.advance(10)
+    clock.advance(10)
+    await expect(polled).resolves.toBe(true)
+    expect(n).toBe(3)
+    const never = poll(() => false, { clock, everyMs: 10, until: clock.now() + 25 })
+    clock.advance(30)
+    await expect(never).resolves.toBe(false)
+    expect(clock.pending()).toBe(0)
+  })
+
+  it('linkSignals aborts with the first source reason or at its deadline, and dispose removes everything', () => {
+    const clock = manualClock()
+    const source = new AbortController()
+    const linked = linkSignals([source.signal, undefined], { clock, until: clock.now() + 50 })
+    const reason = new Error('task budget')
+    source.abort(reason)
+    expect(linked.signal.reason).toBe(reason)
+    expect(clock.pending()).toBe(0)
+    const timed = linkSignals([new AbortController().signal], { clock, until: clock.now() + 50 })
+    clock.advance(50)
+    expect(timed.signal.aborted).toBe(true)
+    expect((timed.signal.reason as DOMException).name).toBe('TimeoutError')
+    const kept = new AbortController()
+    const disposed = linkSignals([kept.signal], { clock, until: clock.now() + 50 })
+    disposed.dispose()
+    kept.abort()
+    clock.advance(100)
+    expect(disposed.signal.aborted).toBe(false)
+  })
+})
