@@ -18,10 +18,16 @@ function sources(dir: string): string[] {
 
 const packages = readdirSync(join(root, 'packages'))
 const inSource = new Map<string, string>()
+const byPackage = new Map<string, Set<string>>()
 for (const pkg of packages) {
+  const codes = new Set<string>()
+  byPackage.set(pkg, codes)
   for (const file of sources(join(root, 'packages', pkg, 'src'))) {
-    for (const [, code] of readFileSync(file, 'utf8').matchAll(/['"`](LAMEDUCK_(?:ERR|WARN)_[A-Z0-9_]+)['"`]/g))
-      inSource.set(code as string, pkg)
+    for (const [, code] of readFileSync(file, 'utf8').matchAll(/['"`](LAMEDUCK_(?:ERR|WARN)_[A-Z0-9_]+)['"`]/g)) {
+      // A code named by another package (e.g. an adapter checking core's LAMEDUCK_ERR_DUPLICATE_TASK) is that package's.
+      if (!inSource.has(code as string)) inSource.set(code as string, pkg)
+      codes.add(code as string)
+    }
   }
 }
 
@@ -49,5 +55,22 @@ describe('docs/errors.md', () => {
   it('says for every code what it means and what to do', () => {
     const empty = [...rows].filter(([, cells]) => cells.length < 2 || cells.some((cell) => cell === ''))
     expect(empty.map(([code]) => code)).toEqual([])
+  })
+})
+
+// Every package exports its closed catalogue of codes — `<PKG>_ERROR_CODES` and `<PKG>_WARNING_CODES`
+// (`as const`, with their union types) — and the catalogue is exactly what its source uses, less the codes
+// of other packages it only names.
+describe.each(packages)('the code catalogue of @lameduck/%s', (pkg) => {
+  it('lists exactly the codes its source throws, records or warns with', async () => {
+    const module = (await import(join(root, 'packages', pkg, 'src/index.ts'))) as Record<string, unknown>
+    const catalogues = Object.entries(module).filter(([key]) => /^[A-Z]+_(ERROR|WARNING)_CODES$/.test(key))
+    expect(catalogues.map(([key]) => key.replace(/^[A-Z]+_/, '')).sort()).toEqual(['ERROR_CODES', 'WARNING_CODES'])
+    const listed = new Set(catalogues.flatMap(([, codes]) => codes as string[]))
+    const own = [...(byPackage.get(pkg) ?? [])].filter((code) => inSource.get(code) === pkg || listed.has(code))
+    expect([...listed].sort()).toEqual(own.sort())
+    for (const [key, codes] of catalogues)
+      for (const code of codes as string[])
+        expect(code.startsWith(key.includes('ERROR') ? 'LAMEDUCK_ERR_' : 'LAMEDUCK_WARN_')).toBe(true)
   })
 })

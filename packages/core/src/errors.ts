@@ -1,18 +1,41 @@
-/** Stable codes of every error lameduck throws or reports. Match on `code`, not on the message. */
-export type LameduckErrorCode =
-  | 'LAMEDUCK_ERR_INVALID_DURATION'
-  | 'LAMEDUCK_ERR_INVALID_OPTION'
-  | 'LAMEDUCK_ERR_UNKNOWN_OPTION'
-  | 'LAMEDUCK_ERR_UNKNOWN_PHASE'
-  | 'LAMEDUCK_ERR_UNKNOWN_SIGNAL'
-  | 'LAMEDUCK_ERR_DUPLICATE_TASK'
-  | 'LAMEDUCK_ERR_PHASE_STARTED'
-  | 'LAMEDUCK_ERR_TASK_TIMEOUT'
-  | 'LAMEDUCK_ERR_TASK_SKIPPED'
-  | 'LAMEDUCK_ERR_TASK_OVERRUN'
-  | 'LAMEDUCK_ERR_TASK_ABANDONED'
-  | 'LAMEDUCK_ERR_UNCAUGHT_DURING_SHUTDOWN'
-  | (string & {})
+/**
+ * The closed catalogue of the error codes `@lameduck/core` throws or records (the kit's
+ * `DuplicateRegistrationError` included). Every package has one (`HTTP_ERROR_CODES`, …); docs/errors.md
+ * lists them all, kept in sync by a test.
+ */
+export const CORE_ERROR_CODES = [
+  'LAMEDUCK_ERR_INVALID_DURATION',
+  'LAMEDUCK_ERR_INVALID_OPTION',
+  'LAMEDUCK_ERR_UNKNOWN_OPTION',
+  'LAMEDUCK_ERR_UNKNOWN_PHASE',
+  'LAMEDUCK_ERR_UNKNOWN_SIGNAL',
+  'LAMEDUCK_ERR_DUPLICATE_TASK',
+  'LAMEDUCK_ERR_DUPLICATE_REGISTRATION',
+  'LAMEDUCK_ERR_PHASE_STARTED',
+  'LAMEDUCK_ERR_TASK_TIMEOUT',
+  'LAMEDUCK_ERR_TASK_SKIPPED',
+  'LAMEDUCK_ERR_TASK_OVERRUN',
+  'LAMEDUCK_ERR_TASK_ABANDONED',
+  'LAMEDUCK_ERR_UNCAUGHT_DURING_SHUTDOWN',
+] as const
+
+/** A code of {@link CORE_ERROR_CODES}. */
+export type CoreErrorCode = (typeof CORE_ERROR_CODES)[number]
+
+/** The warning codes `@lameduck/core` emits (`shutdown.on('warning')` and the log). */
+export const CORE_WARNING_CODES = ['LAMEDUCK_WARN_BUDGET_EXCEEDS_GRACE', 'LAMEDUCK_WARN_SEVERAL_COORDINATORS'] as const
+
+/** A code of {@link CORE_WARNING_CODES}. */
+export type CoreWarningCode = (typeof CORE_WARNING_CODES)[number]
+
+/**
+ * The shape of every lameduck error code, whatever the package: `LAMEDUCK_ERR_` and upper-case words.
+ * Each package's closed union (`CoreErrorCode`, `HttpErrorCode`, …) narrows it.
+ */
+export type LameduckErrorCode = `LAMEDUCK_ERR_${Uppercase<string>}`
+
+/** The shape of every lameduck warning code. */
+export type LameduckWarningCode = `LAMEDUCK_WARN_${Uppercase<string>}`
 
 /** Base class of every lameduck error. `code` is stable across versions; messages are not. */
 export class LameduckError extends Error {

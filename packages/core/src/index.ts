@@ -5,13 +5,18 @@ export { createShutdown } from './coordinator.js'
 export { DEFAULTS, EXIT_CODES } from './defaults.js'
 export { MAX_TIMER_MS, requireDuration } from './duration.js'
 export {
+  CORE_ERROR_CODES,
+  CORE_WARNING_CODES,
   ConfigurationError,
+  type CoreErrorCode,
+  type CoreWarningCode,
   DuplicateTaskError,
   describeValue,
   InvalidDurationError,
   InvalidOptionError,
   LameduckError,
   type LameduckErrorCode,
+  type LameduckWarningCode,
   PhaseStartedError,
   TaskAbandonedError,
   TaskOverrunError,

@@ -1,5 +1,6 @@
 import type { BudgetPlan } from './budget.js'
 import type { Clock } from './clock.js'
+import type { LameduckWarningCode } from './errors.js'
 import type { Logger } from './logger.js'
 import type { ResolvedOptions } from './options.js'
 import type { Phase } from './phases.js'
@@ -16,7 +17,7 @@ export type ShutdownState = 'running' | 'draining' | 'stopping' | 'stopped'
 
 /** A warning about configuration or a misbehaving observer; also logged. */
 export interface ShutdownWarning {
-  code: string
+  code: LameduckWarningCode
   message: string
   details?: Record<string, unknown>
 }

@@ -1,4 +1,7 @@
 import {
+  type CORE_ERROR_CODES,
+  type CoreErrorCode,
+  type CoreWarningCode,
   createShutdown,
   type LameduckErrorCode,
   type Phase,
@@ -55,7 +58,17 @@ describe('public types', () => {
     shutdown.on('nope', () => {})
   })
 
-  it('error codes are a known union that stays open for adapters', () => {
-    expectTypeOf<'LAMEDUCK_ERR_DUPLICATE_TASK'>().toExtend<LameduckErrorCode>()
+  it('error and warning codes: a closed catalogue per package, inside one shape for all', () => {
+    expectTypeOf<'LAMEDUCK_ERR_DUPLICATE_TASK'>().toExtend<CoreErrorCode>()
+    expectTypeOf<(typeof CORE_ERROR_CODES)[number]>().toEqualTypeOf<CoreErrorCode>()
+    expectTypeOf<'LAMEDUCK_ERR_NO_SUCH_THING'>().not.toExtend<CoreErrorCode>()
+    expectTypeOf<'LAMEDUCK_WARN_SEVERAL_COORDINATORS'>().toExtend<CoreWarningCode>()
+    expectTypeOf<'LAMEDUCK_WARN_NO_SUCH_THING'>().not.toExtend<CoreWarningCode>()
+    expectTypeOf<CoreErrorCode>().toExtend<LameduckErrorCode>()
+    expectTypeOf<'not a code'>().not.toExtend<LameduckErrorCode>()
+    expectTypeOf<'LAMEDUCK_ERR_lower'>().not.toExtend<LameduckErrorCode>()
+    expectTypeOf<'LAMEDUCK_WARN_X'>().not.toExtend<LameduckErrorCode>()
+    // @ts-expect-error a warning's code is a warning code
+    shutdown.warn({ code: 'oops', message: 'x' })
   })
 })
