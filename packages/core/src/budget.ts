@@ -53,3 +53,58 @@ export function phaseCutoff(now: number, end: number, reservedMs: number, laterR
   const total = reservedMs + laterReservedMs
   return total === 0 ? end : now + (remaining * reservedMs) / total
 }
+
+/** The fixed points of a run, from its first trigger. */
+export interface RunWindow {
+  /** By when the process must be gone: first trigger + grace − margin. */
+  deadline: number
+  /** When the last phase must end: the deadline less the exit reserve, so that the exit itself fits. */
+  end: number
+  /** When the watchdog exits the process: halfway through the exit reserve, so even its exit is done in time. */
+  watchdogAt: number
+}
+
+export function runWindow(firstAt: number, gracePeriodMs: number, safetyMarginMs: number): RunWindow {
+  const deadline = firstAt + gracePeriodMs - safetyMarginMs
+  const reserve = exitReserveMs(gracePeriodMs, safetyMarginMs)
+  return { deadline, end: deadline - reserve, watchdogAt: deadline - reserve / 2 }
+}
+
+/**
+ * When the phase starting at `start` must end (see {@link phaseCutoff}), with the tasks registered now. The
+ * drain delay is never shortened to make room: cutting it would send requests to a replica the endpoints
+ * still point at after it stopped serving. Later phases squeeze instead.
+ */
+export function phaseWindow(
+  phase: Phase,
+  start: number,
+  end: number,
+  tasks: readonly Task[],
+  drainDelayMs: number,
+): { cutoff: number; budgetMs: number } {
+  const reserved = reservedFor(phase, tasks, drainDelayMs)
+  const later = PHASES.slice(PHASES.indexOf(phase) + 1).reduce((sum, p) => sum + reservedFor(p, tasks, 0), 0)
+  const cut = phaseCutoff(start, end, reserved, later)
+  const cutoff = phase === 'readiness' ? Math.max(cut, Math.min(start + drainDelayMs, end)) : cut
+  return { cutoff, budgetMs: Math.round(cutoff - start) }
+}
+
+/** A task's own window inside its phase: its timeout, or the phase's cutoff when that comes first. */
+export function taskWindow(
+  start: number,
+  timeoutMs: number,
+  cutoff: number,
+): { deadline: number; budgetMs: number; cutByPhase: boolean } {
+  const deadline = Math.min(start + timeoutMs, cutoff)
+  return { deadline, budgetMs: Math.max(0, deadline - start), cutByPhase: cutoff < start + timeoutMs }
+}
+
+/** `context.stopAt()`: a little before the task's deadline, so it can still report a partial result. */
+export function stopAt(deadline: number, now: number): number {
+  return deadline - Math.min(DEFAULTS.stopMarginMs, Math.max(0, deadline - now) / 10)
+}
+
+/** Whether a phase starting now has no time at all for a task that needs some. */
+export function noTimeFor(task: Task, start: number, cutoff: number): boolean {
+  return cutoff - start < 1 && task.timeoutMs > 0
+}

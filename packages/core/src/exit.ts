@@ -1,0 +1,170 @@
+import type { Clock } from './clock.js'
+import { DEFAULTS, EXIT_CODES } from './defaults.js'
+import type { Logger } from './logger.js'
+import { beginRun, claimExit, othersFinished, othersPending, type ProcessRun, worstExitCode } from './process-runs.js'
+import type { ShutdownReport } from './report.js'
+import { type StallWatch, startStallWatch } from './stall-watch.js'
+
+/** What the exit path needs from the coordinator. */
+export interface ExitOptions {
+  /** The exit function (`process.exit` unless the `exit` option says otherwise); `undefined`: never exit. */
+  exit: ((code: number) => void) | undefined
+  logger: Logger
+  clock: Clock
+  /** Gives up every task still running or not started: the process is about to exit. */
+  abandonAll(why: string): void
+  /** What the watchdog logs when the run itself has not finished. */
+  describeRun(): Record<string, unknown>
+  /** Called once, first thing at the exit (the coordinator removes its run's process listeners). */
+  beforeExit(): void
+}
+
+/**
+ * The one way a coordinator ends the process — the only place lameduck exits: once the run is done and
+ * every `holdExit()` released (then, with other coordinators' runs in the process, once all of them are
+ * done, with the worst exit code), or by the watchdog just before the deadline, or at a second SIGINT.
+ * Also the stall watcher and the registry of runs in the process, which both live from arm() to the exit.
+ */
+export class ExitPath {
+  readonly #options: ExitOptions
+  readonly #holds = new Set<Promise<void>>()
+  #watchdog: unknown
+  #stallWatch: StallWatch | undefined
+  #processRun: { run: ProcessRun; finish(exitCode: number): void } | undefined
+  #runFinished = false
+  #exited = false
+  #report: ShutdownReport | undefined
+  /** Errors after the report was final: the exit code still tells. */
+  #lateErrors = 0
+
+  constructor(options: ExitOptions) {
+    this.#options = options
+  }
+
+  get exited(): boolean {
+    return this.#exited
+  }
+
+  /** At the first trigger: joins the process's runs, and (when this run owns the exit) starts the watchdog. */
+  arm(ownsExit: boolean, watchdogAt: number): void {
+    const { clock } = this.#options
+    this.#processRun = beginRun(() => this.#options.abandonAll('the process exits'))
+    if (!ownsExit) return
+    this.#watchdog = clock.setTimeout(() => this.#onWatchdog(), watchdogAt - clock.now())
+    this.#stallWatch = startStallWatch({
+      deadline: watchdogAt,
+      stallMs: DEFAULTS.stallReportMs,
+      beatMs: DEFAULTS.stallBeatMs,
+    })
+  }
+
+  /** See `Shutdown.holdExit`. */
+  hold(): () => void {
+    let release!: () => void
+    const hold = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    this.#holds.add(hold)
+    return () => {
+      this.#holds.delete(hold)
+      release()
+    }
+  }
+
+  /** The tasks running now, for the stall watcher's report. */
+  running(names: string[]): void {
+    this.#stallWatch?.running(names)
+  }
+
+  /** The report is final. */
+  reported(report: ShutdownReport): void {
+    this.#report = report
+    this.#stallWatch?.stop()
+  }
+
+  lateError(): void {
+    this.#lateErrors++
+  }
+
+  /** A run that does not own the exit (`exit: false`, or `close()`) is done: the process's registry is told. */
+  release(exitCode: number): void {
+    this.#finishProcessRun(exitCode)
+  }
+
+  /** After the report: waits for the holds, then exits (never past the watchdog). */
+  async finish(report: ShutdownReport): Promise<void> {
+    if (!this.#options.exit || report.trigger === 'dispose') {
+      this.#options.clock.clearTimeout(this.#watchdog)
+      return
+    }
+    while (this.#holds.size > 0) await Promise.all([...this.#holds])
+    // One more turn of the event loop, so that whoever awaited the report can act on it first.
+    await new Promise((resolve) => setImmediate(resolve))
+    const own = this.#ownCode(report)
+    const processRun = this.#finishProcessRun(own)
+    // Another coordinator's run in this process (a module wired on its own) must not be cut short: wait
+    // for it — never past this run's watchdog — and exit once, with the worst code of the two.
+    if (processRun) {
+      await othersFinished(processRun)
+      this.exit(worstExitCode(processRun, own))
+      return
+    }
+    this.exit(own)
+  }
+
+  exit(code: number): void {
+    if (this.#exited || !this.#options.exit) return
+    this.#exited = true
+    this.#options.clock.clearTimeout(this.#watchdog)
+    this.#stallWatch?.stop()
+    this.#options.beforeExit()
+    // One exit per process: another coordinator of this run's cohort may have claimed it already. Claiming
+    // gives up every task still running anywhere in the process (their onAbandon hooks run now).
+    if (this.#processRun && !claimExit(this.#processRun.run)) return
+    const { logger } = this.#options
+    logger.info({ event: 'exit', exitCode: code }, `exiting with code ${code}`)
+    try {
+      logger.flush?.()
+    } catch {
+      // A logger that cannot flush must not keep the process from exiting.
+    }
+    this.#options.exit(code)
+  }
+
+  #ownCode(report: ShutdownReport): number {
+    return this.#lateErrors > 0 ? Math.max(report.exitCode, EXIT_CODES.failed) : report.exitCode
+  }
+
+  #finishProcessRun(exitCode: number): ProcessRun | undefined {
+    const processRun = this.#processRun
+    if (processRun && !this.#runFinished) {
+      this.#runFinished = true
+      processRun.finish(exitCode)
+    }
+    return processRun?.run
+  }
+
+  #onWatchdog(): void {
+    if (this.#exited) return
+    const { logger } = this.#options
+    const report = this.#report
+    if (report) {
+      const processRun = this.#processRun?.run
+      const othersRunning = processRun !== undefined && this.#runFinished && othersPending(processRun)
+      logger.warn(
+        { event: 'watchdog', holds: this.#holds.size },
+        othersRunning
+          ? "deadline reached while another coordinator's run in this process was still going; exiting"
+          : 'deadline reached while exit was held (e.g. a /shutdown response); exiting',
+      )
+      const own = this.#ownCode(report)
+      this.exit(othersRunning ? Math.max(worstExitCode(processRun, own), EXIT_CODES.watchdog) : own)
+      return
+    }
+    logger.error(
+      { event: 'watchdog', ...this.#options.describeRun() },
+      'deadline reached before the shutdown finished: exiting before SIGKILL',
+    )
+    this.exit(EXIT_CODES.watchdog)
+  }
+}
