@@ -10,17 +10,18 @@ import { checkOptions } from './validate.js'
 export interface ShutdownOptions {
   /**
    * The pod's `terminationGracePeriodSeconds` in ms: SIGKILL comes this long after termination starts.
-   * Default: env `TERMINATION_GRACE_PERIOD_SECONDS` × 1000, else 30 000.
+   * Default: env `TERMINATION_GRACE_PERIOD_SECONDS` × 1000, else {@link DEFAULTS}`.gracePeriodMs`.
    */
   gracePeriodMs?: number
-  /** Time kept free before SIGKILL; the deadline is `gracePeriodMs - safetyMarginMs` after the first trigger. Default: 1000. */
+  /** Time kept free before SIGKILL; the deadline is `gracePeriodMs - safetyMarginMs` after the first trigger. Default: {@link DEFAULTS}`.safetyMarginMs`. */
   safetyMarginMs?: number
   /**
    * How long the `readiness` phase keeps serving with readiness failing, while the endpoint removal
-   * propagates to every node. Default: 5000 when running in Kubernetes (`KUBERNETES_SERVICE_HOST` set), else 0.
+   * propagates to every node. Default: {@link DEFAULTS}`.drainDelayMsInKubernetes` when running in Kubernetes (`KUBERNETES_SERVICE_HOST` set),
+   * else {@link DEFAULTS}`.drainDelayMsElsewhere`.
    */
   drainDelayMs?: number
-  /** Signals that start the shutdown; `[]` for none. Default: `['SIGTERM', 'SIGINT']`. */
+  /** Signals that start the shutdown; `[]` for none. Default: {@link DEFAULTS}`.signals`. */
   signals?: readonly NodeJS.Signals[]
   /**
    * `true`: the process exits with the report's exit code when the run is done (the only place lameduck

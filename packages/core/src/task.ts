@@ -50,14 +50,14 @@ export function registration(name: string, undo: () => void): Registration {
 export interface TaskSpec {
   /** Unique among the coordinator's tasks; shown in logs and the report. */
   name: string
-  /** When it runs. Default: `'close'`. */
+  /** When it runs. Default: {@link DEFAULTS}`.phase`. */
   phase?: Phase
   /**
    * Its time budget. Past it the task's signal is aborted and the task abandoned (outcome `timeout`).
-   * It is also the time reserved for it when earlier phases overrun. Default: 5000.
+   * It is also the time reserved for it when earlier phases overrun. Default: {@link DEFAULTS}`.taskTimeoutMs`.
    */
   timeoutMs?: number
-  /** Whether its failure makes the exit code non-zero. Default: `true`. */
+  /** Whether its failure makes the exit code non-zero. Default: {@link DEFAULTS}`.critical`. */
   critical?: boolean
   /**
    * The work. May be sync or async; throwing, rejecting (with anything) or timing out is recorded,
