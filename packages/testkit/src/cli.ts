@@ -1,11 +1,13 @@
 import { constants } from 'node:os'
 import { parseArgs } from 'node:util'
-import { closest, InvalidOptionError, LameduckError, UnknownOptionError } from '@lameduck/core'
+import { InvalidOptionError, LameduckError, UnknownOptionError } from '@lameduck/core'
+import { closest } from '@lameduck/core/adapter'
 import { SIM_DEFAULTS } from './defaults.js'
 import { parseDuration } from './duration.js'
 import { SimulatorError } from './errors.js'
 import { formatResult } from './format.js'
-import { type SimulationOptions, simulateTermination } from './simulate.js'
+import type { SimulationOptions } from './options.js'
+import { simulateTermination } from './simulate.js'
 
 interface OptionDoc {
   name: string

@@ -1,4 +1,8 @@
-/** Every default of the simulator, used by the library, the CLI and its `--help`. */
+/**
+ * Every default of the simulator's options, used by the library, the CLI and its `--help`; the README's
+ * tables are checked against it by a test. An option without one here (`long`, `preStop`, `env`…) is off
+ * or empty when left out.
+ */
 export const SIM_DEFAULTS = {
   concurrency: 64,
   think: '0ms',
@@ -14,4 +18,33 @@ export const SIM_DEFAULTS = {
   startupTimeout: '10s',
   requestTimeout: '10s',
   proxyPort: 0,
+} as const
+
+/** The simulator's bounds, not options (internal: the README states them, a test checks it). */
+export const SIM_LIMITS = {
+  /**
+   * Callers and long requests at most: each one holds two loopback connections (client → proxy → replica),
+   * and Linux has about 28,000 ephemeral ports to give them.
+   */
+  maxCallers: 10_000,
+  /** The kubelet gives a container at least this long after its preStop hook before SIGKILL. */
+  minimumGraceAfterPreStopMs: 2000,
+  /** A replica's output lines kept (`result.lastOutput`). */
+  outputLines: 40,
+  /** A replica's last output lines in a `SimulatorError` (`error.output`). */
+  outputLinesInErrors: 10,
+} as const
+
+/** The simulator's own timings, not options (internal). */
+export const SIM_TIMINGS = {
+  /** How often the load process reports its counts, and `onProgress` is called. */
+  progressEveryMs: 250,
+  /** How long the long requests get to reach replica A before its termination starts. */
+  longRequestsHeadStartMs: 100,
+  /** How often a starting replica's port is tried. */
+  listenPollMs: 50,
+  /** How long the cleanup waits for the replicas, SIGKILLed, to be gone. */
+  replicasGoneWaitMs: 2000,
+  /** How long the cleanup waits for the reaper to exit when told `done`, then once more after SIGKILL. */
+  reaperExitWaitMs: 1000,
 } as const

@@ -1,4 +1,4 @@
-import type { SimulationResult } from './simulate.js'
+import type { SimulationResult } from './result.js'
 
 /** The result as a readable table, for terminals and CI logs. */
 export function formatResult(result: SimulationResult): string {

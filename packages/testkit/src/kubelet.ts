@@ -1,9 +1,7 @@
 import { request } from 'node:http'
-import { checkOptions } from '@lameduck/core'
+import { checkOptions } from '@lameduck/core/adapter'
+import { SIM_LIMITS } from './defaults.js'
 import type { Replica, ReplicaExit } from './replica.js'
-
-/** The kubelet gives a container at least this long after preStop before SIGKILL. */
-export const MINIMUM_GRACE_AFTER_PRESTOP_MS = 2000
 
 export interface PreStopOptions {
   port: number
@@ -39,7 +37,7 @@ export interface TerminationResult {
 /**
  * Terminates a replica as the kubelet does: the preStop httpGet (no timeout of its own, status ignored,
  * waited for at most the grace period), then the stop signal, then SIGKILL when the grace period is
- * spent — preStop time included, but never less than 2 s after the preStop.
+ * spent — preStop time included, but never less than `minimumGraceAfterPreStopMs` after the preStop.
  */
 export async function terminate(
   replica: Replica,
@@ -53,7 +51,7 @@ export async function terminate(
   }
   const signalAt = performance.now()
   const spent = signalAt - startedAt
-  const remaining = Math.max(graceMs - spent, preStop ? MINIMUM_GRACE_AFTER_PRESTOP_MS : 0)
+  const remaining = Math.max(graceMs - spent, preStop ? SIM_LIMITS.minimumGraceAfterPreStopMs : 0)
   replica.signal(signal)
 
   let sigkill = false

@@ -1,5 +1,6 @@
 // The load generator and the proxy run in a process of their own, so that the simulator's process — the
 // kubelet: preStop, signals, SIGKILL, exit times — is never late because the load keeps it busy.
+import { SIM_TIMINGS } from './defaults.js'
 import type { LoadCounts, LoadOptions } from './load.js'
 import { LoadGenerator } from './load.js'
 import { KubeProxy } from './proxy.js'
@@ -40,7 +41,7 @@ if (process.send && process.env.LAMEDUCK_SIM_LOAD_WORKER === '1') {
       started = performance.now()
       load.start()
       const counts = load.counts
-      progress = setInterval(() => post({ type: 'progress', counts }), 250)
+      progress = setInterval(() => post({ type: 'progress', counts }), SIM_TIMINGS.progressEveryMs)
     } else if (message.type === 'stop') {
       clearInterval(progress)
       await load?.stop()

@@ -1,6 +1,7 @@
 import { Agent, request } from 'node:http'
 import type { Socket } from 'node:net'
-import { checkOptions, InvalidOptionError, MAX_TIMER_MS, requireDuration } from '@lameduck/core'
+import { setTimeout as delay } from 'node:timers/promises'
+import { checkOptions, count, duration, MAX_TIMER_MS } from '@lameduck/core/adapter'
 
 export interface LoadOptions {
   port: number
@@ -43,10 +44,10 @@ export class LoadGenerator {
       'requestTimeoutMs',
       'upstreamError',
     ])
-    if (!Number.isInteger(options.port) || !Number.isInteger(options.concurrency) || options.concurrency < 1)
-      throw new InvalidOptionError('LoadGenerator', 'expected an integer port and a positive integer concurrency')
-    requireDuration('thinkMs', options.thinkMs)
-    requireDuration('requestTimeoutMs', options.requestTimeoutMs)
+    count('port of LoadGenerator', options.port, undefined, { min: 1, max: 65_535 })
+    count('concurrency of LoadGenerator', options.concurrency, undefined, { min: 1 })
+    duration('thinkMs of LoadGenerator', options.thinkMs)
+    duration('requestTimeoutMs of LoadGenerator', options.requestTimeoutMs)
     this.#agent = new Agent({ keepAlive: true, maxSockets: options.concurrency })
   }
 
@@ -66,8 +67,7 @@ export class LoadGenerator {
     while (!this.#stopping) {
       const outcome = await send(this.#agent, this.options.port, this.options.path, this.options)
       record(this.counts, outcome)
-      if (thinkMs > 0 && !this.#stopping)
-        await new Promise((resolve) => setTimeout(resolve, Math.min(thinkMs * Math.random() * 2, MAX_TIMER_MS)))
+      if (thinkMs > 0 && !this.#stopping) await delay(Math.min(thinkMs * Math.random() * 2, MAX_TIMER_MS))
     }
   }
 }

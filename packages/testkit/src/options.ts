@@ -1,9 +1,80 @@
 import { validateHeaderName, validateHeaderValue } from 'node:http'
 import { constants } from 'node:os'
-import { checkOptions, describeValue, InvalidOptionError } from '@lameduck/core'
-import { SIM_DEFAULTS as D } from './defaults.js'
+import { InvalidOptionError, UnknownSignalError } from '@lameduck/core'
+import {
+  checkOptions,
+  count,
+  describeValue,
+  oneOf,
+  optionalFunction,
+  optionalObject,
+  optionalSignal,
+  orDefault,
+} from '@lameduck/core/adapter'
+import { SIM_DEFAULTS as D, SIM_LIMITS } from './defaults.js'
 import { parseDuration } from './duration.js'
-import type { SimulationOptions } from './simulate.js'
+import type { SimulationProgress } from './result.js'
+
+/** A duration: ms as a number, or a suffixed string (`'500ms'`, `'8s'`). */
+export type Duration = number | string
+
+/**
+ * Options of `simulateTermination`. Durations take ms or a suffixed string (`'500ms'`, `'8s'`). Every
+ * default is in {@link SIM_DEFAULTS}.
+ */
+export interface SimulationOptions {
+  /**
+   * The service to run, as argv: `['node', 'server.js']`. Each replica gets `PORT`, `ADMIN_PORT` and what
+   * Kubernetes sets in every container (`HOSTNAME`, `KUBERNETES_SERVICE_HOST`, … — see the README).
+   */
+  command: readonly string[]
+  /**
+   * Extra environment for both replicas, on top of the simulator's own and the pod's: what the pod spec's
+   * `env` would set (`TERMINATION_GRACE_PERIOD_SECONDS`, `LAMEDUCK_SHUTDOWN_TOKEN`, …). Not `PORT`/`ADMIN_PORT`.
+   */
+  env?: Record<string, string>
+  /** Concurrent keep-alive callers, 1 to 10,000. Default: {@link SIM_DEFAULTS}`.concurrency`. */
+  concurrency?: number
+  /** Mean pause of each caller between requests (uniformly 0–2× this), for bursty load. Default: {@link SIM_DEFAULTS}`.think`. */
+  think?: Duration
+  /** Path of the load requests. Default: {@link SIM_DEFAULTS}`.path`. */
+  path?: string
+  /** Duration of the long requests pinned to replica A, in flight when termination starts. Default: none. */
+  long?: Duration
+  /** How many long requests, 1 to 10,000. Default: {@link SIM_DEFAULTS}`.longCount`. */
+  longCount?: number
+  /** Path of the long requests; `{ms}` is replaced by their duration. Default: {@link SIM_DEFAULTS}`.longPath`. */
+  longPath?: string
+  /** preStop httpGet path; none when omitted (the stop signal only). */
+  preStop?: string
+  /** Headers of the preStop request, e.g. `{ authorization: 'Bearer …' }`. */
+  preStopHeaders?: Record<string, string>
+  /**
+   * Port of the preStop request: a number, `'port'` (the replica's PORT) or `'admin'` (its ADMIN_PORT).
+   * Default: {@link SIM_DEFAULTS}`.preStopPort`.
+   */
+  preStopPort?: number | 'port' | 'admin'
+  /** Stop signal. Default: {@link SIM_DEFAULTS}`.signal`. */
+  signal?: NodeJS.Signals
+  /** terminationGracePeriodSeconds, preStop included. Default: {@link SIM_DEFAULTS}`.grace`. */
+  grace?: Duration
+  /** Time from termination start until replica A is removed from the proxy's choice. Default: {@link SIM_DEFAULTS}`.propagation`. */
+  propagation?: Duration
+  /** Load before termination starts. Default: {@link SIM_DEFAULTS}`.warmup`. */
+  warmup?: Duration
+  /** Load after A has exited and its endpoint is gone. Default: {@link SIM_DEFAULTS}`.tail`. */
+  tail?: Duration
+  /** How long a replica may take to listen. Default: {@link SIM_DEFAULTS}`.startupTimeout`. */
+  startupTimeout?: Duration
+  /** A request taking longer than this counts as failed (`timeout`). Default: {@link SIM_DEFAULTS}`.requestTimeout`. */
+  requestTimeout?: Duration
+  /** Port of the proxy; 0 picks a free one. Default: {@link SIM_DEFAULTS}`.proxyPort`. */
+  proxyPort?: number
+  /** Aborts the simulation: everything is cleaned up and it rejects with `LAMEDUCK_ERR_SIM_ABORTED`. */
+  signalAbort?: AbortSignal
+  /** Called a few times a second with the counts so far. */
+  onProgress?: (progress: SimulationProgress) => void
+}
 
 /** Every key of `SimulationOptions`: anything else is refused with a "did you mean". */
 export const SIMULATION_OPTIONS = [
@@ -30,117 +101,103 @@ export const SIMULATION_OPTIONS = [
   'onProgress',
 ] as const satisfies readonly (keyof SimulationOptions)[]
 
-/**
- * Callers and long requests at most: each one holds two loopback connections (client → proxy → replica), and
- * Linux has about 28,000 ephemeral ports to give them.
- */
-export const MAX_CALLERS = 10_000
-
 /** The environment variables the simulator gives each replica itself: `env` cannot set them. */
 const ASSIGNED = ['PORT', 'ADMIN_PORT']
 
 export type ResolvedOptions = ReturnType<typeof resolveOptions>
 
 /**
- * Validates the options and fills in the defaults, before anything starts. `undefined` means the default;
- * `null` and every other wrong type is refused. Wrong durations throw `InvalidDurationError`, every other
+ * Validates the options and fills in the defaults, before anything starts, with the adapter kit's
+ * validators: `undefined` means the default; `null` and every other wrong type is refused. Wrong durations
+ * throw `InvalidDurationError`, a stop signal the platform does not know `UnknownSignalError`, every other
  * wrong value `InvalidOptionError`, an unknown key `UnknownOptionError` (all from `@lameduck/core`).
  */
 export function resolveOptions(options: SimulationOptions) {
   if (options === undefined) throw new InvalidOptionError('simulateTermination options', 'expected an options object')
   checkOptions('simulateTermination', options, SIMULATION_OPTIONS)
-  const or = <T>(value: T | undefined, fallback: T): T => (value === undefined ? fallback : value)
-
-  const command = options.command
-  if (
-    !Array.isArray(command) ||
-    command.length === 0 ||
-    !command.every((part) => typeof part === 'string' && part.length > 0)
-  )
-    throw new InvalidOptionError(
-      'command',
-      `expected the service command line as an array of strings, e.g. ["node", "server.js"]; got ${describeValue(command)}`,
-    )
-
-  const signal = or(options.signal, D.signal)
-  if (typeof signal !== 'string' || !/^SIG[A-Z0-9]+$/.test(signal))
-    throw new InvalidOptionError('signal', `not a signal name: ${describeValue(signal)}`)
-  // A name this platform does not know would never reach the service: refuse it before anything starts.
-  if (!Object.hasOwn(constants.signals, signal))
-    throw new InvalidOptionError('signal', `unknown signal ${signal} (expected a name like SIGTERM, SIGINT or SIGQUIT)`)
-
-  const preStopPort = or<SimulationOptions['preStopPort']>(options.preStopPort, D.preStopPort)
-  if (preStopPort !== 'port' && preStopPort !== 'admin' && !isPort(preStopPort, 1))
-    throw new InvalidOptionError(
-      'preStopPort',
-      `expected a port number (1–65535), "port" or "admin", got ${describeValue(preStopPort)}`,
-    )
-  const proxyPort = or(options.proxyPort, D.proxyPort)
-  if (!isPort(proxyPort, 0))
-    throw new InvalidOptionError(
-      'proxyPort',
-      `expected a port number (0–65535, 0: any free one), got ${describeValue(proxyPort)}`,
-    )
-
-  if (options.signalAbort !== undefined && !(options.signalAbort instanceof AbortSignal))
-    throw new InvalidOptionError('signalAbort', `expected an AbortSignal, got ${describeValue(options.signalAbort)}`)
-  if (options.onProgress !== undefined && typeof options.onProgress !== 'function')
-    throw new InvalidOptionError('onProgress', `expected a function, got ${describeValue(options.onProgress)}`)
-
+  optionalSignal('signalAbort', options.signalAbort)
+  optionalFunction('onProgress', options.onProgress)
   return {
-    command: command as readonly string[],
+    command: command(options.command),
     env: env(options.env),
-    concurrency: count('concurrency', or(options.concurrency, D.concurrency)),
-    thinkMs: parseDuration('think', or(options.think, D.think)),
-    path: path('path', or(options.path, D.path)),
-    longMs: parseDuration('long', or(options.long, 0)),
-    longCount: count('longCount', or(options.longCount, D.longCount)),
-    longPath: path('longPath', or(options.longPath, D.longPath)),
+    concurrency: callers('concurrency', options.concurrency, D.concurrency),
+    thinkMs: parseDuration('think', orDefault(options.think, D.think)),
+    path: path('path', orDefault(options.path, D.path)),
+    // No long requests unless asked for: 0 ms is none.
+    longMs: options.long === undefined ? 0 : parseDuration('long', options.long),
+    longCount: callers('longCount', options.longCount, D.longCount),
+    longPath: path('longPath', orDefault(options.longPath, D.longPath)),
     preStop: options.preStop === undefined ? undefined : path('preStop', options.preStop),
     preStopHeaders: headers(options.preStopHeaders),
-    preStopPort: preStopPort as number | 'port' | 'admin',
-    signal: signal as NodeJS.Signals,
-    graceMs: parseDuration('grace', or(options.grace, D.grace)),
-    propagationMs: parseDuration('propagation', or(options.propagation, D.propagation)),
-    warmupMs: parseDuration('warmup', or(options.warmup, D.warmup)),
-    tailMs: parseDuration('tail', or(options.tail, D.tail)),
-    startupTimeoutMs: parseDuration('startupTimeout', or(options.startupTimeout, D.startupTimeout)),
-    requestTimeoutMs: parseDuration('requestTimeout', or(options.requestTimeout, D.requestTimeout)),
-    proxyPort,
+    preStopPort: preStopPort(orDefault<unknown>(options.preStopPort, D.preStopPort)),
+    signal: stopSignal(orDefault<unknown>(options.signal, D.signal)),
+    graceMs: parseDuration('grace', orDefault(options.grace, D.grace)),
+    propagationMs: parseDuration('propagation', orDefault(options.propagation, D.propagation)),
+    warmupMs: parseDuration('warmup', orDefault(options.warmup, D.warmup)),
+    tailMs: parseDuration('tail', orDefault(options.tail, D.tail)),
+    startupTimeoutMs: parseDuration('startupTimeout', orDefault(options.startupTimeout, D.startupTimeout)),
+    requestTimeoutMs: parseDuration('requestTimeout', orDefault(options.requestTimeout, D.requestTimeout)),
+    proxyPort: port('proxyPort', options.proxyPort, D.proxyPort, 0),
   }
 }
 
-function isPort(value: unknown, min: number): value is number {
-  return Number.isInteger(value) && (value as number) >= min && (value as number) <= 65_535
-}
-
-function count(name: string, value: unknown): number {
-  if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > MAX_CALLERS)
-    throw new InvalidOptionError(name, `expected a whole number from 1 to ${MAX_CALLERS}, got ${describeValue(value)}`)
-  return value as number
-}
-
-function path(name: string, value: unknown): string {
-  if (typeof value !== 'string' || !value.startsWith('/') || /[\s\0]/.test(value))
+function command(value: unknown): readonly string[] {
+  if (!Array.isArray(value) || value.length === 0 || !value.every((part) => typeof part === 'string' && part !== ''))
     throw new InvalidOptionError(
-      name,
-      `expected a path starting with / and without spaces, got ${describeValue(value)}`,
+      'command',
+      `expected the service command line as an array of strings, e.g. ["node", "server.js"]; got ${describeValue(value)}`,
     )
   return value
 }
 
-function record(name: string, value: unknown): Record<string, unknown> {
-  if (value === undefined) return {}
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw new InvalidOptionError(name, `expected an object of strings, got ${describeValue(value)}`)
-  for (const [key, item] of Object.entries(value))
+function callers(option: string, value: unknown, fallback: number): number {
+  return count(option, value, fallback, { min: 1, max: SIM_LIMITS.maxCallers })
+}
+
+/** A TCP port from `min` (0: any free one) to 65535. */
+function port(option: string, value: unknown, fallback: number | undefined, min: number): number {
+  return count(option, value, fallback, { min, max: 65_535 })
+}
+
+function preStopPort(value: unknown): number | 'port' | 'admin' {
+  return typeof value === 'string'
+    ? oneOf('preStopPort', value, ['port', 'admin'])
+    : port('preStopPort', value, undefined, 1)
+}
+
+function stopSignal(value: unknown): NodeJS.Signals {
+  if (typeof value !== 'string')
+    throw new InvalidOptionError('signal', `expected a signal name; got ${describeValue(value)}`)
+  // A name this platform does not know would never reach the service: refused before anything starts, with
+  // the code core gives an unknown signal in `signals`.
+  if (!Object.hasOwn(constants.signals, value))
+    throw new UnknownSignalError(
+      value,
+      'not a signal this platform knows: as the stop signal it would never reach the service (use a name like SIGTERM, SIGINT or SIGQUIT)',
+    )
+  return value as NodeJS.Signals
+}
+
+function path(option: string, value: unknown): string {
+  if (typeof value !== 'string' || !value.startsWith('/') || /[\s\0]/.test(value))
+    throw new InvalidOptionError(
+      option,
+      `expected a path starting with / and without spaces; got ${describeValue(value)}`,
+    )
+  return value
+}
+
+/** An object of strings (empty ones included: `KUBERNETES_SERVICE_HOST=` is a thing), `{}` when left out. */
+function strings(option: string, value: unknown): Record<string, string> {
+  const record = optionalObject(option, value as Record<string, unknown> | undefined) ?? {}
+  for (const [key, item] of Object.entries(record))
     if (typeof item !== 'string')
-      throw new InvalidOptionError(`${name}.${key}`, `expected a string, got ${describeValue(item)}`)
-  return value as Record<string, unknown>
+      throw new InvalidOptionError(`${option}.${key}`, `expected a string; got ${describeValue(item)}`)
+  return record as Record<string, string>
 }
 
 function env(value: unknown): Record<string, string> {
-  const vars = record('env', value) as Record<string, string>
+  const vars = strings('env', value)
   for (const key of Object.keys(vars)) {
     if (key === '' || key.includes('=') || key.includes('\0'))
       throw new InvalidOptionError('env', `not an environment variable name: ${describeValue(key)}`)
@@ -151,10 +208,9 @@ function env(value: unknown): Record<string, string> {
 }
 
 function headers(value: unknown): Record<string, string> {
-  const given = record('preStopHeaders', value) as Record<string, string>
   // Checked here, not when the hook is sent halfway through the run: Node refuses such headers at request time.
   const result: Record<string, string> = {}
-  for (const [name, item] of Object.entries(given)) {
+  for (const [name, item] of Object.entries(strings('preStopHeaders', value))) {
     try {
       validateHeaderName(name)
       validateHeaderValue(name, item)

@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { connect } from 'node:net'
+import { setTimeout as delay } from 'node:timers/promises'
+import { SIM_LIMITS, SIM_TIMINGS } from './defaults.js'
 import { SimulatorError } from './errors.js'
 import { mayBeReportLine, reportInLine, type ServiceReport } from './service-report.js'
 
@@ -9,8 +11,6 @@ export interface ReplicaExit {
   /** performance.now() at the exit. */
   at: number
 }
-
-const OUTPUT_LINES = 40
 
 /**
  * One replica of the user's service, in its own process group so that nothing it starts outlives the
@@ -24,6 +24,11 @@ export class Replica {
    * so that later lines cannot push it out. */
   report: ServiceReport | null = null
   readonly exited: Promise<ReplicaExit>
+  /**
+   * What it gets on top of the simulator's own environment (which stands in for the image's): `environment`
+   * as given — the pod's variables and the pod spec's `env` — and its `PORT` and `ADMIN_PORT`.
+   */
+  readonly environment: Record<string, string>
   /** Set once the process is gone. */
   exit: ReplicaExit | undefined
   #spawnError: Error | undefined
@@ -34,10 +39,11 @@ export class Replica {
     readonly adminPort: number,
     command: string,
     args: readonly string[],
-    env: Record<string, string | undefined>,
+    environment: Record<string, string>,
   ) {
+    this.environment = { ...environment, PORT: String(port), ADMIN_PORT: String(adminPort) }
     this.child = spawn(command, args, {
-      env: { ...env, PORT: String(port), ADMIN_PORT: String(adminPort) },
+      env: { ...process.env, ...this.environment },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     })
@@ -82,10 +88,15 @@ export class Replica {
       throw new SimulatorError(
         'LAMEDUCK_ERR_SIM_SIGNAL_FAILED',
         `could not send ${signal} to replica ${this.name}: ${(error as Error).message}`,
-        this.output.slice(-10),
+        this.lastOutput(),
         { cause: error },
       )
     }
+  }
+
+  /** Its last output lines, for an error that blames it. */
+  lastOutput(): string[] {
+    return this.output.slice(-SIM_LIMITS.outputLinesInErrors)
   }
 
   /** Kills the whole process group, children of the service included. Safe to call any number of times. */
@@ -123,24 +134,24 @@ export class Replica {
           inUse
             ? `replica ${this.name} could not listen: port ${taken ?? port} is already in use`
             : `replica ${this.name} exited at start with ${how} before listening on ${what} ${port}`,
-          this.output.slice(-10),
+          this.lastOutput(),
         )
       }
       if (await canConnect(port)) return
-      await new Promise((resolve) => setTimeout(resolve, 50))
+      await delay(SIM_TIMINGS.listenPollMs)
     }
     throw new SimulatorError(
       'LAMEDUCK_ERR_SIM_NEVER_LISTENED',
       `replica ${this.name} never listened on ${what} ${port} within ${timeoutMs} ms ` +
         `(does it read the ${what === 'PORT' ? 'PORT' : 'ADMIN_PORT'} environment variable?)`,
-      this.output.slice(-10),
+      this.lastOutput(),
     )
   }
 
   #remember(line: string): void {
     if (mayBeReportLine(line)) this.report = reportInLine(line) ?? this.report
     this.output.push(line)
-    if (this.output.length > OUTPUT_LINES) this.output.shift()
+    if (this.output.length > SIM_LIMITS.outputLines) this.output.shift()
   }
 }
 

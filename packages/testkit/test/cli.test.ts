@@ -1,6 +1,4 @@
-import { spawnSync } from 'node:child_process'
-import { randomUUID } from 'node:crypto'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { constants, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -8,34 +6,19 @@ import { MAX_TIMER_MS } from '@lameduck/core'
 import { HELP, main, parseDuration, SIM_DEFAULTS } from '@lameduck/testkit'
 import { describe, expect, it } from 'vitest'
 import { spawnChild } from '../../../test/support/child.js'
+import { delay } from '../../../test/support/shutdown.js'
+import { alive, expectNoneLeft, fixture, leftovers, newMarker, reapersOf } from './support.js'
 
 const bin = fileURLToPath(new URL('../bin/lameduck-sim.js', import.meta.url))
-const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}.mjs`, import.meta.url))
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** Whether a process exists and is not a zombie (orphans re-parented to a PID 1 that never reaps stay zombies). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== 'ESRCH'
-  }
-  if (!existsSync('/proc/self/stat')) return true
-  try {
-    return !/^\d+ \(.*\) [ZX]/s.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
-  } catch {
-    return false
-  }
-}
-
+/** Runs `lameduck-sim args…` as a user does. */
+const sim = (...args: string[]) => spawnChild(process.execPath, [bin, ...args])
 /** Polls until none of `pids` is alive or `timeoutMs` has passed; returns those still alive. */
 async function survivors(pids: number[], timeoutMs = 5000): Promise<number[]> {
   const deadline = performance.now() + timeoutMs
   for (;;) {
     const left = pids.filter(alive)
     if (left.length === 0 || performance.now() > deadline) return left
-    await sleep(50)
+    await delay(50)
   }
 }
 
@@ -49,32 +32,16 @@ async function replicaPids(dir: string, timeoutMs = 10_000): Promise<{ replicas:
       if (pairs.every((pair) => pair.length === 2 && pair.every((pid) => pid > 0)))
         return { replicas: pairs.map((pair) => pair[0] as number), all: pairs.flat() }
     }
-    await sleep(50)
+    await delay(50)
   }
   throw new Error(`the replicas did not write their pids to ${dir} within ${timeoutMs} ms`)
 }
 
-/** pids of the reapers that guard the simulator with pid `simulatorPid`, zombies left out. */
-function reapersOf(simulatorPid: number): number[] {
-  const out = spawnSync('pgrep', ['-f', `reaper\\.js ${simulatorPid}$`], { encoding: 'utf8' }).stdout
-  return out.split('\n').filter(Boolean).map(Number).filter(alive)
-}
-
 /** Starts the CLI on writes-pid with a long warmup; the test ends it. Cleans up after a failed assertion. */
 async function startLongRun() {
-  const marker = `lameduck-test-${randomUUID()}`
+  const marker = newMarker()
   const dir = mkdtempSync(join(tmpdir(), 'lameduck-sim-pids-'))
-  const cli = spawnChild(process.execPath, [
-    bin,
-    '--warmup',
-    '30s',
-    '--env',
-    `PID_DIR=${dir}`,
-    '--',
-    process.execPath,
-    fixture('writes-pid'),
-    marker,
-  ])
+  const cli = sim('--warmup', '30s', '--env', `PID_DIR=${dir}`, '--', process.execPath, fixture('writes-pid'), marker)
   const pids = await replicaPids(dir).catch((error: Error) => {
     cli.dispose()
     rmSync(dir, { recursive: true, force: true })
@@ -219,8 +186,7 @@ describe('lameduck-sim CLI', () => {
   })
 
   it('exits 1 and prints the reason when the preStop call is refused (401), though nothing was dropped', async () => {
-    const cli = spawnChild(process.execPath, [
-      bin,
+    const cli = sim(
       '--prestop',
       '/shutdown',
       '--env',
@@ -236,7 +202,7 @@ describe('lameduck-sim CLI', () => {
       '--',
       process.execPath,
       fixture('lameduck-service'),
-    ])
+    )
     const exit = await cli.exited
     const text = cli.stdout.join('\n')
     expect(text).toMatch(/^0 of \d+ requests failed$/m)
@@ -248,9 +214,8 @@ describe('lameduck-sim CLI', () => {
 
   it('an unknown --signal exits 2 at once, naming it, without running the service', async () => {
     // Without the check the run would go on: SIGFOO never reaches the service, which SIGKILL ends after 1 s.
-    const marker = `lameduck-test-${randomUUID()}`
-    const cli = spawnChild(process.execPath, [
-      bin,
+    const marker = newMarker()
+    const cli = sim(
       '--signal',
       'SIGFOO',
       '--warmup',
@@ -261,19 +226,18 @@ describe('lameduck-sim CLI', () => {
       process.execPath,
       fixture('well-behaved'),
       marker,
-    ])
+    )
     const exit = await cli.exited
     expect(exit.code).toBe(2)
     expect(cli.stderr.join('\n')).toMatch(
-      /^lameduck-sim: signal: unknown signal SIGFOO\b.*\[LAMEDUCK_ERR_INVALID_OPTION\]$/m,
+      /^lameduck-sim: cannot handle signal "SIGFOO": not a signal this platform knows\b.*\[LAMEDUCK_ERR_UNKNOWN_SIGNAL\]$/m,
     )
     expect(cli.stdout.join('')).toBe('')
     expect(exit.elapsedMs).toBeLessThan(1500)
   })
 
   it('--json prints one object with a numeric failed; exit code follows the verdict', async () => {
-    const cli = spawnChild(process.execPath, [
-      bin,
+    const cli = sim(
       '--json',
       '--warmup',
       '400ms',
@@ -286,7 +250,7 @@ describe('lameduck-sim CLI', () => {
       '--',
       process.execPath,
       fixture('exit-immediately'),
-    ])
+    )
     const exit = await cli.exited
     const result = JSON.parse(cli.stdout.join('\n'))
     expect(typeof result.failed).toBe('number')
@@ -295,8 +259,7 @@ describe('lameduck-sim CLI', () => {
   })
 
   it('prints a table and exits 0 for a service that drops nothing', async () => {
-    const cli = spawnChild(process.execPath, [
-      bin,
+    const cli = sim(
       '--warmup',
       '400ms',
       '--propagation',
@@ -306,7 +269,7 @@ describe('lameduck-sim CLI', () => {
       '--',
       process.execPath,
       fixture('well-behaved'),
-    ])
+    )
     const exit = await cli.exited
     const text = cli.stdout.join('\n')
     expect(text).toContain('PASS')
@@ -319,7 +282,7 @@ describe('lameduck-sim CLI', () => {
   it('--prestop-port admin waits for ADMIN_PORT and sends the preStop there', async () => {
     // The fixture opens ADMIN_PORT 1 s after PORT, well after the 300 ms warmup would have ended, and answers
     // /prestop only there.
-    const marker = `lameduck-test-${randomUUID()}`
+    const marker = newMarker()
     const { io, out, err } = capture()
     await main(
       [
@@ -351,30 +314,20 @@ describe('lameduck-sim CLI', () => {
     expect(result.lastOutput).toContain('preStop on ADMIN_PORT: /prestop')
     expect(result.lastOutput).not.toContain('preStop on PORT')
     expect(result.lastOutput).toContain('SIGTERM')
-    await new Promise((resolve) => setTimeout(resolve, 100))
-    expect(spawnSync('pgrep', ['-af', marker], { encoding: 'utf8' }).stdout.trim()).toBe('')
+    await expectNoneLeft(marker)
   })
 
   it('Ctrl-C exits 130 within seconds and leaves no process behind', async () => {
-    const marker = `lameduck-test-${randomUUID()}`
-    const cli = spawnChild(process.execPath, [
-      bin,
-      '--warmup',
-      '30s',
-      '--',
-      process.execPath,
-      fixture('ignores-sigterm'),
-      marker,
-    ])
-    await new Promise((resolve) => setTimeout(resolve, 1000))
+    const marker = newMarker()
+    const cli = sim('--warmup', '30s', '--', process.execPath, fixture('ignores-sigterm'), marker)
+    await delay(1000)
     cli.mark()
     cli.child.kill('SIGINT')
     const exit = await cli.exited
     expect(exit.code).toBe(130)
     expect(exit.elapsedMs).toBeLessThan(3000)
     expect(cli.stderr.join('\n')).toContain('interrupted by SIGINT')
-    await new Promise((resolve) => setTimeout(resolve, 100))
-    expect(spawnSync('pgrep', ['-af', marker], { encoding: 'utf8' }).stdout.trim()).toBe('')
+    await expectNoneLeft(marker)
   })
 
   for (const signal of ['SIGHUP', 'SIGQUIT'] as const)
@@ -389,7 +342,7 @@ describe('lameduck-sim CLI', () => {
         expect(exit.elapsedMs).toBeLessThan(3000)
         expect(cli.stderr.join('\n')).toContain(`lameduck-sim: interrupted by ${signal}; replicas killed`)
         expect(await survivors(pids.all)).toEqual([])
-        expect(spawnSync('pgrep', ['-af', marker], { encoding: 'utf8' }).stdout.trim()).toBe('')
+        expect(leftovers(marker)).toBe('')
         expect(reapersOf(cli.child.pid as number)).toEqual([])
       } finally {
         cleanup()
@@ -406,7 +359,7 @@ describe('lameduck-sim CLI', () => {
       cli.child.kill('SIGKILL')
       expect((await cli.exited).signal).toBe('SIGKILL')
       expect(await survivors(pids.all)).toEqual([])
-      expect(spawnSync('pgrep', ['-af', marker], { encoding: 'utf8' }).stdout.trim()).toBe('')
+      expect(leftovers(marker)).toBe('')
       expect(await survivors(reapers)).toEqual([])
     } finally {
       cleanup()
@@ -414,7 +367,7 @@ describe('lameduck-sim CLI', () => {
   })
 
   it('a command that does not exist exits 2 with a clear message', async () => {
-    const cli = spawnChild(process.execPath, [bin, '--', 'no-such-binary-lameduck'])
+    const cli = sim('--', 'no-such-binary-lameduck')
     const exit = await cli.exited
     expect(exit.code).toBe(2)
     expect(cli.stderr.join('\n')).toContain('command not found: no-such-binary-lameduck')

@@ -2,10 +2,12 @@ import { readFileSync } from 'node:fs'
 import { MAX_TIMER_MS } from '@lameduck/core'
 import { SIM_DEFAULTS, type SimulationOptions, SimulatorError, simulateTermination } from '@lameduck/testkit'
 import { describe, expect, it } from 'vitest'
+import { SIM_LIMITS } from '../src/defaults.js'
 import { SIMULATION_OPTIONS } from '../src/options.js'
 
-// Every mistake is refused before anything starts (no replica, no port), with core's error for it: an unknown
-// key UNKNOWN_OPTION (with "did you mean"), a wrong duration INVALID_DURATION, anything else INVALID_OPTION.
+// Every mistake is refused before anything starts (no replica, no port), with core's error for it, as every
+// package gives it: an unknown key UNKNOWN_OPTION (with "did you mean"), a wrong duration INVALID_DURATION, a
+// stop signal the platform does not know UNKNOWN_SIGNAL, anything else INVALID_OPTION.
 // The messages name what was passed. `command` points at nothing: nothing may get as far as running it.
 const command = ['definitely-not-run-lameduck']
 const refused = async (options: unknown) => {
@@ -111,20 +113,59 @@ describe('SimulationOptions are checked before anything starts', () => {
       'env.PORT: the simulator gives each replica its own PORT; it cannot be set',
     )
     expect((await refused({ command, concurrency: '64' })).message).toBe(
-      'concurrency: expected a whole number from 1 to 10000, got "64"',
+      'concurrency: expected an integer from 1 to 10000; got "64"',
     )
+  })
+
+  it('a stop signal the platform does not know: the code core gives it in `signals`', async () => {
+    for (const signal of ['SIGFOO', 'TERM', 'sigterm']) {
+      const error = await refused({ command, signal })
+      expect(error, signal).toMatchObject({ code: 'LAMEDUCK_ERR_UNKNOWN_SIGNAL', name: 'UnknownSignalError', signal })
+      expect(error.message).toContain('as the stop signal it would never reach the service')
+    }
   })
 })
 
-describe('the README', () => {
-  it('its options table gives every option, with the defaults the code uses', () => {
-    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
-    const section = readme.slice(readme.indexOf('| option           | type'))
-    const rows = new Map(
-      [...section.matchAll(/^\| `(\w+)` +\| .+? \| (.+?) +\|$/gm)].map((m) => [m[1] as string, m[2] as string]),
+describe('the README agrees with SIM_DEFAULTS and SIM_LIMITS', () => {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+  /** The rows of the table that starts at `header`, by their first cell (in backticks), as their other cells. */
+  const table = (header: string) => {
+    const section = readme.slice(readme.indexOf(header))
+    const lines = section.slice(0, section.indexOf('\n\n')).split('\n').slice(2)
+    return new Map(
+      lines.map((line) => {
+        const [first, ...cells] = line
+          .split(/(?<!\\)\|/)
+          .slice(1, -1)
+          .map((cell) => cell.trim())
+        return [(first ?? '').replace(/^`(.*)`$/, '$1'), cells] as const
+      }),
     )
+  }
+
+  it("the library's options table gives every option, with the defaults the code uses", () => {
+    const rows = table('| option           | type')
     expect([...rows.keys()]).toEqual([...SIMULATION_OPTIONS])
     for (const [key, value] of Object.entries(SIM_DEFAULTS))
-      expect(rows.get(key), key).toBe(typeof value === 'number' ? `\`${value}\`` : `\`'${value}'\``)
+      expect(rows.get(key)?.[1], key).toBe(typeof value === 'number' ? `\`${value}\`` : `\`'${value}'\``)
+  })
+
+  it("the CLI's table gives each flag the default of its option", () => {
+    const rows = table('| option                           | default')
+    const option = (flag: string) =>
+      flag
+        .replace(/^--([a-z-]+).*$/, '$1')
+        .replace('prestop', 'preStop')
+        .replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())
+    const defaults = new Map([...rows].map(([flag, cells]) => [option(flag), cells[0]]))
+    for (const [key, value] of Object.entries(SIM_DEFAULTS))
+      expect(defaults.get(key), key).toMatch(new RegExp(`^\`${String(value).replace(/[?{}]/g, '\\$&')}\`( |$)`))
+    const range = `1–${SIM_LIMITS.maxCallers.toLocaleString('en-US')}`
+    expect(rows.get('--concurrency <n>')?.[1]).toContain(range)
+    expect(rows.get('--long-count <n>')?.[1]).toContain(range)
+  })
+
+  it('the kubelet timing it states', () => {
+    expect(readme).toContain(`never less than ${SIM_LIMITS.minimumGraceAfterPreStopMs / 1000} s after preStop`)
   })
 })

@@ -1,15 +1,19 @@
-import { randomUUID } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { freePorts } from '../src/ports.js'
 import { Replica } from '../src/replica.js'
+import { newMarker } from './support.js'
 
 describe('Replica.signal', () => {
   it('an unknown signal is an error with a code, not silently dropped; a process already gone is not', async () => {
     const [port] = (await freePorts(1)) as [number]
-    const marker = `lameduck-test-${randomUUID()}`
-    const replica = new Replica('A', port, port, process.execPath, ['-e', 'setInterval(() => {}, 1000)', marker], {
-      ...process.env,
-    })
+    const replica = new Replica(
+      'A',
+      port,
+      port,
+      process.execPath,
+      ['-e', 'setInterval(() => {}, 1000)', newMarker()],
+      {},
+    )
     try {
       let thrown: unknown
       try {
