@@ -1,78 +1,98 @@
-import { checkOptions, requireDuration, type Shutdown } from '@lameduck/core'
+import type { Clock, Shutdown } from '@lameduck/core'
+import { InvalidDurationError } from '@lameduck/core'
+import {
+  type AdapterTaskOptions,
+  checkOptions,
+  duration,
+  optionalSignal,
+  type Registration,
+  registerTask,
+  requireShutdown,
+  settleBy,
+  sleep,
+  TASK_OPTION_KEYS,
+  taskOptions,
+} from '@lameduck/core/adapter'
 import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg'
+import { requirePool } from './arguments.js'
 import { PG_DEFAULTS } from './defaults.js'
 import { AdvisoryLocksClosedError, AdvisoryLockTimeoutError, AdvisoryUnlockError } from './errors.js'
 import { destroyClient } from './internals.js'
 import { advisoryLockId } from './lock-id.js'
-import { settleBefore, sleep } from './timing.js'
-import {
-  boolean,
-  nonEmptyString,
-  optionalSignal,
-  orDefault,
-  positiveDuration,
-  requirePool,
-  requireShutdown,
-} from './validate.js'
 
-/** Options of {@link createAdvisoryLocks}. */
-export interface AdvisoryLocksOptions {
-  /** Task name. Default: `'pg-advisory-locks'` (`'pg-advisory-locks-2'`, … for further instances). */
-  name?: string
-  /** Budget of the `release`-phase task. Default: 2000. */
-  timeoutMs?: number
-  /** Whether a failed release makes the exit code non-zero. Default: `true`. */
-  critical?: boolean
-  /** Pause between two attempts while `acquire` waits for a lock. Default: 50. */
-  retryMs?: number
+/**
+ * What releasing a lock found: `'released'` — unlocked by this release, or already by the release task —
+ * or `'lost'`: PostgreSQL no longer had it (its session ended: the connection failed or was destroyed), and
+ * nothing was unlocked. The same union as `@lameduck/redis`'s.
+ */
+export type ReleaseOutcome = 'released' | 'lost'
+
+/**
+ * Options of {@link createAdvisoryLocks}. Also the task options every adapter takes — `name`, `phase`,
+ * `timeoutMs` (the release task's budget) and `critical` (whether a failed release makes the exit code
+ * non-zero) — with their defaults in {@link PG_DEFAULTS}`.locks`.
+ */
+export interface AdvisoryLocksOptions extends AdapterTaskOptions {
+  /**
+   * Mean delay between attempts of a waiting `acquire` (each jittered ±50%); greater than 0.
+   * Default: {@link PG_DEFAULTS}`.retryDelayMs`.
+   */
+  retryDelayMs?: number
 }
 
 /** Options of {@link AdvisoryLocks.acquire}. */
-export interface AcquireOptions {
-  /** How long to retry while another session holds the lock; 0 tries once. Default: 0. */
+export interface AdvisoryAcquireOptions {
+  /** How long to retry while another session holds the lock; 0: one attempt. Default: {@link PG_DEFAULTS}`.waitMs`. */
   waitMs?: number
   /** Stops waiting (rejecting with `signal.reason`) when it aborts. */
   signal?: AbortSignal
 }
 
 /** A session advisory lock held on the dedicated connection. */
-export interface AdvisoryLock {
+export interface AdvisoryLock extends AsyncDisposable {
   /** The key given to `acquire`. */
   readonly key: string | number | bigint
   /** The 64-bit lock id passed to PostgreSQL (see {@link advisoryLockId}). */
   readonly id: bigint
   /**
-   * Unlocks it (`pg_advisory_unlock`). Idempotent: resolves to `true` the first time if PostgreSQL had
-   * the lock, `false` afterwards or when the lock was already gone (connection lost, shutdown).
+   * Unlocks it (`pg_advisory_unlock`). Idempotent: every call gets the same {@link ReleaseOutcome}. Rejects
+   * when the unlock fails — the connection failed, which ends the session and the lock with it: further
+   * calls resolve `'lost'`.
    */
-  release(): Promise<boolean>
+  release(): Promise<ReleaseOutcome>
   /** `release()`, for `await using lock = await locks.acquire(key)`. */
   [Symbol.asyncDispose](): Promise<void>
 }
 
-/** What {@link createAdvisoryLocks} returns. */
-export interface AdvisoryLocks {
+/**
+ * What {@link createAdvisoryLocks} returns: the registration of the release task (`name`, `remove()`,
+ * `[Symbol.dispose]`) and the locks.
+ */
+export interface AdvisoryLocks extends Registration {
   /**
-   * Takes the session advisory lock of `key` (`pg_try_advisory_lock`), retrying every `retryMs` for up to
-   * `waitMs`. Rejects with {@link AdvisoryLockTimeoutError} when another session — or another holder in
-   * this process: a key is held at most once per instance — keeps it, and with
+   * Takes the session advisory lock of `key` (`pg_try_advisory_lock`), retrying every `retryDelayMs`
+   * (jittered) for up to `waitMs`. Rejects with {@link AdvisoryLockTimeoutError} when another session — or
+   * another holder in this process: a key is held at most once per instance — keeps it, and with
    * {@link AdvisoryLocksClosedError} once the release task has started.
    */
-  acquire(key: string | number | bigint, options?: AcquireOptions): Promise<AdvisoryLock>
-  /** The locks held right now. */
-  held(): AdvisoryLock[]
-  /** Unregisters the release task (a no-op once the `release` phase has started). */
-  remove(): void
+  acquire(key: string | number | bigint, options?: AdvisoryAcquireOptions): Promise<AdvisoryLock>
+  /**
+   * The locks held right now (acquired, not released, not lost with their session), oldest first: a new
+   * array at each call. Its `length` is what the `lameduck_locks_held` metric shows.
+   */
+  held(): readonly AdvisoryLock[]
 }
 
-const taskNames = new WeakMap<Shutdown, number>()
-const LOCKS_OPTIONS: readonly (keyof AdvisoryLocksOptions)[] = ['name', 'timeoutMs', 'critical', 'retryMs']
-const ACQUIRE_OPTIONS: readonly (keyof AcquireOptions)[] = ['waitMs', 'signal']
+export const LOCKS_OPTIONS: readonly (keyof AdvisoryLocksOptions)[] = [...TASK_OPTION_KEYS, 'retryDelayMs']
+export const ACQUIRE_OPTIONS: readonly (keyof AdvisoryAcquireOptions)[] = ['waitMs', 'signal']
 
 /**
  * Session advisory locks on ONE dedicated connection, checked out from `pool` at the first `acquire` and
- * kept; a `release`-phase task unlocks them all (`pg_advisory_unlock_all()`) and gives the connection back
- * — or destroys it when PostgreSQL does not answer in time, so PostgreSQL frees them when it notices.
+ * kept; a task (the `release` phase by default) unlocks them all (`pg_advisory_unlock_all()`) and gives the
+ * connection back — or destroys it when PostgreSQL does not answer in time, so PostgreSQL frees them when it
+ * notices. `remove()` unregisters the task: the locks held stay held, and are no longer released nor
+ * refused at shutdown. The same pool given to `createAdvisoryLocks` twice on one coordinator throws
+ * `DuplicateRegistrationError`.
  *
  * Session locks need a session: behind a transaction-mode pooler (pgbouncer `pool_mode = transaction`)
  * consecutive statements may run on different server connections, and locks end up held by someone else's
@@ -83,41 +103,31 @@ const ACQUIRE_OPTIONS: readonly (keyof AcquireOptions)[] = ['waitMs', 'signal']
  * const locks = createAdvisoryLocks(shutdown, pool)
  * await using lock = await locks.acquire('nightly-report', { waitMs: 1000 })
  */
-export function createAdvisoryLocks(shutdown: Shutdown, pool: Pool, options: AdvisoryLocksOptions = {}): AdvisoryLocks {
-  requireShutdown('createAdvisoryLocks', shutdown)
-  requirePool('createAdvisoryLocks', pool, ', to check the dedicated connection out of')
+export function createAdvisoryLocks(shutdown: Shutdown, pool: Pool, options?: AdvisoryLocksOptions): AdvisoryLocks {
+  requireShutdown('createAdvisoryLocks', shutdown, 'createAdvisoryLocks(shutdown, pool, options?)')
+  requirePool('createAdvisoryLocks', pool)
   checkOptions('createAdvisoryLocks', options, LOCKS_OPTIONS)
-  const retryMs = positiveDuration('retryMs of createAdvisoryLocks', orDefault(options.retryMs, PG_DEFAULTS.retryMs))
-  const timeoutMs = requireDuration(
-    'timeoutMs of createAdvisoryLocks',
-    orDefault(options.timeoutMs, PG_DEFAULTS.locksTimeoutMs),
-  )
-  const critical = boolean('critical of createAdvisoryLocks', orDefault(options.critical, PG_DEFAULTS.critical))
-  const count = (taskNames.get(shutdown) ?? 0) + 1
-  const name = nonEmptyString(
-    'name of createAdvisoryLocks',
-    orDefault(options.name, count === 1 ? PG_DEFAULTS.locksTaskName : `${PG_DEFAULTS.locksTaskName}-${count}`),
-  )
-  const locks = new Locks(shutdown, pool, name, retryMs)
-
-  const remove = shutdown.addTask({
-    name,
-    phase: 'release',
-    timeoutMs,
-    critical,
-    run: (_signal, context) => locks.releaseAll(context.stopAt()),
+  const task = taskOptions('createAdvisoryLocks', options, PG_DEFAULTS.locks)
+  const retryDelayMs = duration('retryDelayMs of createAdvisoryLocks', options?.retryDelayMs, PG_DEFAULTS.retryDelayMs)
+  if (retryDelayMs === 0) throw new InvalidDurationError('retryDelayMs of createAdvisoryLocks', 0, 'greater than 0 ms')
+  const locks = new Locks(shutdown, pool, retryDelayMs)
+  const registration = registerTask(shutdown, {
+    where: 'createAdvisoryLocks',
+    task,
+    resource: pool,
+    resourceLabel: 'this pool',
+    run: (_signal, context) => locks.releaseAll(context.stopAt(), context.clock),
   })
-  taskNames.set(shutdown, count)
-
+  locks.name = registration.name
   return {
+    ...registration,
     acquire: (key, acquireOptions) => locks.acquire(key, acquireOptions),
     held: () => [...locks.held],
-    remove: remove.remove,
   }
 }
 
 class Lock implements AdvisoryLock {
-  released = false
+  #outcome: Promise<ReleaseOutcome> | undefined
 
   constructor(
     private readonly owner: Locks,
@@ -125,8 +135,16 @@ class Lock implements AdvisoryLock {
     readonly id: bigint,
   ) {}
 
-  release(): Promise<boolean> {
-    return this.owner.release(this)
+  release(): Promise<ReleaseOutcome> {
+    if (this.#outcome) return this.#outcome
+    const outcome = this.owner.release(this)
+    this.#outcome = outcome.catch(() => 'lost' as const)
+    return outcome
+  }
+
+  /** The lock ended without a `release()` of its own: by the release task, or with its session. */
+  end(outcome: Promise<ReleaseOutcome>): void {
+    this.#outcome ??= outcome
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -136,6 +154,8 @@ class Lock implements AdvisoryLock {
 
 class Locks {
   readonly held = new Set<Lock>()
+  /** The registered task's name, for the log and the warnings. */
+  name = ''
   /** Ids held or being tried, as strings: a key is held at most once per instance. */
   readonly #busy = new Set<string>()
   #client: PoolClient | undefined
@@ -146,65 +166,68 @@ class Locks {
   constructor(
     private readonly shutdown: Shutdown,
     private readonly pool: Pool,
-    private readonly name: string,
-    private readonly retryMs: number,
+    private readonly retryDelayMs: number,
   ) {}
 
-  async acquire(key: string | number | bigint, options: AcquireOptions = {}): Promise<Lock> {
+  async acquire(key: string | number | bigint, options: AdvisoryAcquireOptions = {}): Promise<Lock> {
     const id = advisoryLockId(key)
     checkOptions('acquire', options, ACQUIRE_OPTIONS)
-    const waitMs = requireDuration('waitMs of acquire', orDefault(options.waitMs, PG_DEFAULTS.waitMs))
-    optionalSignal('signal of acquire', options.signal)
-    const until = Date.now() + waitMs
+    const waitMs = duration('waitMs of acquire', options.waitMs, PG_DEFAULTS.waitMs)
+    const signal = optionalSignal('signal of acquire', options.signal)
+    const clock = this.shutdown.clock
+    const until = clock.now() + waitMs
     const slot = id.toString()
     for (;;) {
-      options.signal?.throwIfAborted()
+      signal?.throwIfAborted()
       if (this.#closed) throw new AdvisoryLocksClosedError()
       if (!this.#busy.has(slot)) {
-        const client = await this.#connection()
-        if (this.#closed) throw new AdvisoryLocksClosedError()
-        // Checked and sent synchronously: nothing else can take the slot in between, and a release task
-        // starting later sends its unlock after this statement on the same connection.
-        if (!this.#busy.has(slot)) {
-          this.#busy.add(slot)
-          let locked = false
-          try {
-            const result = await this.#query<{ locked: boolean }>(
-              client,
-              'SELECT pg_try_advisory_lock($1::bigint) AS locked',
-              [slot],
-            )
-            locked = result.rows[0]?.locked === true
-          } finally {
-            if (!locked) this.#busy.delete(slot)
-          }
-          if (locked) {
-            if (this.#closed || this.#client !== client) {
-              // The release task started (or the connection was lost) while we asked: the lock is being freed.
-              this.#busy.delete(slot)
-              throw new AdvisoryLocksClosedError()
-            }
-            const lock = new Lock(this, key, id)
-            this.held.add(lock)
-            return lock
-          }
-        }
+        const lock = await this.#try(key, id)
+        if (lock) return lock
       }
-      const left = until - Date.now()
+      const left = until - clock.now()
       if (left <= 0) throw new AdvisoryLockTimeoutError(key, id, waitMs)
-      await sleep(Math.min(this.retryMs, left), options.signal)
+      await sleep(Math.min(this.retryDelayMs * (0.5 + Math.random()), left), { clock, signal })
     }
   }
 
-  async release(lock: Lock): Promise<boolean> {
-    if (lock.released) return false
-    lock.released = true
+  /** One attempt: the lock, or `undefined` when another session (or holder) has it. */
+  async #try(key: string | number | bigint, id: bigint): Promise<Lock | undefined> {
+    const slot = id.toString()
+    const client = await this.#connection()
+    if (this.#closed) throw new AdvisoryLocksClosedError()
+    // Checked and sent synchronously: nothing else can take the slot in between, and a release task
+    // starting later sends its unlock after this statement on the same connection.
+    if (this.#busy.has(slot)) return undefined
+    this.#busy.add(slot)
+    let locked = false
+    try {
+      const result = await this.#query<{ locked: boolean }>(
+        client,
+        'SELECT pg_try_advisory_lock($1::bigint) AS locked',
+        [slot],
+      )
+      locked = result.rows[0]?.locked === true
+    } finally {
+      if (!locked) this.#busy.delete(slot)
+    }
+    if (!locked) return undefined
+    if (this.#closed || this.#client !== client) {
+      // The release task started (or the connection was lost) while we asked: the lock is being freed.
+      this.#busy.delete(slot)
+      throw new AdvisoryLocksClosedError()
+    }
+    const lock = new Lock(this, key, id)
+    this.held.add(lock)
+    return lock
+  }
+
+  async release(lock: Lock): Promise<ReleaseOutcome> {
     this.held.delete(lock)
     const client = this.#client
     const slot = lock.id.toString()
     if (!client) {
       this.#busy.delete(slot)
-      return false
+      return 'lost'
     }
     // Sent before the slot is freed: a later acquire of the same key is queued behind this unlock.
     const unlocking = this.#query<{ unlocked: boolean }>(client, 'SELECT pg_advisory_unlock($1::bigint) AS unlocked', [
@@ -212,35 +235,39 @@ class Locks {
     ])
     this.#busy.delete(slot)
     const result = await unlocking
-    return result.rows[0]?.unlocked === true
+    return result.rows[0]?.unlocked === true ? 'released' : 'lost'
   }
 
   /** The release task: unlocks everything and gives the connection back before `cutoff`, or destroys it. */
-  async releaseAll(cutoff: number): Promise<void> {
+  async releaseAll(cutoff: number, clock: Clock): Promise<void> {
     this.#closed = true
     const held = this.held.size
     let client = this.#client
     if (!client && this.#connecting) {
       // Being set up: wait for it (bounded); if it comes later, #connection() gives it back itself.
-      const settled = await settleBefore(
+      const settled = await settleBy(
         this.#connecting.catch(() => undefined),
         cutoff,
+        { clock },
       )
       client = settled.done ? settled.value : undefined
     }
-    this.#forgetLocks()
-    if (!client) return
+    let outcome!: (result: ReleaseOutcome) => void
+    this.#forgetLocks(new Promise((resolve) => (outcome = resolve)))
+    if (!client) return outcome('lost')
     this.#client = undefined
     client.removeListener('error', this.#onError)
     try {
-      const settled = await settleBefore(this.#query(client, 'SELECT pg_advisory_unlock_all()'), cutoff)
+      const settled = await settleBy(this.#query(client, 'SELECT pg_advisory_unlock_all()'), cutoff, { clock })
       if (!settled.done) throw new AdvisoryUnlockError(held, true)
     } catch (error) {
+      outcome('lost')
       destroyClient(client)
       client.release(error instanceof Error ? error : new Error(String(error)))
       if (error instanceof AdvisoryUnlockError) throw error
       throw new AdvisoryUnlockError(held, false, { cause: error })
     }
+    outcome('released')
     client.release()
     this.shutdown.logger.info(
       { event: 'pg.advisory.released', task: this.name, held },
@@ -262,8 +289,9 @@ class Locks {
     return result
   }
 
-  #forgetLocks(): void {
-    for (const lock of this.held) lock.released = true
+  /** Every held lock ends with `outcome`, without a statement of its own. */
+  #forgetLocks(outcome: Promise<ReleaseOutcome>): void {
+    for (const lock of this.held) lock.end(outcome)
     this.held.clear()
     this.#busy.clear()
   }
@@ -320,7 +348,7 @@ class Locks {
     this.#client = undefined
     client.removeListener('error', this.#onError)
     const lost = this.held.size
-    this.#forgetLocks()
+    this.#forgetLocks(Promise.resolve('lost'))
     client.release(error)
     if (lost > 0)
       this.shutdown.warn({

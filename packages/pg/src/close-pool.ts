@@ -1,35 +1,36 @@
-import { checkOptions, InvalidOptionError, requireDuration, type Shutdown } from '@lameduck/core'
+import type { Shutdown } from '@lameduck/core'
+import {
+  type AdapterTaskOptions,
+  checkOptions,
+  poll,
+  type Registration,
+  registerTask,
+  requireShutdown,
+  TASK_OPTION_KEYS,
+  taskOptions,
+} from '@lameduck/core/adapter'
 import type { Pool } from 'pg'
+import { requirePool } from './arguments.js'
 import { PG_DEFAULTS } from './defaults.js'
 import { type PoolCloseStats, PoolClosingError, PoolForcedError } from './errors.js'
-import { destroyClient, internalsOf, isPgPool } from './internals.js'
-import { waitFor } from './timing.js'
-import { boolean, isPool, nonEmptyString, orDefault, poolError, requireShutdown } from './validate.js'
+import { poolControl } from './internals.js'
 
-/** Options of {@link closePool}. */
-export interface ClosePoolOptions {
-  /** Task name. Default: `'pg-pool'` (`'pg-pool-2'`, … for further pools of the same coordinator). */
-  name?: string
-  /** Budget of the close task: how long checked-out clients may take to be released. Default: 5000. */
-  timeoutMs?: number
-  /** Whether destroyed connections make the exit code non-zero. Default: `true`. */
-  critical?: boolean
-}
+/**
+ * Options of {@link closePool}: the task options every adapter takes — `name`, `phase`, `timeoutMs` (how
+ * long checked-out clients may take to be released) and `critical` (whether destroyed connections make the
+ * exit code non-zero) — with their defaults in {@link PG_DEFAULTS}`.pool`.
+ */
+export type ClosePoolOptions = AdapterTaskOptions
 
-/** What {@link closePool} returns. */
-export interface PoolCloser {
+/** What {@link closePool} returns: the registration of the close task, and what the close did. */
+export interface PoolCloser extends Registration {
   readonly pool: Pool
   /** Statistics of the close, once it has run. */
   readonly stats: PoolCloseStats | undefined
-  /** Unregisters the close task (a no-op once the `close` phase has started). */
-  remove(): void
 }
 
-const taskNames = new WeakMap<Shutdown, number>()
-const CLOSE_POOL_OPTIONS: readonly (keyof ClosePoolOptions)[] = ['name', 'timeoutMs', 'critical']
-
 /**
- * Registers the graceful close of a `pg` pool in the `close` phase. When the task starts:
+ * Registers the graceful close of a `pg` pool (the `close` phase by default). When the task starts:
  *
  * 1. new checkouts stop: `pool.connect()` and `pool.query()` reject with {@link PoolClosingError};
  * 2. `connect()` calls queued for a client (pg would never settle them) are rejected with it too;
@@ -39,47 +40,35 @@ const CLOSE_POOL_OPTIONS: readonly (keyof ClosePoolOptions)[] = ['name', 'timeou
  * 5. whatever is still checked out then is destroyed, and the task fails with {@link PoolForcedError}
  *    (`LAMEDUCK_ERR_POOL_FORCED`) saying how many.
  *
- * Relies on pg-pool's internals (`_clients`, `_idle`, `_pendingQueue`, `ending`, `ended`) of pg 8.
+ * Steps 2 and 5 rely on pg-pool's internals (pg 8, see internals.ts). A pool without them is still closed
+ * with `pool.end()` — after a `LAMEDUCK_WARN_POOL_INTERNALS` warning at registration — but its queued
+ * `connect()` calls are not rejected and clients left checked out cannot be destroyed. The same pool given
+ * to `closePool` twice on one coordinator throws `DuplicateRegistrationError`.
  *
  * @example
  * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL })
  * closePool(shutdown, pool, { timeoutMs: 3000 })
  */
-export function closePool(shutdown: Shutdown, pool: Pool, options: ClosePoolOptions = {}): PoolCloser {
-  requireShutdown('closePool', shutdown)
-  if (!isPgPool(pool))
-    throw isPool(pool)
-      ? new InvalidOptionError(
-          'pool argument of closePool',
-          "expected a pg 8 Pool: this pool lacks pg-pool's internals (_clients, _idle, _pendingQueue) that closePool relies on",
-        )
-      : poolError('closePool', pool, ' (pg 8)')
-  checkOptions('closePool', options, CLOSE_POOL_OPTIONS)
-  const timeoutMs = requireDuration('timeoutMs of closePool', orDefault(options.timeoutMs, PG_DEFAULTS.poolTimeoutMs))
-  const critical = boolean('critical of closePool', orDefault(options.critical, PG_DEFAULTS.critical))
-  const count = (taskNames.get(shutdown) ?? 0) + 1
-  const name = nonEmptyString(
-    'name of closePool',
-    orDefault(options.name, count === 1 ? PG_DEFAULTS.poolTaskName : `${PG_DEFAULTS.poolTaskName}-${count}`),
-  )
+export function closePool(shutdown: Shutdown, pool: Pool, options?: ClosePoolOptions): PoolCloser {
+  requireShutdown('closePool', shutdown, 'closePool(shutdown, pool, options?)')
+  requirePool('closePool', pool)
+  checkOptions('closePool', options, TASK_OPTION_KEYS)
+  const task = taskOptions('closePool', options, PG_DEFAULTS.pool)
+  const control = poolControl(pool)
   let stats: PoolCloseStats | undefined
 
-  const remove = shutdown.addTask({
-    name,
-    phase: 'close',
-    timeoutMs,
-    critical,
+  const registration = registerTask(shutdown, {
+    where: 'closePool',
+    task,
+    resource: pool,
+    resourceLabel: 'this pool',
     run: async (_signal, context) => {
-      const start = Date.now()
-      const internals = internalsOf(pool)
+      const { clock, name } = context
+      const start = clock.now()
       refuseCheckouts(pool)
-
-      const idleAtStart = internals._idle.length
-      const checkedOutAtStart = internals._clients.length - idleAtStart
-      const queued = internals._pendingQueue.splice(0)
-      for (const item of queued) item.callback(new PoolClosingError(), undefined, () => {})
-
-      const endedByUser = internals.ending
+      const { idle: idleAtStart, checkedOut: checkedOutAtStart } = control.counts()
+      const queuedRejected = control.rejectQueued(new PoolClosingError())
+      const endedByUser = pool.ending
       if (!endedByUser)
         pool
           .end()
@@ -87,41 +76,37 @@ export function closePool(shutdown: Shutdown, pool: Pool, options: ClosePoolOpti
             shutdown.logger.warn({ event: 'pg.pool.end.error', task: name, error: String(error) }, 'pool.end() failed'),
           )
 
-      const cutoff = context.stopAt()
-      const ended = await waitFor(() => internals.ended, cutoff, PG_DEFAULTS.pollMs)
-      const current = {
-        checkedOutAtStart,
-        idleAtStart,
-        queuedRejected: queued.length,
-        endedByUser,
-      }
+      const ended = await poll(() => pool.ended, { clock, everyMs: PG_DEFAULTS.pollMs, until: context.stopAt() })
+      const current = { checkedOutAtStart, idleAtStart, queuedRejected, endedByUser }
       if (ended) {
-        stats = { ...current, forced: 0, durationMs: Date.now() - start }
+        stats = { ...current, forced: 0, durationMs: clock.now() - start }
         shutdown.logger.info(
           { event: 'pg.pool.closed', task: name, ...stats },
           `${name}: pool closed in ${stats.durationMs} ms`,
         )
         return
       }
-
-      const left = [...internals._clients]
-      for (const client of left) destroyClient(client)
-      // The pool waits for these clients to be released, which may never happen: forget them so that it
-      // ends now. A later `client.release()` by the application is harmless (pg-pool ends the client again).
-      internals._clients = internals._clients.filter((client) => !left.includes(client))
-      if (internals.ending && !internals.ended && typeof internals._pulseQueue === 'function') internals._pulseQueue()
-      stats = { ...current, forced: left.length, durationMs: Date.now() - start }
-      throw new PoolForcedError(stats)
+      const forced = control.destroyCheckedOut()
+      stats = { ...current, forced, durationMs: clock.now() - start }
+      throw new PoolForcedError(stats, control.complete)
     },
   })
-  taskNames.set(shutdown, count)
+  if (!control.complete)
+    shutdown.warn({
+      code: 'LAMEDUCK_WARN_POOL_INTERNALS',
+      message:
+        `${registration.name}: this pool lacks pg-pool's internals (_clients, _idle, _pendingQueue, _pulseQueue of ` +
+        'pg 8): it will be closed with pool.end() alone — connect() calls queued at shutdown are not rejected, and ' +
+        'clients still checked out at the deadline cannot be destroyed',
+      details: { task: registration.name },
+    })
 
   return {
+    ...registration,
     pool,
     get stats() {
       return stats
     },
-    remove: remove.remove,
   }
 }
 

@@ -1,10 +1,42 @@
 import { LameduckError } from '@lameduck/core'
 
+/** The closed catalogue of the error codes `@lameduck/pg` throws or records, each with its class. */
+export const PG_ERROR_CODES = [
+  /** {@link PoolClosingError} */
+  'LAMEDUCK_ERR_POOL_CLOSING',
+  /** {@link PoolForcedError} */
+  'LAMEDUCK_ERR_POOL_FORCED',
+  /** {@link AdvisoryLockTimeoutError} */
+  'LAMEDUCK_ERR_ADVISORY_LOCK_TIMEOUT',
+  /** {@link AdvisoryLocksClosedError} */
+  'LAMEDUCK_ERR_ADVISORY_LOCKS_CLOSED',
+  /** {@link AdvisoryUnlockError} */
+  'LAMEDUCK_ERR_ADVISORY_UNLOCK_FAILED',
+] as const
+
+/** A code of {@link PG_ERROR_CODES}. */
+export type PgErrorCode = (typeof PG_ERROR_CODES)[number]
+
+/** The warning codes `@lameduck/pg` emits (`shutdown.on('warning')` and the log). */
+export const PG_WARNING_CODES = [
+  /** The advisory locks' dedicated connection failed while the application ran: its locks are lost. */
+  'LAMEDUCK_WARN_ADVISORY_LOCKS_LOST',
+  /** The advisory locks' connection goes through a transaction-mode pooler, where session locks are unsafe. */
+  'LAMEDUCK_WARN_TRANSACTION_POOLER',
+  /** `closePool` was given a pool without pg-pool's internals: it falls back to `pool.end()` alone. */
+  'LAMEDUCK_WARN_POOL_INTERNALS',
+] as const
+
+/** A code of {@link PG_WARNING_CODES}. */
+export type PgWarningCode = (typeof PG_WARNING_CODES)[number]
+
 /**
  * `pool.connect()` or `pool.query()` was called after `closePool`'s task started, or was waiting in the
  * pool's queue when it started. Code `LAMEDUCK_ERR_POOL_CLOSING`.
  */
 export class PoolClosingError extends LameduckError {
+  declare readonly code: 'LAMEDUCK_ERR_POOL_CLOSING'
+
   constructor() {
     super(
       'LAMEDUCK_ERR_POOL_CLOSING',
@@ -21,7 +53,10 @@ export interface PoolCloseStats {
   idleAtStart: number
   /** `connect()` / `query()` calls that were waiting for a client and were rejected with `PoolClosingError`. */
   queuedRejected: number
-  /** Clients still checked out at the deadline, whose connections were destroyed. */
+  /**
+   * Clients still checked out at the deadline, whose connections were destroyed (or, for a pool without
+   * pg-pool's internals, left as they were: see `LAMEDUCK_WARN_POOL_INTERNALS`).
+   */
   forced: number
   /** True when `pool.end()` had already been called by the application (it is never called twice). */
   endedByUser: boolean
@@ -33,10 +68,17 @@ export interface PoolCloseStats {
  * (their queries, if any, fail with "Connection terminated"). Code `LAMEDUCK_ERR_POOL_FORCED`.
  */
 export class PoolForcedError extends LameduckError {
-  constructor(readonly stats: PoolCloseStats) {
+  declare readonly code: 'LAMEDUCK_ERR_POOL_FORCED'
+
+  constructor(
+    readonly stats: PoolCloseStats,
+    /** False when the pool lacked pg-pool's internals: the connections could not be destroyed. */
+    readonly destroyed = true,
+  ) {
     super(
       'LAMEDUCK_ERR_POOL_FORCED',
-      `destroyed ${stats.forced} PostgreSQL connection(s) still checked out at the close deadline ` +
+      `${destroyed ? 'destroyed' : 'could not destroy (this pool lacks pg-pool 3 internals)'} ${stats.forced} ` +
+        'PostgreSQL connection(s) still checked out at the close deadline ' +
         `(${stats.checkedOutAtStart} checked out at start, ${stats.queuedRejected} queued connect(s) rejected, ` +
         `${stats.durationMs} ms)`,
     )
@@ -45,6 +87,8 @@ export class PoolForcedError extends LameduckError {
 
 /** `acquire` could not get the lock within `waitMs`: another session holds it. Code `LAMEDUCK_ERR_ADVISORY_LOCK_TIMEOUT`. */
 export class AdvisoryLockTimeoutError extends LameduckError {
+  declare readonly code: 'LAMEDUCK_ERR_ADVISORY_LOCK_TIMEOUT'
+
   constructor(
     readonly key: string | number | bigint,
     readonly id: bigint,
@@ -62,6 +106,8 @@ export class AdvisoryLockTimeoutError extends LameduckError {
  * Code `LAMEDUCK_ERR_ADVISORY_LOCKS_CLOSED`.
  */
 export class AdvisoryLocksClosedError extends LameduckError {
+  declare readonly code: 'LAMEDUCK_ERR_ADVISORY_LOCKS_CLOSED'
+
   constructor() {
     super('LAMEDUCK_ERR_ADVISORY_LOCKS_CLOSED', 'advisory locks are being released for shutdown: no new lock is taken')
   }
@@ -72,6 +118,8 @@ export class AdvisoryLocksClosedError extends LameduckError {
  * so PostgreSQL frees the locks when it notices the session is gone. Code `LAMEDUCK_ERR_ADVISORY_UNLOCK_FAILED`.
  */
 export class AdvisoryUnlockError extends LameduckError {
+  declare readonly code: 'LAMEDUCK_ERR_ADVISORY_UNLOCK_FAILED'
+
   constructor(
     readonly held: number,
     readonly timedOut: boolean,

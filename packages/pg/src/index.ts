@@ -1,9 +1,10 @@
 export {
-  type AcquireOptions,
+  type AdvisoryAcquireOptions,
   type AdvisoryLock,
   type AdvisoryLocks,
   type AdvisoryLocksOptions,
   createAdvisoryLocks,
+  type ReleaseOutcome,
 } from './advisory-locks.js'
 export { type ClosePoolOptions, closePool, type PoolCloser } from './close-pool.js'
 export { PG_DEFAULTS } from './defaults.js'
@@ -11,6 +12,10 @@ export {
   AdvisoryLocksClosedError,
   AdvisoryLockTimeoutError,
   AdvisoryUnlockError,
+  PG_ERROR_CODES,
+  PG_WARNING_CODES,
+  type PgErrorCode,
+  type PgWarningCode,
   type PoolCloseStats,
   PoolClosingError,
   PoolForcedError,

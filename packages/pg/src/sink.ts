@@ -1,15 +1,15 @@
 import type { Sink, SinkEntry } from '@lameduck/cache'
-import { abortable, checkOptions, describeValue, InvalidOptionError } from '@lameduck/core'
+import { InvalidOptionError } from '@lameduck/core'
+import { abortable, checkOptions, oneOf, requireClient } from '@lameduck/core/adapter'
 import type { Pool } from 'pg'
 import { PG_DEFAULTS } from './defaults.js'
 import { quoteIdentifier, quoteTableName } from './identifiers.js'
-import { describeArgument, orDefault } from './validate.js'
 
 /** Column types `pgSink` can write values to. */
 export type SinkValueType = 'text' | 'jsonb' | 'json'
 
-const VALUE_TYPES: readonly SinkValueType[] = ['text', 'jsonb', 'json']
-const SINK_OPTIONS: readonly (keyof PgSinkOptions)[] = ['table', 'keyColumn', 'valueColumn', 'valueType']
+const VALUE_TYPES = ['text', 'jsonb', 'json'] as const satisfies readonly SinkValueType[]
+export const SINK_OPTIONS: readonly (keyof PgSinkOptions)[] = ['table', 'keyColumn', 'valueColumn', 'valueType']
 
 /** Options of {@link pgSink}. */
 export interface PgSinkOptions {
@@ -21,7 +21,7 @@ export interface PgSinkOptions {
   valueColumn: string
   /**
    * Type the values are cast to: `'text'`, or `'jsonb'` / `'json'` (each value must then be JSON text).
-   * Default: `'text'`.
+   * Default: {@link PG_DEFAULTS}`.valueType`.
    */
   valueType?: SinkValueType
 }
@@ -43,23 +43,15 @@ export interface PgSinkOptions {
  * An aborted `signal` rejects with its reason at once; a statement already sent may still complete.
  */
 export function pgSink(pool: Pool, options: PgSinkOptions): Sink {
-  if (pool === null || typeof pool !== 'object' || typeof (pool as { query?: unknown }).query !== 'function')
-    throw new InvalidOptionError(
-      'pool argument of pgSink',
-      `expected a pg Pool (new pg.Pool(…)); got ${describeArgument(pool)}`,
-    )
+  // Only `query` is called: a single pg.Client does too.
+  requireClient('pool argument of pgSink', pool, 'a pg Pool (new pg.Pool(…))', ['query'])
   if (options === undefined)
     throw new InvalidOptionError('options of pgSink', 'expected { table, keyColumn, valueColumn }; got undefined')
   checkOptions('pgSink', options, SINK_OPTIONS)
   const table = quoteTableName('table of pgSink', options.table)
   const key = quoteIdentifier('keyColumn of pgSink', options.keyColumn)
   const value = quoteIdentifier('valueColumn of pgSink', options.valueColumn)
-  const valueType = orDefault(options.valueType, PG_DEFAULTS.valueType)
-  if (!VALUE_TYPES.includes(valueType))
-    throw new InvalidOptionError(
-      'valueType of pgSink',
-      `expected one of ${VALUE_TYPES.map((t) => `'${t}'`).join(', ')}; got ${describeValue(valueType)}`,
-    )
+  const valueType = oneOf('valueType of pgSink', options.valueType, VALUE_TYPES, PG_DEFAULTS.valueType)
   if (key === value)
     throw new InvalidOptionError('valueColumn of pgSink', `must differ from keyColumn; both are ${key}`)
   const text =

@@ -8,7 +8,8 @@ import {
 import type pg from 'pg'
 import { expect, it } from 'vitest'
 import { describeWith } from '../../../test/support/services.js'
-import { makeClient, makePool, makeShutdown, onCleanup, startTransactionPooler, task, uniqueName } from './helpers.js'
+import { delay, taskReport, testShutdown } from '../../../test/support/shutdown.js'
+import { makeClient, makePool, onCleanup, startTransactionPooler, uniqueName } from './helpers.js'
 
 /** Whether another session could take the lock right now (released at once if so). */
 async function freeElsewhere(other: pg.Client, id: bigint): Promise<boolean> {
@@ -38,7 +39,7 @@ async function lockHolders(other: pg.Client, id: bigint): Promise<number[]> {
 
 await describeWith('PostgreSQL', 'createAdvisoryLocks', () => {
   it('acquires and releases a session lock another session cannot take meanwhile', async () => {
-    const shutdown = makeShutdown()
+    const shutdown = testShutdown()
     const pool = makePool()
     const locks = createAdvisoryLocks(shutdown, pool)
     const other = await makeClient()
@@ -48,18 +49,18 @@ await describeWith('PostgreSQL', 'createAdvisoryLocks', () => {
     expect(lock.id).toBe(advisoryLockId(key))
     expect(locks.held()).toEqual([lock])
     expect(await freeElsewhere(other, lock.id)).toBe(false)
-    expect(await lock.release()).toBe(true)
-    expect(await lock.release()).toBe(false) // idempotent
+    expect(await lock.release()).toBe('released')
+    expect(await lock.release()).toBe('released') // idempotent: the same outcome
     expect(locks.held()).toEqual([])
     expect(await freeElsewhere(other, lock.id)).toBe(true)
     // One dedicated connection, kept checked out.
     expect(pool.totalCount - pool.idleCount).toBe(1)
-    expect(task(await shutdown.shutdown(), 'pg-advisory-locks').outcome).toBe('ok')
+    expect(taskReport(await shutdown.shutdown(), 'pg-advisory-locks').outcome).toBe('ok')
     expect(pool.idleCount).toBe(1)
   })
 
   it('works with numbers, bigints and await using', async () => {
-    const shutdown = makeShutdown()
+    const shutdown = testShutdown()
     const locks = createAdvisoryLocks(shutdown, makePool())
     const other = await makeClient()
     const big = -(2n ** 63n) + BigInt(Math.floor(Math.random() * 1e9))
@@ -76,8 +77,8 @@ await describeWith('PostgreSQL', 'createAdvisoryLocks', () => {
   })
 
   it('times out with AdvisoryLockTimeoutError after waitMs while another session holds it', async () => {
-    const shutdown = makeShutdown()
-    const locks = createAdvisoryLocks(shutdown, makePool(), { retryMs: 20 })
+    const shutdown = testShutdown()
+    const locks = createAdvisoryLocks(shutdown, makePool(), { retryDelayMs: 20 })
     const other = await makeClient()
     const key = uniqueName('busy')
     const id = advisoryLockId(key)
@@ -97,8 +98,48 @@ await describeWith('PostgreSQL', 'createAdvisoryLocks', () => {
     await shutdown.shutdown()
   })
 
+  it('a waiting acquire runs on the coordinator clock: waitMs ends when that clock says so', async () => {
+    // The system clock, but for a jump the test makes: 60 s pass at once for the coordinator.
+    let jumped = 0
+    const clock = {
+      now: () => Date.now() + jumped,
+      setTimeout: (callback: () => void, ms: number) => setTimeout(callback, ms),
+      clearTimeout: (handle: unknown) => clearTimeout(handle as NodeJS.Timeout),
+    }
+    const shutdown = testShutdown({ clock })
+    const locks = createAdvisoryLocks(shutdown, makePool(), { retryDelayMs: 20 })
+    const other = await makeClient()
+    const key = uniqueName('clock')
+    await other.query('SELECT pg_advisory_lock($1::bigint)', [advisoryLockId(key).toString()])
+    const waiting = locks.acquire(key, { waitMs: 60_000 }).catch((e: unknown) => e)
+    await delay(100)
+    jumped = 60_000
+    expect(await waiting).toMatchObject({ code: 'LAMEDUCK_ERR_ADVISORY_LOCK_TIMEOUT', waitMs: 60_000 })
+    await shutdown.shutdown()
+  })
+
+  it('a lost connection loses its locks: warned, out of held(), released as lost; the next acquire reconnects', async () => {
+    const shutdown = testShutdown()
+    const warnings: { code: string; details?: unknown }[] = []
+    shutdown.on('warning', (warning) => warnings.push(warning))
+    const locks = createAdvisoryLocks(shutdown, makePool())
+    const other = await makeClient()
+    const lock = await locks.acquire(uniqueName('lost'))
+    const [pid] = await lockHolders(other, lock.id)
+    await other.query('SELECT pg_terminate_backend($1)', [pid])
+    for (let i = 0; i < 100 && locks.held().length > 0; i++) await delay(10)
+    expect(locks.held()).toEqual([])
+    expect(warnings).toMatchObject([{ code: 'LAMEDUCK_WARN_ADVISORY_LOCKS_LOST', details: { lost: 1 } }])
+    expect(await lock.release()).toBe('lost')
+    expect(await freeElsewhere(other, lock.id)).toBe(true)
+    const again = await locks.acquire(lock.key)
+    expect(locks.held()).toEqual([again])
+    expect(taskReport(await shutdown.shutdown(), 'pg-advisory-locks').outcome).toBe('ok')
+    expect(await again.release()).toBe('released')
+  })
+
   it('holds a key once per instance: a second acquire waits like any other session', async () => {
-    const shutdown = makeShutdown()
+    const shutdown = testShutdown()
     const locks = createAdvisoryLocks(shutdown, makePool())
     const key = uniqueName('once')
     const [first, second] = await Promise.allSettled([locks.acquire(key), locks.acquire(key)])
@@ -112,7 +153,7 @@ await describeWith('PostgreSQL', 'createAdvisoryLocks', () => {
   })
 
   it('the release task releases every lock and gives the connection back; pg_locks shows none left', async () => {
-    const shutdown = makeShutdown()
+    const shutdown = testShutdown()
     const pool = makePool()
     const locks = createAdvisoryLocks(shutdown, pool)
     closePool(shutdown, pool)
@@ -126,25 +167,26 @@ await describeWith('PostgreSQL', 'createAdvisoryLocks', () => {
     expect(await advisoryLocksOf(other, pid)).toBe(3)
 
     const report = await shutdown.shutdown()
-    expect(task(report, 'pg-advisory-locks')).toMatchObject({ outcome: 'ok', phase: 'release' })
-    expect(task(report, 'pg-pool').outcome).toBe('ok')
+    expect(taskReport(report, 'pg-advisory-locks')).toMatchObject({ outcome: 'ok', phase: 'release' })
+    expect(taskReport(report, 'pg-pool').outcome).toBe('ok')
     expect(locks.held()).toEqual([])
-    for (const lock of taken) expect(await lock.release()).toBe(false)
+    // Released by the task: every release() says so, without a statement of its own.
+    for (const lock of taken) expect(await lock.release()).toBe('released')
     expect(await advisoryLocksOf(other, pid)).toBe(0)
     for (const lock of taken) expect(await freeElsewhere(other, lock.id)).toBe(true)
     await expect(locks.acquire('late')).rejects.toBeInstanceOf(AdvisoryLocksClosedError)
   })
 
   it('the release task is ok when no lock was ever taken', async () => {
-    const shutdown = makeShutdown()
+    const shutdown = testShutdown()
     const pool = makePool()
     createAdvisoryLocks(shutdown, pool)
-    expect(task(await shutdown.shutdown(), 'pg-advisory-locks').outcome).toBe('ok')
+    expect(taskReport(await shutdown.shutdown(), 'pg-advisory-locks').outcome).toBe('ok')
     expect(pool.totalCount).toBe(0)
   })
 
   it('does not warn about a transaction pooler when connected directly', async () => {
-    const shutdown = makeShutdown()
+    const shutdown = testShutdown()
     const warnings: string[] = []
     shutdown.on('warning', ({ code }) => warnings.push(code))
     const locks = createAdvisoryLocks(shutdown, makePool())
@@ -164,7 +206,7 @@ await describeWith('PostgreSQL', 'createAdvisoryLocks', () => {
     ]
     expect(pids[0]).not.toBe(pids[1])
 
-    const shutdown = makeShutdown()
+    const shutdown = testShutdown()
     const warnings: { code: string; details?: unknown }[] = []
     shutdown.on('warning', (warning) => warnings.push(warning))
     const locks = createAdvisoryLocks(shutdown, makePool({ connectionString: pooler.url }))

@@ -1,11 +1,12 @@
 import { closePool, PoolClosingError } from '@lameduck/pg'
 import { expect, it, vi } from 'vitest'
 import { describeWith } from '../../../test/support/services.js'
-import { delay, makePool, makeShutdown, task } from './helpers.js'
+import { delay, taskReport, testShutdown } from '../../../test/support/shutdown.js'
+import { makePool } from './helpers.js'
 
 await describeWith('PostgreSQL', 'closePool', () => {
   it('lets a query in flight complete, then ends the pool', async () => {
-    const shutdown = makeShutdown()
+    const shutdown = testShutdown()
     const pool = makePool()
     const closer = closePool(shutdown, pool)
     const end = vi.spyOn(pool, 'end')
@@ -13,7 +14,7 @@ await describeWith('PostgreSQL', 'closePool', () => {
     await delay(50)
     const report = await shutdown.shutdown()
     await expect(query).resolves.toMatchObject({ rows: [{ answer: 42 }] })
-    expect(task(report, 'pg-pool')).toMatchObject({ outcome: 'ok', phase: 'close' })
+    expect(taskReport(report, 'pg-pool')).toMatchObject({ outcome: 'ok', phase: 'close' })
     expect(report.exitCode).toBe(0)
     expect(pool.ended).toBe(true)
     expect(end).toHaveBeenCalledTimes(1)
@@ -21,7 +22,7 @@ await describeWith('PostgreSQL', 'closePool', () => {
   })
 
   it('rejects queued connect() waiters with PoolClosingError', async () => {
-    const shutdown = makeShutdown()
+    const shutdown = testShutdown()
     const pool = makePool({ max: 1 })
     closePool(shutdown, pool, { timeoutMs: 2000 })
     const held = await pool.connect()
@@ -36,12 +37,12 @@ await describeWith('PostgreSQL', 'closePool', () => {
     await expect(held.query('SELECT 2 AS two')).resolves.toMatchObject({ rows: [{ two: 2 }] })
     held.release()
     const report = await run
-    expect(task(report, 'pg-pool').outcome).toBe('ok')
+    expect(taskReport(report, 'pg-pool').outcome).toBe('ok')
     expect(pool.ended).toBe(true)
   })
 
   it('rejects new checkouts once the close has started', async () => {
-    const shutdown = makeShutdown()
+    const shutdown = testShutdown()
     const pool = makePool()
     closePool(shutdown, pool)
     const held = await pool.connect()
@@ -62,11 +63,11 @@ await describeWith('PostgreSQL', 'closePool', () => {
     )
     expect(viaCallback).toBeInstanceOf(PoolClosingError)
     held.release()
-    expect(task(await run, 'pg-pool').outcome).toBe('ok')
+    expect(taskReport(await run, 'pg-pool').outcome).toBe('ok')
   })
 
   it('destroys a client never released just before the budget and reports LAMEDUCK_ERR_POOL_FORCED', async () => {
-    const shutdown = makeShutdown()
+    const shutdown = testShutdown()
     const pool = makePool()
     const closer = closePool(shutdown, pool, { timeoutMs: 400 })
     const leaked = await pool.connect()
@@ -74,7 +75,7 @@ await describeWith('PostgreSQL', 'closePool', () => {
     const started = Date.now()
     const report = await shutdown.shutdown()
     const elapsed = Date.now() - started
-    const close = task(report, 'pg-pool')
+    const close = taskReport(report, 'pg-pool')
     expect(close).toMatchObject({ outcome: 'error', code: 'LAMEDUCK_ERR_POOL_FORCED' })
     expect(close.durationMs).toBeGreaterThanOrEqual(300)
     expect(close.durationMs).toBeLessThan(400)
@@ -88,20 +89,20 @@ await describeWith('PostgreSQL', 'closePool', () => {
   })
 
   it('destroys a client stuck in a long query, whose query then fails', async () => {
-    const shutdown = makeShutdown()
+    const shutdown = testShutdown()
     const pool = makePool()
     closePool(shutdown, pool, { timeoutMs: 300 })
     const stuck = pool.query('SELECT pg_sleep(5)')
     stuck.catch(() => {})
     await delay(50)
     const report = await shutdown.shutdown()
-    expect(task(report, 'pg-pool')).toMatchObject({ outcome: 'error', code: 'LAMEDUCK_ERR_POOL_FORCED' })
+    expect(taskReport(report, 'pg-pool')).toMatchObject({ outcome: 'error', code: 'LAMEDUCK_ERR_POOL_FORCED' })
     await expect(stuck).rejects.toThrow(/terminated/i)
-    expect(task(report, 'pg-pool').error).toMatch(/destroyed 1 PostgreSQL connection\(s\)/)
+    expect(taskReport(report, 'pg-pool').error).toMatch(/destroyed 1 PostgreSQL connection\(s\)/)
   })
 
   it('never calls pool.end() a second time when the application already did', async () => {
-    const shutdown = makeShutdown()
+    const shutdown = testShutdown()
     const pool = makePool()
     const closer = closePool(shutdown, pool)
     const end = vi.spyOn(pool, 'end')
@@ -111,30 +112,30 @@ await describeWith('PostgreSQL', 'closePool', () => {
     const report = await shutdown.shutdown()
     await userEnd
     expect(end).toHaveBeenCalledTimes(1)
-    expect(task(report, 'pg-pool').outcome).toBe('ok')
+    expect(taskReport(report, 'pg-pool').outcome).toBe('ok')
     expect(closer.stats).toMatchObject({ endedByUser: true, forced: 0 })
     expect(pool.ended).toBe(true)
   })
 
   it('is ok when the pool has already ended', async () => {
-    const shutdown = makeShutdown()
+    const shutdown = testShutdown()
     const pool = makePool()
     closePool(shutdown, pool)
     await pool.query('SELECT 1')
     await pool.end()
     const end = vi.spyOn(pool, 'end')
     const report = await shutdown.shutdown()
-    expect(task(report, 'pg-pool').outcome).toBe('ok')
+    expect(taskReport(report, 'pg-pool').outcome).toBe('ok')
     expect(end).not.toHaveBeenCalled()
   })
 
   it('names further pools pg-pool-2, … and rejects what is not a pool', async () => {
-    const shutdown = makeShutdown()
+    const shutdown = testShutdown()
     closePool(shutdown, makePool())
     const second = closePool(shutdown, makePool())
     const report = await shutdown.shutdown()
-    expect(task(report, 'pg-pool-2').outcome).toBe('ok')
+    expect(taskReport(report, 'pg-pool-2').outcome).toBe('ok')
     expect(second.stats?.forced).toBe(0)
-    expect(() => closePool(makeShutdown(), {} as never)).toThrow(/pool/)
+    expect(() => closePool(testShutdown(), {} as never)).toThrow(/pool/)
   })
 })

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto'
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net'
-import { createShutdown, type Shutdown, type ShutdownReport, type TaskReport } from '@lameduck/core'
 import pg from 'pg'
 import { afterEach } from 'vitest'
 import { DATABASE_URL } from '../../../test/support/services.js'
@@ -14,10 +13,6 @@ afterEach(async () => {
   for (const client of clients.splice(0)) await client.end().catch(() => {})
   for (const pool of pools.splice(0)) if (!pool.ending) await pool.end().catch(() => {})
 })
-
-export function makeShutdown(): Shutdown {
-  return createShutdown({ exit: false, logger: false, signals: [], drainDelayMs: 0 })
-}
 
 /** A pool closed after the test (unless the test ended it). */
 export function makePool(config: pg.PoolConfig = {}): pg.Pool {
@@ -43,13 +38,6 @@ export function onCleanup(cleanup: () => Promise<void> | void): void {
 export function uniqueName(prefix = 'lameduck_test'): string {
   return `${prefix}_${randomUUID().slice(0, 8)}`
 }
-
-export function task(report: ShutdownReport, name: string): TaskReport {
-  for (const phase of report.phases) for (const t of phase.tasks) if (t.name === name) return t
-  throw new Error(`no task ${name} in the report`)
-}
-
-export const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 /**
  * A TCP proxy to PostgreSQL that can be frozen: from then on nothing passes in either direction and

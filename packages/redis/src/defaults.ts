@@ -1,21 +1,26 @@
-/** Every default of `@lameduck/redis`, in one place. */
+/**
+ * Every default of `@lameduck/redis`, in one place: the code reads them from here, the README states them
+ * (a test checks it) and the TSDoc refers to them.
+ */
 export const REDIS_DEFAULTS = {
-  /** Prefix of every lock key; the fencing counter lives at `${keyPrefix}${key}:fence`. */
-  lockKeyPrefix: 'lock:',
-  /** Whether a task of this package that fails makes the exit code non-zero. */
-  critical: true,
-  /** Name of the lock-release task (`release` phase). */
-  locksTaskName: 'redis-locks',
-  /** Budget of the lock-release task. */
-  locksTimeoutMs: 3_000,
-  /** How long `acquire` waits for a held lock. 0: one attempt only. */
+  /** The task `createLocks` registers: releases every lock still held. */
+  locks: { name: 'redis-locks', phase: 'release', timeoutMs: 3_000, critical: true },
+  /** The task `closeRedis` registers: `QUIT`, or `disconnect()` when it cannot finish in time. */
+  quit: { name: 'redis-quit', phase: 'close', timeoutMs: 2_000, critical: true },
+  /** Prefix of every lock key; the fencing counter of a lock lives at `${keyPrefix}${key}:fence`. */
+  keyPrefix: 'lock:',
+  /** Releases per pipeline when releasing many locks at once. */
+  batchSize: 500,
+  /** How long `acquire` waits for a lock someone else holds. 0: one attempt only. */
   waitMs: 0,
   /** Mean delay between two attempts of a waiting `acquire`; each delay is jittered ±50%. */
   retryDelayMs: 50,
-  /** Releases per pipeline when releasing many locks at once. */
-  releaseBatchSize: 500,
-  /** Name of the client-quit task (`close` phase). */
-  quitTaskName: 'redis-quit',
-  /** Budget of the client-quit task. */
-  quitTimeoutMs: 2_000,
+  /** Whether `acquire` keeps extending the lock while it is held. */
+  autoExtend: false,
+  /** With `autoExtend`, the lock is extended every `ttlMs / autoExtendDivisor`… */
+  autoExtendDivisor: 3,
+  /** …and, after an extension failed, retried that often divided by this again. */
+  extendRetryDivisor: 3,
+  /** Prepended to every key (or, with `hash`, every field) by `redisSink`. */
+  sinkKeyPrefix: '',
 } as const

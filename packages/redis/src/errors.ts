@@ -1,7 +1,40 @@
 import { LameduckError } from '@lameduck/core'
 
+/** The closed catalogue of the error codes `@lameduck/redis` throws or records, each with its class. */
+export const REDIS_ERROR_CODES = [
+  /** {@link LockTimeoutError} */
+  'LAMEDUCK_ERR_LOCK_TIMEOUT',
+  /** {@link ShuttingDownError} */
+  'LAMEDUCK_ERR_SHUTTING_DOWN',
+  /** {@link LockFenceError} */
+  'LAMEDUCK_ERR_LOCK_FENCE',
+  /** {@link LockLostError} */
+  'LAMEDUCK_ERR_LOCK_LOST',
+  /** {@link LockReleaseIncompleteError} */
+  'LAMEDUCK_ERR_LOCK_RELEASE_INCOMPLETE',
+  /** {@link RedisQuitTimeoutError} */
+  'LAMEDUCK_ERR_REDIS_QUIT_TIMEOUT',
+  /** {@link RedisQuitError} */
+  'LAMEDUCK_ERR_REDIS_QUIT_FAILED',
+  /** {@link RedisUnavailableError} */
+  'LAMEDUCK_ERR_REDIS_UNAVAILABLE',
+  /** {@link SinkWriteError} */
+  'LAMEDUCK_ERR_REDIS_SINK_WRITE',
+] as const
+
+/** A code of {@link REDIS_ERROR_CODES}. */
+export type RedisErrorCode = (typeof REDIS_ERROR_CODES)[number]
+
+/** The warning codes `@lameduck/redis` emits: none so far (its problems are errors of its tasks). */
+export const REDIS_WARNING_CODES = [] as const
+
+/** A code of {@link REDIS_WARNING_CODES}. */
+export type RedisWarningCode = (typeof REDIS_WARNING_CODES)[number]
+
 /** `acquire` gave up: the lock was still held by someone else when `waitMs` ran out. */
 export class LockTimeoutError extends LameduckError {
+  declare readonly code: 'LAMEDUCK_ERR_LOCK_TIMEOUT'
+
   constructor(
     readonly key: string,
     readonly waitMs: number,
@@ -17,6 +50,8 @@ export class LockTimeoutError extends LameduckError {
 
 /** `acquire` was called, or was waiting, when the shutdown started: no new lock is taken from then on. */
 export class ShuttingDownError extends LameduckError {
+  declare readonly code: 'LAMEDUCK_ERR_SHUTTING_DOWN'
+
   constructor(readonly key: string) {
     super('LAMEDUCK_ERR_SHUTTING_DOWN', `cannot acquire lock "${key}": the process is shutting down`)
   }
@@ -27,6 +62,8 @@ export class ShuttingDownError extends LameduckError {
  * (or an integer that cannot be incremented). Nothing was locked: the lock key was left as it was.
  */
 export class LockFenceError extends LameduckError {
+  declare readonly code: 'LAMEDUCK_ERR_LOCK_FENCE'
+
   constructor(
     readonly key: string,
     readonly fenceKey: string,
@@ -50,6 +87,8 @@ export type LockLostReason =
 
 /** The abort reason of `lock.signal`: the lock is known lost, so work it protects must stop. */
 export class LockLostError extends LameduckError {
+  declare readonly code: 'LAMEDUCK_ERR_LOCK_LOST'
+
   constructor(
     readonly key: string,
     readonly reason: LockLostReason,
@@ -77,6 +116,8 @@ export interface ReleaseSummary {
 
 /** The release task could not release every lock before its deadline (e.g. Redis unreachable). */
 export class LockReleaseIncompleteError extends LameduckError {
+  declare readonly code: 'LAMEDUCK_ERR_LOCK_RELEASE_INCOMPLETE'
+
   constructor(
     readonly summary: ReleaseSummary,
     options?: { cause?: unknown },
@@ -93,6 +134,8 @@ export class LockReleaseIncompleteError extends LameduckError {
 
 /** `QUIT` got no answer within the task's budget: the connection was dropped with `disconnect()`. */
 export class RedisQuitTimeoutError extends LameduckError {
+  declare readonly code: 'LAMEDUCK_ERR_REDIS_QUIT_TIMEOUT'
+
   constructor(readonly budgetMs: number) {
     super(
       'LAMEDUCK_ERR_REDIS_QUIT_TIMEOUT',
@@ -103,6 +146,8 @@ export class RedisQuitTimeoutError extends LameduckError {
 
 /** `QUIT` failed: the connection was dropped with `disconnect()`. */
 export class RedisQuitError extends LameduckError {
+  declare readonly code: 'LAMEDUCK_ERR_REDIS_QUIT_FAILED'
+
   constructor(cause: unknown) {
     super(
       'LAMEDUCK_ERR_REDIS_QUIT_FAILED',
@@ -116,6 +161,8 @@ export class RedisQuitError extends LameduckError {
 
 /** The client was not connected at shutdown and commands it had queued offline were dropped. */
 export class RedisUnavailableError extends LameduckError {
+  declare readonly code: 'LAMEDUCK_ERR_REDIS_UNAVAILABLE'
+
   constructor(
     readonly status: string,
     readonly dropped: number,
@@ -129,6 +176,8 @@ export class RedisUnavailableError extends LameduckError {
 
 /** Some writes of a sink batch failed. The batch may be retried: every write is an idempotent upsert. */
 export class SinkWriteError extends LameduckError {
+  declare readonly code: 'LAMEDUCK_ERR_REDIS_SINK_WRITE'
+
   constructor(
     readonly failed: number,
     readonly total: number,

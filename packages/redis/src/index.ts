@@ -6,20 +6,24 @@ export {
   type LockLostReason,
   LockReleaseIncompleteError,
   LockTimeoutError,
+  REDIS_ERROR_CODES,
+  REDIS_WARNING_CODES,
+  type RedisErrorCode,
   RedisQuitError,
   RedisQuitTimeoutError,
   RedisUnavailableError,
+  type RedisWarningCode,
   type ReleaseSummary,
   ShuttingDownError,
   SinkWriteError,
 } from './errors.js'
 export {
-  type AcquireOptions,
   createLocks,
-  type Lock,
-  type Locks,
-  type LocksOptions,
-  type ReleaseResult,
+  type RedisAcquireOptions,
+  type RedisLock,
+  type RedisLocks,
+  type RedisLocksOptions,
+  type ReleaseOutcome,
 } from './locks.js'
 export type { RedisClient } from './scripts.js'
 export { type RedisSinkOptions, redisSink } from './sink.js'

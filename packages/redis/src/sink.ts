@@ -1,12 +1,14 @@
 import type { Sink, SinkEntry } from '@lameduck/cache'
-import { abortable, checkOptions, InvalidOptionError } from '@lameduck/core'
+import { InvalidOptionError } from '@lameduck/core'
+import { abortable, checkOptions, nonEmptyString } from '@lameduck/core/adapter'
+import { requireRedisClient, text } from './arguments.js'
+import { REDIS_DEFAULTS } from './defaults.js'
 import { SinkWriteError } from './errors.js'
 import type { RedisClient } from './scripts.js'
-import { orDefault, requireRedisClient, string } from './validate.js'
 
 /** Options of {@link redisSink}. */
 export interface RedisSinkOptions {
-  /** Prepended to every key (or, with `hash`, to every field). Default: `''`. */
+  /** Prepended to every key (or, with `hash`, to every field). Default: {@link REDIS_DEFAULTS}`.sinkKeyPrefix`. */
   keyPrefix?: string
   /** Write every entry as a field of this one hash (`HSET`) instead of as its own string key. Default: none. */
   hash?: string
@@ -23,11 +25,10 @@ export interface RedisSinkOptions {
  * would fail with `CROSSSLOT`.
  */
 export function redisSink(client: RedisClient, options: RedisSinkOptions = {}): Sink {
-  requireRedisClient('redisSink', 'client', client, ['mset', 'hset'])
+  requireRedisClient('redisSink', client, ['mset', 'hset'])
   checkOptions('redisSink', options, SINK_OPTIONS)
-  const keyPrefix = string('keyPrefix of redisSink', orDefault(options.keyPrefix, ''))
-  const hash = options.hash === undefined ? undefined : string('hash of redisSink', options.hash)
-  if (hash === '') throw new InvalidOptionError('hash of redisSink', 'expected a non-empty key; got ""')
+  const keyPrefix = text('keyPrefix of redisSink', options.keyPrefix, REDIS_DEFAULTS.sinkKeyPrefix)
+  const hash = options.hash === undefined ? undefined : nonEmptyString('hash of redisSink', options.hash)
   if ((client as { isCluster?: boolean }).isCluster && hash === undefined && !hasHashTag(keyPrefix))
     throw new InvalidOptionError(
       'keyPrefix of redisSink',
@@ -54,7 +55,7 @@ export function redisSink(client: RedisClient, options: RedisSinkOptions = {}): 
   }
 }
 
-const SINK_OPTIONS: readonly (keyof RedisSinkOptions)[] = ['keyPrefix', 'hash']
+export const SINK_OPTIONS: readonly (keyof RedisSinkOptions)[] = ['keyPrefix', 'hash']
 
 /** Whether every key starting with `prefix` hashes on a tag inside `prefix` (Redis Cluster's `{…}` rule). */
 function hasHashTag(prefix: string): boolean {

@@ -2,7 +2,8 @@ import { closeRedis, createLocks } from '@lameduck/redis'
 import { Redis } from 'ioredis'
 import { afterAll, expect, it } from 'vitest'
 import { describeWith } from '../../../test/support/services.js'
-import { cleanup, client, closedPort, coordinator, delay, runPrefix } from './helpers.js'
+import { delay, taskReport, testShutdown } from '../../../test/support/shutdown.js'
+import { cleanup, client, closedPort, runPrefix } from './helpers.js'
 
 await describeWith('Redis', '@lameduck/redis closeRedis', () => {
   const prefix = runPrefix()
@@ -11,21 +12,20 @@ await describeWith('Redis', '@lameduck/redis closeRedis', () => {
   it('quits in the close phase after the replies already due', async () => {
     const redis = client()
     await redis.ping()
-    const shutdown = coordinator()
+    const shutdown = testShutdown()
     closeRedis(shutdown, redis)
     const write = redis.set(`${prefix}before-quit`, 'v')
     const report = await shutdown.shutdown()
     expect(await write).toBe('OK')
     expect(report.exitCode).toBe(0)
-    const task = report.phases.find((phase) => phase.name === 'close')?.tasks[0]
-    expect(task).toMatchObject({ name: 'redis-quit', outcome: 'ok' })
+    expect(taskReport(report, 'redis-quit')).toMatchObject({ phase: 'close', outcome: 'ok' })
     expect(redis.status).toBe('end')
   })
 
   it('does nothing for a client already closed', async () => {
     const redis = client()
     await redis.quit()
-    const shutdown = coordinator()
+    const shutdown = testShutdown()
     closeRedis(shutdown, redis, { name: 'closed-already' })
     expect((await shutdown.shutdown()).exitCode).toBe(0)
   })
@@ -35,7 +35,7 @@ await describeWith('Redis', '@lameduck/redis closeRedis', () => {
     const down = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1 })
     down.on('error', () => {})
     try {
-      const shutdown = coordinator()
+      const shutdown = testShutdown()
       closeRedis(shutdown, down, { timeoutMs: 1000 })
       const locks = createLocks(shutdown, down, { keyPrefix: prefix, timeoutMs: 1000 })
       // Queued offline while the client keeps trying to connect: it will never be sent.
@@ -44,7 +44,7 @@ await describeWith('Redis', '@lameduck/redis closeRedis', () => {
       const report = await shutdown.shutdown()
       expect(Date.now() - started).toBeLessThan(1500)
       expect(report.exitCode).not.toBe(0)
-      const quit = report.phases.flatMap((phase) => phase.tasks).find((task) => task.name === 'redis-quit')
+      const quit = taskReport(report, 'redis-quit')
       expect(quit).toMatchObject({ outcome: 'error', code: 'LAMEDUCK_ERR_REDIS_UNAVAILABLE' })
       // ioredis leaves a client disconnected mid-reconnect in 'reconnecting' (redis/ioredis#2169), but it
       // makes no further attempt.
@@ -55,7 +55,7 @@ await describeWith('Redis', '@lameduck/redis closeRedis', () => {
       expect(['end', 'reconnecting']).toContain(down.status)
       expect(attempts).toBe(0)
       void queued
-      expect(locks.held()).toBe(0)
+      expect(locks.held()).toHaveLength(0)
     } finally {
       down.disconnect()
     }
@@ -63,7 +63,7 @@ await describeWith('Redis', '@lameduck/redis closeRedis', () => {
 
   it('just disconnects a client that never connected and has nothing queued', async () => {
     const down = new Redis({ port: await closedPort(), lazyConnect: true })
-    const shutdown = coordinator()
+    const shutdown = testShutdown()
     closeRedis(shutdown, down)
     const report = await shutdown.shutdown()
     expect(report.exitCode).toBe(0)

@@ -7,7 +7,8 @@ import { promisify } from 'node:util'
 import { closeRedis, createLocks, redisSink } from '@lameduck/redis'
 import { Cluster } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { coordinator, delay, runPrefix } from './helpers.js'
+import { delay, taskReport, testShutdown } from '../../../test/support/shutdown.js'
+import { runPrefix } from './helpers.js'
 
 // A real three-node Redis Cluster, started from the machine's redis-server for this file only: the cluster
 // paths of the adapters (hash tags, releases one by one instead of a pipeline, QUIT on every node) run
@@ -111,7 +112,7 @@ async function clusterPorts(count: number): Promise<number[]> {
 
   it('holds locks whose keys live on every node, and releases all of them at shutdown', async () => {
     const redis = cluster()
-    const shutdown = coordinator()
+    const shutdown = testShutdown()
     const locks = createLocks(shutdown, redis, { keyPrefix: prefix })
     // The braces keep each lock's key and its fence key in one slot; the 60 locks spread over the nodes.
     const held = await Promise.all(
@@ -129,18 +130,17 @@ async function clusterPorts(count: number): Promise<number[]> {
 
     const report = await shutdown.shutdown()
     expect(report.exitCode).toBe(0)
-    const task = report.phases.flatMap((phase) => phase.tasks).find((t) => t.name === 'redis-locks')
-    expect(task?.outcome).toBe('ok')
+    expect(taskReport(report, 'redis-locks').outcome).toBe('ok')
     for (const lock of held) expect(await redis.exists(`${prefix}${lock.key}`)).toBe(0)
     // The fencing counters stay: the next holder of a key gets a larger fence.
-    const again = createLocks(coordinator(), redis, { keyPrefix: prefix })
+    const again = createLocks(testShutdown(), redis, { keyPrefix: prefix })
     const next = await again.acquire('{order:0}', { ttlMs: 1000 })
     expect(next.fence).toBeGreaterThan(held[0]!.fence)
     await next.release()
   })
 
   it('a lock key without a hash tag fails with CROSSSLOT, as the README says', async () => {
-    const locks = createLocks(coordinator(), cluster(), { keyPrefix: prefix })
+    const locks = createLocks(testShutdown(), cluster(), { keyPrefix: prefix })
     await expect(locks.acquire('no-tag', { ttlMs: 1000 })).rejects.toThrow(/CROSSSLOT/)
   })
 
@@ -173,7 +173,7 @@ async function clusterPorts(count: number): Promise<number[]> {
   it('closeRedis quits every node of the cluster', async () => {
     const redis = cluster()
     await redis.set(`${prefix}{close}`, '1')
-    const shutdown = coordinator()
+    const shutdown = testShutdown()
     closeRedis(shutdown, redis, { timeoutMs: 2000 })
     const report = await shutdown.shutdown()
     expect(report.exitCode).toBe(0)

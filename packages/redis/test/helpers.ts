@@ -1,13 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { type AddressInfo, createServer, type Server, type Socket, connect as tcpConnect } from 'node:net'
-import { createShutdown, type Shutdown } from '@lameduck/core'
 import { Redis, type RedisOptions } from 'ioredis'
 import { REDIS_URL } from '../../../test/support/services.js'
-
-/** A coordinator that neither exits, logs nor listens to signals. */
-export function coordinator(): Shutdown {
-  return createShutdown({ exit: false, logger: false, signals: [], drainDelayMs: 0 })
-}
 
 /** A unique prefix per test run, so parallel runs never share keys. */
 export function runPrefix(): string {
@@ -102,5 +96,3 @@ export async function blackholeProxy(): Promise<{
     },
   }
 }
-
-export const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

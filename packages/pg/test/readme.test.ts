@@ -1,0 +1,46 @@
+import { readFileSync } from 'node:fs'
+import { TASK_OPTION_KEYS } from '@lameduck/core/adapter'
+import { PG_DEFAULTS } from '@lameduck/pg'
+import { describe, expect, it } from 'vitest'
+import { readmeTable } from '../../../test/support/adapter-contract.js'
+import { ACQUIRE_OPTIONS, LOCKS_OPTIONS } from '../src/advisory-locks.js'
+import { SINK_OPTIONS } from '../src/sink.js'
+
+// Defaults live in PG_DEFAULTS and the option lists the checks use; this keeps the README's option tables
+// from drifting away from either.
+const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+const tables = {
+  closePool: readmeTable(readme, '## `closePool('),
+  createAdvisoryLocks: readmeTable(readme, '## `createAdvisoryLocks('),
+  acquire: readmeTable(readme, '### `locks.acquire('),
+  pgSink: readmeTable(readme, '## `pgSink('),
+}
+
+/** The default cell of `option` in `table`. */
+function defaultOf(table: keyof typeof tables, option: string): string {
+  const cells = tables[table].get(option)
+  if (!cells) throw new Error(`the README's ${table} table has no row for ${option}`)
+  return cells[2] ?? ''
+}
+
+const literal = (value: string | number | boolean) => `\`${typeof value === 'string' ? `'${value}'` : value}\``
+
+describe('README agrees with the code', () => {
+  it('documents exactly the options each function accepts', () => {
+    expect([...tables.closePool.keys()].sort()).toEqual([...TASK_OPTION_KEYS].sort())
+    expect([...tables.createAdvisoryLocks.keys()].sort()).toEqual([...LOCKS_OPTIONS].sort())
+    expect([...tables.acquire.keys()].sort()).toEqual([...ACQUIRE_OPTIONS].sort())
+    expect([...tables.pgSink.keys()].sort()).toEqual([...SINK_OPTIONS].sort())
+  })
+
+  it('states the defaults PG_DEFAULTS holds', () => {
+    for (const key of TASK_OPTION_KEYS) {
+      expect(defaultOf('closePool', key)).toContain(literal(PG_DEFAULTS.pool[key]))
+      expect(defaultOf('createAdvisoryLocks', key)).toContain(literal(PG_DEFAULTS.locks[key]))
+    }
+    expect(defaultOf('closePool', 'name')).toContain(literal(`${PG_DEFAULTS.pool.name}-2`))
+    expect(defaultOf('createAdvisoryLocks', 'retryDelayMs')).toBe(literal(PG_DEFAULTS.retryDelayMs))
+    expect(defaultOf('acquire', 'waitMs')).toBe(literal(PG_DEFAULTS.waitMs))
+    expect(defaultOf('pgSink', 'valueType')).toBe(literal(PG_DEFAULTS.valueType))
+  })
+})

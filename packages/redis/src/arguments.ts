@@ -1,0 +1,57 @@
+import type { Shutdown } from '@lameduck/core'
+import { describeValue, InvalidDurationError, InvalidOptionError } from '@lameduck/core'
+import { duration, requireClient, requireShutdown } from '@lameduck/core/adapter'
+import type { RedisClient } from './scripts.js'
+
+// The checks of this package's own arguments; every other option goes through the kit's validators.
+
+/** Whether `value` is an ioredis client, by the shape every ioredis client has. */
+function isIoredis(value: unknown): boolean {
+  const v = value as Record<string, unknown> | null
+  return v !== null && typeof v === 'object' && typeof v.status === 'string' && typeof v.defineCommand === 'function'
+}
+
+/**
+ * The kit's `requireShutdown`, except that an ioredis client given first (the arguments swapped) is named as
+ * one: ioredis' classes are mixins, whose constructor name ("EventEmitter") would say nothing.
+ */
+export function requireCoordinator(where: string, value: unknown, usage: string): Shutdown {
+  if (isIoredis(value))
+    throw new InvalidOptionError(
+      `shutdown argument of ${where}`,
+      `expected the coordinator createShutdown() returns; got an ioredis client (the coordinator comes first: ${usage})`,
+    )
+  return requireShutdown(where, value, usage)
+}
+
+/**
+ * The client argument of `where`: an ioredis client (`Redis` or `Cluster`) with the methods `where` calls.
+ * Checked by shape: ioredis clients have `defineCommand`, which node-redis clients, pools and plain objects
+ * lack, so the message names the first method missing.
+ */
+export function requireRedisClient(where: string, value: unknown, methods: readonly string[]): RedisClient {
+  return requireClient<RedisClient>(
+    `client argument of ${where}`,
+    value,
+    'an ioredis client (new Redis(…) or new Cluster(…))',
+    ['defineCommand', ...methods],
+  )
+}
+
+/**
+ * A duration Redis takes in whole milliseconds and that cannot be 0 (a TTL, a retry delay): the kit's
+ * `duration`, then rounded up, with 0 refused like any other impossible duration
+ * (`LAMEDUCK_ERR_INVALID_DURATION`).
+ */
+export function wholeMs(option: string, value: unknown, fallback?: number): number {
+  const ms = duration(option, value, fallback)
+  if (ms === 0) throw new InvalidDurationError(option, ms, 'greater than 0 ms')
+  return Math.ceil(ms)
+}
+
+/** A string, `''` included (a key prefix), or `fallback` when `undefined`. */
+export function text(option: string, value: unknown, fallback: string): string {
+  const v = value === undefined ? fallback : value
+  if (typeof v !== 'string') throw new InvalidOptionError(option, `expected a string; got ${describeValue(v)}`)
+  return v
+}
