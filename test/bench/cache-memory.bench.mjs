@@ -66,7 +66,7 @@ async function writerRate() {
     await yieldToLoop()
   }
   const perSetMs = (performance.now() - t) / n
-  cache.dispose()
+  cache.remove()
   return perSetMs
 }
 
@@ -102,7 +102,7 @@ async function run(label, options, { wait }) {
     complete = sink.written() === N
   }
   const stats = cache.stats()
-  cache.dispose()
+  cache.remove()
   // Let the writes still in flight settle, so that the next run's baseline does not count this cache.
   await sleep(3 * batchMs)
   return { label, options, peak, peakEstimate, peakEntries, writeMs, complete, stats }

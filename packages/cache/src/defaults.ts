@@ -1,14 +1,24 @@
-/** Every default of `@lameduck/cache`, in one place. The README's options table is checked against it. */
+/**
+ * Every default of `@lameduck/cache`, in one place: the code reads them from here, the README's option
+ * tables are checked against it (a test) and the TSDoc refers to it.
+ */
 export const CACHE_DEFAULTS = {
+  /**
+   * The shutdown flush task of `createWriteBehind`: the name is numbered when taken (`write-behind-2`, …);
+   * critical, because entries left unwritten are data lost (or handed to `onUnflushed`).
+   */
+  writeBehind: { name: 'write-behind', phase: 'flush', timeoutMs: 5_000, critical: true },
+  /** The task `flushTask` registers for a buffer of your own (numbered the same way: `flush-task-2`, …). */
+  flushTask: { name: 'flush-task', phase: 'flush', timeoutMs: 5_000, critical: true },
   /** Background flushes of dirty entries; 0 turns them off (then only the shutdown, a full cache and `flush()` write). */
   flushIntervalMs: 1_000,
+  /** Entries per `sink.write`. */
   maxBatch: 1_000,
   /** Batches written at the same time. */
   concurrency: 4,
-  /** Budget of the shutdown flush task. */
-  timeoutMs: 5_000,
   /** First retry delay after a sink failure (of the whole sink, or of one entry); doubles up to `maxRetryDelayMs`. */
   retryDelayMs: 50,
+  /** Longest delay between two retries. */
   maxRetryDelayMs: 1_000,
   /**
    * Entries held in memory, written or not. Past it, clean entries are let go (least recently used
@@ -23,7 +33,6 @@ export const CACHE_DEFAULTS = {
   maxBytes: 64 * 1024 * 1024,
   /** Keep written values for `get()` (bounded by the limits above); `false` drops each one once written. */
   retainClean: true,
-  critical: true,
 } as const
 
 /**

@@ -1,10 +1,36 @@
 import { LameduckError } from '@lameduck/core'
 
+/** The closed catalogue of the error codes `@lameduck/cache` throws or records, each with its class. */
+export const CACHE_ERROR_CODES = [
+  /** {@link CacheClosedError} */
+  'LAMEDUCK_ERR_CACHE_CLOSED',
+  /** {@link InvalidCacheValueError} */
+  'LAMEDUCK_ERR_CACHE_VALUE',
+  /** {@link CacheFullError} */
+  'LAMEDUCK_ERR_CACHE_FULL',
+  /** {@link CacheFlushIncompleteError} */
+  'LAMEDUCK_ERR_CACHE_FLUSH_INCOMPLETE',
+] as const
+
+/** A code of {@link CACHE_ERROR_CODES}. */
+export type CacheErrorCode = (typeof CACHE_ERROR_CODES)[number]
+
+/** The warning codes `@lameduck/cache` emits through the coordinator (`shutdown.on('warning')` and the log). */
+export const CACHE_WARNING_CODES = [
+  /** The sink refuses some entries even written alone; they stay dirty and are retried with backoff. */
+  'LAMEDUCK_WARN_CACHE_ENTRIES_FAILING',
+] as const
+
+/** A code of {@link CACHE_WARNING_CODES}. */
+export type CacheWarningCode = (typeof CACHE_WARNING_CODES)[number]
+
 /**
  * A write the cache can no longer carry to its sink: its shutdown flush is over (written, timed out,
  * skipped or abandoned at exit). Refused instead of accepted and lost.
  */
 export class CacheClosedError extends LameduckError {
+  declare readonly code: 'LAMEDUCK_ERR_CACHE_CLOSED'
+
   constructor(
     readonly cache: string,
     why = 'has been flushed for shutdown',
@@ -18,6 +44,8 @@ export class CacheClosedError extends LameduckError {
  * would store something else (NaN as null, a Date as a string, a Map as {}). Or a key that is not a string.
  */
 export class InvalidCacheValueError extends LameduckError {
+  declare readonly code: 'LAMEDUCK_ERR_CACHE_VALUE'
+
   constructor(
     readonly key: string,
     why: string,
@@ -32,6 +60,8 @@ export class InvalidCacheValueError extends LameduckError {
  * slower than the writers. The value was not stored.
  */
 export class CacheFullError extends LameduckError {
+  declare readonly code: 'LAMEDUCK_ERR_CACHE_FULL'
+
   constructor(
     readonly cache: string,
     readonly entries: number,
@@ -55,6 +85,8 @@ export class CacheFullError extends LameduckError {
 
 /** The shutdown flush ran out of budget (or the sink kept refusing entries) with entries still unwritten. */
 export class CacheFlushIncompleteError extends LameduckError {
+  declare readonly code: 'LAMEDUCK_ERR_CACHE_FLUSH_INCOMPLETE'
+
   constructor(
     readonly cache: string,
     readonly flushed: number,

@@ -1,7 +1,16 @@
 export { CACHE_DEFAULTS, ENTRY_OVERHEAD_BYTES } from './defaults.js'
 export type { Encoder } from './encode.js'
-export { CacheClosedError, CacheFlushIncompleteError, CacheFullError, InvalidCacheValueError } from './errors.js'
-export { flushTask } from './flush-task.js'
+export {
+  CACHE_ERROR_CODES,
+  CACHE_WARNING_CODES,
+  CacheClosedError,
+  type CacheErrorCode,
+  CacheFlushIncompleteError,
+  CacheFullError,
+  type CacheWarningCode,
+  InvalidCacheValueError,
+} from './errors.js'
+export { type FlushTaskOptions, flushTask } from './flush-task.js'
 export type { Sink, SinkEntry } from './sink.js'
 export {
   createWriteBehind,

@@ -1,4 +1,17 @@
-import { checkOptions, describeValue, InvalidOptionError, requireDuration, type Shutdown } from '@lameduck/core'
+import { InvalidOptionError, type Phase } from '@lameduck/core'
+import {
+  type AdapterTaskOptions,
+  boolean,
+  checkOptions,
+  count,
+  duration,
+  optionalFunction,
+  orDefault,
+  type ResolvedTaskOptions,
+  requireClient,
+  requireShutdown,
+  taskOptions,
+} from '@lameduck/core/adapter'
 import { CACHE_DEFAULTS } from './defaults.js'
 import type { Encoder } from './encode.js'
 import type { Sink, SinkEntry } from './sink.js'
@@ -13,30 +26,48 @@ export interface UnflushedEntry extends SinkEntry {
   error: Error
 }
 
-export interface WriteBehindOptions<V = unknown> {
+/**
+ * The options of `createWriteBehind`: the shared task options (`name`, `phase`, `timeoutMs`, `critical`)
+ * and the cache's own. Every default is in {@link CACHE_DEFAULTS}.
+ */
+export interface WriteBehindOptions<V = unknown> extends AdapterTaskOptions {
   /** Where dirty entries go. */
   sink: Sink
-  /** Name in logs and of the shutdown task. Default: `write-behind` (`write-behind-2`, …). */
+  /**
+   * Name in logs, metrics and of the shutdown task. Default: {@link CACHE_DEFAULTS}`.writeBehind.name`,
+   * numbered when taken (`write-behind-2`, …); a name you choose that is taken throws `DuplicateTaskError`.
+   */
   name?: string
-  /** Background flush interval in ms; 0: no periodic flush (the shutdown, a full cache and `flush()` still write). Default: 1000. */
-  flushIntervalMs?: number
-  /** Entries per `sink.write`. Default: 1000. */
-  maxBatch?: number
-  /** Batches written at the same time. Default: 4. */
-  concurrency?: number
-  /** Budget of the shutdown flush. Default: 5000. */
+  /** When the shutdown flush runs. Default: {@link CACHE_DEFAULTS}`.writeBehind.phase`. */
+  phase?: Phase
+  /** Budget of the shutdown flush. Default: {@link CACHE_DEFAULTS}`.writeBehind.timeoutMs`. */
   timeoutMs?: number
-  /** Whether entries left unwritten make the exit code non-zero. Default: `true`. */
+  /** Whether entries left unwritten make the exit code non-zero. Default: {@link CACHE_DEFAULTS}`.writeBehind.critical`. */
   critical?: boolean
-  /** First delay before retrying a failed write (the whole sink, or one entry); doubles up to `maxRetryDelayMs`. Default: 50. */
+  /**
+   * Background flush interval in ms; 0: no periodic flush (the shutdown, a full cache and `flush()` still
+   * write). Default: {@link CACHE_DEFAULTS}`.flushIntervalMs`.
+   */
+  flushIntervalMs?: number
+  /** Entries per `sink.write`. Default: {@link CACHE_DEFAULTS}`.maxBatch`. */
+  maxBatch?: number
+  /** Batches written at the same time. Default: {@link CACHE_DEFAULTS}`.concurrency`. */
+  concurrency?: number
+  /**
+   * First delay before retrying a failed write (the whole sink, or one entry); doubles up to
+   * `maxRetryDelayMs`. Default: {@link CACHE_DEFAULTS}`.retryDelayMs`.
+   */
   retryDelayMs?: number
-  /** Longest delay between retries. Default: 1000. */
+  /** Longest delay between retries (at least `retryDelayMs`). Default: {@link CACHE_DEFAULTS}`.maxRetryDelayMs`. */
   maxRetryDelayMs?: number
-  /** Entries held in memory, written or not (`Infinity`: no limit). Default: 100000. */
+  /** Entries held in memory, written or not (`Infinity`: no limit). Default: {@link CACHE_DEFAULTS}`.maxEntries`. */
   maxEntries?: number
-  /** Estimated bytes held in memory (`Infinity`: no limit). Default: 67108864 (64 MiB). */
+  /** Estimated bytes held in memory (`Infinity`: no limit). Default: {@link CACHE_DEFAULTS}`.maxBytes`. */
   maxBytes?: number
-  /** Keep written values for `get()`, within the limits; `false`: let each go once written. Default: `true`. */
+  /**
+   * Keep written values for `get()`, within the limits; `false`: let each go once written.
+   * Default: {@link CACHE_DEFAULTS}`.retainClean`.
+   */
   retainClean?: boolean
   /**
    * Turns a value into the text the sink stores, instead of the default (strings as they are, the rest as
@@ -54,11 +85,12 @@ export interface WriteBehindOptions<V = unknown> {
 export const OPTION_NAMES = [
   'sink',
   'name',
+  'phase',
+  'timeoutMs',
+  'critical',
   'flushIntervalMs',
   'maxBatch',
   'concurrency',
-  'timeoutMs',
-  'critical',
   'retryDelayMs',
   'maxRetryDelayMs',
   'maxEntries',
@@ -70,12 +102,10 @@ export const OPTION_NAMES = [
 
 export interface ResolvedCacheOptions<V> {
   sink: Sink
-  name: string | undefined
+  task: ResolvedTaskOptions
   flushIntervalMs: number
   maxBatch: number
   concurrency: number
-  timeoutMs: number
-  critical: boolean
   retryDelayMs: number
   maxRetryDelayMs: number
   maxEntries: number
@@ -85,105 +115,52 @@ export interface ResolvedCacheOptions<V> {
   onUnflushed: ((entries: UnflushedEntry[]) => void) | undefined
 }
 
+const WHERE = 'createWriteBehind'
+
 /**
- * Validates `createWriteBehind`'s arguments: unknown keys refused (with "did you mean"), `undefined` means
- * the default and anything else of the wrong type — `null` included — is refused.
+ * Validates `createWriteBehind`'s arguments with the kit's validators: unknown keys refused (with "did
+ * you mean"), `undefined` means the default and anything else of the wrong type — `null` included — is
+ * refused; a wrong duration is an `InvalidDurationError`, any other wrong value an `InvalidOptionError`.
  */
 export function resolveCacheOptions<V>(shutdown: unknown, options: unknown): ResolvedCacheOptions<V> {
-  requireCoordinator('createWriteBehind', shutdown)
-  if (options === undefined) throw new InvalidOptionError('createWriteBehind options', 'expected { sink, … }')
-  checkOptions('createWriteBehind', options, OPTION_NAMES)
+  requireShutdown(WHERE, shutdown, 'createWriteBehind(shutdown, { sink, ... })')
+  if (options === undefined) throw new InvalidOptionError(`options of ${WHERE}`, 'expected { sink, … }; got undefined')
+  checkOptions(WHERE, options, OPTION_NAMES)
   const o = options as WriteBehindOptions<V>
-  const sink = o.sink as unknown
-  if (sink === null || typeof sink !== 'object' || typeof (sink as Sink).write !== 'function')
-    throw new InvalidOptionError(
-      'sink',
-      `expected an object with a write(batch, signal) method, got ${describeValue(sink)}`,
-    )
   const d = CACHE_DEFAULTS
-  const retryDelayMs = duration('retryDelayMs', o.retryDelayMs, d.retryDelayMs)
-  const maxRetryDelayMs = duration('maxRetryDelayMs', o.maxRetryDelayMs, Math.max(d.maxRetryDelayMs, retryDelayMs))
+  const sink = requireClient<Sink>(
+    `sink of ${WHERE}`,
+    o.sink,
+    'a Sink (an object with a write(batch, signal) method)',
+    ['write'],
+  )
+  const retryDelayMs = duration(`retryDelayMs of ${WHERE}`, o.retryDelayMs, d.retryDelayMs)
+  const maxRetryDelayMs = duration(
+    `maxRetryDelayMs of ${WHERE}`,
+    o.maxRetryDelayMs,
+    Math.max(d.maxRetryDelayMs, retryDelayMs),
+  )
   if (maxRetryDelayMs < retryDelayMs)
     throw new InvalidOptionError(
-      'maxRetryDelayMs',
+      `maxRetryDelayMs of ${WHERE}`,
       `must be at least retryDelayMs (${retryDelayMs}); got ${maxRetryDelayMs}`,
     )
+  // Counts with no upper bound but not Infinity either (Infinity writers, or batches, cannot be made).
+  const finite = { min: 1, max: Number.MAX_SAFE_INTEGER }
+  // Limits: Infinity means no limit.
+  const limit = { min: 1 }
   return {
-    sink: sink as Sink,
-    name: optionalName(o.name),
-    flushIntervalMs: duration('flushIntervalMs', o.flushIntervalMs, d.flushIntervalMs),
-    maxBatch: positiveInteger('maxBatch', o.maxBatch, d.maxBatch),
-    concurrency: positiveInteger('concurrency', o.concurrency, d.concurrency),
-    timeoutMs: duration('timeoutMs', o.timeoutMs, d.timeoutMs),
-    critical: boolean('critical', o.critical, d.critical),
+    sink,
+    task: taskOptions(WHERE, o, d.writeBehind),
+    flushIntervalMs: duration(`flushIntervalMs of ${WHERE}`, o.flushIntervalMs, d.flushIntervalMs),
+    maxBatch: count(`maxBatch of ${WHERE}`, o.maxBatch, d.maxBatch, finite),
+    concurrency: count(`concurrency of ${WHERE}`, o.concurrency, d.concurrency, finite),
     retryDelayMs,
     maxRetryDelayMs,
-    maxEntries: limit('maxEntries', o.maxEntries, d.maxEntries, true),
-    maxBytes: limit('maxBytes', o.maxBytes, d.maxBytes, false),
-    retainClean: boolean('retainClean', o.retainClean, d.retainClean),
-    encode: optionalFunction('encode', o.encode),
-    onUnflushed: optionalFunction('onUnflushed', o.onUnflushed),
+    maxEntries: count(`maxEntries of ${WHERE}`, o.maxEntries, d.maxEntries, limit),
+    maxBytes: count(`maxBytes of ${WHERE}`, o.maxBytes, d.maxBytes, limit),
+    retainClean: boolean(`retainClean of ${WHERE}`, orDefault(o.retainClean, d.retainClean)),
+    encode: optionalFunction(`encode of ${WHERE}`, o.encode),
+    onUnflushed: optionalFunction(`onUnflushed of ${WHERE}`, o.onUnflushed),
   }
-}
-
-export function resolveFlushTaskOptions(options: unknown): { timeoutMs: number; critical: boolean } {
-  checkOptions('flushTask', options, ['timeoutMs', 'critical'])
-  const o = (options ?? {}) as { timeoutMs?: number; critical?: boolean }
-  return {
-    timeoutMs: duration('timeoutMs', o.timeoutMs, CACHE_DEFAULTS.timeoutMs),
-    critical: boolean('critical', o.critical, CACHE_DEFAULTS.critical),
-  }
-}
-
-export function requireCoordinator(where: string, shutdown: unknown): asserts shutdown is Shutdown {
-  const s = shutdown as Partial<Shutdown> | null
-  if (s === null || typeof s !== 'object' || typeof s.addTask !== 'function' || typeof s.on !== 'function')
-    throw new InvalidOptionError(
-      `${where}(shutdown, …)`,
-      `expected the coordinator returned by createShutdown(), got ${describeValue(shutdown)}`,
-    )
-}
-
-function duration(option: string, value: unknown, fallback: number): number {
-  return requireDuration(option, value === undefined ? fallback : value)
-}
-
-function positiveInteger(option: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1)
-    throw new InvalidOptionError(option, `expected a positive integer, got ${describeValue(value)}`)
-  return value
-}
-
-/** A positive number (an integer for counts) or `Infinity` for no limit. */
-function limit(option: string, value: unknown, fallback: number, integer: boolean): number {
-  if (value === undefined) return fallback
-  if (value === Number.POSITIVE_INFINITY) return value
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 1 || (integer && !Number.isInteger(value)))
-    throw new InvalidOptionError(
-      option,
-      `expected a positive ${integer ? 'integer' : 'number'} (or Infinity for no limit), got ${describeValue(value)}`,
-    )
-  return value
-}
-
-function boolean(option: string, value: unknown, fallback: boolean): boolean {
-  if (value === undefined) return fallback
-  if (typeof value !== 'boolean')
-    throw new InvalidOptionError(option, `expected a boolean, got ${describeValue(value)}`)
-  return value
-}
-
-function optionalName(value: unknown): string | undefined {
-  if (value === undefined) return undefined
-  if (typeof value !== 'string' || value.trim() === '')
-    throw new InvalidOptionError('name', `expected a non-empty string, got ${describeValue(value)}`)
-  return value
-}
-
-function optionalFunction<F>(option: string, value: unknown): F | undefined {
-  if (value === undefined) return undefined
-  if (typeof value !== 'function')
-    throw new InvalidOptionError(option, `expected a function, got ${describeValue(value)}`)
-  return value as F
 }

@@ -1,14 +1,15 @@
 import { setMaxListeners } from 'node:events'
+import type { AbandonEvent, Clock, Registration, Shutdown, TaskContext } from '@lameduck/core'
 import {
-  type AbandonEvent,
   abortable,
   checkOptions,
   describeValue,
-  InvalidOptionError,
-  type Registration,
-  type Shutdown,
-  type TaskContext,
-} from '@lameduck/core'
+  linkSignals,
+  optionalSignal,
+  registerTask,
+  settleBy,
+  sleep,
+} from '@lameduck/core/adapter'
 import { ENTRY_OVERHEAD_BYTES } from './defaults.js'
 import { type Encoder, encodeJson, encodeWith } from './encode.js'
 import { CacheClosedError, CacheFlushIncompleteError, CacheFullError, InvalidCacheValueError } from './errors.js'
@@ -48,8 +49,13 @@ export interface WriteBehindStats {
   refusedFull: number
 }
 
-/** An in-memory cache whose writes reach the sink later, in batches — and for certain at shutdown. */
-export interface WriteBehindCache<V = unknown> {
+/**
+ * An in-memory cache whose writes reach the sink later, in batches — and for certain at shutdown. It is
+ * the registration of its shutdown flush task too: `name` is the task's, `remove()` (also
+ * `[Symbol.dispose]`) takes the cache off the coordinator.
+ */
+export interface WriteBehindCache<V = unknown> extends Registration {
+  /** The cache's name in logs and metrics: its shutdown flush task's name. */
   readonly name: string
   /**
    * Stores the value and marks it dirty. Never waits: throws `CacheFullError` when the cache is at its
@@ -69,31 +75,53 @@ export interface WriteBehindCache<V = unknown> {
   /** Writes every dirty entry now (one pass; failures stay dirty). */
   flush(signal?: AbortSignal): Promise<FlushResult>
   stats(): WriteBehindStats
-  /** Stops the background flushes and unregisters the shutdown task; dirty entries stay in memory. */
-  dispose(): void
+  /**
+   * Takes the cache off the coordinator: unregisters its shutdown flush task (a no-op once the `flush`
+   * phase has started), stops the background flushes and closes the cache for writes (`CacheClosedError`,
+   * for `setOrWait()` still waiting too), since nothing would write them any more. Dirty entries stay in
+   * memory: `get()` still reads them and `flush()` still writes them. Idempotent; also `[Symbol.dispose]`
+   * (`using cache = createWriteBehind(…)`).
+   */
+  remove(): void
 }
 
 export type { UnflushedEntry, WriteBehindOptions } from './options.js'
-
-const names = new WeakMap<Shutdown, number>()
 
 /**
  * Creates a write-behind cache whose dirty entries are written to `sink` in the background and by a
  * `flush`-phase task at shutdown — retried within the budget, looping until clean, so writes made during
  * the flush are written too. Values: strings as they are, anything else as JSON (or through `encode`).
+ *
+ * Registered by the kit's rules: a second cache with the default name is `write-behind-2`, a name you
+ * chose that is taken throws `DuplicateTaskError`, and a sink already given to another cache of the same
+ * coordinator throws `DuplicateRegistrationError` (one sink per cache: the cache's ordering of the
+ * writes of one key holds within one cache only).
  */
 export function createWriteBehind<V = unknown>(
   shutdown: Shutdown,
   options: WriteBehindOptions<V>,
 ): WriteBehindCache<V> {
-  const resolved = resolveCacheOptions<V>(shutdown, options)
-  const count = (names.get(shutdown) ?? 0) + 1
-  names.set(shutdown, count)
-  return new WriteBehind<V>(
-    shutdown,
-    resolved,
-    resolved.name ?? (count === 1 ? 'write-behind' : `write-behind-${count}`),
-  )
+  const cache = new WriteBehind<V>(shutdown, resolveCacheOptions<V>(shutdown, options))
+  const { remove } = cache.registration
+  // The handle every adapter returns — a Registration plus the cache's own members — as a plain object.
+  return {
+    name: cache.name,
+    set: (key, value) => cache.set(key, value),
+    setOrWait: (key, value, options) => cache.setOrWait(key, value, options),
+    get: (key) => cache.get(key),
+    has: (key) => cache.has(key),
+    delete: (key) => cache.delete(key),
+    get size() {
+      return cache.size
+    },
+    get dirty() {
+      return cache.dirty
+    },
+    flush: (signal) => cache.flush(signal),
+    stats: () => cache.stats(),
+    remove,
+    [Symbol.dispose]: remove,
+  }
 }
 
 /** Where an entry keeps the value `get()` returns: a symbol, so a sink that serializes its batch does not see it. */
@@ -147,7 +175,7 @@ interface Sweep {
 /** The estimated memory of one entry (see `ENTRY_OVERHEAD_BYTES`). */
 const costOf = (key: string, encoded: string) => key.length + encoded.length + ENTRY_OVERHEAD_BYTES
 
-class WriteBehind<V> implements WriteBehindCache<V> {
+class WriteBehind<V> {
   /** Every entry held, least recently used (`get` or `set`) first. */
   readonly #entries = new Map<string, Dirty>()
   readonly #dirty = new Map<string, Dirty>()
@@ -157,8 +185,11 @@ class WriteBehind<V> implements WriteBehindCache<V> {
   readonly #options: ResolvedCacheOptions<V>
   readonly #encoder: Encoder<V> | undefined
   readonly #timer: NodeJS.Timeout | undefined
-  readonly #removeTask: Registration
+  /** Its shutdown flush task; `remove()` also closes the cache (see #remove). */
+  readonly registration: Registration
   readonly #shutdown: Shutdown
+  /** The coordinator's clock: every budget and retry decision is made by it. */
+  readonly #clock: Clock
   #bytes = 0
   /** Entries written and held for `get()`: what can be let go to make room. */
   #cleanCount = 0
@@ -167,7 +198,6 @@ class WriteBehind<V> implements WriteBehindCache<V> {
   /** No more writes: the shutdown flush is over, or what it could not write was handed over. */
   #closed: string | undefined
   #handedOver = false
-  #disposed = false
   #relieving = false
   #flushed = 0
   #failedWrites = 0
@@ -188,25 +218,28 @@ class WriteBehind<V> implements WriteBehindCache<V> {
   /** Aborted when the shutdown flush starts: any other flush still running — or started later — stops. */
   readonly #interrupt = new AbortController()
 
-  constructor(
-    shutdown: Shutdown,
-    options: ResolvedCacheOptions<V>,
-    readonly name: string,
-  ) {
+  readonly name: string
+
+  constructor(shutdown: Shutdown, options: ResolvedCacheOptions<V>) {
     this.#shutdown = shutdown
+    this.#clock = shutdown.clock
     this.#options = options
     this.#sink = options.sink
     this.#encoder = options.encode
-    this.#removeTask = shutdown.addTask({
-      name,
-      phase: 'flush',
-      timeoutMs: options.timeoutMs,
-      critical: options.critical,
+    this.registration = registerTask(shutdown, {
+      where: 'createWriteBehind',
+      task: options.task,
+      // One sink, one cache: two caches writing one key through it could land their values in either order.
+      resource: options.sink,
+      resourceLabel: 'this sink (each cache needs its own: two writing one key through it could land in either order)',
       run: (signal, context) => this.#shutdownFlush(signal, context),
       // Skipped (an earlier phase ate the budget), timed out, or the process exiting while it runs: what
       // is still unwritten goes to onUnflushed now, synchronously, before the exit.
       onAbandon: (event) => this.#handOver(event.error, abandonedWhy(event)),
+      onRemove: () => this.#remove(),
     })
+    this.name = this.registration.name
+    // Not a budget decision, so a plain timer (unref'd: it must not keep the process alive).
     if (options.flushIntervalMs > 0) {
       this.#timer = setInterval(() => void this.#backgroundFlush(), options.flushIntervalMs)
       this.#timer.unref()
@@ -224,9 +257,7 @@ class WriteBehind<V> implements WriteBehindCache<V> {
 
   async setOrWait(key: string, value: V, options: { signal?: AbortSignal } = {}): Promise<void> {
     checkOptions('setOrWait', options, ['signal'])
-    const { signal } = options
-    if (signal !== undefined && !(signal instanceof AbortSignal))
-      throw new InvalidOptionError('signal', `expected an AbortSignal, got ${describeValue(signal)}`)
+    const signal = optionalSignal('signal of setOrWait', options.signal)
     this.#checkOpen()
     const encoded = this.#encode(key, value)
     signal?.throwIfAborted()
@@ -311,18 +342,15 @@ class WriteBehind<V> implements WriteBehindCache<V> {
     }
   }
 
-  flush(signal: AbortSignal = new AbortController().signal): Promise<FlushResult> {
-    if (!(signal instanceof AbortSignal))
-      throw new InvalidOptionError('flush(signal)', `expected an AbortSignal, got ${describeValue(signal)}`)
-    return this.#exclusive(() => this.#pass(signal, { retry: false }))
+  flush(signal?: AbortSignal): Promise<FlushResult> {
+    const checked = optionalSignal('signal of flush', signal) ?? new AbortController().signal
+    return this.#exclusive(() => this.#pass(checked, { retry: false }))
   }
 
-  dispose(): void {
-    this.#disposed = true
-    clearInterval(this.#timer)
-    this.#background.abort()
-    this.#removeTask.remove()
-    for (const waiter of this.#waiters.splice(0)) waiter.reject(new CacheClosedError(this.name, 'has been disposed'))
+  /** Called once by the registration's `remove()`, after the task is unregistered. */
+  #remove(): void {
+    // Nothing would write them any more: refused (CacheClosedError), not accepted and left in memory.
+    this.#close('was removed from its coordinator (remove())')
   }
 
   #checkOpen(): void {
@@ -417,7 +445,7 @@ class WriteBehind<V> implements WriteBehindCache<V> {
    * and the sink keeps failing — again, with backoff.
    */
   #relieve(): void {
-    if (this.#relieving || this.#flushing || this.#closed !== undefined || this.#disposed) return
+    if (this.#relieving || this.#flushing || this.#closed !== undefined) return
     this.#relieving = true
     void (async () => {
       let delay = this.#options.retryDelayMs
@@ -425,8 +453,8 @@ class WriteBehind<V> implements WriteBehindCache<V> {
         for (;;) {
           await this.#running?.catch(() => {})
           await this.#backgroundFlush()
-          if (this.#waiters.length === 0 || this.#flushing || this.#closed !== undefined || this.#disposed) return
-          await sleep(delay, this.#background.signal)
+          if (this.#waiters.length === 0 || this.#flushing || this.#closed !== undefined) return
+          await sleep(delay, { clock: this.#clock, signal: this.#background.signal })
           delay = Math.min(delay * 2, this.#options.maxRetryDelayMs)
         }
       } finally {
@@ -548,34 +576,30 @@ class WriteBehind<V> implements WriteBehindCache<V> {
   async #pass(signal: AbortSignal, options: { retry: boolean; stopAt?: number }): Promise<FlushResult> {
     let flushed = 0
     let delay = this.#options.retryDelayMs
-    const timeLeft = () => (options.stopAt === undefined ? Number.POSITIVE_INFINITY : options.stopAt - Date.now())
-    const controller = new AbortController()
+    const clock = this.#clock
+    const stopAt = options.stopAt ?? Number.POSITIVE_INFINITY
+    const timeLeft = () => stopAt - clock.now()
+    // Every flush but the shutdown's own (the one that retries) stops when the shutdown flush starts; the
+    // shutdown's stops at stopAt, on the coordinator's clock, with time left to report what it did.
+    const linked = linkSignals(options.retry ? [signal] : [signal, this.#interrupt.signal], { until: stopAt, clock })
+    const stop = linked.signal
     // Each batch in flight listens to it, and so may each sink write.
-    setMaxListeners(2 * this.#options.concurrency + 4, controller.signal)
-    // Every flush but the shutdown's own (the one that retries) stops when the shutdown flush starts.
-    const sources = options.retry ? [signal] : [signal, this.#interrupt.signal]
-    const onAbort = () => controller.abort(sources.find((source) => source.aborted)?.reason)
-    for (const source of sources) {
-      if (source.aborted) controller.abort(source.reason)
-      else source.addEventListener('abort', onAbort, { once: true })
-    }
-    const timer =
-      options.stopAt === undefined ? undefined : setTimeout(() => controller.abort(signal.reason), timeLeft())
+    setMaxListeners(2 * this.#options.concurrency + 4, stop)
     const cap = Math.ceil(Math.log2(this.#options.maxBatch)) + this.#options.concurrency + 1
     try {
-      while (this.#dirty.size > 0 && !controller.signal.aborted && timeLeft() > 0) {
+      while (this.#dirty.size > 0 && !stop.aborted && timeLeft() > 0) {
         const sweep = this.#dirty.values()
         const retries = this.#dueRetries()
         const state: Sweep = { successes: 0, failures: 0, cap, sinkDown: false, logged: false }
         let taken = 0
         const writer = async () => {
           for (;;) {
-            if (state.sinkDown || controller.signal.aborted) return
+            if (state.sinkDown || stop.aborted) return
             const retrying = retries.length > 0
             const batch = retrying ? retries.splice(0, this.#options.maxBatch) : this.#takeBatch(sweep)
             if (batch.length === 0) return
             taken += batch.length
-            const written = await this.#send(batch, controller.signal, state, !retrying)
+            const written = await this.#send(batch, stop, state, !retrying)
             flushed += written
           }
         }
@@ -583,7 +607,7 @@ class WriteBehind<V> implements WriteBehindCache<V> {
         this.#warnFailing()
         if (state.sinkDown) {
           if (!options.retry) break
-          await sleep(Math.min(delay, Math.max(0, timeLeft())), controller.signal)
+          await sleep(Math.min(delay, timeLeft()), { clock, signal: stop })
           delay = Math.min(delay * 2, this.#options.maxRetryDelayMs)
         } else if (taken === 0) {
           // Everything left waits: for its own retry (the sink refused it alone), or for writes an earlier
@@ -591,20 +615,23 @@ class WriteBehind<V> implements WriteBehindCache<V> {
           // the time left to land or fail; one that still has not settled is presumed lost with its
           // connection, and its keys are written again.
           if (!options.retry) break
-          const untilRetry = this.#nextRetryAt() - Date.now()
+          const now = clock.now()
+          const retryAt = this.#nextRetryAt()
           if (this.#inFlight.size === 0) {
-            if (untilRetry === Number.POSITIVE_INFINITY) break
-            await sleep(Math.min(untilRetry, timeLeft()), controller.signal)
+            if (retryAt === Number.POSITIVE_INFINITY) break
+            await sleep(Math.min(retryAt, stopAt) - now, { clock, signal: stop })
             continue
           }
-          const lostAfter = Math.max(0, timeLeft()) / 2
-          const settled = await settledWithin([...this.#inFlight], Math.min(lostAfter, untilRetry), controller.signal)
-          if (!settled && lostAfter <= untilRetry) this.#forgetInFlight()
+          const lostAt = now + Math.max(0, stopAt - now) / 2
+          const settled = await settleBy(Promise.allSettled([...this.#inFlight]), Math.min(lostAt, retryAt), {
+            clock,
+            signal: stop,
+          })
+          if (!settled.done && lostAt <= retryAt) this.#forgetInFlight()
         }
       }
     } finally {
-      clearTimeout(timer)
-      for (const source of sources) source.removeEventListener('abort', onAbort)
+      linked.dispose()
     }
     return { flushed, left: this.#dirty.size, failing: this.#failing.size }
   }
@@ -663,13 +690,13 @@ class WriteBehind<V> implements WriteBehindCache<V> {
     const previous = this.#failing.get(entry.key)
     const attempts = previous?.entry === entry ? previous.attempts + 1 : 1
     const delay = Math.min(this.#options.retryDelayMs * 2 ** (attempts - 1), this.#options.maxRetryDelayMs)
-    this.#failing.set(entry.key, { entry, error, attempts, retryAt: Date.now() + delay })
+    this.#failing.set(entry.key, { entry, error, attempts, retryAt: this.#clock.now() + delay })
   }
 
   /** Failing entries whose backoff is over, current and not in flight. */
   #dueRetries(): Dirty[] {
     if (this.#failing.size === 0) return []
-    const now = Date.now()
+    const now = this.#clock.now()
     const due: Dirty[] = []
     for (const { entry, retryAt } of this.#failing.values()) {
       if (retryAt > now || entry.write || this.#dirty.get(entry.key) !== entry) continue
@@ -794,31 +821,4 @@ function errorLabel(error: unknown): string {
   if (!(error instanceof Error)) return typeof error
   const code = (error as { code?: unknown }).code
   return typeof code === 'string' || typeof code === 'number' ? `${error.name} ${code}` : error.name
-}
-
-/** Whether every write settles within `ms` (false when the time runs out or `signal` aborts first). */
-function settledWithin(writes: Promise<void>[], ms: number, signal: AbortSignal): Promise<boolean> {
-  const stop = new AbortController()
-  const onAbort = () => stop.abort()
-  signal.addEventListener('abort', onAbort, { once: true })
-  return Promise.race([
-    Promise.allSettled(writes).then(() => true),
-    sleep(Math.max(0, ms), stop.signal).then(() => false),
-  ]).finally(() => {
-    stop.abort()
-    signal.removeEventListener('abort', onAbort)
-  })
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted || ms <= 0) return resolve()
-    const timer = setTimeout(done, ms)
-    function done() {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    signal.addEventListener('abort', done, { once: true })
-  })
 }

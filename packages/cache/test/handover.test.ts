@@ -1,18 +1,16 @@
 import { CacheClosedError, createWriteBehind, type Sink, type UnflushedEntry } from '@lameduck/cache'
-import { createShutdown, type Shutdown } from '@lameduck/core'
 import { describe, expect, it } from 'vitest'
+import { taskReport, testShutdown } from '../../../test/support/shutdown.js'
 
 // Whatever ends the flush, every accepted entry not written reaches onUnflushed — once, each with why —
 // and from then on writes are refused. (The exits — a watchdog, a second SIGINT — and a skip by a real
 // SIGTERM are in test/faults/cache-handover.test.ts.)
 
-const quiet = (options = {}): Shutdown =>
-  createShutdown({ exit: false, logger: false, signals: [], drainDelayMs: 0, ...options })
 const neverAnswers: Sink = { write: () => new Promise(() => {}) }
 
 describe('handing over what was not written', () => {
   it('a skipped flush task: every entry, with TaskSkippedError; set, delete and setOrWait refused after', async () => {
-    const shutdown = quiet({ gracePeriodMs: 1200 })
+    const shutdown = testShutdown({ gracePeriodMs: 1200 })
     const handed: UnflushedEntry[][] = []
     const cache = createWriteBehind(shutdown, {
       sink: neverAnswers,
@@ -35,7 +33,7 @@ describe('handing over what was not written', () => {
       },
     })
     const report = await shutdown.shutdown()
-    expect(report.phases.find((p) => p.name === 'flush')?.tasks[0]?.outcome).toBe('skipped')
+    expect(taskReport(report, 'write-behind').outcome).toBe('skipped')
     expect(handed).toHaveLength(1)
     expect(handed[0]?.map(({ key, value }) => [key, value])).toEqual([
       ['a', '1'],
@@ -50,7 +48,7 @@ describe('handing over what was not written', () => {
   })
 
   it('a sink that never answers (and ignores its signal): every entry once, with the reason, within the budget', async () => {
-    const shutdown = quiet()
+    const shutdown = testShutdown()
     const handed: UnflushedEntry[][] = []
     const cache = createWriteBehind(shutdown, {
       sink: neverAnswers,
@@ -65,12 +63,12 @@ describe('handing over what was not written', () => {
     expect(handed).toHaveLength(1)
     expect(handed[0]).toHaveLength(10)
     expect(handed[0]?.[0]?.error).toMatchObject({ code: 'LAMEDUCK_ERR_CACHE_FLUSH_INCOMPLETE' })
-    expect(report.phases.find((p) => p.name === 'flush')?.tasks[0]?.code).toBe('LAMEDUCK_ERR_CACHE_FLUSH_INCOMPLETE')
+    expect(taskReport(report, 'write-behind').code).toBe('LAMEDUCK_ERR_CACHE_FLUSH_INCOMPLETE')
     expect(() => cache.delete('k0')).toThrow(CacheClosedError)
   })
 
   it('writes made while the flush runs are still accepted and written; refused once it is done', async () => {
-    const shutdown = quiet()
+    const shutdown = testShutdown()
     const stored = new Map<string, string>()
     const sink: Sink = {
       write: async (batch) => {

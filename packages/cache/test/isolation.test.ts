@@ -1,20 +1,18 @@
 import { randomUUID } from 'node:crypto'
 import { createWriteBehind, type Sink, type SinkEntry, type UnflushedEntry } from '@lameduck/cache'
-import { createShutdown, type Shutdown, type ShutdownWarning } from '@lameduck/core'
+import type { ShutdownWarning } from '@lameduck/core'
 import { pgSink } from '@lameduck/pg'
 import { redisSink } from '@lameduck/redis'
 import { Redis } from 'ioredis'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DATABASE_URL, describeWith, REDIS_URL } from '../../../test/support/services.js'
+import { delay, taskReport, testShutdown } from '../../../test/support/shutdown.js'
 import { deleteKeys } from '../../../test/support/stores.js'
 
 // One entry the sink cannot take must not hold back the others: the batch is split, the rest written,
 // the bad entry retried on its own schedule, counted and warned about, and at shutdown it alone reaches
 // onUnflushed, with the sink's own error.
-
-const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
-const quiet = (): Shutdown => createShutdown({ exit: false, logger: false, signals: [], drainDelayMs: 0 })
 
 async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const stop = Date.now() + timeoutMs
@@ -36,7 +34,7 @@ await describeWith('Redis', 'a sink that refuses one key (real Redis behind it)'
   })
 
   it('writes every other entry while the pod runs, retries the refused one with backoff, and hands only it over', async () => {
-    const shutdown = quiet()
+    const shutdown = testShutdown()
     const warnings: ShutdownWarning[] = []
     shutdown.on('warning', (warning) => warnings.push(warning))
     const real = redisSink(redis, { keyPrefix: prefix })
@@ -96,9 +94,9 @@ await describeWith('Redis', 'a sink that refuses one key (real Redis behind it)'
         error: expect.objectContaining({ message: 'ERR value refused by policy' }),
       },
     ])
-    const task = report.phases.find((p) => p.name === 'flush')?.tasks[0]
+    const task = taskReport(report, 'write-behind')
     expect(task).toMatchObject({ outcome: 'error', code: 'LAMEDUCK_ERR_CACHE_FLUSH_INCOMPLETE' })
-    expect(task?.error).toMatch(/1 left unwritten \(1 of them refused by the sink when written alone\)/)
+    expect(task.error).toMatch(/1 left unwritten \(1 of them refused by the sink when written alone\)/)
     expect(report.exitCode).toBe(1)
     expect(await redis.exists(`${prefix}poison`)).toBe(0)
     expect((await redis.mget(Array.from({ length: 999 }, (_, i) => `${prefix}k${i}`))).every((v) => v !== null)).toBe(
@@ -107,7 +105,7 @@ await describeWith('Redis', 'a sink that refuses one key (real Redis behind it)'
   })
 
   it('a value set anew for a refused key gets a fresh chance, and is written', async () => {
-    const shutdown = quiet()
+    const shutdown = testShutdown()
     const real = redisSink(redis, { keyPrefix: `${prefix}fresh:` })
     const sink: Sink = {
       async write(batch, signal) {
@@ -139,7 +137,7 @@ await describeWith('PostgreSQL', 'pgSink into a jsonb column given one text that
   })
 
   it('PostgreSQL rejects the whole statement; the cache writes every other row and hands over the one, with its error', async () => {
-    const shutdown = quiet()
+    const shutdown = testShutdown()
     const unflushed: UnflushedEntry[] = []
     const cache = createWriteBehind<unknown>(shutdown, {
       sink: pgSink(pool, { table, keyColumn: 'k', valueColumn: 'v', valueType: 'jsonb' }),
@@ -160,13 +158,13 @@ await describeWith('PostgreSQL', 'pgSink into a jsonb column given one text that
     expect(unflushed).toHaveLength(1)
     expect(unflushed[0]).toMatchObject({ key: 'row1234', value: 'plain text, not JSON' })
     expect(unflushed[0]?.error).toMatchObject({ code: '22P02' }) // invalid_text_representation
-    expect(report.phases.find((p) => p.name === 'flush')?.tasks[0]?.code).toBe('LAMEDUCK_ERR_CACHE_FLUSH_INCOMPLETE')
+    expect(taskReport(report, 'write-behind').code).toBe('LAMEDUCK_ERR_CACHE_FLUSH_INCOMPLETE')
   })
 })
 
 describe('a sink that fails everything', () => {
   it('is not hammered by the splitting: a bounded number of writes per sweep, then backoff; nothing lost', async () => {
-    const shutdown = quiet()
+    const shutdown = testShutdown()
     let calls = 0
     const down: Sink = {
       write: async () => {

@@ -5,14 +5,11 @@ import {
   type Sink,
   type WriteBehindCache,
 } from '@lameduck/cache'
-import { createShutdown, type Shutdown } from '@lameduck/core'
 import { describe, expect, it } from 'vitest'
+import { delay, testShutdown } from '../../../test/support/shutdown.js'
 
 // Bounded memory: a sink slower than the writers cannot grow the cache past its limits, and written
 // values do not stay forever. (The 1,000,000-set figures are in test/bench/cache-memory.bench.mjs.)
-
-const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
-const quiet = (): Shutdown => createShutdown({ exit: false, logger: false, signals: [], drainDelayMs: 0 })
 
 /** A sink that takes `ms` per batch: much slower than a loop of set()s. */
 function slowSink(ms: number, store = new Map<string, string>()): Sink & { store: Map<string, string> } {
@@ -28,7 +25,7 @@ function slowSink(ms: number, store = new Map<string, string>()): Sink & { store
 describe('limits', () => {
   it('2,000 distinct writes against a slow sink: never more than maxEntries held, every value written', async () => {
     const sink = slowSink(10)
-    const cache = createWriteBehind(quiet(), {
+    const cache = createWriteBehind(testShutdown(), {
       sink,
       flushIntervalMs: 20,
       maxEntries: 50,
@@ -49,7 +46,7 @@ describe('limits', () => {
     expect(cache.get('k1999')).toBe('value-1999')
     expect(cache.get('k0')).toBeUndefined()
     expect(cache.stats().evicted).toBeGreaterThanOrEqual(1950)
-    cache.dispose()
+    cache.remove()
   })
 
   it('maxBytes bounds the estimate the same way, for large values', async () => {
@@ -57,7 +54,7 @@ describe('limits', () => {
     const value = 'x'.repeat(1000)
     const perEntry = 'k0000'.length + value.length + ENTRY_OVERHEAD_BYTES
     const maxBytes = 20 * perEntry
-    const cache = createWriteBehind(quiet(), { sink, flushIntervalMs: 20, maxBytes, maxBatch: 5 })
+    const cache = createWriteBehind(testShutdown(), { sink, flushIntervalMs: 20, maxBytes, maxBatch: 5 })
     let peak = 0
     for (let i = 0; i < 300; i++) {
       await cache.setOrWait(`k${String(i).padStart(4, '0')}`, value)
@@ -67,7 +64,7 @@ describe('limits', () => {
     expect(cache.size).toBeLessThanOrEqual(20)
     while (cache.dirty > 0) await delay(10)
     expect(sink.store.size).toBe(300)
-    cache.dispose()
+    cache.remove()
   })
 
   it('full of unwritten entries, set() throws CacheFullError at once — and a flush starts, whatever the interval', async () => {
@@ -84,7 +81,7 @@ describe('limits', () => {
         for (const { key, value } of batch) store.set(key, value)
       },
     }
-    const cache = createWriteBehind(quiet(), { sink, flushIntervalMs: 0, maxEntries: 10 })
+    const cache = createWriteBehind(testShutdown(), { sink, flushIntervalMs: 0, maxEntries: 10 })
     for (let i = 0; i < 10; i++) cache.set(`k${i}`, i)
     let error: unknown
     try {
@@ -115,7 +112,7 @@ describe('limits', () => {
         while (!open) await delay(5)
       },
     }
-    const cache = createWriteBehind(quiet(), { sink, flushIntervalMs: 0, maxEntries: 2, maxBatch: 1 })
+    const cache = createWriteBehind(testShutdown(), { sink, flushIntervalMs: 0, maxEntries: 2, maxBatch: 1 })
     cache.set('a', 1)
     cache.set('b', 2)
     const order: string[] = []
@@ -129,11 +126,11 @@ describe('limits', () => {
     await Promise.all([first, second])
     expect(order).toEqual(['c', 'd'])
     expect(cache.has('x')).toBe(false)
-    cache.dispose()
+    cache.remove()
   })
 
   it('a value larger than maxBytes alone is refused at once, by set() and by setOrWait()', async () => {
-    const cache = createWriteBehind(quiet(), { sink: slowSink(1), flushIntervalMs: 0, maxBytes: 1000 })
+    const cache = createWriteBehind(testShutdown(), { sink: slowSink(1), flushIntervalMs: 0, maxBytes: 1000 })
     expect(() => cache.set('big', 'x'.repeat(2000))).toThrow(/this entry alone .* is larger than maxBytes/)
     await expect(cache.setOrWait('big', 'x'.repeat(2000))).rejects.toBeInstanceOf(CacheFullError)
   })
@@ -142,7 +139,7 @@ describe('limits', () => {
 describe('letting written values go', () => {
   it('retainClean: false keeps nothing once written', async () => {
     const sink = slowSink(0)
-    const cache = createWriteBehind(quiet(), { sink, flushIntervalMs: 0, retainClean: false })
+    const cache = createWriteBehind(testShutdown(), { sink, flushIntervalMs: 0, retainClean: false })
     for (let i = 0; i < 100; i++) cache.set(`k${i}`, { i })
     expect(cache.size).toBe(100)
     await cache.flush()
@@ -153,7 +150,7 @@ describe('letting written values go', () => {
   })
 
   it('by default written values stay for get(), the least recently used going first when room is needed', async () => {
-    const cache: WriteBehindCache<number> = createWriteBehind(quiet(), {
+    const cache: WriteBehindCache<number> = createWriteBehind(testShutdown(), {
       sink: slowSink(0),
       flushIntervalMs: 0,
       maxEntries: 3,
@@ -180,7 +177,7 @@ async function waitFor(condition: () => boolean): Promise<void> {
 describe('bulk eviction', () => {
   it('lets written entries go down to 99 % of the limit, not all of them — with either limit unbounded', async () => {
     for (const limits of [{ maxEntries: 1000 }, { maxEntries: Number.POSITIVE_INFINITY, maxBytes: 1000 * 500 }]) {
-      const cache = createWriteBehind(quiet(), { sink: slowSink(0), flushIntervalMs: 0, ...limits })
+      const cache = createWriteBehind(testShutdown(), { sink: slowSink(0), flushIntervalMs: 0, ...limits })
       let i = 0
       while (cache.stats().evicted === 0) {
         cache.set(`k${i++}`, 'v'.repeat(50))
@@ -190,7 +187,7 @@ describe('bulk eviction', () => {
       // One eviction made room for ~1 % of the limit, and kept the other ~99 %.
       expect(evicted, JSON.stringify(limits)).toBeGreaterThanOrEqual(2)
       expect(size, JSON.stringify(limits)).toBeGreaterThan(0.97 * (i - 1))
-      cache.dispose()
+      cache.remove()
     }
   })
 })

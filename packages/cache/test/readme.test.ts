@@ -1,40 +1,45 @@
 import { readFileSync } from 'node:fs'
 import { CACHE_DEFAULTS, ENTRY_OVERHEAD_BYTES } from '@lameduck/cache'
+import { TASK_OPTION_KEYS } from '@lameduck/core/adapter'
 import { describe, expect, it } from 'vitest'
+import { readmeTable } from '../../../test/support/adapter-contract.js'
 import { OPTION_NAMES } from '../src/options.js'
 
-// Defaults live in CACHE_DEFAULTS; this keeps the README's options table from drifting away from them.
+// Defaults live in CACHE_DEFAULTS; this keeps the README's option tables from drifting away from them and
+// from the options the code accepts.
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
-
-const rows = readme
-  .split('\n')
-  .filter((line) => line.startsWith('|'))
-  .map((line) =>
-    line
-      .split(/(?<!\\)\|/)
-      .slice(1, -1)
-      .map((cell) => cell.trim()),
-  )
-
-function row(name: string): string[] {
-  const cells = rows.find((r) => r[0] === `\`${name}\``)
-  if (!cells) throw new Error(`README has no row for ${name}`)
-  return cells
+const tables = {
+  createWriteBehind: readmeTable(readme, '## `createWriteBehind('),
+  flushTask: readmeTable(readme, '## `flushTask('),
 }
 
+/** The default cell of `option` in `table`. */
+function defaultOf(table: keyof typeof tables, option: string): string {
+  const cells = tables[table].get(option)
+  if (!cells) throw new Error(`the README's ${table} table has no row for ${option}`)
+  return cells[2] ?? ''
+}
+
+const literal = (value: string | number | boolean) => `\`${typeof value === 'string' ? `'${value}'` : value}\``
+
 describe('README agrees with CACHE_DEFAULTS', () => {
-  it('has a row, with a type, for every option createWriteBehind takes — and none it does not', () => {
-    for (const option of OPTION_NAMES) expect(row(option)[1], option).toMatch(/`.+`/)
-    const tableOptions = rows.filter((r) => r.length === 4 && /^`\w+`$/.test(r[0] as string)).map((r) => r[0])
-    expect(tableOptions.sort()).toEqual(OPTION_NAMES.map((o) => `\`${o}\``).sort())
+  it('documents exactly the options each function accepts, each with a type', () => {
+    expect([...tables.createWriteBehind.keys()].sort()).toEqual([...OPTION_NAMES].sort())
+    expect([...tables.flushTask.keys()].sort()).toEqual([...TASK_OPTION_KEYS].sort())
+    for (const [option, cells] of [...tables.createWriteBehind, ...tables.flushTask])
+      expect(cells[1], option).toMatch(/`.+`/)
   })
 
   it('states each default as the defaults object has it', () => {
-    for (const [option, value] of Object.entries(CACHE_DEFAULTS)) {
-      if (option === 'critical') continue // same value, stated in the critical row
-      expect(row(option)[2], option).toContain(`\`${value}\``)
+    for (const key of TASK_OPTION_KEYS) {
+      expect(defaultOf('createWriteBehind', key), key).toContain(literal(CACHE_DEFAULTS.writeBehind[key]))
+      expect(defaultOf('flushTask', key), key).toContain(literal(CACHE_DEFAULTS.flushTask[key]))
     }
-    expect(row('critical')[2]).toContain(`\`${CACHE_DEFAULTS.critical}\``)
+    expect(defaultOf('createWriteBehind', 'name')).toContain(literal(`${CACHE_DEFAULTS.writeBehind.name}-2`))
+    expect(defaultOf('flushTask', 'name')).toContain(literal(`${CACHE_DEFAULTS.flushTask.name}-2`))
+    const { writeBehind, flushTask, ...own } = CACHE_DEFAULTS
+    for (const [option, value] of Object.entries(own))
+      expect(defaultOf('createWriteBehind', option), option).toContain(literal(value))
     expect(readme).toContain(`\`ENTRY_OVERHEAD_BYTES\`, ${ENTRY_OVERHEAD_BYTES}`)
   })
 })

@@ -1,6 +1,6 @@
 import { createWriteBehind, InvalidCacheValueError, type Sink } from '@lameduck/cache'
-import { createShutdown } from '@lameduck/core'
 import { describe, expect, it } from 'vitest'
+import { testShutdown } from '../../../test/support/shutdown.js'
 
 // No silent change of values: what JSON would not give back as it is is refused at set(), saying what
 // and where — or handled by the application's own encoder. Never stored as something else.
@@ -19,7 +19,7 @@ function cacheWith(options = {}) {
       for (const { key, value } of batch) store.set(key, value)
     },
   }
-  const shutdown = createShutdown({ exit: false, logger: false, signals: [], drainDelayMs: 0 })
+  const shutdown = testShutdown()
   return { cache: createWriteBehind<unknown>(shutdown, { sink, flushIntervalMs: 0, ...options }), store }
 }
 

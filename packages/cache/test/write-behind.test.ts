@@ -7,11 +7,8 @@ import {
   type Sink,
   type SinkEntry,
 } from '@lameduck/cache'
-import { createShutdown, type Shutdown } from '@lameduck/core'
 import { describe, expect, it } from 'vitest'
-
-const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
-const quiet = (): Shutdown => createShutdown({ exit: false, logger: false, signals: [], drainDelayMs: 0 })
+import { delay, taskReport, testShutdown } from '../../../test/support/shutdown.js'
 
 /** An in-memory store behind the Sink interface, with knobs for latency and failures. */
 class MemorySink implements Sink {
@@ -42,7 +39,7 @@ class MemorySink implements Sink {
 describe('write-behind cache', () => {
   it('keeps values in memory; strings as-is, the rest as JSON; refuses what JSON cannot hold', async () => {
     const sink = new MemorySink()
-    const cache = createWriteBehind<unknown>(quiet(), { sink, flushIntervalMs: 0 })
+    const cache = createWriteBehind<unknown>(testShutdown(), { sink, flushIntervalMs: 0 })
     cache.set('s', 'plain')
     cache.set('o', { a: 1 })
     cache.set('n', 42)
@@ -66,18 +63,18 @@ describe('write-behind cache', () => {
   it('flushes in the background in batches of at most maxBatch, a few at a time', async () => {
     const sink = new MemorySink()
     sink.latencyMs = 5
-    const cache = createWriteBehind(quiet(), { sink, flushIntervalMs: 20, maxBatch: 100, concurrency: 3 })
+    const cache = createWriteBehind(testShutdown(), { sink, flushIntervalMs: 20, maxBatch: 100, concurrency: 3 })
     for (let i = 0; i < 1050; i++) cache.set(`k${i}`, i)
     while (cache.dirty > 0) await delay(10)
     expect(sink.store.size).toBe(1050)
     expect(Math.max(...sink.batches)).toBeLessThanOrEqual(100)
     expect(sink.maxInFlight).toBeLessThanOrEqual(3)
-    cache.dispose()
+    cache.remove()
   })
 
   it('a delete drops the pending write', async () => {
     const sink = new MemorySink()
-    const cache = createWriteBehind(quiet(), { sink, flushIntervalMs: 0 })
+    const cache = createWriteBehind(testShutdown(), { sink, flushIntervalMs: 0 })
     cache.set('a', 1)
     cache.set('b', 2)
     expect(cache.delete('a')).toBe(true)
@@ -95,7 +92,7 @@ describe('write-behind cache', () => {
         await sink.write(batch, signal)
       },
     }
-    const cache = createWriteBehind(quiet(), { sink: recording, flushIntervalMs: 0 })
+    const cache = createWriteBehind(testShutdown(), { sink: recording, flushIntervalMs: 0 })
     cache.set('k', 'old')
     const flushing = cache.flush()
     await delay(10)
@@ -121,7 +118,7 @@ describe('write-behind cache', () => {
         }
       },
     }
-    const cache = createWriteBehind(quiet(), { sink, flushIntervalMs: 0, maxBatch: 1, concurrency: 4 })
+    const cache = createWriteBehind(testShutdown(), { sink, flushIntervalMs: 0, maxBatch: 1, concurrency: 4 })
     cache.set('k', 'old')
     for (let i = 0; i < 6; i++) cache.set(`other${i}`, i)
     const flushing = cache.flush()
@@ -145,7 +142,7 @@ describe('write-behind cache', () => {
         await delay(slow ? 300 : 10)
       },
     }
-    const cache = createWriteBehind(quiet(), { sink, flushIntervalMs: 0, maxBatch: 10, concurrency: 2 })
+    const cache = createWriteBehind(testShutdown(), { sink, flushIntervalMs: 0, maxBatch: 10, concurrency: 2 })
     for (let i = 0; i < 100; i++) cache.set(`k${i}`, i)
     expect(await cache.flush()).toEqual({ flushed: 100, left: 0, failing: 0 })
     // Ten batches: the slow one on one writer, the other nine one after another on the second, all of them
@@ -157,7 +154,7 @@ describe('write-behind cache', () => {
 
 describe('the shutdown flush', () => {
   it('writes everything, including writes made while it runs, then refuses writes', async () => {
-    const shutdown = quiet()
+    const shutdown = testShutdown()
     const sink = new MemorySink()
     sink.latencyMs = 20
     const cache = createWriteBehind(shutdown, { sink, flushIntervalMs: 0, maxBatch: 50 })
@@ -188,7 +185,7 @@ describe('the shutdown flush', () => {
   })
 
   it('retries a failing sink within the budget and loses nothing', async () => {
-    const shutdown = quiet()
+    const shutdown = testShutdown()
     const sink = new MemorySink()
     sink.failNext = 3
     const cache = createWriteBehind(shutdown, { sink, flushIntervalMs: 0, retryDelayMs: 10 })
@@ -200,7 +197,7 @@ describe('the shutdown flush', () => {
   })
 
   it('reports entries flushed and left when the sink keeps failing, and hands them to onUnflushed', async () => {
-    const shutdown = quiet()
+    const shutdown = testShutdown()
     const sink = new MemorySink()
     sink.failAlways = true
     const saved: SinkEntry[] = []
@@ -213,9 +210,9 @@ describe('the shutdown flush', () => {
     const started = Date.now()
     const report = await shutdown.shutdown()
     expect(Date.now() - started).toBeLessThan(1000)
-    const task = report.phases.find((p) => p.name === 'flush')?.tasks[0]
+    const task = taskReport(report, 'write-behind')
     expect(task).toMatchObject({ name: 'write-behind', outcome: 'error', code: 'LAMEDUCK_ERR_CACHE_FLUSH_INCOMPLETE' })
-    expect(task?.error).toMatch(/flushed 0 entries, 1 left unwritten .*sink unavailable/)
+    expect(task.error).toMatch(/flushed 0 entries, 1 left unwritten .*sink unavailable/)
     expect(saved).toEqual([
       { key: 'k', value: '{"v":1}', error: expect.objectContaining({ message: 'sink unavailable' }) },
     ])
@@ -223,7 +220,7 @@ describe('the shutdown flush', () => {
   })
 
   it('a sink that hangs and ignores its signal cannot hold the shutdown', async () => {
-    const shutdown = quiet()
+    const shutdown = testShutdown()
     const sink = new MemorySink()
     sink.hang = true
     const cache = createWriteBehind(shutdown, { sink, flushIntervalMs: 0, timeoutMs: 300, critical: false })
@@ -240,12 +237,12 @@ describe('the shutdown flush', () => {
     const report = await shutdown.shutdown()
     expect(Date.now() - started).toBeLessThan(1000)
     expect(released).toBe(true)
-    expect(report.phases.find((p) => p.name === 'flush')?.tasks[0]?.code).toBe('LAMEDUCK_ERR_CACHE_FLUSH_INCOMPLETE')
+    expect(taskReport(report, 'write-behind').code).toBe('LAMEDUCK_ERR_CACHE_FLUSH_INCOMPLETE')
     expect(report.exitCode).toBe(0)
   })
 
   it('a background write stuck on the sink does not hold the shutdown flush', async () => {
-    const shutdown = quiet()
+    const shutdown = testShutdown()
     const sink = new MemorySink()
     sink.hang = true
     const cache = createWriteBehind(shutdown, { sink, flushIntervalMs: 10, timeoutMs: 2000 })
@@ -258,7 +255,7 @@ describe('the shutdown flush', () => {
   })
 
   it('a slow background write cut short by the shutdown can still land: it is waited for, never overtaken', async () => {
-    const shutdown = quiet()
+    const shutdown = testShutdown()
     const store = new Map<string, string>()
     const writes: string[] = []
     const sink: Sink = {
@@ -287,7 +284,7 @@ describe('the shutdown flush', () => {
   })
 
   it("an application's flush() stuck on the sink does not hold the shutdown flush either", async () => {
-    const shutdown = quiet()
+    const shutdown = testShutdown()
     const sink = new MemorySink()
     sink.hang = true
     const cache = createWriteBehind(shutdown, { sink, flushIntervalMs: 0, timeoutMs: 2000 })
@@ -298,25 +295,29 @@ describe('the shutdown flush', () => {
     cache.set('later', 2)
     const report = await shutdown.shutdown()
     expect(report.exitCode).toBe(0)
-    expect(report.phases.find((p) => p.name === 'flush')?.tasks[0]?.outcome).toBe('ok')
+    expect(taskReport(report, 'write-behind').outcome).toBe('ok')
     expect(Object.fromEntries(sink.store)).toEqual({ k: '1', later: '2' })
     expect(await stuck).toMatchObject({ flushed: 0 })
     expect(() => cache.set('after', 3)).toThrow(CacheClosedError)
   })
 
   it('validates options, and flushTask registers a flush-phase task', async () => {
-    const shutdown = quiet()
+    const shutdown = testShutdown()
     expect(() => createWriteBehind(shutdown, {} as never)).toThrow(/sink/)
     const sink = new MemorySink()
     expect(() => createWriteBehind(shutdown, { sink, maxBatch: 0 })).toThrow(/maxBatch/)
     expect(() => createWriteBehind(shutdown, { sink, flushIntervalMs: -1 })).toThrow(/flushIntervalMs/)
     let ran = false
-    flushTask(shutdown, 'own-buffer', () => {
-      ran = true
-    })
+    flushTask(
+      shutdown,
+      () => {
+        ran = true
+      },
+      { name: 'own-buffer' },
+    )
     const report = await shutdown.shutdown()
     expect(ran).toBe(true)
-    expect(report.phases.find((p) => p.name === 'flush')?.tasks.map((t) => t.name)).toContain('own-buffer')
+    expect(taskReport(report, 'own-buffer').phase).toBe('flush')
     expect(new CacheFlushIncompleteError('c', 1, 2).code).toBe('LAMEDUCK_ERR_CACHE_FLUSH_INCOMPLETE')
   })
 })

@@ -1,4 +1,11 @@
 export { PROMETHEUS_DEFAULTS } from './defaults.js'
+export {
+  PROMETHEUS_ERROR_CODES,
+  PROMETHEUS_WARNING_CODES,
+  type PrometheusErrorCode,
+  type PrometheusWarningCode,
+  PushFailedError,
+} from './errors.js'
 export { type Instrumentation, type InstrumentOptions, instrument } from './instrument.js'
 export {
   type MetricsHandlerOptions,

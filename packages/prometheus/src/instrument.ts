@@ -1,319 +1,285 @@
 import {
-  checkOptions,
-  describeValue,
   EXIT_CODES,
   InvalidOptionError,
   PHASES,
+  type Registration,
   type Shutdown,
   type ShutdownState,
 } from '@lameduck/core'
-import { Counter, register as defaultRegistry, Gauge, type Registry } from 'prom-client'
+import {
+  checkOptions,
+  DuplicateRegistrationError,
+  describeValue,
+  orDefault,
+  registration,
+  requireShutdown,
+  shared,
+} from '@lameduck/core/adapter'
+import { Counter, Gauge, type Registry } from 'prom-client'
 import { PROMETHEUS_DEFAULTS } from './defaults.js'
-import { checkSources, type Sources } from './sources.js'
-import { orDefault, registry as requireRegistry, requireShutdown } from './validate.js'
+import { registryOption } from './registry.js'
+import { type CheckedSources, checkSources, type Sources } from './sources.js'
 
 export interface InstrumentOptions extends Sources {
   /** Registry to register the metrics in. Default: prom-client's global registry. */
   registry?: Registry
-  /** Metric name prefix. Default: `lameduck_`. */
+  /** Metric name prefix. Default: {@link PROMETHEUS_DEFAULTS}`.prefix`. */
   prefix?: string
 }
 
-export interface Instrumentation {
+/**
+ * What `instrument` returns: a {@link Registration} — `name` ({@link PROMETHEUS_DEFAULTS}`.instrumentName`),
+ * `remove()` (also `[Symbol.dispose]`), which takes lameduck's metrics out of the registry and stops
+ * listening — and the registry.
+ */
+export interface Instrumentation extends Registration {
   readonly registry: Registry
-  /** Removes lameduck's metrics from the registry and stops listening. */
-  remove(): void
+}
+
+type Labels = Record<string, string>
+/** A metric's series as `collect()` sets them at scrape time: its labels and its value. */
+type Series = [labels: Labels, value: number][]
+
+/** One metric: its type, help text and labels; `read` gives its series at scrape time (else events set it). */
+interface MetricSpec {
+  type: typeof Gauge | typeof Counter
+  help: string
+  labels?: readonly string[]
+  read?: (shutdown: Shutdown) => Series
 }
 
 const STATES: ShutdownState[] = ['running', 'draining', 'stopping', 'stopped']
-const INSTRUMENT_OPTIONS: readonly (keyof InstrumentOptions)[] = ['registry', 'prefix', 'http', 'caches', 'locks']
+const OUTCOMES = ['ok', 'error', 'timeout', 'skipped'] as const
+
+/** The coordinator's metrics, by name without the prefix. */
+const COORDINATOR_METRICS = {
+  state: {
+    type: Gauge,
+    help: 'Coordinator state: 1 for the current one of running, draining, stopping, stopped.',
+    labels: ['state'],
+    read: (shutdown) => STATES.map((state) => [{ state }, shutdown.state === state ? 1 : 0]),
+  },
+  ready: {
+    type: Gauge,
+    help: '1 while the service accepts new work (readiness), 0 from the first shutdown trigger on.',
+    read: (shutdown) => [[{}, shutdown.isReady() ? 1 : 0]],
+  },
+  shutdown_triggers_total: {
+    type: Counter,
+    help: 'Shutdown triggers received, by kind (signal, http, manual, fatal, dispose); later ones join the first run.',
+    labels: ['trigger'],
+  },
+  shutdown_start_time_seconds: { type: Gauge, help: 'Unix time of the first shutdown trigger.' },
+  shutdown_duration_seconds: {
+    type: Gauge,
+    help: 'Time from the first trigger to the end of the last finished phase.',
+  },
+  shutdown_deadline_margin_seconds: {
+    type: Gauge,
+    help: 'Time left before the deadline when the last finished phase ended; near 0 means the budgets are too tight.',
+  },
+  shutdown_exit_code: {
+    type: Gauge,
+    help: 'Exit code of the shutdown (0: every critical task succeeded so far), kept current as tasks end; final after the report phase.',
+  },
+  task_duration_seconds: {
+    type: Gauge,
+    help: 'How long each shutdown task ran, by task, phase and outcome (ok, error, timeout, skipped).',
+    labels: ['task', 'phase', 'outcome'],
+  },
+  tasks_total: { type: Counter, help: 'Shutdown tasks finished, by phase and outcome.', labels: ['phase', 'outcome'] },
+  phase_duration_seconds: { type: Gauge, help: 'How long each shutdown phase ran.', labels: ['phase'] },
+} satisfies Record<string, MetricSpec>
+
+/**
+ * The adapters' metrics, read at scrape time from the sources given: each exists only when its kind of
+ * source is given, with one series per source, labelled `label`. Counters expose the adapter's own
+ * running total.
+ */
+// biome-ignore format: one metric a line
+const ADAPTER_METRICS: AdapterMetric[] = [
+  adapterMetric('http', 'server', 'http_open_connections', Gauge, 'Open HTTP connections (HTTP/1 sockets and HTTP/2 sessions), by server.', (s) => s.connections()),
+  adapterMetric('http', 'server', 'http_requests_in_flight', Gauge, 'HTTP requests in flight, by server.', (s) => s.inFlight()),
+  adapterMetric('http', 'server', 'http_forced_closes_total', Counter, 'Connections force-closed at the drain deadline, by server (0 until the drain ran).', (s) => s.stats?.forced ?? 0),
+  adapterMetric('caches', 'cache', 'cache_dirty_entries', Gauge, 'Write-behind cache entries not yet written to their sink, by cache.', (c) => c.dirty),
+  adapterMetric('caches', 'cache', 'cache_flushed_entries_total', Counter, 'Entries written to the sink since start, by cache.', (c) => c.stats().flushed),
+  adapterMetric('caches', 'cache', 'cache_failed_writes_total', Counter, 'Failed sink writes since start (each retried), by cache.', (c) => c.stats().failedWrites),
+  // A count, or the held locks themselves (counted by length).
+  adapterMetric('locks', 'store', 'locks_held', Gauge, 'Distributed locks held, by store.', (l) => l.held()),
+]
+
+interface AdapterMetric {
+  kind: keyof CheckedSources
+  name: string
+  spec: (sources: CheckedSources) => MetricSpec
+}
+
+function adapterMetric<K extends keyof CheckedSources>(
+  kind: K,
+  label: string,
+  name: string,
+  type: MetricSpec['type'],
+  help: string,
+  read: (source: CheckedSources[K][number][1]) => unknown,
+): AdapterMetric {
+  return {
+    kind,
+    name,
+    spec: (sources) => ({
+      type,
+      help,
+      labels: [label],
+      read: () => {
+        const series: Series = []
+        for (const [value, source] of sources[kind] as CheckedSources[K]) {
+          const count = readCount(() => read(source))
+          if (count !== undefined) series.push([{ [label]: value }, count])
+        }
+        return series
+      },
+    }),
+  }
+}
+
+export const INSTRUMENT_OPTIONS: readonly (keyof InstrumentOptions)[] = [
+  'registry',
+  'prefix',
+  'http',
+  'caches',
+  'locks',
+]
+
+// Which registries each coordinator is instrumented in, shared by the ESM and CommonJS copies.
+const instrumented = () => shared('prometheus:instrumented', () => new WeakMap<object, WeakMap<object, string>>())
 
 /**
  * Registers lameduck's metrics (see the README for the list) and keeps them current from the
  * coordinator's events; adapter metrics are read at scrape time from the objects in `http`, `caches`
- * and `locks`.
+ * and `locks`. One coordinator is instrumented once per registry: a second `instrument` of the same
+ * registry throws `DuplicateRegistrationError` until the first is removed.
  */
 export function instrument(shutdown: Shutdown, options: InstrumentOptions = {}): Instrumentation {
-  requireShutdown('instrument', shutdown)
-  checkOptions('instrument', options, INSTRUMENT_OPTIONS)
-  const registry = requireRegistry('registry of instrument', orDefault(options.registry, defaultRegistry))
+  const where = 'instrument'
+  requireShutdown(where, shutdown, 'instrument(shutdown, options?)')
+  checkOptions(where, options, INSTRUMENT_OPTIONS)
+  const registry = registryOption(where, options.registry)
   const prefix = orDefault(options.prefix, PROMETHEUS_DEFAULTS.prefix)
   if (typeof prefix !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix))
     throw new InvalidOptionError(
-      'prefix of instrument',
+      `prefix of ${where}`,
       `expected a metric name prefix (letters, digits, _ and :, not starting with a digit); got ${describeValue(prefix)}`,
     )
-  checkSources('instrument', options)
-  const registers = [registry]
-  const names: string[] = []
-  const add = <M>(name: string, metric: (name: string) => M): M => {
-    names.push(name)
-    return metric(name)
-  }
+  const sources = checkSources(where, options)
+  const name = PROMETHEUS_DEFAULTS.instrumentName
+  const claims = instrumented().get(shutdown) ?? new WeakMap<object, string>()
+  if (claims.has(registry)) throw new DuplicateRegistrationError(where, name, 'this registry')
 
-  add(
-    `${prefix}state`,
-    (name) =>
-      new Gauge({
-        name,
-        help: 'Coordinator state: 1 for the current one of running, draining, stopping, stopped.',
-        labelNames: ['state'],
-        registers,
-        collect() {
-          for (const state of STATES) this.set({ state }, shutdown.state === state ? 1 : 0)
-        },
-      }),
-  )
-  add(
-    `${prefix}ready`,
-    (name) =>
-      new Gauge({
-        name,
-        help: '1 while the service accepts new work (readiness), 0 from the first shutdown trigger on.',
-        registers,
-        collect() {
-          this.set(shutdown.isReady() ? 1 : 0)
-        },
-      }),
-  )
-  const triggers = add(
-    `${prefix}shutdown_triggers_total`,
-    (name) =>
-      new Counter({
-        name,
-        help: 'Shutdown triggers received, by kind (signal, http, manual, fatal, dispose); later ones join the first run.',
-        labelNames: ['trigger'],
-        registers,
-      }),
-  )
-  const started = add(
-    `${prefix}shutdown_start_time_seconds`,
-    (name) =>
-      new Gauge({
-        name,
-        help: 'Unix time of the first shutdown trigger.',
-        registers,
-      }),
-  )
-  const duration = add(
-    `${prefix}shutdown_duration_seconds`,
-    (name) =>
-      new Gauge({
-        name,
-        help: 'Time from the first trigger to the end of the last finished phase.',
-        registers,
-      }),
-  )
-  const margin = add(
-    `${prefix}shutdown_deadline_margin_seconds`,
-    (name) =>
-      new Gauge({
-        name,
-        help: 'Time left before the deadline when the last finished phase ended; near 0 means the budgets are too tight.',
-        registers,
-      }),
-  )
-  const exitCode = add(
-    `${prefix}shutdown_exit_code`,
-    (name) =>
-      new Gauge({
-        name,
-        help: 'Exit code of the shutdown (0: every critical task succeeded so far), kept current as tasks end; final after the report phase.',
-        registers,
-      }),
-  )
-  const taskDuration = add(
-    `${prefix}task_duration_seconds`,
-    (name) =>
-      new Gauge({
-        name,
-        help: 'How long each shutdown task ran, by task, phase and outcome (ok, error, timeout, skipped).',
-        labelNames: ['task', 'phase', 'outcome'],
-        registers,
-      }),
-  )
-  const tasks = add(
-    `${prefix}tasks_total`,
-    (name) =>
-      new Counter({
-        name,
-        help: 'Shutdown tasks finished, by phase and outcome.',
-        labelNames: ['phase', 'outcome'],
-        registers,
-      }),
-  )
-  const phaseDuration = add(
-    `${prefix}phase_duration_seconds`,
-    (name) =>
-      new Gauge({
-        name,
-        help: 'How long each shutdown phase ran.',
-        labelNames: ['phase'],
-        registers,
-      }),
-  )
+  const specs: [string, MetricSpec][] = [
+    ...Object.entries(COORDINATOR_METRICS),
+    ...ADAPTER_METRICS.filter((m) => sources[m.kind].length > 0).map((m): [string, MetricSpec] => [
+      m.name,
+      m.spec(sources),
+    ]),
+  ].map(([metric, spec]) => [`${prefix}${metric}`, spec])
+  // Another coordinator (or the application) already has one of these names in this registry.
+  const taken = specs.find(([metric]) => registry.getSingleMetric(metric) !== undefined)
+  if (taken !== undefined)
+    throw new InvalidOptionError(
+      `registry of ${where}`,
+      `it already has a metric named ${taken[0]} (another coordinator's instrument(), or one of the application's); ` +
+        'give this coordinator another prefix or another registry',
+    )
+  const metrics = new Map(specs.map(([metric, spec]) => [metric, create(metric, spec, registry, shutdown)]))
+  const gauge = (metric: keyof typeof COORDINATOR_METRICS) => metrics.get(`${prefix}${metric}`) as Gauge
+  const counter = (metric: keyof typeof COORDINATOR_METRICS) => metrics.get(`${prefix}${metric}`) as Counter
+
   // Zero-initialised so that rate() and increase() see the first increment.
-  for (const phase of PHASES)
-    for (const outcome of ['ok', 'error', 'timeout', 'skipped']) tasks.inc({ phase, outcome }, 0)
+  for (const phase of PHASES) for (const outcome of OUTCOMES) counter('tasks_total').inc({ phase, outcome }, 0)
+  const offs = listen(shutdown, { gauge, counter })
 
-  if (options.http && Object.keys(options.http).length > 0) {
-    const http = options.http
-    add(
-      `${prefix}http_open_connections`,
-      (name) =>
-        new Gauge({
-          name,
-          help: 'Open HTTP connections (HTTP/1 sockets and HTTP/2 sessions), by server.',
-          labelNames: ['server'],
-          registers,
-          collect() {
-            this.reset()
-            for (const [server, source] of Object.entries(http)) setTo(this, { server }, () => source.connections())
-          },
-        }),
-    )
-    add(
-      `${prefix}http_requests_in_flight`,
-      (name) =>
-        new Gauge({
-          name,
-          help: 'HTTP requests in flight, by server.',
-          labelNames: ['server'],
-          registers,
-          collect() {
-            this.reset()
-            for (const [server, source] of Object.entries(http)) setTo(this, { server }, () => source.inFlight())
-          },
-        }),
-    )
-    add(
-      `${prefix}http_forced_closes_total`,
-      (name) =>
-        new Counter({
-          name,
-          help: 'Connections force-closed at the drain deadline, by server (0 until the drain ran).',
-          labelNames: ['server'],
-          registers,
-          collect() {
-            // The drain keeps the running total: expose it as is (it only grows).
-            this.reset()
-            for (const [server, source] of Object.entries(http))
-              incBy(this, { server }, () => source.stats?.forced ?? 0)
-          },
-        }),
-    )
-  }
-  if (options.caches && options.caches.length > 0) {
-    const caches = options.caches
-    add(
-      `${prefix}cache_dirty_entries`,
-      (name) =>
-        new Gauge({
-          name,
-          help: 'Write-behind cache entries not yet written to their sink, by cache.',
-          labelNames: ['cache'],
-          registers,
-          collect() {
-            this.reset()
-            for (const cache of caches) setTo(this, { cache: cache.name }, () => cache.dirty)
-          },
-        }),
-    )
-    add(
-      `${prefix}cache_flushed_entries_total`,
-      (name) =>
-        new Counter({
-          name,
-          help: 'Entries written to the sink since start, by cache.',
-          labelNames: ['cache'],
-          registers,
-          collect() {
-            this.reset()
-            for (const cache of caches) incBy(this, { cache: cache.name }, () => cache.stats().flushed)
-          },
-        }),
-    )
-    add(
-      `${prefix}cache_failed_writes_total`,
-      (name) =>
-        new Counter({
-          name,
-          help: 'Failed sink writes since start (each retried), by cache.',
-          labelNames: ['cache'],
-          registers,
-          collect() {
-            this.reset()
-            for (const cache of caches) incBy(this, { cache: cache.name }, () => cache.stats().failedWrites)
-          },
-        }),
-    )
-  }
-  if (options.locks && Object.keys(options.locks).length > 0) {
-    const locks = options.locks
-    add(
-      `${prefix}locks_held`,
-      (name) =>
-        new Gauge({
-          name,
-          help: 'Distributed locks held, by store.',
-          labelNames: ['store'],
-          registers,
-          collect() {
-            this.reset()
-            // held() is a number (@lameduck/redis) or the held locks themselves (@lameduck/pg).
-            for (const [store, source] of Object.entries(locks)) setTo(this, { store }, () => source.held())
-          },
-        }),
-    )
-  }
+  claims.set(registry, name)
+  instrumented().set(shutdown, claims)
+  const handle = registration(name, () => {
+    for (const off of offs) off()
+    for (const metric of metrics.keys()) registry.removeSingleMetric(metric)
+    claims.delete(registry)
+  })
+  return { name: handle.name, registry, remove: handle.remove, [Symbol.dispose]: handle.remove }
+}
 
+/** Creates the metric in the registry; a metric with `read` is set from it at every scrape. */
+function create(name: string, spec: MetricSpec, registry: Registry, shutdown: Shutdown): Gauge | Counter {
+  const { read } = spec
+  const collect =
+    read === undefined
+      ? undefined
+      : () => {
+          // The series of this scrape only: a source gone, or unreadable now, leaves none behind.
+          metric.reset()
+          for (const [labels, value] of read(shutdown))
+            if (metric instanceof Gauge) metric.set(labels, value)
+            else metric.inc(labels, value)
+        }
+  const config = { name, help: spec.help, labelNames: spec.labels ?? [], registers: [registry], collect }
+  const metric: Gauge | Counter = spec.type === Gauge ? new Gauge(config) : new Counter(config)
+  return metric
+}
+
+/** Keeps the event-driven metrics current; returns the listeners' removers. */
+function listen(
+  shutdown: Shutdown,
+  {
+    gauge,
+    counter,
+  }: {
+    gauge: (name: keyof typeof COORDINATOR_METRICS) => Gauge
+    counter: (name: keyof typeof COORDINATOR_METRICS) => Counter
+  },
+): (() => void)[] {
   const seconds = (ms: number) => ms / 1000
   let startedAt: number | undefined
   // Core's rule (exitCodeFor), kept current as the run goes: the report event comes after the report
   // phase, too late for a push made in it.
   let fatal = false
   let criticalFailed = false
-  const updateExitCode = () => exitCode.set(fatal || criticalFailed ? EXIT_CODES.failed : EXIT_CODES.ok)
-  const offs = [
+  const updateExitCode = () =>
+    gauge('shutdown_exit_code').set(fatal || criticalFailed ? EXIT_CODES.failed : EXIT_CODES.ok)
+  return [
     shutdown.on('trigger', ({ trigger, first, at }) => {
-      triggers.inc({ trigger })
+      counter('shutdown_triggers_total').inc({ trigger })
       if (first) {
         startedAt = at
-        started.set(seconds(at))
+        gauge('shutdown_start_time_seconds').set(seconds(at))
         // Only the trigger that started the run counts: a fatal error joining it later does not.
         fatal = trigger === 'fatal'
         updateExitCode()
       }
     }),
     shutdown.on('taskEnd', (task) => {
-      taskDuration.set({ task: task.name, phase: task.phase, outcome: task.outcome }, seconds(task.durationMs))
-      tasks.inc({ phase: task.phase, outcome: task.outcome })
+      gauge('task_duration_seconds').set(
+        { task: task.name, phase: task.phase, outcome: task.outcome },
+        seconds(task.durationMs),
+      )
+      counter('tasks_total').inc({ phase: task.phase, outcome: task.outcome })
       if (task.critical && task.outcome !== 'ok') {
         criticalFailed = true
         updateExitCode()
       }
     }),
     shutdown.on('phaseEnd', (phase) => {
-      phaseDuration.set({ phase: phase.name }, seconds(phase.durationMs))
+      gauge('phase_duration_seconds').set({ phase: phase.name }, seconds(phase.durationMs))
       // Kept current phase by phase, so a push in the report phase already carries them.
       const end = phase.start + phase.durationMs
-      if (startedAt !== undefined) duration.set(seconds(end - startedAt))
-      if (shutdown.deadline !== undefined) margin.set(seconds(shutdown.deadline - end))
+      if (startedAt !== undefined) gauge('shutdown_duration_seconds').set(seconds(end - startedAt))
+      if (shutdown.deadline !== undefined)
+        gauge('shutdown_deadline_margin_seconds').set(seconds(shutdown.deadline - end))
     }),
     shutdown.on('report', (report) => {
-      duration.set(seconds(report.durationMs))
-      margin.set(seconds(report.deadline - report.end))
-      exitCode.set(report.exitCode)
+      gauge('shutdown_duration_seconds').set(seconds(report.durationMs))
+      gauge('shutdown_deadline_margin_seconds').set(seconds(report.deadline - report.end))
+      gauge('shutdown_exit_code').set(report.exitCode)
     }),
   ]
-
-  return {
-    registry,
-    remove() {
-      for (const off of offs) off()
-      for (const name of names) registry.removeSingleMetric(name)
-    },
-  }
 }
 
 /**
@@ -329,15 +295,4 @@ function readCount(read: () => unknown): number | undefined {
   }
   const count = typeof value === 'number' ? value : Array.isArray(value) ? value.length : undefined
   return count !== undefined && count >= 0 && Number.isFinite(count) ? count : undefined
-}
-
-function setTo<L extends string>(gauge: Gauge<L>, labels: Partial<Record<L, string>>, read: () => unknown): void {
-  const count = readCount(read)
-  if (count !== undefined) gauge.set(labels, count)
-}
-
-/** Sets a freshly reset counter to the adapter's running total. */
-function incBy<L extends string>(counter: Counter<L>, labels: Partial<Record<L, string>>, read: () => unknown): void {
-  const count = readCount(read)
-  if (count !== undefined) counter.inc(labels, count)
 }

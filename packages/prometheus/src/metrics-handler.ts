@@ -1,9 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
-import { checkOptions, describeValue, InvalidOptionError } from '@lameduck/core'
-import { register as defaultRegistry, type Registry } from 'prom-client'
+import { describeValue, InvalidOptionError } from '@lameduck/core'
+import { checkOptions, orDefault } from '@lameduck/core/adapter'
+import type { Registry } from 'prom-client'
 import { PROMETHEUS_DEFAULTS } from './defaults.js'
-import { orDefault, registry as requireRegistry } from './validate.js'
+import { registryOption } from './registry.js'
 
 /** A request `metricsHandler` accepts: `node:http` or `node:http2` (compat API). */
 export type Req = IncomingMessage | Http2ServerRequest
@@ -11,9 +12,9 @@ export type Req = IncomingMessage | Http2ServerRequest
 export type Res = ServerResponse | Http2ServerResponse
 
 export interface MetricsHandlerOptions {
-  /** Default: prom-client's global registry. */
+  /** The registry served. Default: prom-client's global registry. */
   registry?: Registry
-  /** Default: `/metrics`. */
+  /** The path answered on (any query string is ignored). Default: {@link PROMETHEUS_DEFAULTS}`.metricsPath`. */
   path?: string
 }
 
@@ -25,11 +26,11 @@ export function metricsHandler(options: MetricsHandlerOptions = {}): (req: Req, 
   return handler('metricsHandler', options)
 }
 
-const HANDLER_OPTIONS: readonly (keyof MetricsHandlerOptions)[] = ['registry', 'path']
+export const HANDLER_OPTIONS: readonly (keyof MetricsHandlerOptions)[] = ['registry', 'path']
 
 function handler(where: string, options: MetricsHandlerOptions): (req: Req, res: Res) => boolean {
   checkOptions(where, options, HANDLER_OPTIONS)
-  const registry = requireRegistry(`registry of ${where}`, orDefault(options.registry, defaultRegistry))
+  const registry = registryOption(where, options.registry)
   const path = orDefault(options.path, PROMETHEUS_DEFAULTS.metricsPath)
   if (typeof path !== 'string' || !path.startsWith('/') || path.includes('?'))
     throw new InvalidOptionError(

@@ -1,5 +1,5 @@
-import { describeValue, InvalidOptionError } from '@lameduck/core'
-import { isPlainObject } from './validate.js'
+import { InvalidOptionError } from '@lameduck/core'
+import { describeArgument, requireClient } from '@lameduck/core/adapter'
 
 /**
  * What the metrics read from adapters. Structural, so this package needs none of them: pass the objects
@@ -19,8 +19,8 @@ export interface CacheSource {
 
 export interface LockSource {
   /**
-   * Locks held right now: a count (`createLocks` from @lameduck/redis) or the held locks themselves
-   * (`createAdvisoryLocks` from @lameduck/pg), counted by length.
+   * Locks held right now: a count, or the held locks themselves (counted by length), whichever the lock
+   * adapter returns.
    */
   held(): number | readonly unknown[]
 }
@@ -34,52 +34,61 @@ export interface Sources {
   locks?: Record<string, LockSource>
 }
 
+/** Each kind of source: how it is given, what each one must have, and the label its series get. */
+const KINDS = {
+  http: {
+    given: 'an object of HTTP drains by server name, e.g. { app: drain }',
+    each: 'what drainHttpServer returns (connections(), inFlight(), stats)',
+    methods: ['connections', 'inFlight'],
+  },
+  caches: {
+    given: 'an array of the caches createWriteBehind returns',
+    each: 'what createWriteBehind returns (name, dirty, stats())',
+    methods: ['stats'],
+  },
+  locks: {
+    given: 'an object of lock sets by store name, e.g. { redis: locks }',
+    each: 'what createLocks or createAdvisoryLocks returns (held())',
+    methods: ['held'],
+  },
+} as const
+
+/** The sources after checking: each kind as `[label value, source]` pairs (empty when not given). */
+export interface CheckedSources {
+  http: [server: string, source: HttpSource][]
+  caches: [cache: string, source: CacheSource][]
+  locks: [store: string, source: LockSource][]
+}
+
 /**
  * Checks that every source has what the metrics read, at configuration time: a wrong object would otherwise
  * only drop its series from every scrape, without a word.
  */
-export function checkSources(where: string, sources: Sources): void {
-  const each = (
-    key: keyof Sources,
-    what: string,
-    fits: (source: Record<string, unknown>) => boolean,
-    entries: [string, unknown][],
-  ) => {
-    for (const [name, source] of entries)
-      if (!isPlainObject(source) || !fits(source)) fail(`${key}${name} of ${where}`, what, source)
+export function checkSources(where: string, sources: Sources): CheckedSources {
+  const checked = (kind: keyof Sources): [string, unknown][] => {
+    const given: unknown = sources[kind]
+    if (given === undefined) return []
+    const array = Array.isArray(given)
+    if (given === null || typeof given !== 'object' || array !== (kind === 'caches'))
+      throw new InvalidOptionError(
+        `${kind} of ${where}`,
+        `expected ${KINDS[kind].given}; got ${describeArgument(given)}`,
+      )
+    const entries: [string, unknown][] = array
+      ? given.map((source, index) => [`[${index}]`, source])
+      : Object.entries(given).map(([label, source]) => [`.${label}`, source])
+    return entries.map(([at, source]) => {
+      const option = `${kind}${at} of ${where}`
+      requireClient(option, source, KINDS[kind].each, KINDS[kind].methods)
+      const label = array ? (source as { name?: unknown }).name : at.slice(1)
+      if (typeof label !== 'string')
+        throw new InvalidOptionError(option, `expected ${KINDS[kind].each}; got an object without a name`)
+      return [label, source]
+    })
   }
-  if (sources.http !== undefined) {
-    if (!isPlainObject(sources.http))
-      fail(`http of ${where}`, 'an object of HTTP drains by server name, e.g. { app: drain }', sources.http)
-    each(
-      'http',
-      'what drainHttpServer returns (connections(), inFlight(), stats)',
-      (s) => typeof s.connections === 'function' && typeof s.inFlight === 'function',
-      Object.entries(sources.http).map(([name, source]) => [`.${name}`, source]),
-    )
+  return {
+    http: checked('http') as CheckedSources['http'],
+    caches: checked('caches') as CheckedSources['caches'],
+    locks: checked('locks') as CheckedSources['locks'],
   }
-  if (sources.caches !== undefined) {
-    if (!Array.isArray(sources.caches))
-      fail(`caches of ${where}`, 'an array of the caches createWriteBehind returns', sources.caches)
-    each(
-      'caches',
-      'what createWriteBehind returns (name, dirty, stats())',
-      (s) => typeof s.name === 'string' && typeof s.stats === 'function',
-      sources.caches.map((source, index) => [`[${index}]`, source]),
-    )
-  }
-  if (sources.locks !== undefined) {
-    if (!isPlainObject(sources.locks))
-      fail(`locks of ${where}`, 'an object of lock sets by store name, e.g. { redis: locks }', sources.locks)
-    each(
-      'locks',
-      'what createLocks or createAdvisoryLocks returns (held())',
-      (s) => typeof s.held === 'function',
-      Object.entries(sources.locks).map(([name, source]) => [`.${name}`, source]),
-    )
-  }
-}
-
-function fail(option: string, expected: string, value: unknown): never {
-  throw new InvalidOptionError(option, `expected ${expected}; got ${describeValue(value)}`)
 }

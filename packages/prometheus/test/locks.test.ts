@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto'
-import { createShutdown, type Shutdown } from '@lameduck/core'
 import { listenAdmin } from '@lameduck/http'
 import { createAdvisoryLocks } from '@lameduck/pg'
 import { instrument, metricsHandler } from '@lameduck/prometheus'
@@ -9,9 +8,9 @@ import pg from 'pg'
 import { Registry } from 'prom-client'
 import { afterEach, expect, it } from 'vitest'
 import { DATABASE_URL, describeWith, REDIS_URL } from '../../../test/support/services.js'
+import { testShutdown } from '../../../test/support/shutdown.js'
 import { deleteKeys, scanKeys } from '../../../test/support/stores.js'
 
-const quiet = (): Shutdown => createShutdown({ exit: false, logger: false, signals: [], drainDelayMs: 0 })
 const cleanups: (() => Promise<unknown> | unknown)[] = []
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
@@ -23,8 +22,8 @@ function value(text: string, metric: string): number | undefined {
 }
 
 await describeWith(['Redis', 'PostgreSQL'], 'lameduck_locks_held with the real lock adapters', () => {
-  it('counts the locks of @lameduck/redis (a number) and @lameduck/pg (an array) as documented', async () => {
-    const shutdown = quiet()
+  it('counts the locks of @lameduck/redis and @lameduck/pg (held(): the held locks) as documented', async () => {
+    const shutdown = testShutdown()
     const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 })
     const pool = new pg.Pool({ connectionString: DATABASE_URL })
     pool.on('error', () => {})
@@ -61,7 +60,7 @@ await describeWith(['Redis', 'PostgreSQL'], 'lameduck_locks_held with the real l
     expect(value(text, 'lameduck_locks_held{store="redis"}')).toBe(3)
     expect(value(text, 'lameduck_locks_held{store="postgres"}')).toBe(2)
 
-    expect(await first.release()).toBe(true)
+    expect(await first.release()).toBe('released')
     text = await scrape()
     expect(value(text, 'lameduck_locks_held{store="postgres"}')).toBe(1)
 

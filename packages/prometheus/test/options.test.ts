@@ -2,17 +2,21 @@
 // keys ("did you mean"), null refused like any other wrong type (it never means "the default"), every
 // duration within what Node's timers hold, wrong positional arguments and sources — each with one code per
 // mistake (core's) and a message that names what was passed.
-import { createShutdown, LameduckError, type Shutdown } from '@lameduck/core'
+import { LameduckError, type Shutdown } from '@lameduck/core'
 import { instrument, metricsHandler, metricsMiddleware, pushOnShutdown } from '@lameduck/prometheus'
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
+import { testShutdown } from '../../../test/support/shutdown.js'
 
 const TOO_LONG = 2 ** 31 // one past MAX_TIMER_MS: Node would fire such a timer after 1 ms
-const coordinator = (): Shutdown => createShutdown({ exit: false, logger: false, signals: [], drainDelayMs: 0 })
 const push = { url: 'http://127.0.0.1:9091', job: 'j' }
 const fresh = () => new Registry()
 
-type Code = 'LAMEDUCK_ERR_UNKNOWN_OPTION' | 'LAMEDUCK_ERR_INVALID_OPTION' | 'LAMEDUCK_ERR_INVALID_DURATION'
+type Code =
+  | 'LAMEDUCK_ERR_UNKNOWN_OPTION'
+  | 'LAMEDUCK_ERR_INVALID_OPTION'
+  | 'LAMEDUCK_ERR_INVALID_DURATION'
+  | 'LAMEDUCK_ERR_UNKNOWN_PHASE'
 type Case = [title: string, call: (shutdown: Shutdown) => unknown, code: Code, message: RegExp]
 
 function expectRefused(call: () => unknown, code: Code, message: RegExp): void {
@@ -71,7 +75,10 @@ const pushCases: Case[] = [
   ['timeoutMs "2s"', (s) => pushOnShutdown(s, { ...push, timeoutMs: '2s' } as never), 'LAMEDUCK_ERR_INVALID_DURATION', /timeoutMs of pushOnShutdown .*got "2s"/],
   ['retries null', (s) => pushOnShutdown(s, { ...push, retries: null } as never), 'LAMEDUCK_ERR_INVALID_OPTION', /retries of pushOnShutdown: .*got null/],
   ['retries -1', (s) => pushOnShutdown(s, { ...push, retries: -1 }), 'LAMEDUCK_ERR_INVALID_OPTION', /got -1/],
-  ['method null', (s) => pushOnShutdown(s, { ...push, method: null } as never), 'LAMEDUCK_ERR_INVALID_OPTION', /method of pushOnShutdown: expected 'POST' or 'PUT'; got null/],
+  ['retries 1.5', (s) => pushOnShutdown(s, { ...push, retries: 1.5 }), 'LAMEDUCK_ERR_INVALID_OPTION', /retries of pushOnShutdown: expected an integer/],
+  ['retryDelayMs -1', (s) => pushOnShutdown(s, { ...push, retryDelayMs: -1 }), 'LAMEDUCK_ERR_INVALID_DURATION', /retryDelayMs of pushOnShutdown must be/],
+  ['phase "later"', (s) => pushOnShutdown(s, { ...push, phase: 'later' } as never), 'LAMEDUCK_ERR_UNKNOWN_PHASE', /phase of pushOnShutdown/],
+  ['method null', (s) => pushOnShutdown(s, { ...push, method: null } as never), 'LAMEDUCK_ERR_INVALID_OPTION', /method of pushOnShutdown: expected one of "POST", "PUT"; got null/],
   ['method "post"', (s) => pushOnShutdown(s, { ...push, method: 'post' } as never), 'LAMEDUCK_ERR_INVALID_OPTION', /got "post"/],
   ['critical null', (s) => pushOnShutdown(s, { ...push, critical: null } as never), 'LAMEDUCK_ERR_INVALID_OPTION', /critical of pushOnShutdown: .*got null/],
   ['name null', (s) => pushOnShutdown(s, { ...push, name: null } as never), 'LAMEDUCK_ERR_INVALID_OPTION', /name of pushOnShutdown: .*got null/],
@@ -89,11 +96,11 @@ describe('@lameduck/prometheus refuses misuse when called', () => {
     ['pushOnShutdown', pushCases],
   ] as const)
     it.each(cases)(`${fn}: %s`, (_title, call, code, message) =>
-      expectRefused(() => call(coordinator()), code, message),
+      expectRefused(() => call(testShutdown()), code, message),
     )
 
   it('accepts the documented options, undefined meaning the default', () => {
-    const shutdown = coordinator()
+    const shutdown = testShutdown()
     instrument(shutdown, {
       registry: fresh(),
       prefix: undefined,
@@ -103,6 +110,7 @@ describe('@lameduck/prometheus refuses misuse when called', () => {
     })
     metricsHandler({ registry: undefined, path: '/m' })
     pushOnShutdown(shutdown, { ...push, registry: fresh(), timeoutMs: 2 ** 31 - 1, retries: 0, method: undefined })
+    pushOnShutdown(shutdown, { ...push, registry: fresh(), retries: Number.POSITIVE_INFINITY, retryDelayMs: 0 })
     expect(shutdown.plan()).toBeDefined()
   })
 })

@@ -1,14 +1,13 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createWriteBehind } from '@lameduck/cache'
-import { createShutdown, type Shutdown } from '@lameduck/core'
 import { drainHttpServer, listenAdmin } from '@lameduck/http'
 import { instrument, metricsHandler, metricsMiddleware, pushOnShutdown } from '@lameduck/prometheus'
 import express from 'express'
 import { Registry } from 'prom-client'
 import { afterEach, describe, expect, it } from 'vitest'
+import { delay, taskReport, testShutdown } from '../../../test/support/shutdown.js'
 
-const quiet = (): Shutdown => createShutdown({ exit: false, logger: false, signals: [], drainDelayMs: 0 })
 const servers: Server[] = []
 afterEach(() => {
   for (const server of servers.splice(0)) {
@@ -30,10 +29,10 @@ function value(text: string, metric: string): number | undefined {
 
 describe('instrument', () => {
   it('records every task with its phase and outcome through a real shutdown', async () => {
-    const shutdown = quiet()
+    const shutdown = testShutdown()
     const registry = new Registry()
     instrument(shutdown, { registry })
-    shutdown.addTask({ name: 'flush-cache', phase: 'flush', run: () => new Promise((r) => setTimeout(r, 30)) })
+    shutdown.addTask({ name: 'flush-cache', phase: 'flush', run: () => delay(30) })
     shutdown.addTask({ name: 'slow-release', phase: 'release', timeoutMs: 50, run: () => new Promise(() => {}) })
     shutdown.addTask({ name: 'broken-close', phase: 'close', run: () => Promise.reject(new Error('x')) })
     const before = await registry.metrics()
@@ -64,7 +63,7 @@ describe('instrument', () => {
   })
 
   it('reads adapter metrics from the real adapters at scrape time', async () => {
-    const shutdown = quiet()
+    const shutdown = testShutdown()
     const registry = new Registry()
     const server = createServer((_req, res) => setTimeout(() => res.end('ok'), 200))
     const drain = drainHttpServer(shutdown, server, { checkTimeouts: false })
@@ -84,7 +83,7 @@ describe('instrument', () => {
     const locks = { held: () => 3 }
     instrument(shutdown, { registry, http: { app: drain }, caches: [cache], locks: { redis: locks } })
     const inFlight = fetch(`http://127.0.0.1:${port}/`)
-    await new Promise((r) => setTimeout(r, 50))
+    await delay(50)
     const text = await registry.metrics()
     expect(value(text, 'lameduck_http_open_connections{server="app"}')).toBe(1)
     expect(value(text, 'lameduck_http_requests_in_flight{server="app"}')).toBe(1)
@@ -103,14 +102,14 @@ describe('instrument', () => {
   })
 
   it('counts connections force-closed at the drain deadline', async () => {
-    const shutdown = quiet()
+    const shutdown = testShutdown()
     const registry = new Registry()
     const server = createServer(() => {})
     const drain = drainHttpServer(shutdown, server, { checkTimeouts: false, timeoutMs: 100 })
     const port = await listen(server)
     instrument(shutdown, { registry, http: { app: drain } })
     const hanging = fetch(`http://127.0.0.1:${port}/`).catch(() => null)
-    await new Promise((r) => setTimeout(r, 50))
+    await delay(50)
     expect(value(await registry.metrics(), 'lameduck_http_forced_closes_total{server="app"}')).toBe(0)
     await shutdown.shutdown()
     await hanging
@@ -118,7 +117,7 @@ describe('instrument', () => {
   })
 
   it('a scrape never fails because of an adapter returning something unexpected', async () => {
-    const shutdown = quiet()
+    const shutdown = testShutdown()
     const registry = new Registry()
     instrument(shutdown, {
       registry,
@@ -152,7 +151,7 @@ describe('instrument', () => {
 
   it('remove() unregisters its metrics', () => {
     const registry = new Registry()
-    const handle = instrument(quiet(), { registry })
+    const handle = instrument(testShutdown(), { registry })
     expect(registry.getMetricsAsArray().length).toBeGreaterThan(5)
     handle.remove()
     expect(registry.getMetricsAsArray()).toEqual([])
@@ -173,7 +172,7 @@ describe('pushOnShutdown', () => {
       })
     })
     const port = await listen(gateway)
-    const shutdown = quiet()
+    const shutdown = testShutdown()
     const registry = new Registry()
     instrument(shutdown, { registry })
     shutdown.addTask({ name: 'flush-cache', phase: 'flush', run: () => {} })
@@ -190,12 +189,9 @@ describe('pushOnShutdown', () => {
     expect(received[0]?.url).toBe('/metrics/job/orders%20api/instance/pod-7')
     expect(received[0]?.body).toContain('lameduck_task_duration_seconds{task="flush-cache",phase="flush",outcome="ok"}')
     expect(received[0]?.body).toContain('lameduck_tasks_total{phase="flush",outcome="ok"} 1')
-    expect(report.phases.find((p) => p.name === 'report')?.tasks[0]).toMatchObject({
-      name: 'prometheus-push',
-      outcome: 'ok',
-    })
+    expect(taskReport(report, 'prometheus-push')).toMatchObject({ phase: 'report', outcome: 'ok' })
 
-    const put = quiet()
+    const put = testShutdown()
     pushOnShutdown(put, { url: `http://127.0.0.1:${port}`, job: 'j', registry, method: 'PUT' })
     await put.shutdown()
     expect(received[1]?.method).toBe('PUT')
@@ -215,18 +211,18 @@ describe('pushOnShutdown', () => {
     })
     const port = await listen(gateway)
 
-    const failing = quiet()
+    const failing = testShutdown()
     const registry = new Registry()
     instrument(failing, { registry })
     failing.addTask({ name: 'close-db', phase: 'close', critical: true, run: () => Promise.reject(new Error('boom')) })
     pushOnShutdown(failing, { url: `http://127.0.0.1:${port}`, job: 'j', registry })
     const report = await failing.shutdown()
     expect(report.exitCode).toBe(1)
-    expect(report.phases.find((p) => p.name === 'report')?.tasks[0]?.outcome).toBe('ok')
+    expect(taskReport(report, 'prometheus-push').outcome).toBe('ok')
     expect(bodies).toHaveLength(1)
     expect(value(bodies[0] ?? '', 'lameduck_shutdown_exit_code')).toBe(1)
 
-    const tolerated = quiet()
+    const tolerated = testShutdown()
     const other = new Registry()
     instrument(tolerated, { registry: other })
     tolerated.addTask({
@@ -239,7 +235,7 @@ describe('pushOnShutdown', () => {
     expect((await tolerated.shutdown()).exitCode).toBe(0)
     expect(value(bodies[1] ?? '', 'lameduck_shutdown_exit_code')).toBe(0)
 
-    const fatal = quiet()
+    const fatal = testShutdown()
     const third = new Registry()
     instrument(fatal, { registry: third })
     pushOnShutdown(fatal, { url: `http://127.0.0.1:${port}`, job: 'j', registry: third })
@@ -251,14 +247,15 @@ describe('pushOnShutdown', () => {
     const closed = createServer()
     const port = await listen(closed)
     closed.close()
-    const shutdown = quiet()
+    const shutdown = testShutdown()
     pushOnShutdown(shutdown, { url: `http://127.0.0.1:${port}`, job: 'j', registry: new Registry(), retries: 2 })
     const started = Date.now()
     const report = await shutdown.shutdown()
     expect(Date.now() - started).toBeLessThan(2500)
-    const task = report.phases.find((p) => p.name === 'report')?.tasks[0]
+    const task = taskReport(report, 'prometheus-push')
     expect(task).toMatchObject({ outcome: 'error', code: 'LAMEDUCK_ERR_PUSH_FAILED', critical: false })
-    expect(task?.error).toMatch(/ECONNREFUSED/)
+    expect(task.error).toMatch(/could not push to .* \(3 attempts\)/)
+    expect(task.error).toMatch(/ECONNREFUSED/)
     expect(report.exitCode).toBe(0)
   })
 
@@ -276,19 +273,19 @@ describe('pushOnShutdown', () => {
     const port = await listen(gateway)
     try {
       script = [503, 503, 200]
-      const recovers = quiet()
+      const recovers = testShutdown()
       pushOnShutdown(recovers, { url: `http://127.0.0.1:${port}`, job: 'j', registry: new Registry(), retries: 2 })
       const ok = await recovers.shutdown()
       expect(answers).toEqual([503, 503, 200])
-      expect(ok.phases.find((p) => p.name === 'report')?.tasks[0]?.outcome).toBe('ok')
+      expect(taskReport(ok, 'prometheus-push').outcome).toBe('ok')
 
       answers.length = 0
       script = []
-      const down = quiet()
+      const down = testShutdown()
       pushOnShutdown(down, { url: `http://127.0.0.1:${port}`, job: 'j', registry: new Registry(), retries: 1 })
       const failed = await down.shutdown()
       expect(answers).toEqual([503, 503])
-      expect(failed.phases.find((p) => p.name === 'report')?.tasks[0]).toMatchObject({
+      expect(taskReport(failed, 'prometheus-push')).toMatchObject({
         outcome: 'error',
         code: 'LAMEDUCK_ERR_PUSH_FAILED',
       })
@@ -300,17 +297,17 @@ describe('pushOnShutdown', () => {
   it('a Pushgateway that hangs is abandoned within the budget', async () => {
     const hanging = createServer(() => {})
     const port = await listen(hanging)
-    const shutdown = quiet()
+    const shutdown = testShutdown()
     pushOnShutdown(shutdown, { url: `http://127.0.0.1:${port}`, job: 'j', registry: new Registry(), timeoutMs: 400 })
     const started = Date.now()
     const report = await shutdown.shutdown()
     expect(Date.now() - started).toBeLessThan(1000)
-    expect(report.phases.find((p) => p.name === 'report')?.tasks[0]?.outcome).toMatch(/error|timeout/)
+    expect(taskReport(report, 'prometheus-push').outcome).toMatch(/error|timeout/)
     expect(report.exitCode).toBe(0)
   })
 
   it('rejects bad options at registration', () => {
-    const shutdown = quiet()
+    const shutdown = testShutdown()
     expect(() => pushOnShutdown(shutdown, { url: 'pushgateway:9091', job: 'j' })).toThrow(/url/)
     expect(() => pushOnShutdown(shutdown, { url: 'http://x', job: '' })).toThrow(/job/)
     expect(() => pushOnShutdown(shutdown, { url: 'http://x', job: 'j', method: 'GET' as never })).toThrow(/method/)
@@ -319,7 +316,7 @@ describe('pushOnShutdown', () => {
 
 describe('/metrics', () => {
   it('is served by the admin server through the whole shutdown', async () => {
-    const shutdown = quiet()
+    const shutdown = testShutdown()
     const registry = new Registry()
     instrument(shutdown, { registry })
     const admin = await listenAdmin(shutdown, {
@@ -348,7 +345,7 @@ describe('/metrics', () => {
   })
 
   it('is mountable in Express', async () => {
-    const shutdown = quiet()
+    const shutdown = testShutdown()
     const registry = new Registry()
     instrument(shutdown, { registry })
     const app = express()

@@ -1,0 +1,41 @@
+import { LameduckError } from '@lameduck/core'
+
+/** The closed catalogue of the error codes `@lameduck/prometheus` throws or records, each with its class. */
+export const PROMETHEUS_ERROR_CODES = [
+  /** {@link PushFailedError} */
+  'LAMEDUCK_ERR_PUSH_FAILED',
+] as const
+
+/** A code of {@link PROMETHEUS_ERROR_CODES}. */
+export type PrometheusErrorCode = (typeof PROMETHEUS_ERROR_CODES)[number]
+
+/** The warning codes `@lameduck/prometheus` emits: none (a failed push is its task's error). */
+export const PROMETHEUS_WARNING_CODES = [] as const
+
+/** A code of {@link PROMETHEUS_WARNING_CODES}. */
+export type PrometheusWarningCode = (typeof PROMETHEUS_WARNING_CODES)[number]
+
+/**
+ * The final push to the Pushgateway failed after its retries, or no time was left for it (the task is
+ * not critical by default: the exit code is unchanged). `cause` is the last attempt's error.
+ */
+export class PushFailedError extends LameduckError {
+  declare readonly code: 'LAMEDUCK_ERR_PUSH_FAILED'
+
+  constructor(
+    /** The push task's name. */
+    readonly task: string,
+    readonly url: string,
+    /** Attempts made (0: no time was left for one). */
+    readonly attempts: number,
+    options?: { cause?: unknown },
+  ) {
+    const cause = options?.cause
+    const why = cause === undefined ? 'no time left' : cause instanceof Error ? cause.message : String(cause)
+    super(
+      'LAMEDUCK_ERR_PUSH_FAILED',
+      `${task}: could not push to ${url} (${attempts} attempt${attempts === 1 ? '' : 's'}): ${why}`,
+      cause === undefined ? undefined : { cause },
+    )
+  }
+}

@@ -1,0 +1,14 @@
+// A coordinator clock that runs `factor` times faster than the wall clock, for tests that an adapter's
+// budget and retry decisions follow the coordinator's clock (`createShutdown({ clock })`): a wait of 2 s
+// on it takes 2 s / factor. An adapter timing itself by Date.now() or a bare setTimeout runs `factor`
+// times too slow for it, and its task overruns the budget the coordinator gave it.
+import type { Clock } from '@lameduck/core'
+
+export function fastClock(factor: number): Clock {
+  const start = Date.now()
+  return {
+    now: () => start + (Date.now() - start) * factor,
+    setTimeout: (callback, ms) => setTimeout(callback, ms / factor),
+    clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+  }
+}
