@@ -1,7 +1,8 @@
 import { fileURLToPath } from 'node:url'
 import { beforeAll, expect, it } from 'vitest'
-import { jsonLines, spawnChild } from '../support/child.js'
+import { spawnChild } from '../support/child.js'
 import { DATABASE_URL, describeWith, REDIS_URL } from '../support/services.js'
+import { loggedReport } from '../support/shutdown.js'
 import { scanKeys, useRealStores } from '../support/stores.js'
 
 const fixture = fileURLToPath(new URL('./fixtures/stateful-service.mjs', import.meta.url))
@@ -29,7 +30,7 @@ await describeWith(['Redis', 'PostgreSQL'], 'nothing lost: Redis and PostgreSQL 
       service.mark()
       service.child.kill('SIGTERM')
       const exit = await service.exited
-      const report = jsonLines(service.stderr).find((l) => l.event === 'report')?.report
+      const report = loggedReport(service.stderr)
       expect(exit.code, JSON.stringify(report)).toBe(0)
       expect(exit.elapsedMs).toBeLessThan(29_000)
       expect(service.stdout).toContain('query done')

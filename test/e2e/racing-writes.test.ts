@@ -1,7 +1,8 @@
 import { fileURLToPath } from 'node:url'
 import { expect, it } from 'vitest'
-import { jsonLines, spawnChild } from '../support/child.js'
+import { spawnChild } from '../support/child.js'
 import { DATABASE_URL, describeWith, REDIS_URL } from '../support/services.js'
+import { loggedReport } from '../support/shutdown.js'
 import { useRealStores } from '../support/stores.js'
 
 const fixture = fileURLToPath(new URL('./fixtures/racing-writes.mjs', import.meta.url))
@@ -28,7 +29,7 @@ await describeWith(['Redis', 'PostgreSQL'], 'writes racing the flush, SIGTERM du
       await service.waitFor('raced', 20_000)
       service.child.kill('SIGTERM')
       const exit = await service.exited
-      const report = jsonLines(service.stderr).find((l) => l.event === 'report')?.report
+      const report = loggedReport(service.stderr)
       expect(exit.code, JSON.stringify(report)).toBe(0)
       const line = service.stdout.find((l) => l.startsWith('accepted '))
       const accepted = JSON.parse(line?.slice('accepted '.length) ?? '{}') as {

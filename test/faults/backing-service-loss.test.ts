@@ -3,9 +3,10 @@ import { Redis } from 'ioredis'
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
 import { DATABASE_URL, describeWith, REDIS_URL } from '../support/services.js'
+import { allTasks, taskReport } from '../support/shutdown.js'
 import { deleteKeys, scanKeys } from '../support/stores.js'
 import { type FaultProxy, startProxy } from './proxy.js'
-import { killChildrenAfterEach, reportOf, spawnFixture, tasksOf } from './support.js'
+import { killChildrenAfterEach, reportOf, spawnFixture } from './support.js'
 
 // Redis or PostgreSQL gone in the middle of the flush. The real services keep running for everyone
 // else: the fixture reaches them through TCP proxies started here, and it is a proxy that dies (every
@@ -67,7 +68,7 @@ await describeWith(['Redis', 'PostgreSQL'], 'a backing service lost mid-shutdown
     await fault(proxies)
     const exit = await child.exited
     const report = reportOf(child.stderr)
-    const outcomes = Object.fromEntries(report ? tasksOf(report).map((t) => [t.name, t.outcome]) : [])
+    const outcomes = Object.fromEntries(report ? allTasks(report).map((t) => [t.name, t.outcome]) : [])
     const detail = `exit ${JSON.stringify(exit)}\noutcomes ${JSON.stringify(outcomes)}\nreport ${JSON.stringify(report)}`
     expect(exit.signal, detail).toBeNull()
     expect(report, detail).toBeDefined()
@@ -77,36 +78,36 @@ await describeWith(['Redis', 'PostgreSQL'], 'a backing service lost mid-shutdown
     return { exit, report: report!, outcomes, detail }
   }
 
+  const rowsWritten = async () => (await pool.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n as number
+  const keysUnder = async (pattern: string) => (await scanKeys(redis, `${prefix}:${pattern}`)).length
+
   it('Redis dies during the flush: exit 1, the Redis tasks named, PostgreSQL fully flushed', async () => {
     const { exit, report, outcomes, detail } = await run((p) => p.redis.kill())
     expect(exit.code, detail).toBe(1)
-    expect(outcomes['cache-redis'], detail).toBe('error')
-    const failed = tasksOf(report).find((t) => t.name === 'cache-redis')
-    expect(failed?.code, detail).toBe('LAMEDUCK_ERR_CACHE_FLUSH_INCOMPLETE')
-    expect(failed?.error, detail).toMatch(/left unwritten/)
-    expect(outcomes['redis-locks'], detail).not.toBe('ok')
     // The other service's tasks were not dragged down, and their "ok" is true.
-    expect(outcomes['cache-postgres'], detail).toBe('ok')
-    expect(outcomes['pg-pool'], detail).toBe('ok')
-    const { rows } = await pool.query(`SELECT count(*)::int AS n FROM ${table}`)
-    expect(rows[0].n, detail).toBe(ENTRIES)
-    expect((await scanKeys(redis, `${prefix}:cache:*`)).length < ENTRIES, detail).toBe(true)
+    expect(outcomes, detail).toMatchObject({ 'cache-redis': 'error', 'cache-postgres': 'ok', 'pg-pool': 'ok' })
+    expect(outcomes['redis-locks'], detail).not.toBe('ok')
+    const failed = taskReport(report, 'cache-redis')
+    expect(failed.code, detail).toBe('LAMEDUCK_ERR_CACHE_FLUSH_INCOMPLETE')
+    expect(failed.error, detail).toMatch(/left unwritten/)
+    expect(await rowsWritten(), detail).toBe(ENTRIES)
+    expect((await keysUnder('cache:*')) < ENTRIES, detail).toBe(true)
   })
 
   it('PostgreSQL dies during the flush: exit 1, the PostgreSQL cache named, Redis fully flushed', async () => {
     const { exit, report, outcomes, detail } = await run((p) => p.pg.kill())
     expect(exit.code, detail).toBe(1)
-    expect(outcomes['cache-postgres'], detail).toBe('error')
-    const failed = tasksOf(report).find((t) => t.name === 'cache-postgres')
-    expect(failed?.code, detail).toBe('LAMEDUCK_ERR_CACHE_FLUSH_INCOMPLETE')
-    expect(outcomes['cache-redis'], detail).toBe('ok')
-    expect(outcomes['redis-locks'], detail).toBe('ok')
-    expect(outcomes['redis-quit'], detail).toBe('ok')
-    expect((await scanKeys(redis, `${prefix}:cache:*`)).length, detail).toBe(ENTRIES)
+    expect(outcomes, detail).toMatchObject({
+      'cache-postgres': 'error',
+      'cache-redis': 'ok',
+      'redis-locks': 'ok',
+      'redis-quit': 'ok',
+    })
+    expect(taskReport(report, 'cache-postgres').code, detail).toBe('LAMEDUCK_ERR_CACHE_FLUSH_INCOMPLETE')
+    expect(await keysUnder('cache:*'), detail).toBe(ENTRIES)
     // Released: only the five fence keys are left under the lock prefix.
-    expect((await scanKeys(redis, `${prefix}:lock:job-*`)).length, detail).toBe(5)
-    const { rows } = await pool.query(`SELECT count(*)::int AS n FROM ${table}`)
-    expect(rows[0].n < ENTRIES, detail).toBe(true)
+    expect(await keysUnder('lock:job-*'), detail).toBe(5)
+    expect((await rowsWritten()) < ENTRIES, detail).toBe(true)
   })
 
   it('both freeze during the flush (connections hang): still out before the deadline, every hung task named', async () => {

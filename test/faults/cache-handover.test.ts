@@ -3,7 +3,9 @@ import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { killChildrenAfterEach, reportOf, spawnFixture, tasksOf } from './support.js'
+import type { RunningChild } from '../support/child.js'
+import { taskReport } from '../support/shutdown.js'
+import { killChildrenAfterEach, reportOf, spawnFixture } from './support.js'
 
 // Every entry a write-behind cache accepted and did not write reaches onUnflushed, whatever ended the
 // flush — a real process, a real signal, and the fallback file read back afterwards.
@@ -30,34 +32,43 @@ function handedOver(file: string): Handed[][] {
     .map((line) => JSON.parse(line))
 }
 
-function start(scenario: string, owner: string) {
+const everyEntry = Array.from({ length: 100 }, (_, i) => ({ key: `s${i}`, value: `{"user":${i}}` }))
+
+/**
+ * Runs the fixture's `scenario` (a cache of 100 dirty entries): once it is ready, `end` signals it as the
+ * scenario wants; then its exit, what it handed to onUnflushed, and what to print when an assertion fails.
+ */
+async function handover(scenario: string, owner: string, end: (child: RunningChild) => Promise<void>) {
   const out = join(tmpdir(), `lameduck-cache-handover-${randomUUID()}.jsonl`)
   files.push(out)
   const child = spawnFixture('cache-handover.mjs', { SCENARIO: scenario, OUT: out, ENTRIES: '100' }, owner)
-  return { child, out }
+  await child.waitFor('ready')
+  await end(child)
+  const exit = await child.exited
+  const report = reportOf(child.stderr)
+  const detail = `stdout: ${child.stdout.join(' | ')}\nstderr: ${child.stderr.join('\n')}\nreport: ${JSON.stringify(report)}`
+  return { child, exit, report, detail, calls: handedOver(out) }
 }
 
-const everyEntry = Array.from({ length: 100 }, (_, i) => ({ key: `s${i}`, value: `{"user":${i}}` }))
+/** onUnflushed was called once, with every entry the cache accepted, each with `code` when given. */
+function expectEveryEntryHandedOver(calls: Handed[][], detail: string, code?: string): void {
+  expect(calls, detail).toHaveLength(1)
+  expect(
+    calls[0]?.map(({ key, value }) => ({ key, value })),
+    detail,
+  ).toEqual(everyEntry)
+  if (code !== undefined) expect(new Set(calls[0]?.map((e) => e.code)), detail).toEqual(new Set([code]))
+}
 
 describe.concurrent('a shutdown flush that cannot finish hands every accepted entry to onUnflushed', () => {
   it('skipped (an earlier phase held the loop past the deadline): all of them, then writes are refused', async ({
     task,
   }) => {
-    const { child, out } = start('skip', task.id)
-    await child.waitFor('ready')
-    child.child.kill('SIGTERM')
-    const exit = await child.exited
-    const report = reportOf(child.stderr)
-    const detail = `stdout: ${child.stdout.join(' | ')}\nreport: ${JSON.stringify(report)}`
-
-    expect(report && tasksOf(report).find((t) => t.name === 'sessions')?.outcome, detail).toBe('skipped')
-    const calls = handedOver(out)
-    expect(calls, detail).toHaveLength(1)
-    expect(
-      calls[0]?.map(({ key, value }) => ({ key, value })),
-      detail,
-    ).toEqual(everyEntry)
-    expect(new Set(calls[0]?.map((e) => e.code)), detail).toEqual(new Set(['LAMEDUCK_ERR_TASK_SKIPPED']))
+    const { child, exit, report, detail, calls } = await handover('skip', task.id, async (child) => {
+      child.child.kill('SIGTERM')
+    })
+    expect(report && taskReport(report, 'sessions').outcome, detail).toBe('skipped')
+    expectEveryEntryHandedOver(calls, detail, 'LAMEDUCK_ERR_TASK_SKIPPED')
     expect(child.stdout, detail).toContain('set after flush: LAMEDUCK_ERR_CACHE_CLOSED')
     expect(child.stdout, detail).toContain('delete after flush: LAMEDUCK_ERR_CACHE_CLOSED')
     expect(exit.code, detail).not.toBe(0)
@@ -66,41 +77,24 @@ describe.concurrent('a shutdown flush that cannot finish hands every accepted en
   it("another coordinator's watchdog exits the process mid-flush (sink never answers): all of them, before the exit", async ({
     task,
   }) => {
-    const { child, out } = start('watchdog', task.id)
-    await child.waitFor('ready')
-    child.mark()
-    child.child.kill('SIGTERM')
-    await child.waitFor('sink called')
-    const exit = await child.exited
-    const detail = `stdout: ${child.stdout.join(' | ')}\nstderr: ${child.stderr.join('\n')}`
-
+    const { exit, detail, calls } = await handover('watchdog', task.id, async (child) => {
+      child.mark()
+      child.child.kill('SIGTERM')
+      await child.waitFor('sink called')
+    })
     expect(exit.code, detail).toBe(124)
     // Well before the cache's own 15 s budget: the exit did not wait for it, and did not lose it either.
     expect(exit.elapsedMs, detail).toBeLessThan(8000)
-    const calls = handedOver(out)
-    expect(calls, detail).toHaveLength(1)
-    expect(
-      calls[0]?.map(({ key, value }) => ({ key, value })),
-      detail,
-    ).toEqual(everyEntry)
-    expect(new Set(calls[0]?.map((e) => e.code)), detail).toEqual(new Set(['LAMEDUCK_ERR_TASK_ABANDONED']))
+    expectEveryEntryHandedOver(calls, detail, 'LAMEDUCK_ERR_TASK_ABANDONED')
   })
 
   it('a second SIGINT forces the exit mid-flush: all of them, before the exit', async ({ task }) => {
-    const { child, out } = start('sigint', task.id)
-    await child.waitFor('ready')
-    child.child.kill('SIGINT')
-    await child.waitFor('sink called')
-    child.child.kill('SIGINT')
-    const exit = await child.exited
-    const detail = `stdout: ${child.stdout.join(' | ')}\nstderr: ${child.stderr.join('\n')}`
-
+    const { exit, detail, calls } = await handover('sigint', task.id, async (child) => {
+      child.child.kill('SIGINT')
+      await child.waitFor('sink called')
+      child.child.kill('SIGINT')
+    })
     expect(exit.code, detail).toBe(130)
-    const calls = handedOver(out)
-    expect(calls, detail).toHaveLength(1)
-    expect(
-      calls[0]?.map(({ key, value }) => ({ key, value })),
-      detail,
-    ).toEqual(everyEntry)
+    expectEveryEntryHandedOver(calls, detail)
   })
 })

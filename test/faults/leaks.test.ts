@@ -1,8 +1,9 @@
 import { Agent, createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { createShutdown } from '@lameduck/core'
+import { DEFAULTS } from '@lameduck/core'
 import { createProbes, drainHttpServer } from '@lameduck/http'
 import { expect, it } from 'vitest'
+import { delay, testShutdown } from '../support/shutdown.js'
 import { call, killChildrenAfterEach, leftovers, MARKER, reportOf, spawnFixture, waitForNone } from './support.js'
 
 // Nothing left behind: no handle in-process after a real drain, no signal listener after uninstall() or
@@ -20,7 +21,7 @@ function resources(): Record<string, number> {
 
 const settle = async () => {
   // Let the closes of the last sockets run their callbacks.
-  for (let i = 0; i < 5; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+  for (let i = 0; i < 5; i++) await delay(20)
 }
 
 it('in-process: a full run leaves no socket, server, timer or signal listener behind', async () => {
@@ -28,7 +29,7 @@ it('in-process: a full run leaves no socket, server, timer or signal listener be
   const before = resources()
   const listenersBefore = { SIGTERM: process.listenerCount('SIGTERM'), SIGINT: process.listenerCount('SIGINT') }
 
-  const shutdown = createShutdown({ exit: false, logger: false, drainDelayMs: 150, gracePeriodMs: 5000 })
+  const shutdown = testShutdown({ signals: DEFAULTS.signals, drainDelayMs: 150, gracePeriodMs: 5000 })
   expect(process.listenerCount('SIGTERM')).toBe(listenersBefore.SIGTERM + 1)
   expect(process.listenerCount('SIGINT')).toBe(listenersBefore.SIGINT + 1)
   const probes = createProbes(shutdown, { token: TOKEN })
@@ -52,7 +53,7 @@ it('in-process: a full run leaves no socket, server, timer or signal listener be
   // The server's ends of the 8 keep-alive connections (the agent unrefs its idle ends, so they are not listed).
   expect(during.TCPSocketWrap ?? 0).toBeGreaterThanOrEqual((before.TCPSocketWrap ?? 0) + 8)
   const slow = call(port, '/slow?ms=300', agent)
-  await new Promise((resolve) => setTimeout(resolve, 20))
+  await delay(20)
 
   const report = await shutdown.close()
   expect(await slow).toEqual({ status: 200, body: 'slow done' })
@@ -77,12 +78,7 @@ it('in-process: uninstall() removes the signal and fatal-error listeners of a co
       (event) => `${event} ${process.listenerCount(event)}`,
     )
   const before = counts()
-  const shutdown = createShutdown({
-    exit: false,
-    logger: false,
-    fatalErrors: true,
-    signals: ['SIGTERM', 'SIGINT', 'SIGHUP'],
-  })
+  const shutdown = testShutdown({ fatalErrors: true, signals: ['SIGTERM', 'SIGINT', 'SIGHUP'] })
   expect(counts()).not.toEqual(before)
   shutdown.uninstall()
   expect(counts()).toEqual(before)

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { killChildrenAfterEach, reportOf, spawnFixture, tasksOf } from './support.js'
+import { allTasks } from '../support/shutdown.js'
+import { killChildrenAfterEach, reportOf, spawnFixture } from './support.js'
 
 // A second stop signal aimed at each phase in turn. The fixture prints `phase <name>` as a phase starts
 // and each of its tasks takes 200 ms, so the signal lands while that phase runs.
@@ -62,7 +63,7 @@ describe.concurrent('a repeated SIGTERM joins the run', () => {
       ).toEqual(PHASES.map((p) => `phase ${p}`))
       if (report)
         expect(
-          tasksOf(report).every((t) => t.outcome === 'ok'),
+          allTasks(report).every((t) => t.outcome === 'ok'),
           detail,
         ).toBe(true)
     })

@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest'
-import { killChildrenAfterEach, LONG, random, reportOf, sleep, spawnFixture, tasksOf } from './support.js'
+import { allTasks, delay, taskNames } from '../support/shutdown.js'
+import { killChildrenAfterEach, LONG, random, reportOf, spawnFixture } from './support.js'
 
 // SIGTERM at a random moment of a service's life — while it does its startup work, just as it starts
 // listening, once it serves — with a task that succeeds, throws, or never settles. Whatever the moment,
@@ -40,7 +41,7 @@ it(
             HANG_TASK: plan.mode === 'hang' ? plan.task : undefined,
           })
           await child.waitFor('booted')
-          await sleep(plan.delayMs)
+          await delay(plan.delayMs)
           child.mark()
           child.child.kill('SIGTERM')
           const exit = await child.exited
@@ -58,8 +59,8 @@ it(
           expect(exit.elapsedMs, detail).toBeLessThan(GRACE_MS)
           expect(report.end, detail).toBeLessThanOrEqual(report.deadline)
           expect(report.trigger, detail).toBe('signal')
-          const tasks = tasksOf(report)
-          expect(tasks.map((t) => t.name).sort(), detail).toEqual(
+          const tasks = allTasks(report)
+          expect(taskNames(report).sort(), detail).toEqual(
             [
               'http-drain',
               'readiness-work',

@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto'
 import { type Agent, request } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, expect } from 'vitest'
-import { jsonLines, type RunningChild, spawnChild } from '../support/child.js'
+import { type RunningChild, spawnChild } from '../support/child.js'
+import { delay, loggedReport } from '../support/shutdown.js'
 
 /** Longer repetitions only under `pnpm test:faults` (FAULTS_LONG=1); the default run stays short. */
 export const LONG = process.env.FAULTS_LONG === '1'
@@ -83,11 +84,9 @@ export async function waitForNone(marker: string, timeoutMs = 3000, prefix = fal
   for (;;) {
     const left = await leftovers(marker, prefix)
     if (left.length === 0 || Date.now() > until) return left
-    await sleep(50)
+    await delay(50)
   }
 }
-
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 /** A small seeded PRNG (mulberry32), so a failing random run can be replayed from its printed seed. */
 export function random(seed: number): () => number {
@@ -120,13 +119,8 @@ export interface ReportLike {
   phases: { name: string; outcome: string; tasks: TaskReportLike[] }[]
 }
 
-/** The tasks of a report, flattened. */
-export const tasksOf = (report: ReportLike) => report.phases.flatMap((phase) => phase.tasks)
-
 /** The report the fixture's default logger wrote to stderr (the `report` event), if any. */
-export function reportOf(stderr: string[]): ReportLike | undefined {
-  return jsonLines(stderr).find((line) => line.event === 'report')?.report as ReportLike | undefined
-}
+export const reportOf = (stderr: string[]) => loggedReport<ReportLike>(stderr)
 
 export interface Answer {
   status: number

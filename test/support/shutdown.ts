@@ -8,6 +8,7 @@ import {
   type ShutdownReport,
   type TaskReport,
 } from '@lameduck/core'
+import { jsonLines } from './child.js'
 
 export { setTimeout as delay } from 'node:timers/promises'
 
@@ -31,17 +32,37 @@ export function memoryLogger(): Logger & { entries: LogEntry[] } {
   return { entries, info: at('info'), warn: at('warn'), error: at('error') }
 }
 
+/**
+ * What the report lookups need of a report: a coordinator's `ShutdownReport`, or the report a child
+ * process logged, parsed from its JSON line (see {@link loggedReport}).
+ */
+export interface ReportWithTasks<T extends { name: string } = TaskReport> {
+  phases: readonly { tasks: readonly T[] }[]
+}
+
+/** Every task of the report, in phase order. */
+export function allTasks<T extends { name: string }>(report: ReportWithTasks<T>): T[] {
+  return report.phases.flatMap((phase) => phase.tasks)
+}
+
 /** The report of the task named `name`; throws (failing the test) when the report has none. */
-export function taskReport(report: ShutdownReport, name: string): TaskReport {
-  const found = report.phases.flatMap((phase) => phase.tasks).find((task) => task.name === name)
-  if (found === undefined)
-    throw new Error(
-      `no task "${name}" in the report (tasks: ${report.phases.flatMap((p) => p.tasks.map((t) => t.name)).join(', ')})`,
-    )
+export function taskReport<T extends { name: string }>(report: ReportWithTasks<T>, name: string): T {
+  const found = allTasks(report).find((task) => task.name === name)
+  if (found === undefined) throw new Error(`no task "${name}" in the report (tasks: ${taskNames(report).join(', ')})`)
   return found
 }
 
 /** Every task name in the report, in phase order. */
-export function taskNames(report: ShutdownReport): string[] {
-  return report.phases.flatMap((phase) => phase.tasks.map((task) => task.name))
+export function taskNames(report: ReportWithTasks<{ name: string }>): string[] {
+  return allTasks(report).map((task) => task.name)
+}
+
+/**
+ * The report a child process's coordinator logged — the first `report` event of lameduck's JSON logger — in
+ * `lines` (its stderr), or `undefined` when it logged none. `R`: the shape the test reads of it.
+ */
+export function loggedReport<R extends ReportWithTasks<{ name: string }> = ShutdownReport>(
+  lines: string[],
+): R | undefined {
+  return jsonLines(lines).find((line) => line.event === 'report')?.report as R | undefined
 }

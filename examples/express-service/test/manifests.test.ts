@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs'
-import { createShutdown, type Phase } from '@lameduck/core'
+import { DEFAULTS, type Phase } from '@lameduck/core'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
+import { testShutdown } from '../../../test/support/shutdown.js'
 import { config, requiredGraceMs } from '../config.mjs'
 
 const load = (file: string) => parse(readFileSync(new URL(`../k8s/${file}`, import.meta.url), 'utf8'))
@@ -26,10 +27,7 @@ describe('k8s manifests agree with the service configuration', () => {
   })
 
   it('the coordinator itself agrees: with these budgets and this grace period, its plan fits', () => {
-    const shutdown = createShutdown({
-      exit: false,
-      logger: false,
-      signals: [],
+    const shutdown = testShutdown({
       gracePeriodMs: pod.terminationGracePeriodSeconds * 1000,
       drainDelayMs: Number(env.DRAIN_DELAY_MS),
       safetyMarginMs: config.safetyMarginMs,
@@ -40,7 +38,7 @@ describe('k8s manifests agree with the service configuration', () => {
     expect(plan.fits).toBe(true)
     // config.mjs's formula is the coordinator's: reservations + margin + the exit reserve.
     const configured = { ...config, drainDelayMs: Number(env.DRAIN_DELAY_MS) }
-    expect(requiredGraceMs(configured)).toBe(plan.totalMs + plan.safetyMarginMs + 100)
+    expect(requiredGraceMs(configured)).toBe(plan.totalMs + plan.safetyMarginMs + DEFAULTS.exitReserveMs)
     expect(plan.availableMs).toBeGreaterThanOrEqual(plan.totalMs)
     shutdown.uninstall()
   })

@@ -1,0 +1,67 @@
+// A CommonJS TypeScript project's view of the packages: `require` of each package's CommonJS entry (and of
+// @lameduck/core/adapter, through its typesVersions under moduleResolution node10), and a few of the types
+// it gets. cjs.test.ts checks it with tsc under both tsconfigs of this folder, against the built packages.
+import core = require('@lameduck/core')
+import adapter = require('@lameduck/core/adapter')
+import http = require('@lameduck/http')
+import express = require('@lameduck/express')
+import cache = require('@lameduck/cache')
+import redis = require('@lameduck/redis')
+import pg = require('@lameduck/pg')
+import prometheus = require('@lameduck/prometheus')
+import testkit = require('@lameduck/testkit')
+
+const shutdown: core.Shutdown = core.createShutdown({ exit: false, logger: false, signals: [] })
+const state: core.ShutdownState = shutdown.state
+const phase: core.Phase = core.DEFAULTS.phase
+const coreCode: core.CoreErrorCode = core.CORE_ERROR_CODES[0]
+const error: core.LameduckError = new core.InvalidOptionError('x', 'expected y')
+
+// The kit, as a third-party adapter written in CommonJS uses it.
+const task: adapter.ResolvedTaskOptions = adapter.taskOptions(
+  'closeThing',
+  { timeoutMs: adapter.duration('timeoutMs', 1000) },
+  { name: 'thing', phase: 'close', timeoutMs: 5000, critical: true },
+)
+const registration: core.Registration = adapter.registerTask(shutdown, {
+  where: 'closeThing',
+  task,
+  run: async (signal: AbortSignal, context: core.TaskContext): Promise<void> => {
+    const slept: boolean = await adapter.sleep(10, { clock: context.clock, signal })
+    void slept
+  },
+})
+const linked: adapter.LinkedSignal = adapter.linkSignals([], { clock: shutdown.clock })
+const duplicate: core.ConfigurationError = new adapter.DuplicateRegistrationError('closeThing', 'thing')
+
+// The simulator's public API.
+const options: testkit.SimulationOptions = { command: ['node', 'server.js'], grace: '5s' }
+const result: Promise<testkit.SimulationResult> = testkit.simulateTermination(options)
+const simulatorCode: testkit.TestkitErrorCode = testkit.TESTKIT_ERROR_CODES[0]
+const aliased: testkit.SimulatorErrorCode = simulatorCode
+const concurrency: number = testkit.SIM_DEFAULTS.concurrency
+
+// Every adapter's entry function is there, and a function.
+const entries: ((...args: never[]) => unknown)[] = [
+  http.drainHttpServer,
+  http.createProbes,
+  express.lameduck,
+  cache.createWriteBehind,
+  redis.closeRedis,
+  pg.closePool,
+  prometheus.instrument,
+]
+
+export = {
+  state,
+  phase,
+  coreCode,
+  error,
+  registration,
+  linked,
+  duplicate,
+  result,
+  aliased,
+  concurrency,
+  entries,
+}

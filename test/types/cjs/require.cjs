@@ -1,0 +1,63 @@
+// A CommonJS service's view of the packages at run time: `require()` of each package's CommonJS entry, and of
+// @lameduck/core/adapter. Run with node by cjs.test.ts; prints `ok` when every check holds.
+const assert = require('node:assert/strict')
+const { join, sep } = require('node:path')
+
+const adapter = require('@lameduck/core/adapter')
+const core = require('@lameduck/core')
+// The CommonJS build itself, not an ES module loaded through require(esm).
+assert.ok(require.resolve('@lameduck/core/adapter').endsWith(join('dist', 'cjs', 'adapter', 'index.js')))
+assert.ok(require.resolve('@lameduck/core').endsWith(`${sep}${join('dist', 'cjs', 'index.js')}`))
+for (const name of [
+  'registerTask',
+  'taskOptions',
+  'duration',
+  'count',
+  'checkOptions',
+  'sleep',
+  'linkSignals',
+  'shared',
+])
+  assert.equal(typeof adapter[name], 'function', `@lameduck/core/adapter exports ${name}()`)
+
+// The kit works from CommonJS: a task registered through it runs in the coordinator's report.
+const shutdown = core.createShutdown({ exit: false, logger: false, signals: [], drainDelayMs: 0 })
+const task = adapter.taskOptions('closeThing', {}, { name: 'thing', phase: 'close', timeoutMs: 1000, critical: true })
+const registration = adapter.registerTask(shutdown, { where: 'closeThing', task, run: () => {}, resource: shutdown })
+assert.equal(registration.name, 'thing')
+assert.throws(() => adapter.registerTask(shutdown, { where: 'closeThing', task, run: () => {}, resource: shutdown }), {
+  code: 'LAMEDUCK_ERR_DUPLICATE_REGISTRATION',
+})
+assert.throws(() => adapter.duration('timeoutMs', -1), { code: 'LAMEDUCK_ERR_INVALID_DURATION' })
+
+const entries = {
+  '@lameduck/http': ['drainHttpServer', 'createProbes'],
+  '@lameduck/express': ['lameduck'],
+  '@lameduck/cache': ['createWriteBehind'],
+  '@lameduck/redis': ['closeRedis'],
+  '@lameduck/pg': ['closePool'],
+  '@lameduck/testkit': ['simulateTermination', 'parseDuration'],
+}
+for (const [pkg, names] of Object.entries(entries)) {
+  const exports = require(pkg)
+  assert.ok(require.resolve(pkg).includes(join('dist', 'cjs')), `${pkg} resolves to its CommonJS build`)
+  for (const name of names) assert.equal(typeof exports[name], 'function', `${pkg} exports ${name}()`)
+}
+// Not a dependency of the workspace root: its folder, whose "main" is the CommonJS build.
+assert.equal(typeof require('../../../packages/prometheus').instrument, 'function')
+assert.deepEqual(require('@lameduck/testkit').TESTKIT_WARNING_CODES, [])
+
+shutdown
+  .shutdown('cjs check')
+  .then((report) => {
+    assert.equal(report.exitCode, 0)
+    assert.deepEqual(
+      report.phases.flatMap((phase) => phase.tasks.map((t) => `${t.name} ${t.outcome}`)),
+      ['thing ok'],
+    )
+    console.log('ok')
+  })
+  .catch((error) => {
+    console.error(error)
+    process.exitCode = 1
+  })
