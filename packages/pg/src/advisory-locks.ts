@@ -34,8 +34,8 @@ export type ReleaseOutcome = 'released' | 'lost'
  */
 export interface AdvisoryLocksOptions extends AdapterTaskOptions {
   /**
-   * Mean delay between attempts of a waiting `acquire` (each jittered ±50%); greater than 0.
-   * Default: {@link PG_DEFAULTS}`.retryDelayMs`.
+   * Mean delay between attempts of a waiting `acquire` (each jittered by {@link PG_DEFAULTS}`.retryJitter`);
+   * greater than 0. Default: {@link PG_DEFAULTS}`.retryDelayMs`.
    */
   retryDelayMs?: number
 }
@@ -186,7 +186,8 @@ class Locks {
       }
       const left = until - clock.now()
       if (left <= 0) throw new AdvisoryLockTimeoutError(key, id, waitMs)
-      await sleep(Math.min(this.retryDelayMs * (0.5 + Math.random()), left), { clock, signal })
+      const jittered = this.retryDelayMs * (1 + PG_DEFAULTS.retryJitter * (2 * Math.random() - 1))
+      await sleep(Math.min(jittered, left), { clock, signal })
     }
   }
 

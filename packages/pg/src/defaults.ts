@@ -9,8 +9,10 @@ export const PG_DEFAULTS = {
   locks: { name: 'pg-advisory-locks', phase: 'release', timeoutMs: 2_000, critical: true },
   /** How long `acquire` retries a lock another session holds. 0: one attempt only. */
   waitMs: 0,
-  /** Mean delay between two attempts of a waiting `acquire`; each delay is jittered ±50%. */
+  /** Mean delay between two attempts of a waiting `acquire`, each jittered by `retryJitter`. */
   retryDelayMs: 50,
+  /** Each delay between attempts is `retryDelayMs × (1 ± retryJitter)`, at random: ±50%. */
+  retryJitter: 0.5,
   /** How often the pool close checks whether the pool has ended. */
   pollMs: 10,
   /** Type of the value column of `pgSink`. */

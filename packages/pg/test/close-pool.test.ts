@@ -88,6 +88,32 @@ await describeWith('PostgreSQL', 'closePool', () => {
     expect(() => leaked.release()).not.toThrow()
   })
 
+  it('waits for checked-out clients on the coordinator clock: the close ends when that clock says so', async () => {
+    // The system clock until the close has run 50 ms; then 25 ms before the task's deadline of 60 s, where
+    // it stays while the task runs: the pool close must stop waiting at once, and report the client forced.
+    let frozenAt: number | undefined
+    const clock = {
+      now: () => frozenAt ?? Date.now(),
+      setTimeout: (callback: () => void, ms: number) => setTimeout(callback, ms),
+      clearTimeout: (handle: unknown) => clearTimeout(handle as NodeJS.Timeout),
+    }
+    const shutdown = testShutdown({ clock, gracePeriodMs: 120_000 })
+    const pool = makePool()
+    closePool(shutdown, pool, { timeoutMs: 60_000 })
+    const leaked = await pool.connect()
+    shutdown.on('taskStart', ({ name, start, budgetMs }) => {
+      if (name === 'pg-pool') setTimeout(() => (frozenAt = start + budgetMs - 25), 50)
+    })
+    shutdown.on('taskEnd', ({ name }) => {
+      if (name === 'pg-pool') frozenAt = undefined
+    })
+    const started = Date.now()
+    const report = await shutdown.shutdown()
+    expect(taskReport(report, 'pg-pool')).toMatchObject({ outcome: 'error', code: 'LAMEDUCK_ERR_POOL_FORCED' })
+    expect(Date.now() - started).toBeLessThan(10_000)
+    expect(() => leaked.release()).not.toThrow()
+  })
+
   it('destroys a client stuck in a long query, whose query then fails', async () => {
     const shutdown = testShutdown()
     const pool = makePool()

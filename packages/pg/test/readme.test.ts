@@ -40,6 +40,7 @@ describe('README agrees with the code', () => {
     }
     expect(defaultOf('closePool', 'name')).toContain(literal(`${PG_DEFAULTS.pool.name}-2`))
     expect(defaultOf('createAdvisoryLocks', 'retryDelayMs')).toBe(literal(PG_DEFAULTS.retryDelayMs))
+    expect(tables.createAdvisoryLocks.get('retryDelayMs')?.[3]).toContain(`jittered ±${PG_DEFAULTS.retryJitter * 100}%`)
     expect(defaultOf('acquire', 'waitMs')).toBe(literal(PG_DEFAULTS.waitMs))
     expect(defaultOf('pgSink', 'valueType')).toBe(literal(PG_DEFAULTS.valueType))
   })

@@ -86,7 +86,7 @@ export async function acquire(set: AcquireContext, key: string, options: RedisAc
       stopped()
       const remaining = waitUntil - clock.now()
       if (remaining <= 0) throw new LockTimeoutError(key, waitMs)
-      const jittered = set.retryDelayMs * (0.5 + Math.random())
+      const jittered = set.retryDelayMs * (1 + REDIS_DEFAULTS.retryJitter * (2 * Math.random() - 1))
       if (!(await sleep(Math.min(jittered, remaining), { clock, signal: stop.signal }))) stopped()
     }
   } finally {

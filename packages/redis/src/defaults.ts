@@ -13,8 +13,10 @@ export const REDIS_DEFAULTS = {
   batchSize: 500,
   /** How long `acquire` waits for a lock someone else holds. 0: one attempt only. */
   waitMs: 0,
-  /** Mean delay between two attempts of a waiting `acquire`; each delay is jittered ±50%. */
+  /** Mean delay between two attempts of a waiting `acquire`, each jittered by `retryJitter`. */
   retryDelayMs: 50,
+  /** Each delay between attempts is `retryDelayMs × (1 ± retryJitter)`, at random: ±50%. */
+  retryJitter: 0.5,
   /** Whether `acquire` keeps extending the lock while it is held. */
   autoExtend: false,
   /** With `autoExtend`, the lock is extended every `ttlMs / autoExtendDivisor`… */

@@ -34,8 +34,8 @@ export interface RedisLocksOptions extends AdapterTaskOptions {
   /** Releases per pipeline. Default: {@link REDIS_DEFAULTS}`.batchSize`. */
   batchSize?: number
   /**
-   * Mean delay between attempts of a waiting `acquire` (each jittered ±50%); greater than 0.
-   * Default: {@link REDIS_DEFAULTS}`.retryDelayMs`.
+   * Mean delay between attempts of a waiting `acquire` (each jittered by {@link REDIS_DEFAULTS}`.retryJitter`);
+   * greater than 0. Default: {@link REDIS_DEFAULTS}`.retryDelayMs`.
    */
   retryDelayMs?: number
 }
@@ -46,7 +46,10 @@ export interface RedisAcquireOptions {
   ttlMs: number
   /** How long to retry while someone else holds the lock; 0: one attempt. Default: {@link REDIS_DEFAULTS}`.waitMs`. */
   waitMs?: number
-  /** Extend the lock every `ttlMs / 3` while it is held. Default: {@link REDIS_DEFAULTS}`.autoExtend`. */
+  /**
+   * Extend the lock every `ttlMs /` {@link REDIS_DEFAULTS}`.autoExtendDivisor` while it is held.
+   * Default: {@link REDIS_DEFAULTS}`.autoExtend`.
+   */
   autoExtend?: boolean
   /** Cancels a waiting `acquire` (it rejects with the signal's reason). */
   signal?: AbortSignal

@@ -340,6 +340,35 @@ await describeWith('Redis', '@lameduck/redis locks', () => {
     }
   })
 
+  it('stops on the coordinator clock when Redis stops answering: release and quit end by its deadlines', async () => {
+    // A coordinator clock running twice as fast as the wall clock: 4 s budgets last 2 s. Timed by Date.now()
+    // or a bare setTimeout, the tasks would still wait at their deadline, which the coordinator's clock has
+    // passed: they would be timed out (LAMEDUCK_ERR_TASK_TIMEOUT) instead of reporting what they left.
+    const start = Date.now()
+    const clock = {
+      now: () => start + (Date.now() - start) * 2,
+      setTimeout: (callback: () => void, ms: number) => setTimeout(callback, ms / 2),
+      clearTimeout: (handle: unknown) => clearTimeout(handle as NodeJS.Timeout),
+    }
+    const proxy = await blackholeProxy()
+    const partitioned = new Redis({ port: proxy.port, maxRetriesPerRequest: 1, lazyConnect: true })
+    partitioned.on('error', () => {})
+    try {
+      await partitioned.connect()
+      const shutdown = testShutdown({ clock, gracePeriodMs: 60_000 })
+      closeRedis(shutdown, partitioned, { timeoutMs: 4000 })
+      const locks = createLocks(shutdown, partitioned, { keyPrefix: prefix, timeoutMs: 4000 })
+      await Promise.all(Array.from({ length: 3 }, (_, i) => locks.acquire(`fast-clock:${i}`, { ttlMs: 30_000 })))
+      proxy.blackhole()
+      const report = await shutdown.shutdown()
+      expect(taskReport(report, 'redis-locks')).toMatchObject({ code: 'LAMEDUCK_ERR_LOCK_RELEASE_INCOMPLETE' })
+      expect(taskReport(report, 'redis-quit')).toMatchObject({ code: 'LAMEDUCK_ERR_REDIS_QUIT_TIMEOUT' })
+    } finally {
+      partitioned.disconnect()
+      await proxy.close()
+    }
+  })
+
   it('refuses a lock key ending in ":fence", which is where the fence keys live', async () => {
     const shutdown = testShutdown()
     const locks = createLocks(shutdown, redis, { keyPrefix: prefix, name: 'plain' })

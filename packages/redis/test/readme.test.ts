@@ -42,6 +42,7 @@ describe('README agrees with the code', () => {
     expect(defaultOf('createLocks', 'keyPrefix')).toBe(literal(REDIS_DEFAULTS.keyPrefix))
     expect(defaultOf('createLocks', 'batchSize')).toBe(literal(REDIS_DEFAULTS.batchSize))
     expect(defaultOf('createLocks', 'retryDelayMs')).toBe(literal(REDIS_DEFAULTS.retryDelayMs))
+    expect(tables.createLocks.get('retryDelayMs')?.[3]).toContain(`jittered ±${REDIS_DEFAULTS.retryJitter * 100}%`)
     expect(defaultOf('acquire', 'waitMs')).toBe(literal(REDIS_DEFAULTS.waitMs))
     expect(defaultOf('acquire', 'autoExtend')).toBe(literal(REDIS_DEFAULTS.autoExtend))
     expect(tables.acquire.get('autoExtend')?.[3]).toContain(`every \`ttlMs / ${REDIS_DEFAULTS.autoExtendDivisor}\``)
