@@ -68,6 +68,8 @@ export interface LockScripts {
   queueRelease(pipeline: ChainableCommander, lockKey: string, token: string): void
 }
 
+// The clients this copy of the package defined its scripts on. Not shared with another copy (the ESM and the
+// CommonJS builds loaded side by side): a second `defineCommand` of the same script is harmless.
 const defined = new WeakSet<object>()
 
 export function lockScripts(client: RedisClient): LockScripts {
