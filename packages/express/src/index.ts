@@ -1,1 +1,7 @@
+export {
+  EXPRESS_ERROR_CODES,
+  EXPRESS_WARNING_CODES,
+  type ExpressErrorCode,
+  type ExpressWarningCode,
+} from './errors.js'
 export { type LameduckMiddlewareOptions, lameduck } from './middleware.js'

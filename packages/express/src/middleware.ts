@@ -1,15 +1,16 @@
 import type { IncomingMessage } from 'node:http'
 import { InvalidOptionError, type Shutdown } from '@lameduck/core'
-import { createProbes, type ProbeOptions } from '@lameduck/http'
+import { createProbesFor, type ProbeOptions } from '@lameduck/http'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 
-/** The options of `createProbes` in `@lameduck/http`. */
+/** The options of `createProbes` in `@lameduck/http`; their defaults are `HTTP_DEFAULTS.probes` there. */
 export type LameduckMiddlewareOptions = ProbeOptions
 
 /**
  * Express middleware serving `/healthz`, `/readyz` and the preStop `/shutdown` endpoint on the
- * application's port. `/shutdown` needs a token here (`token` or `LAMEDUCK_SHUTDOWN_TOKEN`): without
- * one it throws `ShutdownTokenRequiredError` unless `insecure: true`. Mount it first:
+ * application's port. `/shutdown` needs a token here (`token` or the environment variable
+ * `HTTP_DEFAULTS.probes.tokenEnv`): without one it throws `ShutdownTokenRequiredError` unless
+ * `insecure: true`. Mount it first:
  *
  * ```ts
  * app.use(lameduck(shutdown, { token: process.env.LAMEDUCK_SHUTDOWN_TOKEN }))
@@ -17,7 +18,8 @@ export type LameduckMiddlewareOptions = ProbeOptions
  *
  * Paths are relative to where it is mounted (`app.use('/ops', lameduck(shutdown))` serves `/ops/readyz`).
  * Works with Express 4 and 5. Wrong arguments (not a coordinator, an unknown option, a wrong type) throw at
- * once, naming what was passed.
+ * once, naming `lameduck` and what was passed. It registers no task: the server's drain is
+ * `drainHttpServer`'s (`@lameduck/http`).
  */
 export function lameduck(shutdown: Shutdown, options?: LameduckMiddlewareOptions): RequestHandler {
   // `app.use(lameduck)`: Express calls it with (req, res, next) on every request.
@@ -27,7 +29,7 @@ export function lameduck(shutdown: Shutdown, options?: LameduckMiddlewareOptions
       'got an HTTP request: lameduck(shutdown, options) returns the middleware — mount ' +
         'app.use(lameduck(shutdown, { token })), not app.use(lameduck)',
     )
-  const probes = createProbes(shutdown, options, 'lameduck')
+  const probes = createProbesFor('lameduck', shutdown, options)
   return function lameduckProbes(req: Request, res: Response, next: NextFunction) {
     if (!probes(req, res)) next()
   }

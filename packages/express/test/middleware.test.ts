@@ -1,10 +1,10 @@
 import type { Server } from 'node:http'
 import { createRequire } from 'node:module'
 import type { AddressInfo } from 'node:net'
-import { createShutdown } from '@lameduck/core'
 import { lameduck } from '@lameduck/express'
 import express5 from 'express'
 import { afterEach, describe, expect, it } from 'vitest'
+import { testShutdown } from '../../../test/support/shutdown.js'
 
 // The peer range is Express 4 and 5: the same tests run on both (Express 4 installed as `express4`).
 const express4 = createRequire(import.meta.url)('express4') as typeof express5
@@ -35,7 +35,7 @@ describe.each(versions)('lameduck() Express middleware on %s', (_name, express, 
   })
 
   it('serves probes and /shutdown, and passes everything else on', async () => {
-    const shutdown = createShutdown({ exit: false, logger: false, signals: [], drainDelayMs: 0 })
+    const shutdown = testShutdown()
     const app = express()
     app.use(lameduck(shutdown, { token: TOKEN }))
     app.get('/hello', (_req, res) => {
@@ -55,13 +55,13 @@ describe.each(versions)('lameduck() Express middleware on %s', (_name, express, 
   })
 
   it('refuses to mount /shutdown without a token unless insecure', () => {
-    const shutdown = createShutdown({ exit: false, logger: false, signals: [] })
+    const shutdown = testShutdown()
     expect(() => lameduck(shutdown, { env: {} })).toThrow(/needs a token/)
     expect(() => lameduck(shutdown, { env: {}, insecure: true })).not.toThrow()
   })
 
   it('mounted under a prefix, serves its paths relative to it', async () => {
-    const shutdown = createShutdown({ exit: false, logger: false, signals: [] })
+    const shutdown = testShutdown()
     const app = express()
     app.use('/ops', lameduck(shutdown, { token: TOKEN }))
     app.use((_req, res) => {

@@ -3,10 +3,10 @@
 import type { Server } from 'node:http'
 import { createRequire } from 'node:module'
 import type { AddressInfo } from 'node:net'
-import { createShutdown } from '@lameduck/core'
 import { lameduck } from '@lameduck/express'
 import express5 from 'express'
 import { afterEach, describe, expect, it } from 'vitest'
+import { taskNames, testShutdown } from '../../../test/support/shutdown.js'
 
 const express4 = createRequire(import.meta.url)('express4') as typeof express5
 const servers: Server[] = []
@@ -43,7 +43,7 @@ describe.each([
 
 describe('lameduck(): wrong arguments and options', () => {
   it('throws at once, one code per mistake, naming lameduck and what was passed', () => {
-    const shutdown = createShutdown({ exit: false, logger: false, signals: [] })
+    const shutdown = testShutdown()
     const rows: [string, () => unknown, string, RegExp][] = [
       ['no coordinator', () => lameduck(undefined as never), INVALID, /shutdown argument of lameduck.*got undefined/],
       ['an app', () => lameduck(express5() as never), INVALID, /shutdown argument of lameduck.*an Express app/],
@@ -81,5 +81,19 @@ describe('lameduck(): wrong arguments and options', () => {
         failures.push(`${what}: got ${error ? `${error.code} "${error.message}"` : 'no error'}`)
     }
     expect(failures).toEqual([])
+  })
+})
+
+describe('lameduck() and the adapter contract', () => {
+  it('registers no task (no handle to remove, nothing to register twice) and takes no duration', async () => {
+    const shutdown = testShutdown()
+    const first = lameduck(shutdown, { insecure: true, env: {} })
+    const second = lameduck(shutdown, { insecure: true, env: {} })
+    expect(typeof first).toBe('function')
+    expect(second).not.toBe(first)
+    expect(() => lameduck(shutdown, { insecure: true, timeoutMs: 1000 } as never)).toThrow(
+      expect.objectContaining({ code: UNKNOWN }),
+    )
+    expect(taskNames(await shutdown.shutdown())).toEqual([])
   })
 })

@@ -1,17 +1,47 @@
-/** Every default of `@lameduck/http`, in one place. */
+/**
+ * Every default of `@lameduck/http`, in one place: the README's option tables are checked against it by a
+ * test, and the TSDoc of each option refers to it instead of repeating the number.
+ */
 export const HTTP_DEFAULTS = {
-  /** Name of the first drain task of a coordinator; further ones are `http-drain-2`, `http-drain-3`, … */
-  drainTaskName: 'http-drain',
-  /** Budget of the drain task: in-flight requests get this long after the drain starts. */
-  drainTimeoutMs: 10_000,
-  /** Connections force-closed at the drain deadline cut requests: the exit code says so. */
-  critical: true,
-  /** How often the drain looks for idle sockets. */
+  /** `drainHttpServer`'s task. */
+  drain: {
+    /** The first drain task of a coordinator; further ones are numbered: `http-drain-2`, `http-drain-3`, … */
+    name: 'http-drain',
+    phase: 'drain',
+    /** In-flight requests get this long after the drain starts. */
+    timeoutMs: 10_000,
+    /** Connections force-closed at the drain deadline cut requests: the exit code says so. */
+    critical: true,
+    /** Warn at start-up about `keepAliveTimeout` / `headersTimeout`. */
+    checkTimeouts: true,
+    // idleMs: the coordinator's `drainDelayMs` (a setting of the coordinator, not a number of this package).
+  },
+  /** `listenAdmin`'s task: the admin server answers probes through the whole run and closes last. */
+  admin: {
+    name: 'admin-server-close',
+    phase: 'report',
+    timeoutMs: 1_000,
+    /** Closing the admin server late changes nothing the application did. */
+    critical: false,
+  },
+  /** The probe routes (`createProbes`, `listenAdmin`, `lameduck()` of `@lameduck/express`). */
+  probes: {
+    paths: { liveness: '/healthz', readiness: '/readyz', shutdown: '/shutdown' },
+    /** The environment variable the `/shutdown` token is read from when no `token` is given. */
+    tokenEnv: 'LAMEDUCK_SHUTDOWN_TOKEN',
+    /** `/shutdown` without a token is refused on the application port. */
+    insecure: false,
+    /** A shorter token is warned about (`LAMEDUCK_WARN_SHORT_TOKEN`). */
+    minTokenLength: 16,
+  },
+  /** How often the drain looks for idle sockets, and how often activity is sampled from the trigger on. */
   sweepMs: 25,
-  /** Load balancers commonly drop idle connections after 60 s; the server must keep them longer. */
+  /** Load balancers commonly drop idle connections after 60 s; a server must keep them open longer. */
   minKeepAliveTimeoutMs: 60_000,
-  paths: { liveness: '/healthz', readiness: '/readyz', shutdown: '/shutdown' },
-  tokenEnv: 'LAMEDUCK_SHUTDOWN_TOKEN',
-  /** Admin server: closed last, in the `report` phase. */
-  adminCloseTimeoutMs: 1_000,
+  /** The `keepAliveTimeout` the start-up warning recommends, and the admin server's. */
+  keepAliveTimeoutMs: 65_000,
+  /** The `headersTimeout` the start-up warning recommends, and the admin server's. */
+  headersTimeoutMs: 66_000,
+  /** How far above `keepAliveTimeout` the warning recommends `headersTimeout` to be. */
+  headersTimeoutMarginMs: 1_000,
 } as const

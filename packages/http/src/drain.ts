@@ -1,13 +1,27 @@
 import type { Server as HttpServer, ServerResponse } from 'node:http'
 import type { Http2ServerResponse, Http2Session } from 'node:http2'
 import type { Socket } from 'node:net'
-import { checkOptions, requireDuration, type Shutdown, type TaskContext } from '@lameduck/core'
+import type { Phase, Registration, Shutdown, TaskContext } from '@lameduck/core'
+import {
+  type AdapterTaskOptions,
+  boolean,
+  checkOptions,
+  duration,
+  optionalFunction,
+  orDefault,
+  poll,
+  registerTask,
+  requireShutdown,
+  shared,
+  TASK_OPTION_KEYS,
+  taskOptions,
+} from '@lameduck/core/adapter'
 import { HTTP_DEFAULTS } from './defaults.js'
-import { DrainForcedError, type DrainStats, DuplicateDrainError } from './errors.js'
+import { DrainForcedError, type DrainStats } from './errors.js'
 import { isProtected } from './protect.js'
 import { checkServerTimeouts } from './server-checks.js'
 import { type AnyServer, ConnectionTracker, stopAccepting } from './tracker.js'
-import { boolean, nonEmptyString, optionalFunction, orDefault, requireServer, requireShutdown } from './validate.js'
+import { requireServer } from './validate.js'
 
 /** What the `onDrain` hook receives: what is still open, so the application can say goodbye. */
 export interface DrainContext {
@@ -17,16 +31,21 @@ export interface DrainContext {
   upgraded: Socket[]
   /** HTTP/2 sessions; each has already been sent GOAWAY (the one carrying `/shutdown` is not listed). */
   sessions: Http2Session[]
-  /** Epoch ms at which whatever is still open is force-closed. */
+  /** Epoch ms, by the coordinator's clock (`shutdown.clock`), at which whatever is still open is force-closed. */
   deadline: number
 }
 
-export interface DrainOptions {
-  /** Task name. Default: `http-drain` (`http-drain-2`, … for further servers). */
+export interface DrainOptions extends AdapterTaskOptions {
+  /**
+   * Task name. Default: {@link HTTP_DEFAULTS}`.drain.name`, numbered for further servers (`http-drain-2`, …);
+   * a name you choose that is taken throws `DuplicateTaskError`.
+   */
   name?: string
-  /** Budget of the drain task: how long in-flight requests may take after the drain starts. Default: 10000. */
+  /** When the drain runs. Default: {@link HTTP_DEFAULTS}`.drain.phase`. */
+  phase?: Phase
+  /** Budget of the drain task: how long in-flight requests may take after the drain starts. Default: {@link HTTP_DEFAULTS}`.drain.timeoutMs`. */
   timeoutMs?: number
-  /** Whether connections force-closed at the deadline make the exit code non-zero. Default: `true`. */
+  /** Whether connections force-closed at the deadline make the exit code non-zero. Default: {@link HTTP_DEFAULTS}`.drain.critical`. */
   critical?: boolean
   /**
    * In the drain phase, a keep-alive socket is ended once it has had no request for this long. Default:
@@ -37,12 +56,15 @@ export interface DrainOptions {
   idleMs?: number
   /** Called once when the drain starts, with what is still open. */
   onDrain?: (context: DrainContext) => void
-  /** Warn at start-up about `keepAliveTimeout` / `headersTimeout`. Default: `true`. */
+  /** Warn at start-up about `keepAliveTimeout` / `headersTimeout`. Default: {@link HTTP_DEFAULTS}`.drain.checkTimeouts`. */
   checkTimeouts?: boolean
 }
 
-/** What `drainHttpServer` returns. */
-export interface HttpDrain {
+/**
+ * What `drainHttpServer` returns: its {@link Registration} — `name`, `remove()` (unregisters the task and
+ * takes every listener off the server; idempotent), `[Symbol.dispose]` — and what is the drain's own.
+ */
+export interface HttpDrain extends Registration {
   readonly server: AnyServer
   /** Open connections (HTTP/1 sockets and HTTP/2 sessions) right now. */
   connections(): number
@@ -50,25 +72,42 @@ export interface HttpDrain {
   inFlight(): number
   /** Statistics of the drain, once it has run. */
   readonly stats: DrainStats | undefined
-  /** Unregisters the drain task. */
-  remove(): void
 }
 
-const taskNames = new WeakMap<Shutdown, number>()
-
 /** Every key `DrainOptions` has, for JavaScript callers' typos. */
-export const DRAIN_OPTIONS = ['name', 'timeoutMs', 'critical', 'idleMs', 'onDrain', 'checkTimeouts'] as const
+export const DRAIN_OPTIONS = [...TASK_OPTION_KEYS, 'idleMs', 'onDrain', 'checkTimeouts'] as const
 
-// On the server: the name of the drain task registered for it. `Symbol.for`, so that a second copy of this
-// package (ESM and CommonJS side by side) sees it too.
-const kDrain = Symbol.for('lameduck.http.drain')
-type MarkedServer = AnyServer & { [kDrain]?: string }
+const WHERE = 'drainHttpServer'
+
+// One tracker per server, shared by every drain of it — another coordinator's, another copy's of this
+// package (ESM and CommonJS side by side): two trackers would mark the same sockets twice. Taken off the
+// server when the last drain using it is removed.
+const trackers = shared('http:trackers:v1', () => new WeakMap<object, { tracker: ConnectionTracker; users: number }>())
+
+function useTracker(server: AnyServer): { tracker: ConnectionTracker; release(): void } {
+  let entry = trackers.get(server)
+  if (entry === undefined) {
+    entry = { tracker: new ConnectionTracker(server), users: 0 }
+    trackers.set(server, entry)
+  }
+  entry.users++
+  const used = entry
+  return {
+    tracker: used.tracker,
+    release() {
+      if (--used.users > 0) return
+      used.tracker.detach()
+      if (trackers.get(server) === used) trackers.delete(server)
+    },
+  }
+}
 
 /**
  * Registers the zero-drop drain of `server` in the `drain` phase. Call it before `server.listen()` so
  * that it sees every connection (connections accepted earlier are picked up at their next request,
- * and a warning says so). One drain per server: a second call for the same server throws
- * `DuplicateDrainError` (until the first handle's `remove()`).
+ * and a warning says so). One drain per server and coordinator: a second call for the same server throws
+ * the kit's `DuplicateRegistrationError` (`LAMEDUCK_ERR_DUPLICATE_REGISTRATION`) until the first handle's
+ * `remove()`.
  *
  * From the first trigger (the `readiness` phase, while endpoints propagate) the server keeps accepting and
  * serving, but every HTTP/1 connection is asked to close after the response to the latest request read on
@@ -81,35 +120,26 @@ type MarkedServer = AnyServer & { [kDrain]?: string }
  * closed at once (`LAMEDUCK_WARN_LISTEN_AFTER_DRAIN`): nothing would drain what it accepted.
  */
 export function drainHttpServer(shutdown: Shutdown, server: AnyServer, options?: DrainOptions): HttpDrain {
-  requireShutdown('drainHttpServer', shutdown, 'server, options?')
-  requireServer('drainHttpServer', server)
-  checkOptions('drainHttpServer', options, DRAIN_OPTIONS)
+  requireShutdown(WHERE, shutdown, 'drainHttpServer(shutdown, server, options?)')
+  requireServer(WHERE, server)
+  checkOptions(WHERE, options, DRAIN_OPTIONS)
   const o: DrainOptions = options ?? {}
-  const count = (taskNames.get(shutdown) ?? 0) + 1
-  const name = nonEmptyString(
-    'name of drainHttpServer',
-    orDefault(o.name, count === 1 ? HTTP_DEFAULTS.drainTaskName : `${HTTP_DEFAULTS.drainTaskName}-${count}`),
+  const task = taskOptions(WHERE, o, HTTP_DEFAULTS.drain)
+  const idleMs = duration(`idleMs of ${WHERE}`, o.idleMs, shutdown.config.drainDelayMs)
+  const onDrain = optionalFunction(`onDrain of ${WHERE}`, o.onDrain)
+  const checkTimeouts = boolean(
+    `checkTimeouts of ${WHERE}`,
+    orDefault(o.checkTimeouts, HTTP_DEFAULTS.drain.checkTimeouts),
   )
-  const timeoutMs = requireDuration(
-    'timeoutMs of drainHttpServer',
-    orDefault(o.timeoutMs, HTTP_DEFAULTS.drainTimeoutMs),
-  )
-  const critical = boolean('critical of drainHttpServer', orDefault(o.critical, HTTP_DEFAULTS.critical))
-  const idleMs = requireDuration('idleMs of drainHttpServer', orDefault(o.idleMs, shutdown.config.drainDelayMs))
-  const onDrain = optionalFunction('onDrain of drainHttpServer', o.onDrain)
-  const checkTimeouts = boolean('checkTimeouts of drainHttpServer', orDefault(o.checkTimeouts, true))
-  const marked = server as MarkedServer
-  const existing = marked[kDrain]
-  if (existing !== undefined) throw new DuplicateDrainError(existing, name)
 
   let stats: DrainStats | undefined
-  // Registered first: a task that cannot be registered (a name taken, a phase already begun) leaves the
-  // server untouched.
-  const removeTask = shutdown.addTask({
-    name,
-    phase: 'drain',
-    timeoutMs,
-    critical,
+  // Registered first: a task that cannot be registered (the server already drained by this coordinator, a
+  // name taken, a phase already begun) leaves the server untouched.
+  const registration = registerTask(shutdown, {
+    where: WHERE,
+    task,
+    resource: server,
+    resourceLabel: 'this server',
     run: async (signal, context) => {
       stats = await drain(tracker, { idleMs, onDrain, signal, context })
       if (stats.forced > 0) throw new DrainForcedError(stats)
@@ -118,10 +148,15 @@ export function drainHttpServer(shutdown: Shutdown, server: AnyServer, options?:
         `${name}: drained ${stats.connectionsAtStart} connection(s) in ${stats.durationMs} ms`,
       )
     },
+    onRemove: () => {
+      offState()
+      server.off('listening', onListening)
+      server.off('listening', checkOnListen)
+      release()
+    },
   })
-  taskNames.set(shutdown, count)
-  marked[kDrain] = name
-  const tracker = new ConnectionTracker(server)
+  const name = registration.name
+  const { tracker, release } = useTracker(server)
 
   if (server.listening) {
     server.getConnections((error, existing) => {
@@ -135,9 +170,10 @@ export function drainHttpServer(shutdown: Shutdown, server: AnyServer, options?:
         })
     })
   }
+  const checkOnListen = () => checkServerTimeouts(shutdown, server as HttpServer, name)
   if (checkTimeouts) {
-    if (server.listening) checkServerTimeouts(shutdown, server as HttpServer, name)
-    else server.once('listening', () => checkServerTimeouts(shutdown, server as HttpServer, name))
+    if (server.listening) checkOnListen()
+    else server.once('listening', checkOnListen)
   }
 
   // A server that starts listening once its drain has begun (or was skipped) would serve requests nobody
@@ -171,18 +207,14 @@ export function drainHttpServer(shutdown: Shutdown, server: AnyServer, options?:
   })
 
   return {
+    name,
+    remove: registration.remove,
+    [Symbol.dispose]: registration.remove,
     server,
     connections: () => tracker.sockets.size + tracker.sessions.size,
     inFlight: () => tracker.inFlightCount(),
     get stats() {
       return stats
-    },
-    remove() {
-      removeTask.remove()
-      offState()
-      server.off('listening', onListening)
-      tracker.detach()
-      if (marked[kDrain] === name) delete marked[kDrain]
     },
   }
 }
@@ -191,8 +223,10 @@ async function drain(
   tracker: ConnectionTracker,
   options: { idleMs: number; onDrain: DrainOptions['onDrain']; signal: AbortSignal; context: TaskContext },
 ): Promise<DrainStats> {
-  const started = performance.now()
-  const { context } = options
+  // The budget is the task's, by the coordinator's clock: its deadline, its signal, the kit's poll.
+  const { context, signal } = options
+  const { clock } = context
+  const started = clock.now()
   const stats: DrainStats = {
     connectionsAtStart: tracker.pending(),
     requestsAtStart: tracker.inFlight().length,
@@ -222,6 +256,8 @@ async function drain(
   }
 
   // Ends keep-alive sockets that have seen no request for `idleMs`; the protected and upgraded ones never.
+  // Idle time is keep-alive mechanics, not the budget: measured on the monotonic `performance.now()`, as
+  // the tracker samples it.
   const ended = new WeakSet<Socket>()
   const sweep = () => {
     const now = performance.now()
@@ -235,20 +271,14 @@ async function drain(
     }
   }
 
-  await new Promise<void>((resolve) => {
-    let timer: NodeJS.Timeout | undefined
-    const check = () => {
-      sweep()
-      if (tracker.pending() > 0 && Date.now() < forceAt && !options.signal.aborted) {
-        timer = setTimeout(check, Math.min(HTTP_DEFAULTS.sweepMs, Math.max(1, forceAt - Date.now())))
-        return
-      }
-      clearTimeout(timer)
-      if (tracker.pending() > 0) force(tracker, stats)
-      resolve()
-    }
-    check()
-  })
+  // Every `sweepMs` until nothing is left, the force time passes or the task's signal aborts (its budget
+  // ran out early, or the process exits): then whatever is left is force-closed.
+  const empty = () => {
+    sweep()
+    return tracker.pending() === 0
+  }
+  const done = await poll(empty, { clock, signal, everyMs: HTTP_DEFAULTS.sweepMs, until: forceAt })
+  if (!done && tracker.pending() > 0) force(tracker, stats)
   // TLS handshakes that never completed, and the TCP sockets under sessions that are gone — but not the one
   // under the protected /shutdown connection, whether HTTP/1 over TLS or an HTTP/2 session (h2c or h2).
   const keep = new Set<Socket | undefined>()
@@ -257,7 +287,7 @@ async function drain(
   for (const socket of tracker.raw) if (!keep.has(socket)) socket.destroy()
   tracker.stop()
   stats.closedAfterResponse = Math.max(0, stats.connectionsAtStart - stats.idleEnded - stats.forced)
-  stats.durationMs = Math.round(performance.now() - started)
+  stats.durationMs = Math.round(clock.now() - started)
   return stats
 }
 

@@ -1,45 +1,83 @@
-import { ConfigurationError, DuplicateTaskError, LameduckError } from '@lameduck/core'
+import { ConfigurationError, LameduckError } from '@lameduck/core'
+import { HTTP_DEFAULTS } from './defaults.js'
+
+/** The closed catalogue of the error codes `@lameduck/http` throws or records, each with its class. */
+export const HTTP_ERROR_CODES = [
+  /** {@link DrainForcedError} */
+  'LAMEDUCK_ERR_DRAIN_FORCED',
+  /** {@link ShutdownTokenRequiredError} */
+  'LAMEDUCK_ERR_SHUTDOWN_TOKEN_REQUIRED',
+] as const
+
+/** A code of {@link HTTP_ERROR_CODES}. */
+export type HttpErrorCode = (typeof HTTP_ERROR_CODES)[number]
+
+/** The warning codes `@lameduck/http` emits through the coordinator (`shutdown.on('warning')` and the log). */
+export const HTTP_WARNING_CODES = [
+  /** `listenAdmin` serves `/shutdown` without a token. */
+  'LAMEDUCK_WARN_ADMIN_NO_TOKEN',
+  /** `drainHttpServer` after the server accepted connections. */
+  'LAMEDUCK_WARN_DRAIN_ATTACHED_LATE',
+  /** `headersTimeout` not above `keepAliveTimeout`. */
+  'LAMEDUCK_WARN_HEADERS_TIMEOUT',
+  /** `keepAliveTimeout` below the common load-balancer idle timeout. */
+  'LAMEDUCK_WARN_KEEPALIVE_TIMEOUT',
+  /** `server.listen()` after the server's drain began: closed at once. */
+  'LAMEDUCK_WARN_LISTEN_AFTER_DRAIN',
+  /** A `/shutdown` token shorter than {@link HTTP_DEFAULTS}`.probes.minTokenLength`. */
+  'LAMEDUCK_WARN_SHORT_TOKEN',
+] as const
+
+/** A code of {@link HTTP_WARNING_CODES}. */
+export type HttpWarningCode = (typeof HTTP_WARNING_CODES)[number]
+
+// Error identity across copies of this package: an application may load its ESM build and a dependency its
+// CommonJS one, and `error instanceof DrainForcedError` must hold for an error of either copy. Each class
+// recognises its instances by a brand under a `Symbol.for` key (shared by every copy), not by prototype.
+const kBrand = Symbol.for('lameduck:http:error-class')
+
+function brand(error: Error, name: string): void {
+  Object.defineProperty(error, kBrand, { value: name, enumerable: false })
+}
+
+function hasBrand(value: unknown, name: string): boolean {
+  return typeof value === 'object' && value !== null && (value as { [kBrand]?: unknown })[kBrand] === name
+}
 
 /** `/shutdown` would be reachable by anyone who can reach the pod: no token and no `insecure: true`. */
 export class ShutdownTokenRequiredError extends ConfigurationError {
+  declare readonly code: 'LAMEDUCK_ERR_SHUTDOWN_TOKEN_REQUIRED'
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return hasBrand(value, 'ShutdownTokenRequiredError')
+  }
+
   constructor() {
     super(
       'LAMEDUCK_ERR_SHUTDOWN_TOKEN_REQUIRED',
       'the /shutdown endpoint needs a token on the application port: pass { token } or set ' +
-        'LAMEDUCK_SHUTDOWN_TOKEN, and send it from the preStop hook as "Authorization: Bearer <token>" ' +
+        `${HTTP_DEFAULTS.probes.tokenEnv}, and send it from the preStop hook as "Authorization: Bearer <token>" ` +
         '(see docs/security.md). To expose it without one, pass { insecure: true }.',
     )
-  }
-}
-
-/**
- * `drainHttpServer` was called a second time for a server that already has a drain. Two drains would track
- * the same connections twice and close them twice; the second call's options would silently compete with
- * the first's. Code `LAMEDUCK_ERR_DUPLICATE_TASK`, as for any task registered twice.
- */
-export class DuplicateDrainError extends DuplicateTaskError {
-  constructor(
-    /** The drain task already registered for the server. */
-    readonly existing: string,
-    /** The name the second call would have used. */
-    readonly requested: string,
-  ) {
-    super(existing)
-    this.message =
-      `drainHttpServer: this server already has a drain (task "${existing}"); one drain per server — a second ` +
-      `("${requested}") would track and close the same connections twice. Keep the first handle, or call its ` +
-      'remove() before draining the server again.'
+    brand(this, 'ShutdownTokenRequiredError')
   }
 }
 
 /** The drain had to force-close connections at its deadline: requests or streams were cut. */
 export class DrainForcedError extends LameduckError {
+  declare readonly code: 'LAMEDUCK_ERR_DRAIN_FORCED'
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return hasBrand(value, 'DrainForcedError')
+  }
+
   constructor(readonly stats: DrainStats) {
     super(
       'LAMEDUCK_ERR_DRAIN_FORCED',
       `force-closed ${stats.forced} connection(s) at the drain deadline ` +
         `(${stats.requestsCut} request(s) in flight, ${stats.upgradedForced} upgraded, ${stats.sessionsForced} HTTP/2 session(s))`,
     )
+    brand(this, 'DrainForcedError')
   }
 }
 
@@ -57,5 +95,6 @@ export interface DrainStats {
   requestsCut: number
   upgradedForced: number
   sessionsForced: number
+  /** How long the drain took, by the coordinator's clock. */
   durationMs: number
 }

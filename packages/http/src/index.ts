@@ -1,7 +1,22 @@
 export { type AdminOptions, type AdminServer, listenAdmin } from './admin.js'
 export { HTTP_DEFAULTS } from './defaults.js'
 export { type DrainContext, type DrainOptions, drainHttpServer, type HttpDrain } from './drain.js'
-export { DrainForcedError, type DrainStats, DuplicateDrainError, ShutdownTokenRequiredError } from './errors.js'
-export { createProbes, type ProbeHandler, type ProbeOptions, type Request, type Response } from './probes.js'
+export {
+  DrainForcedError,
+  type DrainStats,
+  HTTP_ERROR_CODES,
+  HTTP_WARNING_CODES,
+  type HttpErrorCode,
+  type HttpWarningCode,
+  ShutdownTokenRequiredError,
+} from './errors.js'
+export {
+  createProbes,
+  createProbesFor,
+  type ProbeHandler,
+  type ProbeOptions,
+  type Request,
+  type Response,
+} from './probes.js'
 export { protectConnection } from './protect.js'
 export type { AnyServer } from './tracker.js'

@@ -1,11 +1,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
-import { checkOptions, describeValue, InvalidOptionError, type Shutdown, type ShutdownReport } from '@lameduck/core'
+import { describeValue, InvalidOptionError, type Shutdown, type ShutdownReport } from '@lameduck/core'
+import {
+  boolean,
+  checkOptions,
+  optionalFunction,
+  optionalObject,
+  orDefault,
+  requireShutdown,
+} from '@lameduck/core/adapter'
 import { createTokenCheck } from './auth.js'
 import { HTTP_DEFAULTS } from './defaults.js'
 import { ShutdownTokenRequiredError } from './errors.js'
 import { protectConnection } from './protect.js'
-import { boolean, optionalFunction, optionalObject, orDefault, requireShutdown } from './validate.js'
 
 export type Request = IncomingMessage | Http2ServerRequest
 export type Response = ServerResponse | Http2ServerResponse
@@ -14,20 +21,20 @@ export type Response = ServerResponse | Http2ServerResponse
 export type ProbeHandler = (req: Request, res: Response) => boolean
 
 export interface ProbeOptions {
-  /** Route paths. Default: `{ liveness: '/healthz', readiness: '/readyz', shutdown: '/shutdown' }`; `shutdown: false` leaves it out. */
+  /** Route paths. Default: {@link HTTP_DEFAULTS}`.probes.paths`; `shutdown: false` leaves that route out. */
   paths?: { liveness?: string; readiness?: string; shutdown?: string | false }
-  /** Bearer token for `/shutdown`. Default: env `LAMEDUCK_SHUTDOWN_TOKEN`. */
+  /** Bearer token for `/shutdown`. Default: the environment variable {@link HTTP_DEFAULTS}`.probes.tokenEnv`. */
   token?: string
   /**
-   * Whether `/shutdown` may be served without a token. Default: `false` — without a token, creating the
-   * handler throws `ShutdownTokenRequiredError`.
+   * Whether `/shutdown` may be served without a token. Default: {@link HTTP_DEFAULTS}`.probes.insecure` —
+   * without a token, creating the handler throws `ShutdownTokenRequiredError`.
    */
   insecure?: boolean
   /** Extra liveness check; the probe answers 503 when it returns or resolves to false. */
   liveness?: () => boolean | Promise<boolean>
   /** Extra readiness check, on top of "not shutting down". */
   readiness?: () => boolean | Promise<boolean>
-  /** Where `LAMEDUCK_SHUTDOWN_TOKEN` is read. Default: `process.env`. */
+  /** Where the token's environment variable is read. Default: `process.env`. */
   env?: Record<string, string | undefined>
 }
 
@@ -42,19 +49,24 @@ const PATHS = ['liveness', 'readiness', 'shutdown'] as const
  * - `GET|POST /shutdown` — the preStop hook's target: starts (or joins) the shutdown, holds the response
  *   until the report is final, answers 200 with the report (500 when a critical task failed), and lets
  *   the process exit once the response is flushed. Requires `Authorization: Bearer <token>`.
- *
- * @param entry @internal the public function the caller called, for messages (`lameduck` from the Express
- *   middleware).
  */
-export function createProbes(shutdown: Shutdown, options?: ProbeOptions, entry = 'createProbes'): ProbeHandler {
-  requireShutdown(entry, shutdown)
-  checkOptions(entry, options, PROBE_OPTIONS)
-  return probeHandler(entry, shutdown, options ?? {}, true)
+export function createProbes(shutdown: Shutdown, options?: ProbeOptions): ProbeHandler {
+  return createProbesFor('createProbes', shutdown, options)
+}
+
+/**
+ * `createProbes` for a framework adapter (`lameduck()` of `@lameduck/express`, …): the same routes, options
+ * and checks, with messages naming the adapter's function — `where` — instead of `createProbes`.
+ */
+export function createProbesFor(where: string, shutdown: Shutdown, options?: ProbeOptions): ProbeHandler {
+  requireShutdown(where, shutdown, `${where}(shutdown, options?)`)
+  checkOptions(where, options, PROBE_OPTIONS)
+  return probeHandler(where, shutdown, options ?? {}, true)
 }
 
 /**
  * The handler, options checked but for unknown keys. `requireToken: false` (the admin server): a missing
- * token is a warning there, not an error.
+ * token is a warning there, not an error. Not exported from the package: a flag of this package's own.
  */
 export function probeHandler(
   where: string,
@@ -63,26 +75,27 @@ export function probeHandler(
   requireToken: boolean,
 ): ProbeHandler {
   const paths = resolvePaths(where, options.paths)
-  const insecure = boolean(`insecure of ${where}`, orDefault(options.insecure, false))
+  const insecure = boolean(`insecure of ${where}`, orDefault(options.insecure, HTTP_DEFAULTS.probes.insecure))
   const liveness = optionalFunction(`liveness of ${where}`, options.liveness)
   const readiness = optionalFunction(`readiness of ${where}`, options.readiness)
   const env = orDefault(optionalObject(`env of ${where}`, options.env), process.env)
+  const { tokenEnv, minTokenLength } = HTTP_DEFAULTS.probes
   const fromEnv = options.token === undefined
-  const token = fromEnv ? env[HTTP_DEFAULTS.tokenEnv] : options.token
+  const token = fromEnv ? env[tokenEnv] : options.token
   if (token !== undefined) {
     const wrong = tokenProblem(token)
     if (wrong)
       throw new InvalidOptionError(
-        fromEnv ? `${HTTP_DEFAULTS.tokenEnv} (read by ${where})` : `token of ${where}`,
+        fromEnv ? `${tokenEnv} (read by ${where})` : `token of ${where}`,
         `expected a non-empty string of visible ASCII characters; got ${wrong}`,
       )
   }
   if (paths.shutdown !== false && token === undefined && !insecure && requireToken)
     throw new ShutdownTokenRequiredError()
-  if (token !== undefined && token.length < 16)
+  if (token !== undefined && token.length < minTokenLength)
     shutdown.warn({
       code: 'LAMEDUCK_WARN_SHORT_TOKEN',
-      message: `the /shutdown token has ${token.length} characters; use at least 16 random ones (e.g. openssl rand -hex 24)`,
+      message: `the /shutdown token has ${token.length} characters; use at least ${minTokenLength} random ones (e.g. openssl rand -hex 24)`,
     })
   const authorized = token === undefined ? () => true : createTokenCheck(token)
 
@@ -143,7 +156,7 @@ function resolvePaths(where: string, given: ProbeOptions['paths']): Paths {
       )
     return value
   }
-  const defaults = HTTP_DEFAULTS.paths
+  const defaults = HTTP_DEFAULTS.probes.paths
   const paths: Paths = {
     liveness: path('liveness', defaults.liveness) as string,
     readiness: path('readiness', defaults.readiness) as string,

@@ -1,10 +1,13 @@
 import type { IncomingMessage } from 'node:http'
 import type { Http2ServerRequest } from 'node:http2'
 import { describeValue, InvalidOptionError } from '@lameduck/core'
+import { shared } from '@lameduck/core/adapter'
 
 // Connections the drain must leave alone: the one carrying the preStop /shutdown request, whose response
-// is the report and must reach the kubelet. Module state, so every server and probe handler shares it.
-const protectedConnections = new WeakSet<object>()
+// is the report and must reach the kubelet. Shared by every server, every probe handler — and every copy
+// of this package in the process: probes of the CommonJS build protect a connection from the drain of the
+// ESM one.
+const protectedConnections = shared('http:protected-connections', () => new WeakSet<object>())
 
 /** Keeps the drain from ending or force-closing the connection that carries `req`. */
 export function protectConnection(req: IncomingMessage | Http2ServerRequest): void {

@@ -16,7 +16,7 @@ export function checkServerTimeouts(shutdown: Shutdown, server: HttpServer, name
       message:
         `${name}: server.keepAliveTimeout is ${keepAliveTimeout} ms, below the common load-balancer idle timeout ` +
         `(${min / 1000} s): the server may close a connection just as the balancer reuses it. ` +
-        `Fix: server.keepAliveTimeout = ${min + 5000}; server.headersTimeout = ${min + 6000}`,
+        `Fix: server.keepAliveTimeout = ${HTTP_DEFAULTS.keepAliveTimeoutMs}; server.headersTimeout = ${HTTP_DEFAULTS.headersTimeoutMs}`,
       details: { keepAliveTimeout, headersTimeout },
     })
   if (typeof headersTimeout === 'number' && headersTimeout > 0 && headersTimeout <= keepAliveTimeout)
@@ -25,7 +25,7 @@ export function checkServerTimeouts(shutdown: Shutdown, server: HttpServer, name
       message:
         `${name}: server.headersTimeout (${headersTimeout} ms) must be greater than keepAliveTimeout ` +
         `(${keepAliveTimeout} ms), or a request arriving on an idle connection can be cut. ` +
-        `Fix: server.headersTimeout = ${keepAliveTimeout + 1000}`,
+        `Fix: server.headersTimeout = ${keepAliveTimeout + HTTP_DEFAULTS.headersTimeoutMarginMs}`,
       details: { keepAliveTimeout, headersTimeout },
     })
 }

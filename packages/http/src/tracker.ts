@@ -1,8 +1,17 @@
-import { type Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http'
+import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http'
 import type { Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2'
-import { Server as NetServer, Socket } from 'node:net'
+import { Server as NetServer, type Socket } from 'node:net'
 import { type TLSSocket, Server as TlsServer } from 'node:tls'
 import { HTTP_DEFAULTS } from './defaults.js'
+import {
+  type Internals,
+  internals,
+  keepAfterSent,
+  parserFreed,
+  readBehind,
+  responseOn,
+  tlsParentOf,
+} from './internals.js'
 import { isProtected } from './protect.js'
 
 /** Any server lameduck can drain: `node:http`, `node:https`, `node:http2` (plain or secure). */
@@ -13,64 +22,31 @@ type Response = ServerResponse | Http2ServerResponse
 // Per-socket state lives on the socket itself (set once per connection): no map lookups, nothing to clean
 // up when the socket goes away. Requests cost nothing until the first trigger: whether an HTTP/1 socket has
 // a request in flight is read from Node's own `socket._httpMessage` (the response being written on it, as
-// http-terminator reads it too), not counted per request — a listener and a Set entry per response cost
-// about 3 % of a trivial Express app's throughput, and a property on each response (giving Node's
-// ServerResponse objects a shape of their own) another 5 %, in Node's own hot code.
-const kActive = Symbol('lameduck.active')
-const kIdleSince = Symbol('lameduck.idleSince')
-const kTracker = Symbol('lameduck.tracker')
-const kCloses = Symbol('lameduck.closes')
+// http-terminator reads it too; see internals.ts), not counted per request — a listener and a Set entry per
+// response cost about 3 % of a trivial Express app's throughput, and a property on each response (giving
+// Node's ServerResponse objects a shape of their own) another 5 %, in Node's own hot code.
+// The keys are `Symbol.for`, the same in every copy of this package (ESM and CommonJS side by side).
+const kActive = Symbol.for('lameduck:http:active')
+const kIdleSince = Symbol.for('lameduck:http:idle-since')
+const kTracker = Symbol.for('lameduck:http:tracker')
+const kCloses = Symbol.for('lameduck:http:closes')
 // On a raw TCP socket: the socket itself, so that it can be read through the proxy `Http2Session#socket` is.
 // On an HTTP/2 session: the raw TCP socket under it.
-const kRaw = Symbol('lameduck.raw')
+const kRaw = Symbol.for('lameduck:http:raw')
 
 interface TrackedSocket extends Socket {
-  /** Requests in flight, counted only where Node has no `_httpMessage` (never so far). */
+  /** Requests in flight, counted only where Node's `_httpMessage` is not used (the fallback). */
   [kActive]: number
   /** When the socket was last seen with nothing in flight — from the trigger on, sampled. */
   [kIdleSince]: number
   [kTracker]: ConnectionTracker
   /** From the trigger on: the response lameduck asked to close the socket after (see `#closeAfter`). */
   [kCloses]: ServerResponse | undefined
-  /** Node's: the response currently written on this socket, `null` between requests. */
-  _httpMessage?: ServerResponse | null
-  /** Node's: the socket's parser; `incoming` is the latest request read on it, until it is answered. */
-  parser?: { incoming?: unknown } | null
 }
 
-/** Node's own fields of a response that decide whether the socket outlives it. */
-interface NodeResponse extends ServerResponse {
-  /** Whether Node ends the socket once this response is written (set when its headers are stored). */
-  _last?: boolean
-  /** The headers as sent, once stored. */
-  _header?: string | null
-  _hasBody?: boolean
-}
-
-/** Whether this Node keeps the response being written on a socket in `socket._httpMessage`. */
-const HAS_HTTP_MESSAGE = ((): boolean => {
-  try {
-    const socket = new Socket()
-    const res = new ServerResponse(new IncomingMessage(socket))
-    res.assignSocket(socket)
-    const has = (socket as TrackedSocket)._httpMessage === res
-    res.detachSocket(socket)
-    socket.destroy()
-    return has && (socket as TrackedSocket)._httpMessage === null
-  } catch {
-    return false
-  }
-})()
-
-function onSocketClose(this: TrackedSocket): void {
-  this[kTracker].sockets.delete(this)
-}
-
-/** The TCP socket under `socket`: itself when raw-tracked, the parent of a TLS socket, or a session's. */
-function rawUnder(socket: object | null | undefined): Socket | undefined {
-  if (!socket) return undefined
-  const s = socket as { [kRaw]?: Socket; _parent?: Socket | null }
-  return s[kRaw] ?? s._parent ?? undefined
+/** The key of a connection by its peer: how the fallback finds the TCP socket under a TLS one. */
+function peerOf(socket: { remoteAddress?: string | undefined; remotePort?: number | undefined }): string {
+  return `${socket.remoteAddress}|${socket.remotePort}`
 }
 
 /**
@@ -83,7 +59,7 @@ export class ConnectionTracker {
   /** TCP sockets under TLS or HTTP/2: only ever force-closed. */
   readonly raw = new Set<Socket>()
   readonly sessions = new Set<Http2Session>()
-  /** HTTP/2 responses in flight (and HTTP/1 ones, on a Node without `_httpMessage`). */
+  /** HTTP/2 responses in flight (and HTTP/1 ones, when counting per response). */
   readonly responses = new Set<Response>()
   /**
    * Lame duck, from the first trigger: HTTP/1 responses carry `Connection: close`. Everything else — new
@@ -94,16 +70,24 @@ export class ConnectionTracker {
   draining = false
   readonly #isHttp2: boolean
   readonly #isTls: boolean
-  /** On a Node without `socket._httpMessage`: count per response instead, from the start. */
+  /** The private fields of Node this tracker reads (see internals.ts); the fallbacks for the others. */
+  readonly #use: Internals
+  /** Without `_httpMessage`: count per response instead, from the start. */
   readonly #countResponses: boolean
+  /** Keep-alive mechanics, not a budget: marks busy sockets as not idle every `sweepMs` from the trigger. */
   #sampler: NodeJS.Timeout | undefined
+  /** Fallback of `tlsParent`: the TCP sockets under TLS, by peer address. */
+  readonly #rawByPeer = new Map<string, Socket>()
+  /** Fallback of `parser`: the sockets the server handed to an `upgrade` or `connect` listener. */
+  readonly #upgraded = new WeakSet<Socket>()
 
-  /** `countResponses`: count per response even where Node has `_httpMessage` (tests of that path). */
+  /** `internals`: which private fields of Node to read (default: those this Node has; tests force fallbacks). */
   constructor(
     readonly server: AnyServer,
-    options: { countResponses?: boolean } = {},
+    options: { internals?: Internals } = {},
   ) {
-    this.#countResponses = options.countResponses ?? !HAS_HTTP_MESSAGE
+    this.#use = options.internals ?? internals()
+    this.#countResponses = !this.#use.httpMessage
     this.#isHttp2 = typeof (server as { updateSettings?: unknown }).updateSettings === 'function'
     this.#isTls = server instanceof TlsServer
     // Prepended: on a cleartext HTTP/2 server, Node's own 'connection' listener sets up the session (and
@@ -114,6 +98,7 @@ export class ConnectionTracker {
     // HTTP/2 responses are followed from the start (a session's streams are not otherwise visible); HTTP/1
     // requests cost nothing until the trigger, when this listener is added for them (see startLameDuck).
     if (this.#isHttp2 || this.#countResponses) this.#listen()
+    if (this.#countResponses) this.#watchUpgrades()
   }
 
   readonly #onConnection = (socket: Socket): void => {
@@ -129,7 +114,7 @@ export class ConnectionTracker {
   readonly #onSession = (session: Http2Session): void => {
     this.sessions.add(session)
     // `session.socket` is a proxy that forwards property reads to the TCP (h2c) or TLS (h2) socket.
-    ;(session as Http2Session & { [kRaw]?: Socket })[kRaw] = rawUnder(session.socket)
+    ;(session as Http2Session & { [kRaw]?: Socket })[kRaw] = this.rawOf(session.socket as Socket)
     session.once('close', () => this.sessions.delete(session))
     if (this.draining) session.close()
   }
@@ -142,6 +127,33 @@ export class ConnectionTracker {
     this.server.prependListener('request', this.#onRequestEvent)
   }
 
+  // Fallback of `parser`: an upgraded socket is one the server handed to an `upgrade` or `connect` listener.
+  // Ours is there only while the application has one of its own (with none, Node destroys such sockets,
+  // and a listener of ours would change that), and runs first.
+  readonly #markUpgraded = (_req: unknown, socket: Socket): void => {
+    this.#upgraded.add(socket)
+  }
+
+  readonly #onNewListener = (event: string | symbol, listener: unknown): void => {
+    if ((event === 'upgrade' || event === 'connect') && listener !== this.#markUpgraded)
+      if (!this.server.listeners(event).includes(this.#markUpgraded))
+        this.server.prependListener(event, this.#markUpgraded)
+  }
+
+  readonly #onRemoveListener = (event: string | symbol, listener: unknown): void => {
+    if ((event === 'upgrade' || event === 'connect') && listener !== this.#markUpgraded) {
+      const left = this.server.listeners(event)
+      if (left.length === 1 && left[0] === this.#markUpgraded) this.server.off(event, this.#markUpgraded)
+    }
+  }
+
+  #watchUpgrades(): void {
+    for (const event of ['upgrade', 'connect'] as const)
+      if (this.server.listenerCount(event) > 0) this.server.prependListener(event, this.#markUpgraded)
+    this.server.on('newListener', this.#onNewListener)
+    this.server.on('removeListener', this.#onRemoveListener)
+  }
+
   /** Stops sampling and takes every listener off the server: the drain was removed. */
   detach(): void {
     this.stop()
@@ -149,7 +161,17 @@ export class ConnectionTracker {
     this.server.off('secureConnection', this.#onSecureConnection)
     this.server.off('session', this.#onSession)
     this.server.off('request', this.#onRequestEvent)
+    this.server.off('newListener', this.#onNewListener)
+    this.server.off('removeListener', this.#onRemoveListener)
+    this.server.off('upgrade', this.#markUpgraded)
+    this.server.off('connect', this.#markUpgraded)
   }
+
+  // One function per tracker, not per socket; its own set (another coordinator may drain the same server).
+  readonly #onSocketClose = ((sockets: Set<TrackedSocket>) =>
+    function onSocketClose(this: TrackedSocket): void {
+      sockets.delete(this)
+    })(this.sockets)
 
   /** Starts tracking an HTTP/1 socket (also done lazily for sockets accepted before attaching). */
   track(socket: Socket): TrackedSocket {
@@ -160,14 +182,19 @@ export class ConnectionTracker {
     tracked[kTracker] = this
     tracked[kCloses] = undefined
     this.sockets.add(tracked)
-    socket.once('close', onSocketClose)
+    socket.once('close', this.#onSocketClose)
     return tracked
   }
 
   #trackRaw(socket: Socket): void {
     ;(socket as Socket & { [kRaw]?: Socket })[kRaw] = socket
     this.raw.add(socket)
-    socket.once('close', () => this.raw.delete(socket))
+    const peer = this.#use.tlsParent ? undefined : peerOf(socket)
+    if (peer !== undefined) this.#rawByPeer.set(peer, socket)
+    socket.once('close', () => {
+      this.raw.delete(socket)
+      if (peer !== undefined && this.#rawByPeer.get(peer) === socket) this.#rawByPeer.delete(peer)
+    })
   }
 
   #onRequest(req: IncomingMessage | Http2ServerRequest, res: Response): void {
@@ -200,12 +227,13 @@ export class ConnectionTracker {
    * responses queued behind it. So only the last request read so far gets the close: an earlier response
    * whose headers are not out yet goes out keep-alive, and one already sent with the close (the application
    * answered before the next request was read) still lets Node write the queued responses after it.
+   * (`shouldKeepAlive` is Node's, typed in @types/node: the close without a header the application sees.)
    */
   #closeAfter(socket: TrackedSocket, res: ServerResponse): void {
-    const previous = socket[kCloses] as NodeResponse | undefined
+    const previous = socket[kCloses]
     if (previous !== undefined && previous !== res) {
       if (!previous.headersSent) previous.shouldKeepAlive = true
-      else if (framed(previous)) previous._last = false
+      else if (this.#use.responseFlags) keepAfterSent(previous)
     }
     // Only a close lameduck decides: not one the client asked for (HTTP/1.0, `Connection: close`), nor a
     // `Connection` header the application set.
@@ -227,7 +255,7 @@ export class ConnectionTracker {
     const now = performance.now()
     for (const socket of this.sockets) {
       socket[kIdleSince] = now
-      const res = socket._httpMessage
+      const res = this.#countResponses ? undefined : responseOn(socket)
       // A request read behind the one being answered has its response queued, out of sight: closing after
       // this one would drop it. The socket then stays keep-alive; its next request is asked to close.
       if (res && !readBehind(socket, res)) this.#closeAfter(socket, res)
@@ -255,13 +283,17 @@ export class ConnectionTracker {
    * of `raw`; `undefined` for a plain HTTP/1 socket.
    */
   rawOf(connection: Socket | Http2Session): Socket | undefined {
-    return rawUnder(connection)
+    const marked = (connection as { [kRaw]?: Socket })[kRaw]
+    if (marked !== undefined) return marked
+    if (this.#use.tlsParent) return tlsParentOf(connection)
+    const socket = isSession(connection) ? connection.socket : connection
+    return this.#rawByPeer.get(peerOf(socket))
   }
 
   /** Whether an HTTP/1 socket has a request in flight. */
   isActive(socket: Socket): boolean {
-    const tracked = socket as TrackedSocket
-    return (tracked._httpMessage ?? null) !== null || tracked[kActive] > 0
+    if (this.#countResponses) return (socket as TrackedSocket)[kActive] > 0
+    return responseOn(socket) !== undefined
   }
 
   /** How long an HTTP/1 socket has been seen idle (0 while a request is in flight). */
@@ -273,9 +305,10 @@ export class ConnectionTracker {
     return now - (socket as TrackedSocket)[kIdleSince]
   }
 
-  /** A socket handed over to another protocol (WebSocket upgrade, CONNECT): no parser left on it. */
+  /** A socket handed over to another protocol (WebSocket upgrade, CONNECT). */
   isUpgraded(socket: Socket): boolean {
-    return (socket as { parser?: unknown }).parser === null && !socket.destroyed
+    if (this.#countResponses) return this.#upgraded.has(socket) && !socket.destroyed
+    return parserFreed(socket)
   }
 
   /** Connections the drain is still waiting for, the protected one excluded. */
@@ -291,7 +324,7 @@ export class ConnectionTracker {
     const all = [...this.responses]
     if (!this.#countResponses)
       for (const socket of this.sockets) {
-        const res = socket._httpMessage
+        const res = responseOn(socket)
         if (res) all.push(res)
       }
     return all
@@ -317,21 +350,8 @@ export class ConnectionTracker {
   }
 }
 
-/** Whether a request was read on `socket` after the one `res` answers (a pipelining client). */
-function readBehind(socket: TrackedSocket, res: ServerResponse): boolean {
-  const incoming = socket.parser?.incoming
-  return incoming !== undefined && incoming !== null && incoming !== res.req
-}
-
-/**
- * Whether the client can tell where `res` ends without the connection closing: no body, a Content-Length,
- * or chunked. Only then may the socket outlive a response whose headers already asked to close it.
- */
-function framed(res: NodeResponse): boolean {
-  if (res.req.httpVersionMajor !== 1 || res.req.httpVersionMinor !== 1) return false
-  if (res._hasBody === false) return true
-  const header = res._header
-  return typeof header === 'string' && /\r\n(?:content-length:|transfer-encoding:[^\r]*chunked)/i.test(header)
+function isSession(connection: Socket | Http2Session): connection is Http2Session {
+  return typeof (connection as Http2Session).goaway === 'function'
 }
 
 function isHttp2Response(res: Response): res is Http2ServerResponse {

@@ -1,11 +1,11 @@
-import { createShutdown } from '@lameduck/core'
 import { listenAdmin } from '@lameduck/http'
 import { describe, expect, it } from 'vitest'
-import { delay, get } from './helpers.js'
+import { delay, testShutdown } from '../../../test/support/shutdown.js'
+import { get } from './helpers.js'
 
 describe('listenAdmin', () => {
   it('serves the probes and extra handlers, 404 otherwise, and closes last', async () => {
-    const shutdown = createShutdown({ exit: false, logger: false, signals: [] })
+    const shutdown = testShutdown()
     const warnings: string[] = []
     shutdown.on('warning', (w) => warnings.push(w.code))
     const order: string[] = []
@@ -36,7 +36,7 @@ describe('listenAdmin', () => {
   })
 
   it('requires the token on the admin port when one is configured', async () => {
-    const shutdown = createShutdown({ exit: false, logger: false, signals: [] })
+    const shutdown = testShutdown()
     const admin = await listenAdmin(shutdown, { port: 0, host: '127.0.0.1', token: 'admin-token-0123456789' })
     expect((await get('http', admin.port, '/shutdown')).status).toBe(401)
     expect(
@@ -46,10 +46,10 @@ describe('listenAdmin', () => {
   })
 
   it('rejects a bad port and reports a port in use', async () => {
-    const shutdown = createShutdown({ exit: false, logger: false, signals: [] })
+    const shutdown = testShutdown()
     await expect(listenAdmin(shutdown, { port: -1 })).rejects.toMatchObject({ code: 'LAMEDUCK_ERR_INVALID_OPTION' })
     const first = await listenAdmin(shutdown, { port: 0, host: '127.0.0.1', token: 'admin-token-0123456789' })
-    const other = createShutdown({ exit: false, logger: false, signals: [] })
+    const other = testShutdown()
     await expect(
       listenAdmin(other, { port: first.port, host: '127.0.0.1', token: 'admin-token-0123456789' }),
     ).rejects.toMatchObject({ code: 'EADDRINUSE' })

@@ -1,9 +1,10 @@
 import type { Server } from 'node:http'
 import { connect, type Socket } from 'node:net'
-import { createShutdown, type Shutdown, type ShutdownOptions } from '@lameduck/core'
+import type { Shutdown, ShutdownOptions } from '@lameduck/core'
 import { DrainForcedError, drainHttpServer } from '@lameduck/http'
 import { afterEach, describe, expect, it } from 'vitest'
-import { closed, delay, get, type Kind, listen, makeAgent, makeServer } from './helpers.js'
+import { delay, taskReport, testShutdown } from '../../../test/support/shutdown.js'
+import { closed, get, type Kind, listen, makeAgent, makeServer } from './helpers.js'
 
 const servers: Server[] = []
 afterEach(() => {
@@ -14,7 +15,7 @@ afterEach(() => {
 })
 
 function setup(kind: Kind, options: ShutdownOptions = {}) {
-  const shutdown = createShutdown({ exit: false, logger: false, signals: [], drainDelayMs: 0, ...options })
+  const shutdown = testShutdown(options)
   const server = makeServer(kind, (req, res) => {
     const url = new URL(req.url ?? '/', 'http://x')
     if (url.pathname === '/slow') {
@@ -85,9 +86,9 @@ for (const kind of ['http', 'https', 'express'] as const) {
       const report = await shutdown.shutdown()
       expect(performance.now() - started).toBeLessThan(1000)
       expect(await slow).toMatchObject({ code: 'ECONNRESET' })
-      const task = report.phases.find((p) => p.name === 'drain')?.tasks[0]
+      const task = taskReport(report, 'http-drain')
       expect(task).toMatchObject({ name: 'http-drain', outcome: 'error', code: 'LAMEDUCK_ERR_DRAIN_FORCED' })
-      expect(task?.error).toMatch(/force-closed 1 connection\(s\) at the drain deadline \(1 request/)
+      expect(task.error).toMatch(/force-closed 1 connection\(s\) at the drain deadline \(1 request/)
       expect(drain.stats).toMatchObject({ forced: 1, requestsCut: 1 })
       expect(report.exitCode).toBe(1)
     })
@@ -192,7 +193,7 @@ describe('draining: details', () => {
   })
 
   it('names the tasks of several servers apart and rejects what is not a server', () => {
-    const shutdown: Shutdown = createShutdown({ exit: false, logger: false, signals: [] })
+    const shutdown: Shutdown = testShutdown()
     drainHttpServer(
       shutdown,
       makeServer('http', () => {}),

@@ -88,8 +88,6 @@ export function get(
   })
 }
 
-export const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
-
 /** Resolves when the socket has closed. */
 export function closed(socket: Socket): Promise<void> {
   return socket.destroyed ? Promise.resolve() : new Promise((resolve) => socket.once('close', () => resolve()))

@@ -1,10 +1,11 @@
 import { connect, createSecureServer, createServer, type Http2Server } from 'node:http2'
 import { type AddressInfo, connect as connectTcp } from 'node:net'
 import { connect as connectTls } from 'node:tls'
-import { createShutdown } from '@lameduck/core'
+import type { Shutdown } from '@lameduck/core'
 import { drainHttpServer } from '@lameduck/http'
 import { afterEach, describe, expect, it } from 'vitest'
-import { delay, tls } from './helpers.js'
+import { delay, taskReport, testShutdown } from '../../../test/support/shutdown.js'
+import { tls } from './helpers.js'
 
 const servers: { close(): void }[] = []
 afterEach(() => {
@@ -21,7 +22,7 @@ function listen(server: Http2Server): Promise<number> {
 }
 
 /** Resolves once the coordinator has entered `phase`. */
-function phaseStarted(shutdown: ReturnType<typeof createShutdown>, phase: string): Promise<void> {
+function phaseStarted(shutdown: Shutdown, phase: string): Promise<void> {
   return new Promise((resolve) => {
     const off = shutdown.on('phaseStart', (event) => {
       if (event.phase !== phase) return
@@ -48,7 +49,7 @@ function fetchStream(session: ReturnType<typeof connect>, path: string): Promise
 for (const secure of [false, true]) {
   describe(`HTTP/2 (${secure ? 'TLS' : 'cleartext'})`, () => {
     it('sends GOAWAY at the drain, completes in-flight streams, and finishes when sessions close', async () => {
-      const shutdown = createShutdown({ exit: false, logger: false, signals: [], drainDelayMs: 0 })
+      const shutdown = testShutdown()
       const server = (secure ? createSecureServer(tls, handler) : createServer(handler)) as Http2Server
       servers.push(server)
       const drain = drainHttpServer(shutdown, server)
@@ -72,7 +73,7 @@ for (const secure of [false, true]) {
     })
 
     it('destroys sessions still busy at the deadline', async () => {
-      const shutdown = createShutdown({ exit: false, logger: false, signals: [], drainDelayMs: 0 })
+      const shutdown = testShutdown()
       const server = (secure ? createSecureServer(tls, handler) : createServer(handler)) as Http2Server
       servers.push(server)
       const drain = drainHttpServer(shutdown, server, { timeoutMs: 300 })
@@ -86,11 +87,11 @@ for (const secure of [false, true]) {
       // Cut: the client sees an error or a stream that ended without the body.
       expect(await stuck).not.toBe('done 10000')
       expect(drain.stats).toMatchObject({ sessionsForced: 1, forced: 1 })
-      expect(report.phases.find((p) => p.name === 'drain')?.tasks[0]?.code).toBe('LAMEDUCK_ERR_DRAIN_FORCED')
+      expect(taskReport(report, 'http-drain').code).toBe('LAMEDUCK_ERR_DRAIN_FORCED')
     })
 
     it('serves new and existing sessions normally during the drain delay; refuses new ones once the drain starts', async () => {
-      const shutdown = createShutdown({ exit: false, logger: false, signals: [], drainDelayMs: 400 })
+      const shutdown = testShutdown({ drainDelayMs: 400 })
       const server = (secure ? createSecureServer(tls, handler) : createServer(handler)) as Http2Server
       servers.push(server)
       const drain = drainHttpServer(shutdown, server)
@@ -136,7 +137,7 @@ for (const secure of [false, true]) {
 
 describe('HTTP/2 (TLS): a session set up after the drain started', () => {
   it('is sent GOAWAY at once, on a connection accepted before the drain', async () => {
-    const shutdown = createShutdown({ exit: false, logger: false, signals: [], drainDelayMs: 100 })
+    const shutdown = testShutdown({ drainDelayMs: 100 })
     const server = createSecureServer(tls, handler)
     servers.push(server)
     const drain = drainHttpServer(shutdown, server)

@@ -3,10 +3,9 @@
 // and the two mistakes that used to disable draining silently: an Express app instead of its server, and
 // a server that starts listening after its drain ran.
 import { createServer, type Server } from 'node:http'
-import { createShutdown, DuplicateTaskError, InvalidOptionError, type Shutdown } from '@lameduck/core'
+import { DuplicateTaskError, InvalidOptionError, type Shutdown } from '@lameduck/core'
 import {
   createProbes,
-  DuplicateDrainError,
   drainHttpServer,
   listenAdmin,
   protectConnection,
@@ -14,7 +13,8 @@ import {
 } from '@lameduck/http'
 import express from 'express'
 import { afterEach, describe, expect, it } from 'vitest'
-import { delay, get, listen } from './helpers.js'
+import { delay, testShutdown } from '../../../test/support/shutdown.js'
+import { get, listen } from './helpers.js'
 
 const servers: Server[] = []
 afterEach(() => {
@@ -23,10 +23,6 @@ afterEach(() => {
     server.close()
   }
 })
-
-function coordinator(): Shutdown {
-  return createShutdown({ exit: false, logger: false, signals: [], drainDelayMs: 0 })
-}
 
 function server(): Server {
   const s = createServer((_req, res) => res.end('served'))
@@ -70,7 +66,7 @@ const UNKNOWN = 'LAMEDUCK_ERR_UNKNOWN_OPTION'
 
 describe('drainHttpServer: wrong arguments', () => {
   it('an Express app instead of its server is refused, telling to pass the http.Server', () => {
-    const shutdown = coordinator()
+    const shutdown = testShutdown()
     const app = express()
     let error: unknown
     try {
@@ -88,7 +84,7 @@ describe('drainHttpServer: wrong arguments', () => {
   })
 
   it('what is not a coordinator or not a server is refused, naming what was passed', async () => {
-    const shutdown = coordinator()
+    const shutdown = testShutdown()
     const s = server()
     const listeners = s.listenerCount('connection')
     const wrapped = { server: s } // e.g. a Fastify instance
@@ -106,49 +102,9 @@ describe('drainHttpServer: wrong arguments', () => {
   })
 })
 
-describe('drainHttpServer twice on one server', () => {
-  it('is refused (DuplicateDrainError, LAMEDUCK_ERR_DUPLICATE_TASK), and the first drain still works', async () => {
-    const shutdown = coordinator()
-    const s = server()
-    const first = drainHttpServer(shutdown, s, { checkTimeouts: false })
-    const listeners = s.listenerCount('connection')
-    let error: unknown
-    try {
-      drainHttpServer(shutdown, s, { checkTimeouts: false })
-    } catch (e) {
-      error = e
-    }
-    expect(error).toBeInstanceOf(DuplicateDrainError)
-    expect(error).toBeInstanceOf(DuplicateTaskError)
-    expect(error).toMatchObject({ code: 'LAMEDUCK_ERR_DUPLICATE_TASK', existing: 'http-drain' })
-    expect((error as Error).message).toMatch(/already has a drain \(task "http-drain"\)/)
-    // Also from another coordinator: the server would be tracked and closed twice.
-    expect(() => drainHttpServer(coordinator(), s, { checkTimeouts: false })).toThrow(DuplicateDrainError)
-    expect(s.listenerCount('connection')).toBe(listeners)
-    expect(hasTask(shutdown, 'http-drain')).toBe(true)
-    expect(hasTask(shutdown, 'http-drain-2')).toBe(false)
-
-    const port = await listen(s)
-    expect((await get('http', port, '/')).body).toBe('served')
-    const report = await shutdown.shutdown()
-    expect(report.exitCode).toBe(0)
-    expect(first.stats).toMatchObject({ forced: 0 })
-    expect(s.listening).toBe(false)
-  })
-
-  it('after remove(), the server can be drained again, and the first drain left nothing on it', () => {
-    const shutdown = coordinator()
-    const s = server()
-    const before = ['connection', 'session', 'request', 'listening'].map((e) => s.listenerCount(e))
-    drainHttpServer(shutdown, s, { checkTimeouts: false }).remove()
-    expect(['connection', 'session', 'request', 'listening'].map((e) => s.listenerCount(e))).toEqual(before)
-    expect(() => drainHttpServer(shutdown, s, { checkTimeouts: false })).not.toThrow()
-  })
-})
-
 describe('a server that starts listening after its drain ran', () => {
   it('is closed at once, before serving anything, with LAMEDUCK_WARN_LISTEN_AFTER_DRAIN', async () => {
-    const shutdown = createShutdown({ exit: false, logger: false, signals: [], drainDelayMs: 200 })
+    const shutdown = testShutdown({ drainDelayMs: 200 })
     // One server starts listening during the drain delay (the drain takes care of it), one in the flush.
     const early = server()
     const late = server()
@@ -188,7 +144,7 @@ describe('a server that starts listening after its drain ran', () => {
 
 describe('options objects: unknown keys, null, wrong types, durations', () => {
   it('drainHttpServer', async () => {
-    const shutdown = coordinator()
+    const shutdown = testShutdown()
     const s = server()
     const listeners = s.listenerCount('connection')
     const drain = (options: unknown) => () => drainHttpServer(shutdown, s, options as never)
@@ -222,7 +178,7 @@ describe('options objects: unknown keys, null, wrong types, durations', () => {
   })
 
   it('createProbes', async () => {
-    const shutdown = coordinator()
+    const shutdown = testShutdown()
     const probes = (options: unknown) => () => createProbes(shutdown, { insecure: true, ...(options as object) })
     const token = 'a-token-of-some-length'
     await expectRows([
@@ -266,7 +222,7 @@ describe('options objects: unknown keys, null, wrong types, durations', () => {
   })
 
   it('listenAdmin', async () => {
-    const shutdown = coordinator()
+    const shutdown = testShutdown()
     const admin = (options: unknown) => () => listenAdmin(shutdown, options as never)
     const rows: Row[] = [
       ['no options', admin(undefined), INVALID, /port of listenAdmin: required/],

@@ -4,9 +4,10 @@
 // be answered.
 import type { Server, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
-import { createShutdown, type ShutdownOptions } from '@lameduck/core'
+import type { ShutdownOptions } from '@lameduck/core'
 import { drainHttpServer } from '@lameduck/http'
 import { afterEach, describe, expect, it } from 'vitest'
+import { testShutdown } from '../../../test/support/shutdown.js'
 import { type Kind, listen, makeServer, parseResponses, pipelined, rawConnect, readUntilClosed } from './helpers.js'
 
 const servers: Server[] = []
@@ -21,7 +22,7 @@ afterEach(() => {
 
 /** A server answering `/<anything>?ms=N` with its path, after N ms (at once, synchronously, for 0). */
 function setup(kind: Kind, options: ShutdownOptions = {}) {
-  const shutdown = createShutdown({ exit: false, logger: false, signals: [], ...options })
+  const shutdown = testShutdown(options)
   const server = makeServer(kind, (req, res) => {
     const url = new URL(req.url ?? '/', 'http://x')
     const ms = Number(url.searchParams.get('ms') ?? 0)
@@ -100,7 +101,7 @@ for (const kind of ['http', 'https', 'express'] as const) {
 describe('pipelined requests: details', () => {
   it('read before the trigger and answered after it: every one answered, the socket asked to close later', async () => {
     const held: ServerResponse[] = []
-    const shutdown = createShutdown({ exit: false, logger: false, signals: [], drainDelayMs: 300 })
+    const shutdown = testShutdown({ drainDelayMs: 300 })
     const server = makeServer('http', (req, res) => {
       if (req.url === '/next') res.end('/next')
       else held.push(res)

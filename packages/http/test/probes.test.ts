@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http'
 import { createSecureServer as createH2SecureServer, createServer as createH2Server } from 'node:http2'
 import { type AddressInfo, connect } from 'node:net'
-import { createShutdown, type Shutdown, type ShutdownOptions } from '@lameduck/core'
+import type { Shutdown, ShutdownOptions } from '@lameduck/core'
 import {
   createProbes,
   drainHttpServer,
@@ -11,7 +11,8 @@ import {
   ShutdownTokenRequiredError,
 } from '@lameduck/http'
 import { afterEach, describe, expect, it } from 'vitest'
-import { closed, delay, get, getH2, listen, makeAgent, makeServer, openH2, tls } from './helpers.js'
+import { delay, testShutdown } from '../../../test/support/shutdown.js'
+import { closed, get, getH2, listen, makeAgent, makeServer, openH2, tls } from './helpers.js'
 
 const TOKEN = 's3cr3t-t0k3n-for-tests-only'
 const auth = { authorization: `Bearer ${TOKEN}` }
@@ -27,10 +28,7 @@ afterEach(() => {
 
 async function serve(options: ShutdownOptions = {}, probeOptions: ProbeOptions = { token: TOKEN }) {
   const exits: number[] = []
-  const shutdown = createShutdown({
-    logger: false,
-    signals: [],
-    drainDelayMs: 0,
+  const shutdown = testShutdown({
     exit: (code) => exits.push(code),
     ...options,
   })
@@ -94,7 +92,7 @@ describe('liveness and readiness through every phase', () => {
 
 describe('/shutdown', () => {
   it('refuses to be created without a token unless insecure', () => {
-    const shutdown = createShutdown({ exit: false, logger: false, signals: [] })
+    const shutdown = testShutdown()
     expect(() => createProbes(shutdown, { env: {} })).toThrow(ShutdownTokenRequiredError)
     try {
       createProbes(shutdown, { env: {} })
@@ -185,10 +183,7 @@ describe('/shutdown', () => {
   for (const kind of ['http', 'https', 'h2c', 'h2'] as const) {
     it(`over ${kind}: holds the exit until the response is flushed, and the drain never closes its connection`, async () => {
       const exits: number[] = []
-      const shutdown: Shutdown = createShutdown({
-        logger: false,
-        signals: [],
-        drainDelayMs: 0,
+      const shutdown: Shutdown = testShutdown({
         exit: (c) => exits.push(c),
       })
       const probes = createProbes(shutdown, { token: TOKEN })
@@ -235,7 +230,7 @@ describe('/shutdown', () => {
   }
 
   it('warns about a short token', async () => {
-    const shutdown = createShutdown({ exit: false, logger: false, signals: [] })
+    const shutdown = testShutdown()
     const codes: string[] = []
     shutdown.on('warning', (w) => codes.push(w.code))
     createProbes(shutdown, { token: 'short' })

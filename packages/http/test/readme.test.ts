@@ -1,51 +1,66 @@
 import { readFileSync } from 'node:fs'
+import { TASK_OPTION_KEYS } from '@lameduck/core/adapter'
 import { HTTP_DEFAULTS } from '@lameduck/http'
 import { describe, expect, it } from 'vitest'
+import { readmeTable } from '../../../test/support/adapter-contract.js'
 import { ADMIN_OPTIONS } from '../src/admin.js'
 import { DRAIN_OPTIONS } from '../src/drain.js'
 import { PROBE_OPTIONS } from '../src/probes.js'
 
-// Defaults live in HTTP_DEFAULTS and the option lists the checks use; this keeps the README from drifting.
+// Defaults live in HTTP_DEFAULTS and the option lists in the checks the code makes; this keeps the README's
+// option tables from drifting from either.
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
-
-/** The table rows of the README section whose heading starts with `## \`<name>(`, as cells. */
-function rows(name: string): string[][] {
-  const start = readme.indexOf(`## \`${name}(`)
-  if (start === -1) throw new Error(`README has no section for ${name}`)
-  const end = readme.indexOf('\n## ', start + 1)
-  return readme
-    .slice(start, end === -1 ? undefined : end)
-    .split('\n')
-    .filter((line) => line.startsWith('|'))
-    .map((line) =>
-      line
-        .split(/(?<!\\)\|/)
-        .slice(1, -1)
-        .map((cell) => cell.trim()),
-    )
+const tables = {
+  drainHttpServer: readmeTable(readme, '## `drainHttpServer('),
+  createProbes: readmeTable(readme, '### Options of `createProbes`'),
+  listenAdmin: readmeTable(readme, '## `listenAdmin('),
 }
 
-/** The row of section `name` whose first cell names `option` in backticks. */
-function row(name: string, option: string): string {
-  const cells = rows(name).find((r) => r[0]?.includes(`\`${option}\``))
-  if (!cells) throw new Error(`README's ${name} section has no row for ${option}`)
-  return cells.join(' | ')
+/** The default cell of `option` in `table`. */
+function defaultOf(table: keyof typeof tables, option: string): string {
+  const cells = tables[table].get(option)
+  if (!cells) throw new Error(`the README's ${table} table has no row for ${option}`)
+  return cells[2] ?? ''
 }
+
+const literal = (value: string | number | boolean) => `\`${typeof value === 'string' ? `'${value}'` : value}\``
+/** `65000` as the README's code writes it: `65_000`. */
+const numeric = (value: number) => String(value).replace(/\B(?=(\d{3})+$)/g, '_')
 
 describe('README agrees with the code', () => {
-  it('documents every option each function accepts', () => {
-    for (const option of DRAIN_OPTIONS) expect(row('drainHttpServer', option)).toBeTruthy()
-    for (const option of PROBE_OPTIONS) expect(row('createProbes', option)).toBeTruthy()
-    for (const option of ADMIN_OPTIONS) expect(row('listenAdmin', option)).toBeTruthy()
+  it('documents exactly the options each function accepts, each with a type', () => {
+    expect([...tables.drainHttpServer.keys()].sort()).toEqual([...DRAIN_OPTIONS].sort())
+    expect([...tables.createProbes.keys()].sort()).toEqual([...PROBE_OPTIONS].sort())
+    // listenAdmin: its own options, then one row for those of createProbes.
+    const admin = [...tables.listenAdmin.keys()]
+    expect(admin.at(-1)?.split('`, `').sort()).toEqual([...PROBE_OPTIONS].sort())
+    expect([...admin.slice(0, -1), ...PROBE_OPTIONS].sort()).toEqual([...ADMIN_OPTIONS].sort())
+    for (const table of [tables.drainHttpServer, tables.createProbes])
+      for (const [option, cells] of table) expect(cells[1], option).toMatch(/`.+`/)
   })
 
-  it('states the defaults HTTP_DEFAULTS holds', () => {
-    expect(row('drainHttpServer', 'name')).toContain(`\`'${HTTP_DEFAULTS.drainTaskName}'\``)
-    expect(row('drainHttpServer', 'timeoutMs')).toContain(`\`${HTTP_DEFAULTS.drainTimeoutMs}\``)
-    expect(row('drainHttpServer', 'critical')).toContain(`\`${HTTP_DEFAULTS.critical}\``)
-    expect(row('drainHttpServer', 'idleMs')).toContain('`drainDelayMs`')
-    const paths = row('createProbes', 'paths')
-    for (const path of Object.values(HTTP_DEFAULTS.paths)) expect(paths).toContain(`\`${path}\``)
-    expect(row('createProbes', 'token')).toContain(HTTP_DEFAULTS.tokenEnv)
+  it('states each default as HTTP_DEFAULTS has it', () => {
+    const { drain, admin, probes } = HTTP_DEFAULTS
+    for (const key of TASK_OPTION_KEYS) {
+      expect(defaultOf('drainHttpServer', key), key).toContain(literal(drain[key]))
+      expect(defaultOf('listenAdmin', key), key).toContain(literal(admin[key]))
+    }
+    expect(defaultOf('drainHttpServer', 'name')).toContain(literal(`${drain.name}-2`))
+    expect(defaultOf('listenAdmin', 'name')).toContain(literal(`${admin.name}-2`))
+    expect(defaultOf('drainHttpServer', 'checkTimeouts')).toContain(literal(drain.checkTimeouts))
+    expect(tables.drainHttpServer.get('checkTimeouts')?.[3]).toContain(
+      `< ${HTTP_DEFAULTS.minKeepAliveTimeoutMs / 1000} s`,
+    )
+    expect(defaultOf('drainHttpServer', 'idleMs')).toContain('`drainDelayMs`')
+    for (const path of Object.values(probes.paths)) expect(defaultOf('createProbes', 'paths')).toContain(`\`${path}\``)
+    expect(defaultOf('createProbes', 'token')).toContain(`\`${probes.tokenEnv}\``)
+    expect(defaultOf('createProbes', 'insecure')).toContain(literal(probes.insecure))
+    expect(tables.createProbes.get('token')?.[3]).toContain(`at least ${probes.minTokenLength} characters`)
+  })
+
+  it('the numbers its code and prose give are the defaults', () => {
+    expect(readme).toContain(`server.keepAliveTimeout = ${numeric(HTTP_DEFAULTS.keepAliveTimeoutMs)}`)
+    expect(readme).toContain(`server.headersTimeout = ${numeric(HTTP_DEFAULTS.headersTimeoutMs)}`)
+    expect(readme).toContain('`HTTP_DEFAULTS.keepAliveTimeoutMs` and `headersTimeoutMs`')
   })
 })

@@ -1,11 +1,16 @@
 // The connection tracker on its own: what the drain reads of each HTTP/1 socket, both from Node's
 // `socket._httpMessage` (the normal path: nothing done per request) and by counting per response (the
-// path taken on a Node without `_httpMessage`).
+// fallback, taken on a Node without `_httpMessage`).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
+import { delay } from '../../../test/support/shutdown.js'
+import type { Internals } from '../src/internals.js'
 import { ConnectionTracker } from '../src/tracker.js'
-import { delay, get, listen, makeAgent, parseResponses, pipelined, rawConnect } from './helpers.js'
+import { get, listen, makeAgent, parseResponses, pipelined, rawConnect } from './helpers.js'
+
+/** The fallback of every private field: counting per response, from the start. */
+const NONE: Internals = { httpMessage: false, tlsParent: false, responseFlags: false }
 
 const servers: ReturnType<typeof createServer>[] = []
 afterEach(() => {
@@ -25,7 +30,7 @@ for (const countResponses of [false, true]) {
         release = () => res.end('done')
       })
       servers.push(server)
-      const tracker = new ConnectionTracker(server, { countResponses })
+      const tracker = new ConnectionTracker(server, countResponses ? { internals: NONE } : {})
       const port = await listen(server)
       const agent = makeAgent('http')
       const reply = get('http', port, '/', { agent })
@@ -56,7 +61,7 @@ for (const countResponses of [false, true]) {
       const held: ServerResponse[] = []
       const server = createServer((_req, res) => held.push(res))
       servers.push(server)
-      const tracker = new ConnectionTracker(server, { countResponses })
+      const tracker = new ConnectionTracker(server, countResponses ? { internals: NONE } : {})
       const port = await listen(server)
       const socket = await rawConnect('http', port)
       let data = ''
@@ -88,7 +93,7 @@ for (const countResponses of [false, true]) {
     it('counts idle time from the trigger at the earliest, and from the last request after it', async () => {
       const server = createServer((_req, res) => res.end('ok'))
       servers.push(server)
-      const tracker = new ConnectionTracker(server, { countResponses })
+      const tracker = new ConnectionTracker(server, countResponses ? { internals: NONE } : {})
       const port = await listen(server)
       const agent = makeAgent('http')
       await get('http', port, '/', { agent })

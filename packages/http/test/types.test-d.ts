@@ -1,0 +1,83 @@
+import type { Server } from 'node:http'
+import type { Registration, Shutdown } from '@lameduck/core'
+import {
+  type AdminOptions,
+  type AdminServer,
+  createProbes,
+  createProbesFor,
+  type DrainForcedError,
+  type DrainOptions,
+  type DrainStats,
+  drainHttpServer,
+  HTTP_DEFAULTS,
+  type HTTP_ERROR_CODES,
+  type HTTP_WARNING_CODES,
+  type HttpDrain,
+  type HttpErrorCode,
+  type HttpWarningCode,
+  listenAdmin,
+  type ProbeHandler,
+  type ProbeOptions,
+} from '@lameduck/http'
+import { describe, expectTypeOf, it } from 'vitest'
+
+declare const shutdown: Shutdown
+declare const server: Server
+
+describe('public types of @lameduck/http', () => {
+  it('every registration is a Registration plus what is its own', () => {
+    const drain = drainHttpServer(shutdown, server)
+    expectTypeOf(drain).toEqualTypeOf<HttpDrain>()
+    expectTypeOf(drain).toExtend<Registration>()
+    expectTypeOf(drain.name).toEqualTypeOf<string>()
+    expectTypeOf(drain.remove).toEqualTypeOf<() => void>()
+    expectTypeOf(drain[Symbol.dispose]).toEqualTypeOf<() => void>()
+    expectTypeOf(drain.stats).toEqualTypeOf<DrainStats | undefined>()
+    expectTypeOf(drain.connections).returns.toBeNumber()
+    expectTypeOf(listenAdmin).returns.resolves.toEqualTypeOf<AdminServer>()
+    expectTypeOf<AdminServer>().toExtend<Registration>()
+    expectTypeOf<AdminServer['close']>().returns.resolves.toBeVoid()
+  })
+
+  it('the task options have the shared names', () => {
+    expectTypeOf<DrainOptions>().toHaveProperty('name')
+    expectTypeOf<DrainOptions>().toHaveProperty('phase')
+    expectTypeOf<DrainOptions>().toHaveProperty('timeoutMs')
+    expectTypeOf<DrainOptions>().toHaveProperty('critical')
+    expectTypeOf<AdminOptions>().toHaveProperty('timeoutMs')
+    drainHttpServer(shutdown, server, { phase: 'drain', timeoutMs: 1000, critical: false, name: 'web' })
+    // @ts-expect-error not a phase
+    drainHttpServer(shutdown, server, { phase: 'later' })
+    // @ts-expect-error the old name of an option
+    drainHttpServer(shutdown, server, { timeout: 1000 })
+    // @ts-expect-error port is required
+    void listenAdmin(shutdown, {})
+  })
+
+  it('createProbes takes (shutdown, options?) and its options nothing internal', () => {
+    expectTypeOf(createProbes).parameters.toEqualTypeOf<[Shutdown, ProbeOptions?]>()
+    expectTypeOf(createProbes).returns.toEqualTypeOf<ProbeHandler>()
+    expectTypeOf(createProbesFor).parameters.toEqualTypeOf<[string, Shutdown, ProbeOptions?]>()
+    expectTypeOf<keyof ProbeOptions>().toEqualTypeOf<
+      'paths' | 'token' | 'insecure' | 'liveness' | 'readiness' | 'env'
+    >()
+    // @ts-expect-error the admin server's flag is not an option
+    createProbes(shutdown, { requireToken: false })
+  })
+
+  it('the codes: closed catalogues, and an unknown string is not a code', () => {
+    expectTypeOf<(typeof HTTP_ERROR_CODES)[number]>().toEqualTypeOf<HttpErrorCode>()
+    expectTypeOf<(typeof HTTP_WARNING_CODES)[number]>().toEqualTypeOf<HttpWarningCode>()
+    expectTypeOf<'LAMEDUCK_ERR_DRAIN_FORCED'>().toExtend<HttpErrorCode>()
+    expectTypeOf<'LAMEDUCK_ERR_NO_SUCH_THING'>().not.toExtend<HttpErrorCode>()
+    expectTypeOf<'LAMEDUCK_WARN_LISTEN_AFTER_DRAIN'>().toExtend<HttpWarningCode>()
+    expectTypeOf<'LAMEDUCK_WARN_NO_SUCH_THING'>().not.toExtend<HttpWarningCode>()
+    expectTypeOf<'LAMEDUCK_WARN_LISTEN_AFTER_DRAIN'>().not.toExtend<HttpErrorCode>()
+    expectTypeOf<DrainForcedError['code']>().toEqualTypeOf<'LAMEDUCK_ERR_DRAIN_FORCED'>()
+  })
+
+  it('the defaults are literal', () => {
+    expectTypeOf(HTTP_DEFAULTS.drain.timeoutMs).toEqualTypeOf<10_000>()
+    expectTypeOf(HTTP_DEFAULTS.admin.phase).toEqualTypeOf<'report'>()
+  })
+})
