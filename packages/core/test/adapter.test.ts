@@ -12,6 +12,7 @@ import {
   settleBy,
   shared,
   sleep,
+  string,
   taskOptions,
 } from '@lameduck/core/adapter'
 import { describe, expect, it } from 'vitest'
@@ -125,6 +126,16 @@ describe('validators: one error code per mistake', () => {
         }),
       )
     expect(duration('x', undefined, 5)).toBe(5)
+    expect(duration('ttlMs of x', 0)).toBe(0)
+    expect(() => duration('ttlMs of x', 0, undefined, { positive: true })).toThrow(
+      expect.objectContaining({
+        code: 'LAMEDUCK_ERR_INVALID_DURATION',
+        message: expect.stringContaining('greater than 0'),
+      }),
+    )
+    expect(string('keyPrefix of x', '', 'p:')).toBe('')
+    expect(string('keyPrefix of x', undefined, 'p:')).toBe('p:')
+    expect(() => string('keyPrefix of x', null, 'p:')).toThrow(/keyPrefix of x: expected a string; got null/)
     expect(() => taskOptions('closeThing', { timeoutMs: -1 }, DEFAULTS)).toThrow(/timeoutMs of closeThing/)
     expect(() => taskOptions('closeThing', { phase: 'later' as never }, DEFAULTS)).toThrow(
       expect.objectContaining({

@@ -1,5 +1,10 @@
 import type { Clock, Shutdown } from '@lameduck/core'
-import { InvalidDurationError } from '@lameduck/core'
+/**
+ * What releasing a lock found: `'released'` — unlocked by this release, or already by the release task —
+ * or `'lost'`: PostgreSQL no longer had it (its session ended: the connection failed or was destroyed), and
+ * nothing was unlocked. The same union as `@lameduck/redis`'s.
+ */
+import type { ReleaseOutcome } from '@lameduck/core/adapter'
 import {
   type AdapterTaskOptions,
   checkOptions,
@@ -20,12 +25,7 @@ import { AdvisoryLocksClosedError, AdvisoryLockTimeoutError, AdvisoryUnlockError
 import { destroyClient } from './internals.js'
 import { advisoryLockId } from './lock-id.js'
 
-/**
- * What releasing a lock found: `'released'` — unlocked by this release, or already by the release task —
- * or `'lost'`: PostgreSQL no longer had it (its session ended: the connection failed or was destroyed), and
- * nothing was unlocked. The same union as `@lameduck/redis`'s.
- */
-export type ReleaseOutcome = 'released' | 'lost'
+export type { ReleaseOutcome }
 
 /**
  * Options of {@link createAdvisoryLocks}. Also the task options every adapter takes — `name`, `phase`,
@@ -108,8 +108,14 @@ export function createAdvisoryLocks(shutdown: Shutdown, pool: Pool, options?: Ad
   requirePool('createAdvisoryLocks', pool)
   checkOptions('createAdvisoryLocks', options, LOCKS_OPTIONS)
   const task = taskOptions('createAdvisoryLocks', options, PG_DEFAULTS.locks)
-  const retryDelayMs = duration('retryDelayMs of createAdvisoryLocks', options?.retryDelayMs, PG_DEFAULTS.retryDelayMs)
-  if (retryDelayMs === 0) throw new InvalidDurationError('retryDelayMs of createAdvisoryLocks', 0, 'greater than 0 ms')
+  const retryDelayMs = duration(
+    'retryDelayMs of createAdvisoryLocks',
+    options?.retryDelayMs,
+    PG_DEFAULTS.retryDelayMs,
+    {
+      positive: true,
+    },
+  )
   const locks = new Locks(shutdown, pool, retryDelayMs)
   const registration = registerTask(shutdown, {
     where: 'createAdvisoryLocks',

@@ -1,5 +1,5 @@
 import type { Shutdown } from '@lameduck/core'
-import { describeValue, InvalidDurationError, InvalidOptionError } from '@lameduck/core'
+import { InvalidOptionError } from '@lameduck/core'
 import { duration, requireClient, requireShutdown } from '@lameduck/core/adapter'
 import type { RedisClient } from './scripts.js'
 
@@ -40,18 +40,11 @@ export function requireRedisClient(where: string, value: unknown, methods: reado
 
 /**
  * A duration Redis takes in whole milliseconds and that cannot be 0 (a TTL, a retry delay): the kit's
- * `duration`, then rounded up, with 0 refused like any other impossible duration
- * (`LAMEDUCK_ERR_INVALID_DURATION`).
+ * positive `duration`, rounded up.
  */
 export function wholeMs(option: string, value: unknown, fallback?: number): number {
-  const ms = duration(option, value, fallback)
-  if (ms === 0) throw new InvalidDurationError(option, ms, 'greater than 0 ms')
-  return Math.ceil(ms)
+  return Math.ceil(duration(option, value, fallback, { positive: true }))
 }
 
-/** A string, `''` included (a key prefix), or `fallback` when `undefined`. */
-export function text(option: string, value: unknown, fallback: string): string {
-  const v = value === undefined ? fallback : value
-  if (typeof v !== 'string') throw new InvalidOptionError(option, `expected a string; got ${describeValue(v)}`)
-  return v
-}
+/** The kit's `string` (a key prefix may be `''`). */
+export { string as text } from '@lameduck/core/adapter'

@@ -1,4 +1,10 @@
 import type { Clock, Shutdown } from '@lameduck/core'
+/**
+ * What releasing a lock found: `'released'` — deleted by this release, or already by `releaseAll()` or the
+ * release task — or `'lost'`: it had expired or been taken over before, and nothing was deleted. The same
+ * union as `@lameduck/pg`'s.
+ */
+import type { ReleaseOutcome } from '@lameduck/core/adapter'
 import {
   type AdapterTaskOptions,
   checkOptions,
@@ -16,12 +22,7 @@ import type { HeldLock } from './held-lock.js'
 import { releaseMany, releaseTask } from './release.js'
 import { type LockScripts, lockScripts, type RedisClient } from './scripts.js'
 
-/**
- * What releasing a lock found: `'released'` — deleted by this release, or already by `releaseAll()` or the
- * release task — or `'lost'`: it had expired or been taken over before, and nothing was deleted. The same
- * union as `@lameduck/pg`'s.
- */
-export type ReleaseOutcome = 'released' | 'lost'
+export type { ReleaseOutcome }
 
 /**
  * Options of {@link createLocks}. Also the task options every adapter takes — `name`, `phase`, `timeoutMs`

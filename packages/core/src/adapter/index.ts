@@ -18,8 +18,10 @@ export {
   optionalObject,
   optionalSignal,
   phase,
+  type ReleaseOutcome,
   requireClient,
   requireShutdown,
+  string,
 } from './options.js'
 export {
   type AdapterTaskDefaults,

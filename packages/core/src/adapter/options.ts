@@ -1,5 +1,5 @@
 import { requireDuration } from '../duration.js'
-import { describeValue, InvalidOptionError, UnknownPhaseError } from '../errors.js'
+import { describeValue, InvalidDurationError, InvalidOptionError, UnknownPhaseError } from '../errors.js'
 import { isPhase, PHASES, type Phase } from '../phases.js'
 import type { Shutdown } from '../shutdown.js'
 import { isShutdown, nonEmptyString, orDefault } from '../validate.js'
@@ -10,9 +10,21 @@ import { isShutdown, nonEmptyString, orDefault } from '../validate.js'
 // LAMEDUCK_ERR_INVALID_OPTION. `undefined` means "use the default" and nothing else does: `null` is refused
 // like any other wrong type. `option` is the name shown in the message, e.g. `'timeoutMs of closePool'`.
 
-/** A duration in ms (see `requireDuration`), or `fallback` when `undefined`. */
-export function duration(option: string, value: unknown, fallback?: number): number {
-  return requireDuration(option, value === undefined && fallback !== undefined ? fallback : value)
+/**
+ * A duration in ms (see `requireDuration`), or `fallback` when `undefined`. `{ positive: true }` refuses 0
+ * too, for a duration that cannot be zero (a TTL, a retry delay) — the same code, LAMEDUCK_ERR_INVALID_DURATION.
+ */
+export function duration(option: string, value: unknown, fallback?: number, rule: { positive?: boolean } = {}): number {
+  const ms = requireDuration(option, value === undefined && fallback !== undefined ? fallback : value)
+  if (rule.positive === true && ms === 0) throw new InvalidDurationError(option, ms, 'greater than 0 ms')
+  return ms
+}
+
+/** A string, `''` included (a key prefix), or `fallback` when `undefined`. See also {@link name}. */
+export function string(option: string, value: unknown, fallback?: string): string {
+  const v = value === undefined && fallback !== undefined ? fallback : value
+  if (typeof v !== 'string') throw new InvalidOptionError(option, `expected a string; got ${describeValue(v)}`)
+  return v
 }
 
 /** An integer from `min` (default 0) to `max` (default unbounded), or `fallback` when `undefined`. */
@@ -141,3 +153,10 @@ export function describeArgument(value: unknown): string {
   }
   return describeValue(value)
 }
+
+/**
+ * What releasing a lock or lease resolves to, for every adapter that holds one (redis, pg, and the etcd
+ * and other lock adapters to come): `released` — it was still held and is given back; `lost` — it was no
+ * longer held (expired, taken over, its session gone) by the time of the release.
+ */
+export type ReleaseOutcome = 'released' | 'lost'
