@@ -12,6 +12,10 @@ import { alive, expectNoneLeft, fixture, leftovers, newMarker, reapersOf } from 
 const bin = fileURLToPath(new URL('../bin/lameduck-sim.js', import.meta.url))
 /** Runs `lameduck-sim args…` as a user does. */
 const sim = (...args: string[]) => spawnChild(process.execPath, [bin, ...args])
+/** Short timings for a run whose output and exit code are the point, not the load. */
+const QUICK = ['--warmup', '400ms', '--propagation', '300ms']
+/** The service part of the command line: `-- node fixtures/<name>.mjs args…`. */
+const service = (name: string, ...args: string[]) => ['--', process.execPath, fixture(name), ...args]
 /** Polls until none of `pids` is alive or `timeoutMs` has passed; returns those still alive. */
 async function survivors(pids: number[], timeoutMs = 5000): Promise<number[]> {
   const deadline = performance.now() + timeoutMs
@@ -41,7 +45,7 @@ async function replicaPids(dir: string, timeoutMs = 10_000): Promise<{ replicas:
 async function startLongRun() {
   const marker = newMarker()
   const dir = mkdtempSync(join(tmpdir(), 'lameduck-sim-pids-'))
-  const cli = sim('--warmup', '30s', '--env', `PID_DIR=${dir}`, '--', process.execPath, fixture('writes-pid'), marker)
+  const cli = sim('--warmup', '30s', '--env', `PID_DIR=${dir}`, ...service('writes-pid', marker))
   const pids = await replicaPids(dir).catch((error: Error) => {
     cli.dispose()
     rmSync(dir, { recursive: true, force: true })
@@ -193,15 +197,10 @@ describe('lameduck-sim CLI', () => {
       'LAMEDUCK_SHUTDOWN_TOKEN=cli-test-token-0123456789abcdef',
       '--env',
       'DRAIN_DELAY_MS=500',
-      '--warmup',
-      '400ms',
-      '--propagation',
-      '300ms',
+      ...QUICK,
       '--grace',
       '5s',
-      '--',
-      process.execPath,
-      fixture('lameduck-service'),
+      ...service('lameduck-service'),
     )
     const exit = await cli.exited
     const text = cli.stdout.join('\n')
@@ -215,18 +214,7 @@ describe('lameduck-sim CLI', () => {
   it('an unknown --signal exits 2 at once, naming it, without running the service', async () => {
     // Without the check the run would go on: SIGFOO never reaches the service, which SIGKILL ends after 1 s.
     const marker = newMarker()
-    const cli = sim(
-      '--signal',
-      'SIGFOO',
-      '--warmup',
-      '300ms',
-      '--grace',
-      '1s',
-      '--',
-      process.execPath,
-      fixture('well-behaved'),
-      marker,
-    )
+    const cli = sim('--signal', 'SIGFOO', '--warmup', '300ms', '--grace', '1s', ...service('well-behaved', marker))
     const exit = await cli.exited
     expect(exit.code).toBe(2)
     expect(cli.stderr.join('\n')).toMatch(
@@ -237,20 +225,7 @@ describe('lameduck-sim CLI', () => {
   })
 
   it('--json prints one object with a numeric failed; exit code follows the verdict', async () => {
-    const cli = sim(
-      '--json',
-      '--warmup',
-      '400ms',
-      '--propagation',
-      '300ms',
-      '--tail',
-      '200ms',
-      '--grace',
-      '3s',
-      '--',
-      process.execPath,
-      fixture('exit-immediately'),
-    )
+    const cli = sim('--json', ...QUICK, '--tail', '200ms', '--grace', '3s', ...service('exit-immediately'))
     const exit = await cli.exited
     const result = JSON.parse(cli.stdout.join('\n'))
     expect(typeof result.failed).toBe('number')
@@ -259,17 +234,7 @@ describe('lameduck-sim CLI', () => {
   })
 
   it('prints a table and exits 0 for a service that drops nothing', async () => {
-    const cli = sim(
-      '--warmup',
-      '400ms',
-      '--propagation',
-      '300ms',
-      '--env',
-      'DRAIN_DELAY_MS=500',
-      '--',
-      process.execPath,
-      fixture('well-behaved'),
-    )
+    const cli = sim(...QUICK, '--env', 'DRAIN_DELAY_MS=500', ...service('well-behaved'))
     const exit = await cli.exited
     const text = cli.stdout.join('\n')
     expect(text).toContain('PASS')
@@ -301,10 +266,7 @@ describe('lameduck-sim CLI', () => {
         '100ms',
         '--concurrency',
         '16',
-        '--',
-        process.execPath,
-        fixture('admin-port'),
-        marker,
+        ...service('admin-port', marker),
       ],
       io,
     )
@@ -319,7 +281,7 @@ describe('lameduck-sim CLI', () => {
 
   it('Ctrl-C exits 130 within seconds and leaves no process behind', async () => {
     const marker = newMarker()
-    const cli = sim('--warmup', '30s', '--', process.execPath, fixture('ignores-sigterm'), marker)
+    const cli = sim('--warmup', '30s', ...service('ignores-sigterm', marker))
     await delay(1000)
     cli.mark()
     cli.child.kill('SIGINT')
