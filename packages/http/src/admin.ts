@@ -148,11 +148,14 @@ function requireHandlers(handlers: unknown): ProbeHandler[] {
   return handlers
 }
 
-/** Starts closing the server; resolves at once (a close is not timed: the task's budget bounds the wait). */
+/**
+ * Closes the server: idle probe connections go at once, the /shutdown connection ends with its response.
+ * Resolves once closed or on the next turn of the event loop, whichever comes first — not a budget
+ * decision: the task's budget bounds the run, and the exit waits for the /shutdown response.
+ */
 function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => {
     if (!server.listening) return resolve()
-    // Idle probe connections go at once; the /shutdown connection ends with its response.
     server.close(() => resolve())
     server.closeIdleConnections()
     setImmediate(resolve)

@@ -8,19 +8,13 @@ import { createServer as createNetServer } from 'node:net'
 import type { Clock, Registration, Shutdown } from '@lameduck/core'
 import { DuplicateRegistrationError } from '@lameduck/core/adapter'
 import { createProbes, drainHttpServer, HTTP_DEFAULTS, listenAdmin } from '@lameduck/http'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { describeAdapterContract } from '../../../test/support/adapter-contract.js'
 import { delay, taskNames, taskReport, testShutdown } from '../../../test/support/shutdown.js'
-import { get, listen, makeServer } from './helpers.js'
+import { closedAfterEach, get, listen, makeServer } from './helpers.js'
 
 const TOKEN = 'contract-token-0123456789'
-const servers: Server[] = []
-afterEach(() => {
-  for (const server of servers.splice(0)) {
-    server.closeAllConnections()
-    server.close()
-  }
-})
+const servers = closedAfterEach()
 
 function server(): Server {
   const s = createServer((_req, res) => res.end('served'))

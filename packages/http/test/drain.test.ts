@@ -1,18 +1,11 @@
-import type { Server } from 'node:http'
 import { connect, type Socket } from 'node:net'
 import type { Shutdown, ShutdownOptions } from '@lameduck/core'
 import { DrainForcedError, drainHttpServer } from '@lameduck/http'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { delay, taskReport, testShutdown } from '../../../test/support/shutdown.js'
-import { closed, get, type Kind, listen, makeAgent, makeServer } from './helpers.js'
+import { closed, closedAfterEach, get, type Kind, listen, makeAgent, makeServer } from './helpers.js'
 
-const servers: Server[] = []
-afterEach(() => {
-  for (const server of servers.splice(0)) {
-    server.closeAllConnections()
-    server.close()
-  }
-})
+const servers = closedAfterEach()
 
 function setup(kind: Kind, options: ShutdownOptions = {}) {
   const shutdown = testShutdown(options)

@@ -1,14 +1,14 @@
 // The drain on a Node without the private fields internals.ts reads (`_httpMessage`, `parser`, `_parent`,
 // `_last`…): every fallback forced, the drain still drops nothing. Each tracker reads which path to take when
 // it is created, so the whole file runs with the fallbacks on.
-import type { Server } from 'node:http'
 import type { Socket } from 'node:net'
 import { createProbes, drainHttpServer } from '@lameduck/http'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { delay, taskReport, testShutdown } from '../../../test/support/shutdown.js'
 import { fallbackForTests, internals } from '../src/internals.js'
 import {
   closed,
+  closedAfterEach,
   get,
   type Kind,
   listen,
@@ -21,15 +21,9 @@ import {
 } from './helpers.js'
 
 const TOKEN = 'fallback-token-0123456789'
-const servers: Server[] = []
+const servers = closedAfterEach()
 beforeAll(() => fallbackForTests(true))
 afterAll(() => fallbackForTests(false))
-afterEach(() => {
-  for (const server of servers.splice(0)) {
-    server.closeAllConnections()
-    server.close()
-  }
-})
 
 function setup(kind: Kind, drainDelayMs: number) {
   const shutdown = testShutdown({ drainDelayMs })

@@ -12,6 +12,7 @@ import { createServer as createHttpsServer, Agent as HttpsAgent, request as http
 import { type AddressInfo, connect as netConnect, type Socket } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import express from 'express'
+import { afterEach } from 'vitest'
 
 export const tls = {
   key: readFileSync(new URL('./fixtures/test-only-key.pem', import.meta.url)),
@@ -19,6 +20,18 @@ export const tls = {
 }
 
 export type Kind = 'http' | 'https' | 'express'
+
+/** An array for the servers a test file makes: each one is closed, with its connections, after every test. */
+export function closedAfterEach(): Server[] {
+  const servers: Server[] = []
+  afterEach(() => {
+    for (const server of servers.splice(0)) {
+      server.closeAllConnections()
+      server.close()
+    }
+  })
+  return servers
+}
 
 /** A server of the given kind whose handler is `handler`; not listening yet. */
 export function makeServer(kind: Kind, handler: RequestListener): Server {

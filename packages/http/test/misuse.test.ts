@@ -12,17 +12,11 @@ import {
   ShutdownTokenRequiredError,
 } from '@lameduck/http'
 import express from 'express'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { delay, testShutdown } from '../../../test/support/shutdown.js'
-import { get, listen } from './helpers.js'
+import { closedAfterEach, get, listen } from './helpers.js'
 
-const servers: Server[] = []
-afterEach(() => {
-  for (const server of servers.splice(0)) {
-    server.closeAllConnections()
-    server.close()
-  }
-})
+const servers = closedAfterEach()
 
 function server(): Server {
   const s = createServer((_req, res) => res.end('served'))
