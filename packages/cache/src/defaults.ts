@@ -1,15 +1,16 @@
+/** The flush task of a cache or buffer: in the `flush` phase, critical (entries left unwritten are data lost). */
+const flushTaskNamed = <const N extends string>(name: N) =>
+  ({ name, phase: 'flush', timeoutMs: 5_000, critical: true }) as const
+
 /**
  * Every default of `@lameduck/cache`, in one place: the code reads them from here, the README's option
  * tables are checked against it (a test) and the TSDoc refers to it.
  */
 export const CACHE_DEFAULTS = {
-  /**
-   * The shutdown flush task of `createWriteBehind`: the name is numbered when taken (`write-behind-2`, …);
-   * critical, because entries left unwritten are data lost (or handed to `onUnflushed`).
-   */
-  writeBehind: { name: 'write-behind', phase: 'flush', timeoutMs: 5_000, critical: true },
+  /** The shutdown flush task of `createWriteBehind`; the name is numbered when taken (`write-behind-2`, …). */
+  writeBehind: flushTaskNamed('write-behind'),
   /** The task `flushTask` registers for a buffer of your own (numbered the same way: `flush-task-2`, …). */
-  flushTask: { name: 'flush-task', phase: 'flush', timeoutMs: 5_000, critical: true },
+  flushTask: flushTaskNamed('flush-task'),
   /** Background flushes of dirty entries; 0 turns them off (then only the shutdown, a full cache and `flush()` write). */
   flushIntervalMs: 1_000,
   /** Entries per `sink.write`. */

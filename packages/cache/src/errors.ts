@@ -1,26 +1,22 @@
 import { LameduckError } from '@lameduck/core'
 
-/** The closed catalogue of the error codes `@lameduck/cache` throws or records, each with its class. */
+/**
+ * The closed catalogues of the codes `@lameduck/cache` throws or records — `LAMEDUCK_ERR_CACHE_CLOSED` is
+ * {@link CacheClosedError}, `LAMEDUCK_ERR_CACHE_VALUE` {@link InvalidCacheValueError},
+ * `LAMEDUCK_ERR_CACHE_FULL` {@link CacheFullError}, `LAMEDUCK_ERR_CACHE_FLUSH_INCOMPLETE`
+ * {@link CacheFlushIncompleteError} — and of the warnings it emits through the coordinator
+ * (`shutdown.on('warning')` and the log): `LAMEDUCK_WARN_CACHE_ENTRIES_FAILING`, the sink refuses some
+ * entries even written alone (they stay dirty and are retried with backoff).
+ */
 export const CACHE_ERROR_CODES = [
-  /** {@link CacheClosedError} */
   'LAMEDUCK_ERR_CACHE_CLOSED',
-  /** {@link InvalidCacheValueError} */
   'LAMEDUCK_ERR_CACHE_VALUE',
-  /** {@link CacheFullError} */
   'LAMEDUCK_ERR_CACHE_FULL',
-  /** {@link CacheFlushIncompleteError} */
   'LAMEDUCK_ERR_CACHE_FLUSH_INCOMPLETE',
 ] as const
-
+export const CACHE_WARNING_CODES = ['LAMEDUCK_WARN_CACHE_ENTRIES_FAILING'] as const
 /** A code of {@link CACHE_ERROR_CODES}. */
 export type CacheErrorCode = (typeof CACHE_ERROR_CODES)[number]
-
-/** The warning codes `@lameduck/cache` emits through the coordinator (`shutdown.on('warning')` and the log). */
-export const CACHE_WARNING_CODES = [
-  /** The sink refuses some entries even written alone; they stay dirty and are retried with backoff. */
-  'LAMEDUCK_WARN_CACHE_ENTRIES_FAILING',
-] as const
-
 /** A code of {@link CACHE_WARNING_CODES}. */
 export type CacheWarningCode = (typeof CACHE_WARNING_CODES)[number]
 

@@ -1,20 +1,5 @@
 import { LameduckError } from '@lameduck/core'
 
-/** The closed catalogue of the error codes `@lameduck/prometheus` throws or records, each with its class. */
-export const PROMETHEUS_ERROR_CODES = [
-  /** {@link PushFailedError} */
-  'LAMEDUCK_ERR_PUSH_FAILED',
-] as const
-
-/** A code of {@link PROMETHEUS_ERROR_CODES}. */
-export type PrometheusErrorCode = (typeof PROMETHEUS_ERROR_CODES)[number]
-
-/** The warning codes `@lameduck/prometheus` emits: none (a failed push is its task's error). */
-export const PROMETHEUS_WARNING_CODES = [] as const
-
-/** A code of {@link PROMETHEUS_WARNING_CODES}. */
-export type PrometheusWarningCode = (typeof PROMETHEUS_WARNING_CODES)[number]
-
 /**
  * The final push to the Pushgateway failed after its retries, or no time was left for it (the task is
  * not critical by default: the exit code is unchanged). `cause` is the last attempt's error.
@@ -39,3 +24,14 @@ export class PushFailedError extends LameduckError {
     )
   }
 }
+
+/**
+ * The closed catalogues of the codes `@lameduck/prometheus` throws or records — `LAMEDUCK_ERR_PUSH_FAILED`
+ * is {@link PushFailedError} — and of its warning codes: none (a failed push is its task's error).
+ */
+export const PROMETHEUS_ERROR_CODES = ['LAMEDUCK_ERR_PUSH_FAILED'] as const
+export const PROMETHEUS_WARNING_CODES = [] as const
+/** A code of {@link PROMETHEUS_ERROR_CODES}. */
+export type PrometheusErrorCode = (typeof PROMETHEUS_ERROR_CODES)[number]
+/** A code of {@link PROMETHEUS_WARNING_CODES}: there is none. */
+export type PrometheusWarningCode = (typeof PROMETHEUS_WARNING_CODES)[number]
