@@ -37,6 +37,8 @@ export type LameduckErrorCode = `LAMEDUCK_ERR_${Uppercase<string>}`
 /** The shape of every lameduck warning code. */
 export type LameduckWarningCode = `LAMEDUCK_WARN_${Uppercase<string>}`
 
+const kClasses = Symbol.for('lameduck:error-classes')
+
 /** Base class of every lameduck error. `code` is stable across versions; messages are not. */
 export class LameduckError extends Error {
   readonly code: LameduckErrorCode
@@ -45,6 +47,23 @@ export class LameduckError extends Error {
     super(message, options)
     this.name = new.target.name
     this.code = code
+    // The names of its classes, for `instanceof` across copies of a package (see below).
+    const classes: string[] = []
+    for (let c: unknown = new.target; typeof c === 'function' && c !== Error; c = Object.getPrototypeOf(c))
+      classes.push((c as { name: string }).name)
+    Object.defineProperty(this, kClasses, { value: classes, enumerable: false })
+  }
+
+  /**
+   * `error instanceof TaskTimeoutError` holds for an error of any copy of lameduck in the process: an
+   * application may load a package's ESM build while a dependency loads its CommonJS one (or another
+   * install), and each copy has its own classes. An error carries the names of its classes under a
+   * `Symbol.for` key that every copy shares; every subclass of `LameduckError` inherits this check.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true
+    const classes = (value as { [kClasses]?: unknown } | null)?.[kClasses]
+    return typeof value === 'object' && Array.isArray(classes) && classes.includes(this.name)
   }
 }
 

@@ -232,3 +232,22 @@ describe('timing helpers run on the coordinator clock', () => {
     expect(disposed.signal.aborted).toBe(false)
   })
 })
+
+describe('error identity across copies of core', () => {
+  it('instanceof holds for an error of the CommonJS copy, through the whole class chain, and not for others', async () => {
+    const require = createRequire(import.meta.url)
+    const cjs = require('@lameduck/core') as typeof import('@lameduck/core')
+    const cjsKit = require('@lameduck/core/adapter') as typeof import('@lameduck/core/adapter')
+    const { ConfigurationError, LameduckError, TaskTimeoutError, DuplicateTaskError } = await import('@lameduck/core')
+    const fromCjs = new cjsKit.DuplicateRegistrationError('closeThing', 'thing')
+    expect(fromCjs).toBeInstanceOf(DuplicateRegistrationError)
+    expect(fromCjs).toBeInstanceOf(ConfigurationError)
+    expect(fromCjs).toBeInstanceOf(LameduckError)
+    expect(fromCjs).toBeInstanceOf(Error)
+    expect(fromCjs).not.toBeInstanceOf(DuplicateTaskError)
+    expect(new TaskTimeoutError('t', 1, false)).toBeInstanceOf(cjs.TaskTimeoutError)
+    expect(new TaskTimeoutError('t', 1, false)).not.toBeInstanceOf(cjs.ConfigurationError)
+    expect({ name: 'TaskTimeoutError' }).not.toBeInstanceOf(TaskTimeoutError)
+    expect(null).not.toBeInstanceOf(LameduckError)
+  })
+})

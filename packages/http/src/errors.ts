@@ -31,26 +31,9 @@ export const HTTP_WARNING_CODES = [
 /** A code of {@link HTTP_WARNING_CODES}. */
 export type HttpWarningCode = (typeof HTTP_WARNING_CODES)[number]
 
-// Error identity across copies of this package: an application may load its ESM build and a dependency its
-// CommonJS one, and `error instanceof DrainForcedError` must hold for an error of either copy. Each class
-// recognises its instances by a brand under a `Symbol.for` key (shared by every copy), not by prototype.
-const kBrand = Symbol.for('lameduck:http:error-class')
-
-function brand(error: Error, name: string): void {
-  Object.defineProperty(error, kBrand, { value: name, enumerable: false })
-}
-
-function hasBrand(value: unknown, name: string): boolean {
-  return typeof value === 'object' && value !== null && (value as { [kBrand]?: unknown })[kBrand] === name
-}
-
 /** `/shutdown` would be reachable by anyone who can reach the pod: no token and no `insecure: true`. */
 export class ShutdownTokenRequiredError extends ConfigurationError {
   declare readonly code: 'LAMEDUCK_ERR_SHUTDOWN_TOKEN_REQUIRED'
-
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return hasBrand(value, 'ShutdownTokenRequiredError')
-  }
 
   constructor() {
     super(
@@ -59,7 +42,6 @@ export class ShutdownTokenRequiredError extends ConfigurationError {
         `${HTTP_DEFAULTS.probes.tokenEnv}, and send it from the preStop hook as "Authorization: Bearer <token>" ` +
         '(see docs/security.md). To expose it without one, pass { insecure: true }.',
     )
-    brand(this, 'ShutdownTokenRequiredError')
   }
 }
 
@@ -67,17 +49,12 @@ export class ShutdownTokenRequiredError extends ConfigurationError {
 export class DrainForcedError extends LameduckError {
   declare readonly code: 'LAMEDUCK_ERR_DRAIN_FORCED'
 
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return hasBrand(value, 'DrainForcedError')
-  }
-
   constructor(readonly stats: DrainStats) {
     super(
       'LAMEDUCK_ERR_DRAIN_FORCED',
       `force-closed ${stats.forced} connection(s) at the drain deadline ` +
         `(${stats.requestsCut} request(s) in flight, ${stats.upgradedForced} upgraded, ${stats.sessionsForced} HTTP/2 session(s))`,
     )
-    brand(this, 'DrainForcedError')
   }
 }
 
