@@ -138,7 +138,7 @@ export function describeAdapterContract(pkg: string, cases: readonly AdapterCase
         expect(first.name).toBe(adapter.defaults.name)
         expect(thrownBy(() => adapter.register(shutdown, resource, { name: 'another-name' }))).toMatchObject({
           code: 'LAMEDUCK_ERR_DUPLICATE_REGISTRATION',
-          message: expect.stringMatching(new RegExp(`^${where}: .* \\(task "${adapter.defaults.name}"\\)`)),
+          message: expect.stringMatching(new RegExp(`^${where}: .* \\(as "${adapter.defaults.name}"\\)`)),
         })
         // Another coordinator may take the same resource.
         expect(adapter.register(other, resource).name).toBe(adapter.defaults.name)

@@ -145,10 +145,9 @@ export function resolveCacheOptions<V>(shutdown: unknown, options: unknown): Res
       `maxRetryDelayMs of ${WHERE}`,
       `must be at least retryDelayMs (${retryDelayMs}); got ${maxRetryDelayMs}`,
     )
-  // Counts with no upper bound but not Infinity either (Infinity writers, or batches, cannot be made).
-  const finite = { min: 1, max: Number.MAX_SAFE_INTEGER }
-  // Limits: Infinity means no limit.
-  const limit = { min: 1 }
+  // Counts of writers and batch sizes are finite; limits may be lifted: Infinity means no limit.
+  const finite = { min: 1 }
+  const limit = { min: 1, infinite: true }
   return {
     sink,
     task: taskOptions(WHERE, o, d.writeBehind),

@@ -30,7 +30,7 @@ describe('createWriteBehind options', () => {
     const invalid: [string, unknown, RegExp][] = [
       ['name', null, /name of createWriteBehind: expected a non-empty name; got null/],
       ['name', '', /name of createWriteBehind: expected a non-empty name/],
-      ['maxBatch', 0, /maxBatch of createWriteBehind: expected an integer from 1 to .*; got 0/],
+      ['maxBatch', 0, /maxBatch of createWriteBehind: expected an integer of at least 1; got 0/],
       ['maxBatch', null, /maxBatch of createWriteBehind: .*got null/],
       ['maxBatch', Number.POSITIVE_INFINITY, /maxBatch of createWriteBehind: .*got Infinity/],
       ['concurrency', 1.5, /concurrency of createWriteBehind: .*got 1.5/],

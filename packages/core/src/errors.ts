@@ -61,9 +61,12 @@ export class LameduckError extends Error {
    * `Symbol.for` key that every copy shares; every subclass of `LameduckError` inherits this check.
    */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true
+    // `this` is the class `instanceof` was asked about (LameduckError or any subclass), not LameduckError.
+    // biome-ignore lint/complexity/noThisInStatic: the subclass is the point
+    const target = this as unknown as { name: string }
+    if (Function.prototype[Symbol.hasInstance].call(target, value)) return true
     const classes = (value as { [kClasses]?: unknown } | null)?.[kClasses]
-    return typeof value === 'object' && Array.isArray(classes) && classes.includes(this.name)
+    return typeof value === 'object' && Array.isArray(classes) && classes.includes(target.name)
   }
 }
 

@@ -83,7 +83,7 @@ describe('registerTask: one naming and duplicate policy for every adapter', () =
     })
     const first = registerTask(shutdown, spec())
     expect(() => registerTask(shutdown, spec())).toThrow(DuplicateRegistrationError)
-    expect(() => registerTask(shutdown, spec())).toThrow(/closeThing: this pool is already registered .*task "thing"/)
+    expect(() => registerTask(shutdown, spec())).toThrow(/closeThing: this pool is already registered .*as "thing"/)
     // Another coordinator, or another adapter, may take the same object.
     expect(() => registerTask(testShutdown(), spec())).not.toThrow()
     expect(() => registerTask(shutdown, { ...spec(), where: 'otherAdapter' })).not.toThrow()
@@ -151,7 +151,12 @@ describe('validators: one error code per mistake', () => {
 
   it('counts, clients and the coordinator argument name what was passed', () => {
     expect(() => count('maxBatch of x', 1.5, 10, { min: 1 })).toThrow(/expected an integer of at least 1.*got 1.5/)
-    expect(count('maxEntries of x', Number.POSITIVE_INFINITY, 10, { min: 1 })).toBe(Number.POSITIVE_INFINITY)
+    expect(count('maxEntries of x', Number.POSITIVE_INFINITY, 10, { min: 1, infinite: true })).toBe(
+      Number.POSITIVE_INFINITY,
+    )
+    expect(() => count('concurrency of x', Number.POSITIVE_INFINITY, 10, { min: 1 })).toThrow(
+      /expected an integer of at least 1; got Infinity/,
+    )
     expect(() => requireClient('client of closeThing', { end: 1 }, 'a pg Pool', ['end'])).toThrow(
       /has no end\(\) method/,
     )

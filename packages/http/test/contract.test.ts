@@ -128,7 +128,7 @@ describe('a second registration of the same server', () => {
     expect(error).toBeInstanceOf(DuplicateRegistrationError)
     expect(error).toMatchObject({ code: 'LAMEDUCK_ERR_DUPLICATE_REGISTRATION', task: 'http-drain' })
     expect(error?.message).toMatch(
-      /^drainHttpServer: this server is already registered on this coordinator \(task "http-drain"\)/,
+      /^drainHttpServer: this server is already registered on this coordinator \(as "http-drain"\)/,
     )
     expect(s.eventNames().map((e) => [e, s.listenerCount(e)])).toEqual(listeners)
 

@@ -8,12 +8,12 @@ import {
 } from '@lameduck/core'
 import {
   checkOptions,
-  DuplicateRegistrationError,
+  claimResource,
   describeValue,
   orDefault,
+  type ResourceClaim,
   registration,
   requireShutdown,
-  shared,
 } from '@lameduck/core/adapter'
 import { Counter, Gauge, type Registry } from 'prom-client'
 import { PROMETHEUS_DEFAULTS } from './defaults.js'
@@ -149,9 +149,6 @@ export const INSTRUMENT_OPTIONS: readonly (keyof InstrumentOptions)[] = [
   'locks',
 ]
 
-// Which registries each coordinator is instrumented in, shared by the ESM and CommonJS copies.
-const instrumented = () => shared('prometheus:instrumented', () => new WeakMap<object, WeakMap<object, string>>())
-
 /**
  * Registers lameduck's metrics (see the README for the list) and keeps them current from the
  * coordinator's events; adapter metrics are read at scrape time from the objects in `http`, `caches`
@@ -170,10 +167,25 @@ export function instrument(shutdown: Shutdown, options: InstrumentOptions = {}):
       `expected a metric name prefix (letters, digits, _ and :, not starting with a digit); got ${describeValue(prefix)}`,
     )
   const sources = checkSources(where, options)
-  const name = PROMETHEUS_DEFAULTS.instrumentName
-  const claims = instrumented().get(shutdown) ?? new WeakMap<object, string>()
-  if (claims.has(registry)) throw new DuplicateRegistrationError(where, name, 'this registry')
+  const claim = claimResource(shutdown, where, registry, 'this registry')
+  try {
+    return instrumentIn(shutdown, registry, prefix, sources, claim)
+  } catch (error) {
+    claim.release()
+    throw error
+  }
+}
 
+function instrumentIn(
+  shutdown: Shutdown,
+  registry: Registry,
+  prefix: string,
+  sources: CheckedSources,
+  claim: ResourceClaim,
+): Instrumentation {
+  const where = 'instrument'
+  const name = PROMETHEUS_DEFAULTS.instrumentName
+  claim.name(name)
   const specs: [string, MetricSpec][] = [
     ...Object.entries(COORDINATOR_METRICS),
     ...ADAPTER_METRICS.filter((m) => sources[m.kind].length > 0).map((m): [string, MetricSpec] => [
@@ -197,12 +209,10 @@ export function instrument(shutdown: Shutdown, options: InstrumentOptions = {}):
   for (const phase of PHASES) for (const outcome of OUTCOMES) counter('tasks_total').inc({ phase, outcome }, 0)
   const offs = listen(shutdown, { gauge, counter })
 
-  claims.set(registry, name)
-  instrumented().set(shutdown, claims)
   const handle = registration(name, () => {
     for (const off of offs) off()
     for (const metric of metrics.keys()) registry.removeSingleMetric(metric)
-    claims.delete(registry)
+    claim.release()
   })
   return { name: handle.name, registry, remove: handle.remove, [Symbol.dispose]: handle.remove }
 }

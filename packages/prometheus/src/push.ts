@@ -103,7 +103,7 @@ export function pushOnShutdown(shutdown: Shutdown, options: PushOptions): Regist
       )
   const method = oneOf(`method of ${WHERE}`, options.method, ['POST', 'PUT'] as const, d.method)
   // Infinity: retry until the budget runs out.
-  const retries = count(`retries of ${WHERE}`, options.retries, d.retries)
+  const retries = count(`retries of ${WHERE}`, options.retries, d.retries, { infinite: true })
   const retryDelayMs = duration(`retryDelayMs of ${WHERE}`, options.retryDelayMs, d.retryDelayMs)
   const task = taskOptions(WHERE, options, d)
   const registry = registryOption(WHERE, options.registry)

@@ -4,7 +4,14 @@ export { abortable } from '../abortable.js'
 export type { Clock } from '../clock.js'
 export { systemClock } from '../clock.js'
 export { MAX_TIMER_MS, requireDuration } from '../duration.js'
-export { describeValue, errorMessage } from '../errors.js'
+export {
+  ConfigurationError,
+  describeValue,
+  errorMessage,
+  InvalidDurationError,
+  InvalidOptionError,
+  LameduckError,
+} from '../errors.js'
 export { type Registration, registration } from '../task.js'
 export { boolean, checkOptions, closest, isShutdown, orDefault } from '../validate.js'
 export {
@@ -27,8 +34,10 @@ export {
   type AdapterTaskDefaults,
   type AdapterTaskOptions,
   type AdapterTaskSpec,
+  claimResource,
   DuplicateRegistrationError,
   type ResolvedTaskOptions,
+  type ResourceClaim,
   registerTask,
   TASK_OPTION_KEYS,
   taskOptions,

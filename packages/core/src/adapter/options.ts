@@ -27,21 +27,24 @@ export function string(option: string, value: unknown, fallback?: string): strin
   return v
 }
 
-/** An integer from `min` (default 0) to `max` (default unbounded), or `fallback` when `undefined`. */
+/**
+ * An integer from `min` (default 0) to `max` (default unbounded), or `fallback` when `undefined`.
+ * `infinite: true` also takes `Infinity`, for a limit that may be lifted (`maxEntries: Infinity`).
+ */
 export function count(
   option: string,
   value: unknown,
   fallback?: number,
-  range: { min?: number; max?: number } = {},
+  range: { min?: number; max?: number; infinite?: boolean } = {},
 ): number {
-  const { min = 0, max = Number.POSITIVE_INFINITY } = range
+  const { min = 0, max = Number.POSITIVE_INFINITY, infinite = false } = range
   const v = value === undefined && fallback !== undefined ? fallback : value
-  const unbounded = max === Number.POSITIVE_INFINITY && v === Number.POSITIVE_INFINITY
-  if (typeof v !== 'number' || (!Number.isInteger(v) && !unbounded) || v < min || v > max)
+  if (infinite && v === Number.POSITIVE_INFINITY) return v
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
     throw new InvalidOptionError(
       option,
       `expected an integer ${max === Number.POSITIVE_INFINITY ? `of at least ${min}` : `from ${min} to ${max}`}` +
-        `${max === Number.POSITIVE_INFINITY ? ' (or Infinity)' : ''}; got ${describeValue(v)}`,
+        `${infinite ? ' (or Infinity)' : ''}; got ${describeValue(v)}`,
     )
   return v
 }

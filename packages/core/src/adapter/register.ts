@@ -60,13 +60,13 @@ export function taskOptions(where: string, options: AdapterTaskOptions | undefin
 export class DuplicateRegistrationError extends ConfigurationError {
   constructor(
     readonly where: string,
-    /** The task of the registration already there. */
+    /** The name of the registration already there (its task's). */
     readonly task: string,
     what = 'this resource',
   ) {
     super(
       'LAMEDUCK_ERR_DUPLICATE_REGISTRATION',
-      `${where}: ${what} is already registered on this coordinator (task "${task}"); register it once, or ` +
+      `${where}: ${what} is already registered on this coordinator (as "${task}"); register it once, or ` +
         'remove() the first registration to replace it',
     )
   }
@@ -109,27 +109,62 @@ const claims = (): Claims => shared('adapter:claims', () => new WeakMap())
  */
 export function registerTask(shutdown: Shutdown, spec: AdapterTaskSpec): Registration {
   const { where, task, resource } = spec
-  let byAdapter: Map<string, WeakMap<object, string>> | undefined
-  if (resource !== undefined) {
-    const all = claims()
-    byAdapter = all.get(shutdown) ?? new Map()
-    all.set(shutdown, byAdapter)
-    const taken = byAdapter.get(where)?.get(resource)
-    if (taken !== undefined) throw new DuplicateRegistrationError(where, taken, spec.resourceLabel)
+  const claim = resource === undefined ? undefined : claimResource(shutdown, where, resource, spec.resourceLabel)
+  let added: Registration
+  try {
+    added = addNumbered(shutdown, task, spec)
+  } catch (error) {
+    claim?.release()
+    throw error
   }
-  const added = addNumbered(shutdown, task, spec)
-  if (resource !== undefined && byAdapter !== undefined) {
-    const resources = byAdapter.get(where) ?? new WeakMap<object, string>()
-    byAdapter.set(where, resources)
-    resources.set(resource, added.name)
-  }
+  claim?.name(added.name)
   return registration(added.name, () => {
     added.remove()
-    if (resource !== undefined && byAdapter?.get(where)?.get(resource) === added.name)
-      byAdapter.get(where)?.delete(resource)
+    claim?.release()
     spec.onRemove?.()
   })
 }
+
+/** What {@link claimResource} returns. */
+export interface ResourceClaim {
+  /** Records the name the registration got, for the message of a later duplicate. */
+  name(name: string): void
+  /** Gives the resource up (idempotent): the same adapter may take it again. */
+  release(): void
+}
+
+/**
+ * Takes charge of `resource` for the adapter `where` on this coordinator, or throws
+ * {@link DuplicateRegistrationError} when that adapter has it already. `registerTask` does this for its
+ * `resource`; an adapter that registers no task (metrics kept current from events) calls it itself.
+ */
+export function claimResource(shutdown: Shutdown, where: string, resource: object, label?: string): ResourceClaim {
+  const all = claims()
+  const byAdapter = all.get(shutdown) ?? new Map<string, WeakMap<object, string>>()
+  all.set(shutdown, byAdapter)
+  const resources = byAdapter.get(where) ?? new WeakMap<object, string>()
+  byAdapter.set(where, resources)
+  const taken = resources.get(resource)
+  if (taken !== undefined) throw new DuplicateRegistrationError(where, taken, label)
+  const token = `${where}#${++claimCount}`
+  resources.set(resource, token)
+  let current = token
+  let released = false
+  return {
+    name(name) {
+      if (released) return
+      current = name
+      resources.set(resource, name)
+    },
+    release() {
+      if (released) return
+      released = true
+      if (resources.get(resource) === current) resources.delete(resource)
+    },
+  }
+}
+
+let claimCount = 0
 
 function addNumbered(shutdown: Shutdown, task: ResolvedTaskOptions, spec: AdapterTaskSpec): Registration {
   for (let n = 1; ; n++) {
