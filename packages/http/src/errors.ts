@@ -1,30 +1,29 @@
 import { ConfigurationError, LameduckError } from '@lameduck/core'
 import { HTTP_DEFAULTS } from './defaults.js'
 
-/** The closed catalogue of the error codes `@lameduck/http` throws or records, each with its class. */
-export const HTTP_ERROR_CODES = [
-  /** {@link DrainForcedError} */
-  'LAMEDUCK_ERR_DRAIN_FORCED',
-  /** {@link ShutdownTokenRequiredError} */
-  'LAMEDUCK_ERR_SHUTDOWN_TOKEN_REQUIRED',
-] as const
+/**
+ * The closed catalogue of the error codes `@lameduck/http` throws or records: `LAMEDUCK_ERR_DRAIN_FORCED`
+ * ({@link DrainForcedError}) and `LAMEDUCK_ERR_SHUTDOWN_TOKEN_REQUIRED` ({@link ShutdownTokenRequiredError}).
+ */
+export const HTTP_ERROR_CODES = ['LAMEDUCK_ERR_DRAIN_FORCED', 'LAMEDUCK_ERR_SHUTDOWN_TOKEN_REQUIRED'] as const
 
 /** A code of {@link HTTP_ERROR_CODES}. */
 export type HttpErrorCode = (typeof HTTP_ERROR_CODES)[number]
 
-/** The warning codes `@lameduck/http` emits through the coordinator (`shutdown.on('warning')` and the log). */
+/**
+ * The warning codes `@lameduck/http` emits through the coordinator (`shutdown.on('warning')` and the log),
+ * by suffix of `LAMEDUCK_WARN_`: `ADMIN_NO_TOKEN` — `listenAdmin` serves `/shutdown` without a token; `DRAIN_ATTACHED_LATE` —
+ * `drainHttpServer` after the server accepted connections; `HEADERS_TIMEOUT` — `headersTimeout` not above
+ * `keepAliveTimeout`; `KEEPALIVE_TIMEOUT` — `keepAliveTimeout` below the common load-balancer idle
+ * timeout; `LISTEN_AFTER_DRAIN` — `server.listen()` after the server's drain began (closed at once);
+ * `SHORT_TOKEN` — a `/shutdown` token shorter than {@link HTTP_DEFAULTS}`.probes.minTokenLength`.
+ */
 export const HTTP_WARNING_CODES = [
-  /** `listenAdmin` serves `/shutdown` without a token. */
   'LAMEDUCK_WARN_ADMIN_NO_TOKEN',
-  /** `drainHttpServer` after the server accepted connections. */
   'LAMEDUCK_WARN_DRAIN_ATTACHED_LATE',
-  /** `headersTimeout` not above `keepAliveTimeout`. */
   'LAMEDUCK_WARN_HEADERS_TIMEOUT',
-  /** `keepAliveTimeout` below the common load-balancer idle timeout. */
   'LAMEDUCK_WARN_KEEPALIVE_TIMEOUT',
-  /** `server.listen()` after the server's drain began: closed at once. */
   'LAMEDUCK_WARN_LISTEN_AFTER_DRAIN',
-  /** A `/shutdown` token shorter than {@link HTTP_DEFAULTS}`.probes.minTokenLength`. */
   'LAMEDUCK_WARN_SHORT_TOKEN',
 ] as const
 
