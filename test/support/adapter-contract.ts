@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 // The contract every adapter of the kit (`@lameduck/core/adapter`) keeps, as one table-driven suite that
 // each package runs on its own adapter functions: the same mistake gives the same code, registering returns
 // the same handle, and a second registration behaves the same way. Import with a relative path:
@@ -221,3 +222,23 @@ export function hiding<T extends object>(target: T, ...hidden: string[]): T {
     },
   })
 }
+
+/**
+ * The option tables of a package's README, by the heading each sits under, and a lookup of an option's
+ * default cell (the third column) that fails the test when the row is missing.
+ */
+export function readmeTables<K extends string>(readmeUrl: URL, headings: Record<K, string>) {
+  const readme = readFileSync(readmeUrl, 'utf8')
+  const tables = Object.fromEntries(
+    Object.entries<string>(headings).map(([table, heading]) => [table, readmeTable(readme, heading)]),
+  ) as Record<K, Map<string, string[]>>
+  const defaultOf = (table: K, option: string): string => {
+    const cells = tables[table].get(option)
+    if (!cells) throw new Error(`the README's ${table} table has no row for ${option}`)
+    return cells[2] ?? ''
+  }
+  return { readme, tables, defaultOf }
+}
+
+/** A default as a README table cell writes it: `'name'`, `5000`, `true`. */
+export const literal = (value: string | number | boolean) => `\`${typeof value === 'string' ? `'${value}'` : value}\``

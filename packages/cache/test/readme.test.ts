@@ -1,26 +1,15 @@
-import { readFileSync } from 'node:fs'
 import { CACHE_DEFAULTS, ENTRY_OVERHEAD_BYTES } from '@lameduck/cache'
 import { TASK_OPTION_KEYS } from '@lameduck/core/adapter'
 import { describe, expect, it } from 'vitest'
-import { readmeTable } from '../../../test/support/adapter-contract.js'
+import { literal, readmeTables } from '../../../test/support/adapter-contract.js'
 import { OPTION_NAMES } from '../src/options.js'
 
 // Defaults live in CACHE_DEFAULTS; this keeps the README's option tables from drifting away from them and
 // from the options the code accepts.
-const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
-const tables = {
-  createWriteBehind: readmeTable(readme, '## `createWriteBehind('),
-  flushTask: readmeTable(readme, '## `flushTask('),
-}
-
-/** The default cell of `option` in `table`. */
-function defaultOf(table: keyof typeof tables, option: string): string {
-  const cells = tables[table].get(option)
-  if (!cells) throw new Error(`the README's ${table} table has no row for ${option}`)
-  return cells[2] ?? ''
-}
-
-const literal = (value: string | number | boolean) => `\`${typeof value === 'string' ? `'${value}'` : value}\``
+const { readme, tables, defaultOf } = readmeTables(new URL('../README.md', import.meta.url), {
+  createWriteBehind: '## `createWriteBehind(',
+  flushTask: '## `flushTask(',
+})
 
 describe('README agrees with CACHE_DEFAULTS', () => {
   it('documents exactly the options each function accepts, each with a type', () => {

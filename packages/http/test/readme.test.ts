@@ -1,29 +1,18 @@
-import { readFileSync } from 'node:fs'
 import { TASK_OPTION_KEYS } from '@lameduck/core/adapter'
 import { HTTP_DEFAULTS } from '@lameduck/http'
 import { describe, expect, it } from 'vitest'
-import { readmeTable } from '../../../test/support/adapter-contract.js'
+import { literal, readmeTables } from '../../../test/support/adapter-contract.js'
 import { ADMIN_OPTIONS } from '../src/admin.js'
 import { DRAIN_OPTIONS } from '../src/drain.js'
 import { PROBE_OPTIONS } from '../src/probes.js'
 
 // Defaults live in HTTP_DEFAULTS and the option lists in the checks the code makes; this keeps the README's
 // option tables from drifting from either.
-const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
-const tables = {
-  drainHttpServer: readmeTable(readme, '## `drainHttpServer('),
-  createProbes: readmeTable(readme, '### Options of `createProbes`'),
-  listenAdmin: readmeTable(readme, '## `listenAdmin('),
-}
-
-/** The default cell of `option` in `table`. */
-function defaultOf(table: keyof typeof tables, option: string): string {
-  const cells = tables[table].get(option)
-  if (!cells) throw new Error(`the README's ${table} table has no row for ${option}`)
-  return cells[2] ?? ''
-}
-
-const literal = (value: string | number | boolean) => `\`${typeof value === 'string' ? `'${value}'` : value}\``
+const { readme, tables, defaultOf } = readmeTables(new URL('../README.md', import.meta.url), {
+  drainHttpServer: '## `drainHttpServer(',
+  createProbes: '### Options of `createProbes`',
+  listenAdmin: '## `listenAdmin(',
+})
 /** `65000` as the README's code writes it: `65_000`. */
 const numeric = (value: number) => String(value).replace(/\B(?=(\d{3})+$)/g, '_')
 

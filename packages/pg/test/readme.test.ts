@@ -1,29 +1,18 @@
-import { readFileSync } from 'node:fs'
 import { TASK_OPTION_KEYS } from '@lameduck/core/adapter'
 import { PG_DEFAULTS } from '@lameduck/pg'
 import { describe, expect, it } from 'vitest'
-import { readmeTable } from '../../../test/support/adapter-contract.js'
+import { literal, readmeTables } from '../../../test/support/adapter-contract.js'
 import { ACQUIRE_OPTIONS, LOCKS_OPTIONS } from '../src/advisory-locks.js'
 import { SINK_OPTIONS } from '../src/sink.js'
 
 // Defaults live in PG_DEFAULTS and the option lists the checks use; this keeps the README's option tables
 // from drifting away from either.
-const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
-const tables = {
-  closePool: readmeTable(readme, '## `closePool('),
-  createAdvisoryLocks: readmeTable(readme, '## `createAdvisoryLocks('),
-  acquire: readmeTable(readme, '### `locks.acquire('),
-  pgSink: readmeTable(readme, '## `pgSink('),
-}
-
-/** The default cell of `option` in `table`. */
-function defaultOf(table: keyof typeof tables, option: string): string {
-  const cells = tables[table].get(option)
-  if (!cells) throw new Error(`the README's ${table} table has no row for ${option}`)
-  return cells[2] ?? ''
-}
-
-const literal = (value: string | number | boolean) => `\`${typeof value === 'string' ? `'${value}'` : value}\``
+const { tables, defaultOf } = readmeTables(new URL('../README.md', import.meta.url), {
+  closePool: '## `closePool(',
+  createAdvisoryLocks: '## `createAdvisoryLocks(',
+  acquire: '### `locks.acquire(',
+  pgSink: '## `pgSink(',
+})
 
 describe('README agrees with the code', () => {
   it('documents exactly the options each function accepts', () => {

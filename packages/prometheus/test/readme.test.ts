@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs'
 import { TASK_OPTION_KEYS } from '@lameduck/core/adapter'
 import { instrument, PROMETHEUS_DEFAULTS } from '@lameduck/prometheus'
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
-import { readmeTable } from '../../../test/support/adapter-contract.js'
+import { literal, readmeTable, readmeTables } from '../../../test/support/adapter-contract.js'
 import { testShutdown } from '../../../test/support/shutdown.js'
 import { INSTRUMENT_OPTIONS } from '../src/instrument.js'
 import { HANDLER_OPTIONS } from '../src/metrics-handler.js'
@@ -11,21 +10,11 @@ import { PUSH_OPTIONS } from '../src/push.js'
 
 // Defaults live in PROMETHEUS_DEFAULTS; this keeps the README's option tables from drifting away from them
 // and from the options the code accepts.
-const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
-const tables = {
-  instrument: readmeTable(readme, '## `instrument('),
-  metricsHandler: readmeTable(readme, '## `metricsHandler('),
-  pushOnShutdown: readmeTable(readme, '## `pushOnShutdown('),
-}
-
-/** The default cell of `option` in `table`. */
-function defaultOf(table: keyof typeof tables, option: string): string {
-  const cells = tables[table].get(option)
-  if (!cells) throw new Error(`the README's ${table} table has no row for ${option}`)
-  return cells[2] ?? ''
-}
-
-const literal = (value: string | number | boolean) => `\`${typeof value === 'string' ? `'${value}'` : value}\``
+const { readme, tables, defaultOf } = readmeTables(new URL('../README.md', import.meta.url), {
+  instrument: '## `instrument(',
+  metricsHandler: '## `metricsHandler(',
+  pushOnShutdown: '## `pushOnShutdown(',
+})
 
 describe('README agrees with PROMETHEUS_DEFAULTS', () => {
   it('documents exactly the options each function accepts, each with a type', () => {

@@ -1,30 +1,19 @@
-import { readFileSync } from 'node:fs'
 import { TASK_OPTION_KEYS } from '@lameduck/core/adapter'
 import { REDIS_DEFAULTS } from '@lameduck/redis'
 import { describe, expect, it } from 'vitest'
-import { readmeTable } from '../../../test/support/adapter-contract.js'
+import { literal, readmeTables } from '../../../test/support/adapter-contract.js'
 import { ACQUIRE_OPTIONS } from '../src/acquire.js'
 import { LOCKS_OPTIONS } from '../src/locks.js'
 import { SINK_OPTIONS } from '../src/sink.js'
 
 // Defaults live in REDIS_DEFAULTS and the option lists the checks use; this keeps the README's option
 // tables from drifting away from either.
-const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
-const tables = {
-  createLocks: readmeTable(readme, '## `createLocks('),
-  acquire: readmeTable(readme, '### `locks.acquire('),
-  closeRedis: readmeTable(readme, '## `closeRedis('),
-  redisSink: readmeTable(readme, '## `redisSink('),
-}
-
-/** The default cell of `option` in `table`. */
-function defaultOf(table: keyof typeof tables, option: string): string {
-  const cells = tables[table].get(option)
-  if (!cells) throw new Error(`the README's ${table} table has no row for ${option}`)
-  return cells[2] ?? ''
-}
-
-const literal = (value: string | number | boolean) => `\`${typeof value === 'string' ? `'${value}'` : value}\``
+const { readme, tables, defaultOf } = readmeTables(new URL('../README.md', import.meta.url), {
+  createLocks: '## `createLocks(',
+  acquire: '### `locks.acquire(',
+  closeRedis: '## `closeRedis(',
+  redisSink: '## `redisSink(',
+})
 
 describe('README agrees with the code', () => {
   it('documents exactly the options each function accepts', () => {
