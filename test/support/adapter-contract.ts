@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 // each package runs on its own adapter functions: the same mistake gives the same code, registering returns
 // the same handle, and a second registration behaves the same way. Import with a relative path:
 // `import { describeAdapterContract } from '../../../test/support/adapter-contract.js'`.
-import type { Registration, Shutdown } from '@lameduck/core'
+import { LameduckError, type Registration, type Shutdown } from '@lameduck/core'
 import type { AdapterTaskDefaults } from '@lameduck/core/adapter'
 import { describe, expect, it } from 'vitest'
 import { taskReport, testShutdown } from './shutdown.js'
@@ -242,3 +242,25 @@ export function readmeTables<K extends string>(readmeUrl: URL, headings: Record<
 
 /** A default as a README table cell writes it: `'name'`, `5000`, `true`. */
 export const literal = (value: string | number | boolean) => `\`${typeof value === 'string' ? `'${value}'` : value}\``
+
+/** The codes a wrong argument or option gets, whatever the adapter. */
+export type OptionErrorCode =
+  | 'LAMEDUCK_ERR_UNKNOWN_OPTION'
+  | 'LAMEDUCK_ERR_INVALID_OPTION'
+  | 'LAMEDUCK_ERR_INVALID_DURATION'
+
+/** One row of a table of refused calls: a title, the call, the code and the message it must give. */
+export type OptionCase = [title: string, call: (shutdown: Shutdown) => unknown, code: OptionErrorCode, message: RegExp]
+
+/** Asserts that `call` throws or rejects with a lameduck error of `code` whose message matches. */
+export async function expectRefused(call: () => unknown, code: OptionErrorCode, message: RegExp): Promise<void> {
+  let thrown: unknown
+  try {
+    await call()
+  } catch (error) {
+    thrown = error
+  }
+  expect(thrown, 'accepted').toBeInstanceOf(LameduckError)
+  expect((thrown as LameduckError).code, (thrown as Error).message).toBe(code)
+  expect((thrown as Error).message).toMatch(message)
+}

@@ -4,10 +4,10 @@
 // arguments — each with one code per mistake (core's) and a message that names what was passed. The task
 // options every adapter shares (name, phase, timeoutMs, critical) are checked by the adapter contract
 // (contract.test.ts).
-import { LameduckError, type Shutdown } from '@lameduck/core'
 import { closePool, createAdvisoryLocks, pgSink } from '@lameduck/pg'
 import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
+import { expectRefused, type OptionCase, type OptionErrorCode } from '../../../test/support/adapter-contract.js'
 import { DATABASE_URL, describeWith } from '../../../test/support/services.js'
 import { testShutdown } from '../../../test/support/shutdown.js'
 import { makePool } from './helpers.js'
@@ -20,23 +20,8 @@ const client = new pg.Client({ connectionString: DATABASE_URL })
 afterAll(() => pool.end())
 const sinkOptions = { table: 'cache', keyColumn: 'k', valueColumn: 'v' }
 
-type Code = 'LAMEDUCK_ERR_UNKNOWN_OPTION' | 'LAMEDUCK_ERR_INVALID_OPTION' | 'LAMEDUCK_ERR_INVALID_DURATION'
-type Case = [title: string, call: (shutdown: Shutdown) => unknown, code: Code, message: RegExp]
-
-async function expectRefused(call: () => unknown, code: Code, message: RegExp): Promise<void> {
-  let thrown: unknown
-  try {
-    await call()
-  } catch (error) {
-    thrown = error
-  }
-  expect(thrown, 'accepted').toBeInstanceOf(LameduckError)
-  expect((thrown as LameduckError).code, (thrown as Error).message).toBe(code)
-  expect((thrown as Error).message).toMatch(message)
-}
-
 // biome-ignore format: one case a line
-const closePoolCases: Case[] = [
+const closePoolCases: OptionCase[] = [
   ['Name (case)', (s) => closePool(s, pool, { Name: 'db' } as never), 'LAMEDUCK_ERR_UNKNOWN_OPTION', /did you mean "name"/],
   ['a pg Client for the pool', (s) => closePool(s, client as never), 'LAMEDUCK_ERR_INVALID_OPTION', /pool argument of closePool: expected a pg Pool .*got a Client, which has no totalCount/],
   ['an object for the pool', (s) => closePool(s, {} as never), 'LAMEDUCK_ERR_INVALID_OPTION', /pool argument of closePool: .*got an object/],
@@ -44,7 +29,7 @@ const closePoolCases: Case[] = [
 ]
 
 // biome-ignore format: one case a line
-const advisoryLocksCases: Case[] = [
+const advisoryLocksCases: OptionCase[] = [
   ['retry (for retryDelayMs)', (s) => createAdvisoryLocks(s, pool, { retry: 10 } as never), 'LAMEDUCK_ERR_UNKNOWN_OPTION', /createAdvisoryLocks: unknown option "retry" — did you mean "retryDelayMs"\?/],
   ['retryMs (renamed retryDelayMs)', (s) => createAdvisoryLocks(s, pool, { retryMs: 10 } as never), 'LAMEDUCK_ERR_UNKNOWN_OPTION', /unknown option "retryMs" .*known: .*retryDelayMs/],
   ['waitMs (an acquire option)', (s) => createAdvisoryLocks(s, pool, { waitMs: 10 } as never), 'LAMEDUCK_ERR_UNKNOWN_OPTION', /unknown option "waitMs"/],
@@ -57,7 +42,7 @@ const advisoryLocksCases: Case[] = [
 ]
 
 // biome-ignore format: one case a line
-const pgSinkCases: Case[] = [
+const pgSinkCases: OptionCase[] = [
   ['no options', () => pgSink(pool, undefined as never), 'LAMEDUCK_ERR_INVALID_OPTION', /options of pgSink: expected \{ table, keyColumn, valueColumn \}; got undefined/],
   ['options null', () => pgSink(pool, null as never), 'LAMEDUCK_ERR_INVALID_OPTION', /pgSink options/],
   ['key (for keyColumn)', () => pgSink(pool, { ...sinkOptions, key: 'k' } as never), 'LAMEDUCK_ERR_UNKNOWN_OPTION', /pgSink: unknown option "key" — did you mean "keyColumn"\?/],
@@ -93,7 +78,7 @@ describe('@lameduck/pg refuses misuse when called', () => {
 
 await describeWith('PostgreSQL', '@lameduck/pg acquire refuses misuse when called', () => {
   // biome-ignore format: one case a line
-  const cases: [string, (locks: ReturnType<typeof createAdvisoryLocks>) => Promise<unknown>, Code, RegExp][] = [
+  const cases: [string, (locks: ReturnType<typeof createAdvisoryLocks>) => Promise<unknown>, OptionErrorCode, RegExp][] = [
     ['wait (for waitMs)', (l) => l.acquire('lameduck_opt_1', { wait: 10 } as never), 'LAMEDUCK_ERR_UNKNOWN_OPTION', /acquire: unknown option "wait" — did you mean "waitMs"\?/],
     ['options null', (l) => l.acquire('lameduck_opt_2', null as never), 'LAMEDUCK_ERR_INVALID_OPTION', /acquire options/],
     ['waitMs null', (l) => l.acquire('lameduck_opt_3', { waitMs: null } as never), 'LAMEDUCK_ERR_INVALID_DURATION', /waitMs of acquire .*got null/],

@@ -4,11 +4,11 @@
 // arguments — each with one code per mistake (core's) and a message that names what was passed. The task
 // options every adapter shares (name, phase, timeoutMs, critical) are checked by the adapter contract
 // (contract.test.ts).
-import { LameduckError, type Shutdown } from '@lameduck/core'
 import { closeRedis, createLocks, redisSink } from '@lameduck/redis'
 import { Redis } from 'ioredis'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { expectRefused, type OptionCase, type OptionErrorCode } from '../../../test/support/adapter-contract.js'
 import { DATABASE_URL, describeWith, REDIS_URL } from '../../../test/support/services.js'
 import { testShutdown } from '../../../test/support/shutdown.js'
 import { cleanup, client, runPrefix } from './helpers.js'
@@ -25,23 +25,8 @@ afterAll(async () => {
 /** What a node-redis client looks like to plain JavaScript: quit and disconnect, but not ioredis. */
 const nodeRedisLike = { isOpen: true, quit: async () => {}, disconnect: async () => {}, mSet: async () => {} }
 
-type Code = 'LAMEDUCK_ERR_UNKNOWN_OPTION' | 'LAMEDUCK_ERR_INVALID_OPTION' | 'LAMEDUCK_ERR_INVALID_DURATION'
-type Case = [title: string, call: (shutdown: Shutdown) => unknown, code: Code, message: RegExp]
-
-async function expectRefused(call: () => unknown, code: Code, message: RegExp): Promise<void> {
-  let thrown: unknown
-  try {
-    await call()
-  } catch (error) {
-    thrown = error
-  }
-  expect(thrown, 'accepted').toBeInstanceOf(LameduckError)
-  expect((thrown as LameduckError).code, (thrown as Error).message).toBe(code)
-  expect((thrown as Error).message).toMatch(message)
-}
-
 // biome-ignore format: one case a line
-const createLocksCases: Case[] = [
+const createLocksCases: OptionCase[] = [
   ['timeout (for timeoutMs)', (s) => createLocks(s, redis, { timeout: 100 } as never), 'LAMEDUCK_ERR_UNKNOWN_OPTION', /createLocks: unknown option "timeout" — did you mean "timeoutMs"\?/],
   ['keyprefix (case)', (s) => createLocks(s, redis, { keyprefix: 'x:' } as never), 'LAMEDUCK_ERR_UNKNOWN_OPTION', /did you mean "keyPrefix"/],
   ['ttlMs (an acquire option)', (s) => createLocks(s, redis, { ttlMs: 1000 } as never), 'LAMEDUCK_ERR_UNKNOWN_OPTION', /unknown option "ttlMs"/],
@@ -58,13 +43,13 @@ const createLocksCases: Case[] = [
 ]
 
 // biome-ignore format: one case a line
-const closeRedisCases: Case[] = [
+const closeRedisCases: OptionCase[] = [
   ['a node-redis client', (s) => closeRedis(s, nodeRedisLike as never), 'LAMEDUCK_ERR_INVALID_OPTION', /client argument of closeRedis: expected an ioredis client.*got an object, which has no defineCommand\(\) method/],
   ['a pg Pool', (s) => closeRedis(s, pool as never), 'LAMEDUCK_ERR_INVALID_OPTION', /client argument of closeRedis: .*got a \w*Pool/],
 ]
 
 // biome-ignore format: one case a line
-const redisSinkCases: Case[] = [
+const redisSinkCases: OptionCase[] = [
   ['keyprefix (case)', () => redisSink(redis, { keyprefix: 'x:' } as never), 'LAMEDUCK_ERR_UNKNOWN_OPTION', /redisSink: unknown option "keyprefix" — did you mean "keyPrefix"\?/],
   ['table (a pgSink option)', () => redisSink(redis, { table: 'cache' } as never), 'LAMEDUCK_ERR_UNKNOWN_OPTION', /unknown option "table"/],
   ['keyPrefix null', () => redisSink(redis, { keyPrefix: null } as never), 'LAMEDUCK_ERR_INVALID_OPTION', /keyPrefix of redisSink: .*got null/],
@@ -104,7 +89,7 @@ await describeWith('Redis', '@lameduck/redis acquire and extend refuse misuse wh
   afterAll(() => cleanup(prefix))
 
   // biome-ignore format: one case a line
-  const cases: [string, (locks: ReturnType<typeof createLocks>) => Promise<unknown>, Code, RegExp][] = [
+  const cases: [string, (locks: ReturnType<typeof createLocks>) => Promise<unknown>, OptionErrorCode, RegExp][] = [
     ['no options', (l) => l.acquire('k1', undefined as never), 'LAMEDUCK_ERR_INVALID_OPTION', /options of acquire: expected \{ ttlMs \}/],
     ['options null', (l) => l.acquire('k1', null as never), 'LAMEDUCK_ERR_INVALID_OPTION', /acquire options/],
     ['ttl (for ttlMs)', (l) => l.acquire('k2', { ttl: 1000 } as never), 'LAMEDUCK_ERR_UNKNOWN_OPTION', /acquire: unknown option "ttl" — did you mean "ttlMs"\?/],
