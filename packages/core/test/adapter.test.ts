@@ -93,6 +93,32 @@ describe('registerTask: one naming and duplicate policy for every adapter', () =
     expect(registerTask(shutdown, spec()).name).toBe('thing')
   })
 
+  it('remove() while the phase of the task runs does nothing: the run keeps the task and the adapter its listeners', async () => {
+    const shutdown = testShutdown()
+    let removed = 0
+    let reg: ReturnType<typeof registerTask> | undefined
+    let ran = false
+    reg = registerTask(shutdown, {
+      where: 'drainThing',
+      task: taskOptions('drainThing', { phase: 'drain' }, DEFAULTS),
+      resource: {},
+      onRemove: () => removed++,
+      run: async () => {
+        reg?.remove()
+        await sleep(20)
+        ran = true
+      },
+    })
+    const report = await shutdown.shutdown()
+    expect(ran).toBe(true)
+    expect(removed).toBe(0)
+    expect(report.phases.find((p) => p.name === 'drain')?.tasks.map((t) => t.outcome)).toEqual(['ok'])
+    // After the phase, remove() cleans up (once).
+    reg.remove()
+    reg.remove()
+    expect(removed).toBe(1)
+  })
+
   it('claims made through the CommonJS build hold for the ESM one (one process, both copies loaded)', () => {
     const require = createRequire(import.meta.url)
     const cjs = require('@lameduck/core/adapter') as typeof import('@lameduck/core/adapter')

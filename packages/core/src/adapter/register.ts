@@ -1,7 +1,7 @@
 import { ConfigurationError, DuplicateTaskError } from '../errors.js'
 import type { Phase } from '../phases.js'
 import type { Shutdown } from '../shutdown.js'
-import { type AbandonEvent, type Registration, registration, type TaskContext } from '../task.js'
+import type { AbandonEvent, Registration, TaskContext } from '../task.js'
 import { boolean, checkOptions, orDefault } from '../validate.js'
 import { duration, name as nameOption, phase as phaseOption } from './options.js'
 import { shared } from './shared.js'
@@ -105,7 +105,8 @@ const claims = (): Claims => shared('adapter:claims', () => new WeakMap())
  * - **Resources.** The same `resource` registered twice by the same adapter throws
  *   {@link DuplicateRegistrationError}.
  * - **The handle.** A {@link Registration}: `name`, `remove()` (idempotent, also `[Symbol.dispose]`),
- *   which unregisters the task, releases the resource and calls `onRemove`.
+ *   which unregisters the task, releases the resource and calls `onRemove` — and does nothing while the
+ *   task's phase runs (the task belongs to the run then; after the phase, remove() cleans up).
  */
 export function registerTask(shutdown: Shutdown, spec: AdapterTaskSpec): Registration {
   const { where, task, resource } = spec
@@ -118,11 +119,27 @@ export function registerTask(shutdown: Shutdown, spec: AdapterTaskSpec): Registr
     throw error
   }
   claim?.name(added.name)
-  return registration(added.name, () => {
+  // While its phase runs the task belongs to the run: remove() then does nothing at all, so that an
+  // adapter's listeners (a drain's tracker) are not taken away from a task in progress. After the phase, it
+  // still cleans up (the task itself stays in the report, as with addTask).
+  let running = false
+  const offStart = shutdown.on('phaseStart', ({ phase }) => {
+    if (phase === task.phase) running = true
+  })
+  const offEnd = shutdown.on('phaseEnd', ({ name: phase }) => {
+    if (phase === task.phase) running = false
+  })
+  let removed = false
+  const remove = () => {
+    if (removed || running) return
+    removed = true
+    offStart()
+    offEnd()
     added.remove()
     claim?.release()
     spec.onRemove?.()
-  })
+  }
+  return { name: added.name, remove, [Symbol.dispose]: remove }
 }
 
 /** What {@link claimResource} returns. */
