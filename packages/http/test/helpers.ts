@@ -9,10 +9,9 @@ import {
 } from 'node:http'
 import { type ClientHttp2Session, connect as connectH2, type IncomingHttpHeaders as Http2Headers } from 'node:http2'
 import { createServer as createHttpsServer, Agent as HttpsAgent, request as httpsRequest } from 'node:https'
-import { type AddressInfo, connect as netConnect, type Socket } from 'node:net'
+import { connect as netConnect, type Socket } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import express from 'express'
-import { afterEach } from 'vitest'
 
 export const tls = {
   key: readFileSync(new URL('./fixtures/test-only-key.pem', import.meta.url)),
@@ -21,17 +20,7 @@ export const tls = {
 
 export type Kind = 'http' | 'https' | 'express'
 
-/** An array for the servers a test file makes: each one is closed, with its connections, after every test. */
-export function closedAfterEach(): Server[] {
-  const servers: Server[] = []
-  afterEach(() => {
-    for (const server of servers.splice(0)) {
-      server.closeAllConnections()
-      server.close()
-    }
-  })
-  return servers
-}
+export { closedAfterEach, listen } from '../../../test/support/servers.js'
 
 /** A server of the given kind whose handler is `handler`; not listening yet. */
 export function makeServer(kind: Kind, handler: RequestListener): Server {
@@ -42,10 +31,6 @@ export function makeServer(kind: Kind, handler: RequestListener): Server {
     return createHttpServer(app)
   }
   return createHttpServer(handler)
-}
-
-export function listen(server: Server): Promise<number> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)))
 }
 
 export interface Reply {

@@ -1,11 +1,11 @@
 import { createServer, type Server } from 'node:http'
 import { createRequire } from 'node:module'
-import type { AddressInfo } from 'node:net'
 import { instrument, PROMETHEUS_DEFAULTS, pushOnShutdown } from '@lameduck/prometheus'
 import { Registry } from 'prom-client'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { describeAdapterContract } from '../../../test/support/adapter-contract.js'
 import { fastClock } from '../../../test/support/clock.js'
+import { closedAfterEach, listen as listenOn } from '../../../test/support/servers.js'
 import { taskNames, taskReport, testShutdown } from '../../../test/support/shutdown.js'
 
 // The kit's contract for pushOnShutdown (its resource: the registry, for one push target), and the same
@@ -131,16 +131,8 @@ describe('instrument: one coordinator, once per registry', () => {
   })
 })
 
-const servers: Server[] = []
-afterEach(() => {
-  for (const server of servers.splice(0)) {
-    server.closeAllConnections()
-    server.close()
-  }
-})
-
-async function listen(server: Server): Promise<number> {
+const servers = closedAfterEach()
+function listen(server: Server): Promise<number> {
   servers.push(server)
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return (server.address() as AddressInfo).port
+  return listenOn(server)
 }

@@ -1,25 +1,17 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { createWriteBehind } from '@lameduck/cache'
 import { drainHttpServer, listenAdmin } from '@lameduck/http'
 import { instrument, metricsHandler, metricsMiddleware, pushOnShutdown } from '@lameduck/prometheus'
 import express from 'express'
 import { Registry } from 'prom-client'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { closedAfterEach, listen as listenOn } from '../../../test/support/servers.js'
 import { delay, taskReport, testShutdown } from '../../../test/support/shutdown.js'
 
-const servers: Server[] = []
-afterEach(() => {
-  for (const server of servers.splice(0)) {
-    server.closeAllConnections()
-    server.close()
-  }
-})
-
-async function listen(server: Server): Promise<number> {
+const servers = closedAfterEach()
+function listen(server: Server): Promise<number> {
   servers.push(server)
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return (server.address() as AddressInfo).port
+  return listenOn(server)
 }
 
 function value(text: string, metric: string): number | undefined {
