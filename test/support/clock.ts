@@ -12,3 +12,20 @@ export function fastClock(factor: number): Clock {
     clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
   }
 }
+
+/**
+ * The system clock, but for the jumps a test makes: after `jump(60_000)`, 60 s have passed at once for the
+ * coordinator (its timers still fire by the wall clock). For tests that a wait ends when the coordinator's
+ * clock says so, not when Date.now() does.
+ */
+export function jumpingClock(): Clock & { jump(ms: number): void } {
+  let jumped = 0
+  return {
+    now: () => Date.now() + jumped,
+    setTimeout: (callback, ms) => setTimeout(callback, ms),
+    clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+    jump(ms) {
+      jumped += ms
+    },
+  }
+}

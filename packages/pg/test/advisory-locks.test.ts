@@ -7,6 +7,7 @@ import {
 } from '@lameduck/pg'
 import type pg from 'pg'
 import { expect, it } from 'vitest'
+import { jumpingClock } from '../../../test/support/clock.js'
 import { describeWith } from '../../../test/support/services.js'
 import { delay, taskReport, testShutdown } from '../../../test/support/shutdown.js'
 import { makeClient, makePool, onCleanup, startTransactionPooler, uniqueName } from './helpers.js'
@@ -100,12 +101,7 @@ await describeWith('PostgreSQL', 'createAdvisoryLocks', () => {
 
   it('a waiting acquire runs on the coordinator clock: waitMs ends when that clock says so', async () => {
     // The system clock, but for a jump the test makes: 60 s pass at once for the coordinator.
-    let jumped = 0
-    const clock = {
-      now: () => Date.now() + jumped,
-      setTimeout: (callback: () => void, ms: number) => setTimeout(callback, ms),
-      clearTimeout: (handle: unknown) => clearTimeout(handle as NodeJS.Timeout),
-    }
+    const clock = jumpingClock()
     const shutdown = testShutdown({ clock })
     const locks = createAdvisoryLocks(shutdown, makePool(), { retryDelayMs: 20 })
     const other = await makeClient()
@@ -113,7 +109,7 @@ await describeWith('PostgreSQL', 'createAdvisoryLocks', () => {
     await other.query('SELECT pg_advisory_lock($1::bigint)', [advisoryLockId(key).toString()])
     const waiting = locks.acquire(key, { waitMs: 60_000 }).catch((e: unknown) => e)
     await delay(100)
-    jumped = 60_000
+    clock.jump(60_000)
     expect(await waiting).toMatchObject({ code: 'LAMEDUCK_ERR_ADVISORY_LOCK_TIMEOUT', waitMs: 60_000 })
     await shutdown.shutdown()
   })

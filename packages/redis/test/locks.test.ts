@@ -3,6 +3,7 @@ import { DuplicateRegistrationError } from '@lameduck/core/adapter'
 import { closeRedis, createLocks, LockLostError, LockTimeoutError } from '@lameduck/redis'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { jumpingClock } from '../../../test/support/clock.js'
 import { describeWith } from '../../../test/support/services.js'
 import { delay, taskReport, testShutdown } from '../../../test/support/shutdown.js'
 import { blackholeProxy, cleanup, client, countPipelines, runPrefix } from './helpers.js'
@@ -223,18 +224,13 @@ await describeWith('Redis', '@lameduck/redis locks', () => {
 
   it('a waiting acquire runs on the coordinator clock: waitMs ends when that clock says so', async () => {
     // The system clock, but for a jump the test makes: 60 s pass at once for the coordinator.
-    let jumped = 0
-    const clock = {
-      now: () => Date.now() + jumped,
-      setTimeout: (callback: () => void, ms: number) => setTimeout(callback, ms),
-      clearTimeout: (handle: unknown) => clearTimeout(handle as NodeJS.Timeout),
-    }
+    const clock = jumpingClock()
     const shutdown = testShutdown({ clock })
     const locks = createLocks(shutdown, redis, { keyPrefix: prefix, retryDelayMs: 20 })
     const held = await createLocks(testShutdown(), other, { keyPrefix: prefix }).acquire('clock', { ttlMs: 5000 })
     const waiting = locks.acquire('clock', { ttlMs: 5000, waitMs: 60_000 }).catch((e: unknown) => e)
     await delay(50)
-    jumped = 60_000
+    clock.jump(60_000)
     expect(await waiting).toMatchObject({ code: 'LAMEDUCK_ERR_LOCK_TIMEOUT', waitMs: 60_000 })
     expect(await held.release()).toBe('released')
   })
