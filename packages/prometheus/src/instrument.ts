@@ -149,6 +149,8 @@ export const INSTRUMENT_OPTIONS: readonly (keyof InstrumentOptions)[] = [
   'locks',
 ]
 
+const where = 'instrument'
+
 /**
  * Registers lameduck's metrics (see the README for the list) and keeps them current from the
  * coordinator's events; adapter metrics are read at scrape time from the objects in `http`, `caches`
@@ -156,7 +158,6 @@ export const INSTRUMENT_OPTIONS: readonly (keyof InstrumentOptions)[] = [
  * registry throws `DuplicateRegistrationError` until the first is removed.
  */
 export function instrument(shutdown: Shutdown, options: InstrumentOptions = {}): Instrumentation {
-  const where = 'instrument'
   requireShutdown(where, shutdown, 'instrument(shutdown, options?)')
   checkOptions(where, options, INSTRUMENT_OPTIONS)
   const registry = registryOption(where, options.registry)
@@ -183,7 +184,6 @@ function instrumentIn(
   sources: CheckedSources,
   claim: ResourceClaim,
 ): Instrumentation {
-  const where = 'instrument'
   const name = PROMETHEUS_DEFAULTS.instrumentName
   claim.name(name)
   const specs: [string, MetricSpec][] = [
