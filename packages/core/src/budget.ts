@@ -1,4 +1,5 @@
 import { DEFAULTS } from './defaults.js'
+import type { ResolvedDrainDelay } from './drain-delay.js'
 import { PHASES, type Phase } from './phases.js'
 import type { Task } from './task.js'
 
@@ -6,7 +7,10 @@ import type { Task } from './task.js'
 export interface BudgetPlan {
   gracePeriodMs: number
   safetyMarginMs: number
+  /** The longest the drain delay can last (an adaptive delay's `maxMs`): what the budget counts. */
   drainDelayMs: number
+  /** The drain delay as configured: fixed, or adaptive with `minMs`, `maxMs` and `quietMs`. */
+  drainDelay: ResolvedDrainDelay
   /** From the first trigger to the end of the last phase: grace − margin − the exit reserve. */
   availableMs: number
   /** Per phase, the time reserved for it: its longest task `timeoutMs` (and `drainDelayMs` for readiness). */
@@ -31,13 +35,23 @@ export function planBudget(
   tasks: Iterable<Task>,
   gracePeriodMs: number,
   safetyMarginMs: number,
-  drainDelayMs: number,
+  drainDelay: ResolvedDrainDelay,
 ): BudgetPlan {
+  const drainDelayMs = drainDelay.maxMs
   const list = [...tasks]
   const phases = PHASES.map((phase) => ({ phase, reservedMs: reservedFor(phase, list, drainDelayMs) }))
   const totalMs = phases.reduce((sum, p) => sum + p.reservedMs, 0)
   const availableMs = gracePeriodMs - safetyMarginMs - exitReserveMs(gracePeriodMs, safetyMarginMs)
-  return { gracePeriodMs, safetyMarginMs, drainDelayMs, availableMs, phases, totalMs, fits: totalMs <= availableMs }
+  return {
+    gracePeriodMs,
+    safetyMarginMs,
+    drainDelayMs,
+    drainDelay: { ...drainDelay },
+    availableMs,
+    phases,
+    totalMs,
+    fits: totalMs <= availableMs,
+  }
 }
 
 /**

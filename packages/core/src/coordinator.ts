@@ -1,6 +1,7 @@
 import { type BudgetPlan, noTimeFor, phaseWindow, planBudget, runWindow } from './budget.js'
-import { type Clock, sleep } from './clock.js'
+import type { Clock } from './clock.js'
 import { EXIT_CODES } from './defaults.js'
+import { type DrainDelayReport, TRAFFIC_SOURCE, type TrafficFeed, TrafficLog } from './drain-delay.js'
 import { Emitter } from './emitter.js'
 import {
   DuplicateTaskError,
@@ -69,9 +70,12 @@ class Coordinator implements Shutdown {
   #warnedTotal: number | undefined
   #counted = false
   #severalWarning: number | undefined
+  readonly #traffic: TrafficLog
+  #drainDelay: DrainDelayReport | undefined
 
   constructor(options: ResolvedOptions) {
     this.#options = options
+    this.#traffic = new TrafficLog(options.clock)
     this.#emitter = new Emitter((event, error) =>
       options.logger.warn(
         { event: 'listener.error', listenerOf: String(event), error: errorMessage(error) },
@@ -123,8 +127,8 @@ class Coordinator implements Shutdown {
   }
 
   get config() {
-    const { gracePeriodMs, safetyMarginMs, drainDelayMs, signals } = this.#options
-    return { gracePeriodMs, safetyMarginMs, drainDelayMs, signals }
+    const { gracePeriodMs, safetyMarginMs, drainDelayMs, drainDelay, signals } = this.#options
+    return { gracePeriodMs, safetyMarginMs, drainDelayMs, drainDelay: { ...drainDelay }, signals }
   }
 
   get logger(): Logger {
@@ -166,8 +170,25 @@ class Coordinator implements Shutdown {
   }
 
   plan(): BudgetPlan {
-    const { gracePeriodMs, safetyMarginMs, drainDelayMs } = this.#options
-    return planBudget(this.#tasks.values(), gracePeriodMs, safetyMarginMs, drainDelayMs)
+    const { gracePeriodMs, safetyMarginMs, drainDelay } = this.#options
+    return planBudget(this.#tasks.values(), gracePeriodMs, safetyMarginMs, drainDelay)
+  }
+
+  /** The adapter kit's `trafficSource()`: adapters that see connections feed the adaptive drain delay. */
+  [TRAFFIC_SOURCE](): TrafficFeed {
+    const traffic = this.#traffic
+    traffic.sources++
+    let removed = false
+    return {
+      arrived: () => {
+        if (!removed) traffic.arrived()
+      },
+      remove: () => {
+        if (removed) return
+        removed = true
+        traffic.sources--
+      },
+    }
   }
 
   warn(warning: ShutdownWarning): void {
@@ -283,12 +304,13 @@ class Coordinator implements Shutdown {
       exitCode: exitCodeFor(first.trigger, this.#completed, this.#runErrors),
       triggers: [...this.#triggers],
       phases: [...this.#completed],
+      drainDelay: this.#drainDelay as DrainDelayReport,
       errors: [...this.#runErrors],
     }
   }
 
   async #runPhase(phase: Phase, end: number): Promise<PhaseReport> {
-    const { clock, drainDelayMs } = this.#options
+    const { clock, drainDelayMs, drainDelay } = this.#options
     this.#startedPhases.add(phase)
     const start = clock.now()
     // Last registered first, as with avvio's close handlers: what was set up last is torn down first.
@@ -299,7 +321,10 @@ class Coordinator implements Shutdown {
     const runs = tasks.map((task) =>
       noTimeFor(task, start, cutoff) ? this.#skip(task, start) : this.#run1(task, cutoff),
     )
-    if (phase === 'readiness') await sleep(clock, Math.min(drainDelayMs, cutoff - start)).promise
+    if (phase === 'readiness') {
+      this.#drainDelay = await this.#traffic.wait(drainDelay, start, cutoff, () => this.#unfed())
+      this.#emitter.emit('drainDelayEnd', this.#drainDelay)
+    }
     const taskReports = await Promise.all(runs)
 
     const report: PhaseReport = {
@@ -438,6 +463,18 @@ class Coordinator implements Shutdown {
   }
 
   // ——— start-up checks ———
+
+  #unfed(): void {
+    const { minMs, maxMs } = this.#options.drainDelay
+    this.warn({
+      code: 'LAMEDUCK_WARN_DRAIN_DELAY_UNFED',
+      message:
+        `the drain delay is adaptive, but nothing reports traffic to it (no drainHttpServer or other adapter ` +
+        `that sees connections is registered): it waits its maxMs (${maxMs} ms) in full. Register the ` +
+        `server's drain, or give drainDelayMs a number.`,
+      details: { minMs, maxMs },
+    })
+  }
 
   #scheduleFitCheck(): void {
     if (this.#fitCheckScheduled) return

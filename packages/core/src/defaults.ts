@@ -13,6 +13,11 @@ export const DEFAULTS = {
   drainDelayMsInKubernetes: 5_000,
   /** Outside Kubernetes nobody routes by endpoints, so there is nothing to wait for. */
   drainDelayMsElsewhere: 0,
+  /**
+   * The adaptive `drainDelayMs: { minMs, maxMs, quietMs }`: the delay lasts at least `minMs` and ends once no
+   * new connection has arrived for `quietMs` (`maxMs` has no default).
+   */
+  drainDelay: { minMs: 1_000, quietMs: 1_000 },
   taskTimeoutMs: 5_000,
   phase: 'close' as Phase,
   critical: true,

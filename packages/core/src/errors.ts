@@ -23,7 +23,11 @@ export const CORE_ERROR_CODES = [
 export type CoreErrorCode = (typeof CORE_ERROR_CODES)[number]
 
 /** The warning codes `@lameduck/core` emits (`shutdown.on('warning')` and the log). */
-export const CORE_WARNING_CODES = ['LAMEDUCK_WARN_BUDGET_EXCEEDS_GRACE', 'LAMEDUCK_WARN_SEVERAL_COORDINATORS'] as const
+export const CORE_WARNING_CODES = [
+  'LAMEDUCK_WARN_BUDGET_EXCEEDS_GRACE',
+  'LAMEDUCK_WARN_SEVERAL_COORDINATORS',
+  'LAMEDUCK_WARN_DRAIN_DELAY_UNFED',
+] as const
 
 /** A code of {@link CORE_WARNING_CODES}. */
 export type CoreWarningCode = (typeof CORE_WARNING_CODES)[number]

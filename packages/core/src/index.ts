@@ -3,6 +3,12 @@ export type { BudgetPlan } from './budget.js'
 export type { Clock } from './clock.js'
 export { createShutdown } from './coordinator.js'
 export { DEFAULTS, EXIT_CODES } from './defaults.js'
+export type {
+  AdaptiveDrainDelay,
+  DrainDelayEnd,
+  DrainDelayReport,
+  ResolvedDrainDelay,
+} from './drain-delay.js'
 export { MAX_TIMER_MS, requireDuration } from './duration.js'
 export {
   CORE_ERROR_CODES,

@@ -19,6 +19,13 @@ export function logEvents(emitter: Emitter<ShutdownEvents>, logger: Logger): voi
     if (tasks.length > 0 || phase === 'readiness')
       logger.info({ event: 'phase.start', phase, budgetMs, tasks }, `phase ${phase} started`)
   })
+  emitter.on('drainDelayEnd', (delay) =>
+    logger.info(
+      { event: 'drain-delay.end', ...delay },
+      `drain delay ended after ${delay.durationMs} ms: ${delay.endedBy}` +
+        (delay.mode === 'adaptive' || delay.arrivals > 0 ? ` (${delay.arrivals} new connection(s) during it)` : ''),
+    ),
+  )
   emitter.on('phaseEnd', ({ name: phase, outcome, durationMs, tasks }) => {
     if (tasks.length > 0 || phase === 'readiness')
       logger.info({ event: 'phase.end', phase, outcome, durationMs }, `phase ${phase} ended: ${outcome}`)

@@ -1,6 +1,7 @@
 import { constants } from 'node:os'
 import { type Clock, systemClock } from './clock.js'
 import { DEFAULTS } from './defaults.js'
+import { type AdaptiveDrainDelay, type ResolvedDrainDelay, resolveDrainDelay } from './drain-delay.js'
 import { requireDuration } from './duration.js'
 import { InvalidDurationError, InvalidOptionError, UnknownSignalError } from './errors.js'
 import { createJsonLogger, type Logger, silentLogger } from './logger.js'
@@ -17,10 +18,13 @@ export interface ShutdownOptions {
   safetyMarginMs?: number
   /**
    * How long the `readiness` phase keeps serving with readiness failing, while the endpoint removal
-   * propagates to every node. Default: {@link DEFAULTS}`.drainDelayMsInKubernetes` when running in Kubernetes (`KUBERNETES_SERVICE_HOST` set),
-   * else {@link DEFAULTS}`.drainDelayMsElsewhere`.
+   * propagates to every node. A number: that long. `{ minMs, maxMs, quietMs }`: adaptive — at least `minMs`,
+   * then until no new connection has arrived for `quietMs` (as the drains of `@lameduck/http` and other
+   * adapters see them; the kubelet's probes and preStop call do not count), `maxMs` at the latest; budgets
+   * count `maxMs`. Default: {@link DEFAULTS}`.drainDelayMsInKubernetes` when running in Kubernetes
+   * (`KUBERNETES_SERVICE_HOST` set), else {@link DEFAULTS}`.drainDelayMsElsewhere`.
    */
-  drainDelayMs?: number
+  drainDelayMs?: number | AdaptiveDrainDelay
   /** Signals that start the shutdown; `[]` for none. Default: {@link DEFAULTS}`.signals`. */
   signals?: readonly NodeJS.Signals[]
   /**
@@ -42,7 +46,10 @@ export interface ShutdownOptions {
 export interface ResolvedOptions {
   gracePeriodMs: number
   safetyMarginMs: number
+  /** The longest the drain delay can last: the number given, or the adaptive delay's `maxMs`. */
   drainDelayMs: number
+  /** The drain delay as given, resolved: fixed, or adaptive with its `minMs`, `maxMs` and `quietMs`. */
+  drainDelay: ResolvedDrainDelay
   signals: readonly NodeJS.Signals[]
   exit: ((code: number) => void) | undefined
   logger: Logger
@@ -121,8 +128,7 @@ export function resolveOptions(options: ShutdownOptions = {}): ResolvedOptions {
   }
 
   const inKubernetes = Boolean(env.KUBERNETES_SERVICE_HOST)
-  const drainDelayMs = requireDuration(
-    'drainDelayMs',
+  const drainDelay = resolveDrainDelay(
     options.drainDelayMs !== undefined
       ? options.drainDelayMs
       : inKubernetes
@@ -174,7 +180,8 @@ export function resolveOptions(options: ShutdownOptions = {}): ResolvedOptions {
   return {
     gracePeriodMs,
     safetyMarginMs,
-    drainDelayMs,
+    drainDelayMs: drainDelay.maxMs,
+    drainDelay,
     signals: [...new Set(signals)],
     exit,
     logger,

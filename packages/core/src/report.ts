@@ -1,4 +1,5 @@
 import { EXIT_CODES } from './defaults.js'
+import type { DrainDelayReport } from './drain-delay.js'
 import type { Phase } from './phases.js'
 
 /** How a run was started. `http` is the preStop `/shutdown` endpoint; `dispose` is `await using`/`close()`. */
@@ -68,6 +69,8 @@ export interface ShutdownReport {
   /** Every trigger in arrival order, the first included. */
   triggers: TriggerRecord[]
   phases: PhaseReport[]
+  /** How long the drain delay (the `readiness` phase) lasted and why it ended. */
+  drainDelay: DrainDelayReport
   /** Uncaught exceptions and unhandled rejections during the run; each makes the exit code 1. */
   errors: RunErrorRecord[]
 }

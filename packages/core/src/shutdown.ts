@@ -1,5 +1,6 @@
 import type { BudgetPlan } from './budget.js'
 import type { Clock } from './clock.js'
+import type { DrainDelayReport } from './drain-delay.js'
 import type { LameduckWarningCode } from './errors.js'
 import type { Logger } from './logger.js'
 import type { ResolvedOptions } from './options.js'
@@ -28,6 +29,8 @@ export interface ShutdownEvents {
   /** Every trigger; `first` is false for those that joined a run already going. */
   trigger: TriggerRecord & { first: boolean }
   phaseStart: { phase: Phase; start: number; budgetMs: number; tasks: string[] }
+  /** The drain delay is over (it ends the `readiness` phase once the phase's own tasks are done too). */
+  drainDelayEnd: DrainDelayReport
   phaseEnd: PhaseReport
   taskStart: { name: string; phase: Phase; start: number; budgetMs: number }
   taskEnd: TaskReport
@@ -50,7 +53,9 @@ export interface Shutdown {
   /** The final report, once `state` is `stopped`. */
   readonly report: ShutdownReport | undefined
   /** Resolved timing options, for adapters and docs. */
-  readonly config: Readonly<Pick<ResolvedOptions, 'gracePeriodMs' | 'safetyMarginMs' | 'drainDelayMs' | 'signals'>>
+  readonly config: Readonly<
+    Pick<ResolvedOptions, 'gracePeriodMs' | 'safetyMarginMs' | 'drainDelayMs' | 'drainDelay' | 'signals'>
+  >
   /** The logger lameduck writes to; adapters log through it too. */
   readonly logger: Logger
   /**

@@ -15,6 +15,7 @@ import {
   shared,
   TASK_OPTION_KEYS,
   taskOptions,
+  trafficSource,
 } from '@lameduck/core/adapter'
 import { HTTP_DEFAULTS } from './defaults.js'
 import { DrainForcedError, type DrainStats } from './errors.js'
@@ -49,8 +50,8 @@ export interface DrainOptions extends AdapterTaskOptions {
   critical?: boolean
   /**
    * In the drain phase, a keep-alive socket is ended once it has had no request for this long. Default:
-   * the coordinator's `drainDelayMs` — a socket idle that long was not used once since the shutdown
-   * began, so its client is unlikely to pick it in the instant it is closed. Idle time is counted from the
+   * the coordinator's `drainDelayMs` (an adaptive delay's `minMs`) — a socket idle that long was not used
+   * once since the shutdown began, so its client is unlikely to pick it in the instant it is closed. Idle time is counted from the
    * first trigger at the earliest: before it, lameduck does nothing per request.
    */
   idleMs?: number
@@ -78,6 +79,12 @@ export interface HttpDrain extends Registration {
 export const DRAIN_OPTIONS = [...TASK_OPTION_KEYS, 'idleMs', 'onDrain', 'checkTimeouts'] as const
 
 const WHERE = 'drainHttpServer'
+
+/** The shortest the coordinator's drain delay can be (a coordinator without `config.drainDelay`: the number). */
+function drainDelayFloor(shutdown: Shutdown): number {
+  const config = shutdown.config as Partial<Shutdown['config']>
+  return config.drainDelay?.minMs ?? shutdown.config.drainDelayMs
+}
 
 // One tracker per server, shared by every drain of it — another coordinator's, another copy's of this
 // package (ESM and CommonJS side by side): two trackers would mark the same sockets twice. Taken off the
@@ -125,7 +132,9 @@ export function drainHttpServer(shutdown: Shutdown, server: AnyServer, options?:
   checkOptions(WHERE, options, DRAIN_OPTIONS)
   const o: DrainOptions = options ?? {}
   const task = taskOptions(WHERE, o, HTTP_DEFAULTS.drain)
-  const idleMs = duration(`idleMs of ${WHERE}`, o.idleMs, shutdown.config.drainDelayMs)
+  // A fixed delay's length, an adaptive one's `minMs`: the delay lasted at least that long (and a socket used
+  // since the trigger was asked to close, so one still idle at the drain was not used since).
+  const idleMs = duration(`idleMs of ${WHERE}`, o.idleMs, drainDelayFloor(shutdown))
   const onDrain = optionalFunction(`onDrain of ${WHERE}`, o.onDrain)
   const checkTimeouts = boolean(
     `checkTimeouts of ${WHERE}`,
@@ -149,6 +158,8 @@ export function drainHttpServer(shutdown: Shutdown, server: AnyServer, options?:
       )
     },
     onRemove: () => {
+      offArrival()
+      traffic.remove()
       offState()
       server.off('listening', onListening)
       server.off('listening', checkOnListen)
@@ -157,6 +168,9 @@ export function drainHttpServer(shutdown: Shutdown, server: AnyServer, options?:
   })
   const name = registration.name
   const { tracker, release } = useTracker(server)
+  // New connections during the drain delay tell an adaptive delay that the load balancers still send.
+  const traffic = trafficSource(shutdown, name)
+  const offArrival = tracker.onArrival(traffic.arrived)
 
   if (server.listening) {
     server.getConnections((error, existing) => {

@@ -2,6 +2,7 @@ import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node
 import type { Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2'
 import { Server as NetServer, type Socket } from 'node:net'
 import { type TLSSocket, Server as TlsServer } from 'node:tls'
+import { isProbeTraffic } from '@lameduck/core/adapter'
 import { HTTP_DEFAULTS } from './defaults.js'
 import {
   type Internals,
@@ -30,6 +31,9 @@ const kActive = Symbol.for('lameduck:http:active')
 const kIdleSince = Symbol.for('lameduck:http:idle-since')
 const kTracker = Symbol.for('lameduck:http:tracker')
 const kCloses = Symbol.for('lameduck:http:closes')
+// On an HTTP/1 socket or HTTP/2 session accepted during lame duck: its first request is still to come, and
+// counts as an arrival for the adaptive drain delay (unless it is a probe's).
+const kFresh = Symbol.for('lameduck:http:fresh')
 // On a raw TCP socket: the socket itself, so that it can be read through the proxy `Http2Session#socket` is.
 // On an HTTP/2 session: the raw TCP socket under it.
 const kRaw = Symbol.for('lameduck:http:raw')
@@ -42,6 +46,8 @@ interface TrackedSocket extends Socket {
   [kTracker]: ConnectionTracker
   /** From the trigger on: the response lameduck asked to close the socket after (see `#closeAfter`). */
   [kCloses]: ServerResponse | undefined
+  /** Accepted during lame duck, first request not yet seen. */
+  [kFresh]: boolean
 }
 
 /** The key of a connection by its peer: how the fallback finds the TCP socket under a TLS one. */
@@ -76,6 +82,8 @@ export class ConnectionTracker {
   readonly #countResponses: boolean
   /** Keep-alive mechanics, not a budget: marks busy sockets as not idle every `sweepMs` from the trigger. */
   #sampler: NodeJS.Timeout | undefined
+  /** Called for each connection accepted during lame duck, at its first request (probes excepted). */
+  readonly #arrivals = new Set<() => void>()
   /** Fallback of `tlsParent`: the TCP sockets under TLS, by peer address. */
   readonly #rawByPeer = new Map<string, Socket>()
   /** Fallback of `parser`: the sockets the server handed to an `upgrade` or `connect` listener. */
@@ -115,6 +123,7 @@ export class ConnectionTracker {
     this.sessions.add(session)
     // `session.socket` is a proxy that forwards property reads to the TCP (h2c) or TLS (h2) socket.
     ;(session as Http2Session & { [kRaw]?: Socket })[kRaw] = this.rawOf(session.socket as Socket)
+    ;(session as Http2Session & { [kFresh]?: boolean })[kFresh] = this.lameDuck
     session.once('close', () => this.sessions.delete(session))
     if (this.draining) session.close()
   }
@@ -181,6 +190,7 @@ export class ConnectionTracker {
     tracked[kIdleSince] = performance.now()
     tracked[kTracker] = this
     tracked[kCloses] = undefined
+    tracked[kFresh] = this.lameDuck
     this.sockets.add(tracked)
     socket.once('close', this.#onSocketClose)
     return tracked
@@ -197,15 +207,42 @@ export class ConnectionTracker {
     })
   }
 
+  /**
+   * Subscribes to arrivals: connections (HTTP/1 sockets, HTTP/2 sessions) accepted during lame duck, told at
+   * their first request unless its User-Agent is a probe's (the kit's `isProbeTraffic`). Returns the
+   * unsubscribe function.
+   */
+  onArrival(listener: () => void): () => void {
+    this.#arrivals.add(listener)
+    return () => this.#arrivals.delete(listener)
+  }
+
+  #arrived(req: IncomingMessage | Http2ServerRequest): void {
+    if (isProbeTraffic(req.headers['user-agent'])) return
+    for (const listener of this.#arrivals) listener()
+  }
+
   #onRequest(req: IncomingMessage | Http2ServerRequest, res: Response): void {
     if (req.httpVersionMajor >= 2) {
+      const session = (req as Http2ServerRequest).stream?.session as (Http2Session & { [kFresh]?: boolean }) | undefined
+      if (session?.[kFresh]) {
+        session[kFresh] = false
+        this.#arrived(req)
+      }
       const responses = this.responses
       responses.add(res)
       res.on('close', () => responses.delete(res))
       return
     }
     const socket = req.socket as TrackedSocket
-    if (socket[kTracker] !== this) this.track(socket)
+    if (socket[kTracker] !== this) {
+      // Accepted before the drain was attached: not an arrival.
+      this.track(socket)
+      socket[kFresh] = false
+    } else if (socket[kFresh]) {
+      socket[kFresh] = false
+      this.#arrived(req)
+    }
     if (this.#countResponses) {
       const responses = this.responses
       responses.add(res)

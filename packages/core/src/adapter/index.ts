@@ -53,3 +53,4 @@ export {
   sleep,
   type TimingOptions,
 } from './timing.js'
+export { isProbeTraffic, NOT_TRAFFIC_USER_AGENTS, type TrafficSource, trafficSource } from './traffic.js'
