@@ -1,7 +1,7 @@
 import { type Clock, sleep } from './clock.js'
 import { DEFAULTS } from './defaults.js'
 import { requireDuration } from './duration.js'
-import { InvalidOptionError } from './errors.js'
+import { describeValue, InvalidOptionError } from './errors.js'
 import { checkOptions } from './validate.js'
 
 // The drain delay: how long the `readiness` phase keeps serving with readiness failing while the endpoint
@@ -54,6 +54,11 @@ export function resolveDrainDelay(value: unknown): ResolvedDrainDelay {
     const ms = requireDuration('drainDelayMs', value)
     return { mode: 'fixed', minMs: ms, maxMs: ms }
   }
+  if (Array.isArray(value) || Object.getPrototypeOf(value) !== Object.prototype)
+    throw new InvalidOptionError(
+      'drainDelayMs',
+      `expected a number of milliseconds or { minMs, maxMs, quietMs }, got ${Array.isArray(value) ? 'an array' : describeValue(value)}`,
+    )
   checkOptions('drainDelayMs', value, ADAPTIVE_KEYS)
   const o = value as AdaptiveDrainDelay
   if (o.maxMs === undefined)
