@@ -32,6 +32,7 @@ import {
 import { runTask } from './run-task.js'
 import type { Shutdown, ShutdownEvents, ShutdownState, ShutdownWarning, TriggerOptions } from './shutdown.js'
 import { type AbandonEvent, normalizeTask, type Registration, registration, type Task, type TaskSpec } from './task.js'
+import { terminationSummary, writeTerminationLog } from './termination-log.js'
 
 /**
  * Creates the shutdown coordinator. It installs its signal handlers at once (unless `signals: []`).
@@ -95,7 +96,10 @@ class Coordinator implements Shutdown {
           completedPhases: this.#completed.map((phase) => phase.name),
         }
       },
-      beforeExit: () => this.#removeListeners(this.#runListeners),
+      beforeExit: (code) => {
+        this.#removeListeners(this.#runListeners)
+        this.#writeTerminationLog(code)
+      },
     })
     for (const signal of options.signals) this.#listen(this.#listeners, signal, () => this.#onSignal(signal))
     if (options.signals.length > 0) {
@@ -284,6 +288,8 @@ class Coordinator implements Shutdown {
         `the run ended ${report.end - report.deadline} ms after its deadline: the event loop was blocked`,
       )
     if (!ownsExit) {
+      // Nobody here exits the process: the summary is written now, for the application's own exit.
+      if (first.trigger !== 'dispose') this.#writeTerminationLog(report.exitCode)
       this.#exitPath.release(report.exitCode)
       this.#removeListeners(this.#runListeners)
     }
@@ -463,6 +469,23 @@ class Coordinator implements Shutdown {
   }
 
   // ——— start-up checks ———
+
+  #writeTerminationLog(exitCode: number): void {
+    const path = this.#options.terminationLog
+    if (path === undefined) return
+    const report = this.#report
+    const text = report
+      ? terminationSummary({ report, exitCode })
+      : terminationSummary({
+          exitCode,
+          watchdog:
+            exitCode === EXIT_CODES.forced
+              ? 'forced by a second SIGINT before the shutdown finished'
+              : 'the watchdog ended the run at its deadline, before the shutdown finished',
+          running: [...this.#running.keys()],
+        })
+    writeTerminationLog(path, text, this.#options.logger)
+  }
 
   #unfed(): void {
     const { minMs, maxMs } = this.#options.drainDelay

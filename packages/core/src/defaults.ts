@@ -22,6 +22,10 @@ export const DEFAULTS = {
   phase: 'close' as Phase,
   critical: true,
   signals: ['SIGTERM', 'SIGINT'] as readonly NodeJS.Signals[],
+  /** Where Kubernetes reads a container's termination message (its `terminationMessagePath` default). */
+  terminationLogPath: '/dev/termination-log',
+  /** Kubernetes keeps at most 4 KiB of a termination message: the summary is cut to fit. */
+  terminationLogMaxBytes: 4096,
   /** The run's last phase ends this long before the deadline so the exit itself fits too. */
   exitReserveMs: 100,
   /** `context.stopAt()`: how long before its deadline a task stops its own work to report what is left. */

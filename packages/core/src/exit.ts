@@ -15,8 +15,11 @@ export interface ExitOptions {
   abandonAll(why: string): void
   /** What the watchdog logs when the run itself has not finished. */
   describeRun(): Record<string, unknown>
-  /** Called once, first thing at the exit (the coordinator removes its run's process listeners). */
-  beforeExit(): void
+  /**
+   * Called once, first thing at the exit, with the exit code (the coordinator removes its run's process
+   * listeners and writes the termination log).
+   */
+  beforeExit(code: number): void
 }
 
 /**
@@ -117,7 +120,7 @@ export class ExitPath {
     this.#exited = true
     this.#options.clock.clearTimeout(this.#watchdog)
     this.#stallWatch?.stop()
-    this.#options.beforeExit()
+    this.#options.beforeExit(code)
     // One exit per process: another coordinator of this run's cohort may have claimed it already. Claiming
     // gives up every task still running anywhere in the process (their onAbandon hooks run now).
     if (this.#processRun && !claimExit(this.#processRun.run)) return

@@ -5,6 +5,7 @@ import { type AdaptiveDrainDelay, type ResolvedDrainDelay, resolveDrainDelay } f
 import { requireDuration } from './duration.js'
 import { InvalidDurationError, InvalidOptionError, UnknownSignalError } from './errors.js'
 import { createJsonLogger, type Logger, silentLogger } from './logger.js'
+import { resolveTerminationLog } from './termination-log.js'
 import { checkOptions } from './validate.js'
 
 /** Options of {@link createShutdown}. Every one is optional. */
@@ -40,6 +41,12 @@ export interface ShutdownOptions {
   clock?: Clock
   /** Environment to read defaults from. Default: `process.env`. */
   env?: Record<string, string | undefined>
+  /**
+   * A file to write a summary of the run to when the process exits (at most
+   * {@link DEFAULTS}`.terminationLogMaxBytes`): Kubernetes shows it in `kubectl describe pod`. `false`: none.
+   * Default: {@link DEFAULTS}`.terminationLogPath` when it exists and is writable (in a container), else none.
+   */
+  terminationLog?: string | false
 }
 
 /** The options with every default applied and validated: what `shutdown.config` holds. */
@@ -55,6 +62,8 @@ export interface ResolvedOptions {
   logger: Logger
   fatalErrors: boolean
   clock: Clock
+  /** The file the exit writes its summary to, or `undefined`. */
+  terminationLog: string | undefined
 }
 
 // Synchronous faults that the process cannot meaningfully survive, and the debugger's signal.
@@ -78,6 +87,7 @@ const KNOWN: readonly (keyof ShutdownOptions)[] = [
   'fatalErrors',
   'clock',
   'env',
+  'terminationLog',
 ]
 
 export function resolveOptions(options: ShutdownOptions = {}): ResolvedOptions {
@@ -187,5 +197,6 @@ export function resolveOptions(options: ShutdownOptions = {}): ResolvedOptions {
     logger,
     fatalErrors: options.fatalErrors ?? false,
     clock,
+    terminationLog: resolveTerminationLog(options.terminationLog),
   }
 }

@@ -28,6 +28,8 @@ describe('README agrees with DEFAULTS', () => {
     expect(row('safetyMarginMs')).toContain(`\`${DEFAULTS.safetyMarginMs}\``)
     expect(row('drainDelayMs')).toContain(`\`${DEFAULTS.drainDelayMsInKubernetes}\` in Kubernetes`)
     expect(row('drainDelayMs')).toContain(`else \`${DEFAULTS.drainDelayMsElsewhere}\``)
+    expect(row('terminationLog')).toContain(`\`${DEFAULTS.terminationLogPath}\` when it exists`)
+    expect(row('terminationLog')).toContain(`\`${DEFAULTS.terminationLogMaxBytes}\` bytes`)
     expect(row('signals')).toContain(DEFAULTS.signals.map((s) => `'${s}'`).join(', '))
   })
 
