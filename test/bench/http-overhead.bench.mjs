@@ -25,12 +25,14 @@ const load = (port, ms) => keepAliveLoad(port, ms, concurrency)
 // by up to ~8 % in one run (where the scheduler puts them, what their JIT did), and the one measured first in
 // a round can be favoured. So the comparison is spread over `pairs` fresh pairs of processes, and the order
 // inside a round alternates (plain first, then lameduck first, …).
-const pairs = Number(process.env.BENCH_PAIRS ?? 4)
+const pairs = Number(process.env.BENCH_PAIRS ?? 8)
 const a = []
 const b = []
 for (let pair = 0; pair < pairs; pair++) {
-  const plain = await start(false)
-  const withLameduck = await start(true)
+  // Which of the two is spawned first alternates too: the second process of a pair starts on a busier machine.
+  const first = await start(pair % 2 === 1)
+  const second = await start(pair % 2 === 0)
+  const [plain, withLameduck] = pair % 2 === 0 ? [first, second] : [second, first]
   await load(plain.port, 500) // warm both up
   await load(withLameduck.port, 500)
   for (let i = 0; i < rounds / pairs; i++) {
