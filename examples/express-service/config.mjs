@@ -5,8 +5,18 @@ const env = process.env
 export const config = {
   port: Number(env.PORT ?? 3000),
   adminPort: Number(env.ADMIN_PORT ?? 9090),
-  /** Longer than the cluster needs to take a terminating pod out of every endpoint list. */
-  drainDelayMs: Number(env.DRAIN_DELAY_MS ?? 5000),
+  /**
+   * The drain delay, adaptive: at least `minMs`, over once no new connection has arrived for `quietMs`
+   * (the load balancers stopped sending), `maxMs` at the latest — longer than the slowest endpoint
+   * propagation the cluster can have. `DRAIN_DELAY_MS` (a number) makes it a fixed delay instead.
+   */
+  drainDelayMs: env.DRAIN_DELAY_MS
+    ? Number(env.DRAIN_DELAY_MS)
+    : {
+        minMs: Number(env.DRAIN_DELAY_MIN_MS ?? 2000),
+        maxMs: Number(env.DRAIN_DELAY_MAX_MS ?? 15_000),
+        quietMs: Number(env.DRAIN_DELAY_QUIET_MS ?? 1000),
+      },
   safetyMarginMs: 1000,
   /** Task budgets, per phase. */
   budgets: { drain: 10_000, flush: 3_000, release: 1_000, close: 2_000, report: 1_000 },
@@ -24,10 +34,15 @@ export const config = {
   store: env.STORE ?? 'auto',
 }
 
+/** The longest the drain delay can last: what the budget counts. */
+export function drainDelayMaxMs(c = config) {
+  return typeof c.drainDelayMs === 'number' ? c.drainDelayMs : c.drainDelayMs.maxMs
+}
+
 /**
  * What the grace period must at least be: the sum the coordinator reserves, plus its margin, plus the
  * up to 100 ms it keeps for the exit itself (see `shutdown.plan()`).
  */
 export function requiredGraceMs(c = config) {
-  return c.drainDelayMs + Object.values(c.budgets).reduce((a, b) => a + b, 0) + c.safetyMarginMs + 100
+  return drainDelayMaxMs(c) + Object.values(c.budgets).reduce((a, b) => a + b, 0) + c.safetyMarginMs + 100
 }

@@ -8,7 +8,6 @@ import { openDemoStores } from './demo-stores.mjs'
 
 const server = fileURLToPath(new URL('./server.mjs', import.meta.url))
 const token = randomBytes(16).toString('hex')
-const drainDelayMs = 2000
 const tty = process.stdout.isTTY
 const bold = (s) => (tty ? `\x1b[1m${s}\x1b[22m` : s)
 
@@ -30,14 +29,14 @@ if (stores.swept.keys > 0 || stores.swept.tables.length > 0)
 let lastLine = 0
 const result = await simulateTermination({
   command: [process.execPath, server],
-  env: { LAMEDUCK_SHUTDOWN_TOKEN: token, DRAIN_DELAY_MS: String(drainDelayMs), ...stores.env },
+  env: { LAMEDUCK_SHUTDOWN_TOKEN: token, ...stores.env },
   preStop: '/shutdown',
   preStopHeaders: { authorization: `Bearer ${token}` },
   concurrency: 64,
   warmup: '2s',
   propagation: '1s',
   tail: '1s',
-  grace: '30s',
+  grace: '35s', // as k8s/deployment.yaml: the adaptive drain delay's 15 s at most + the budgets + the margin
   onProgress: (p) => {
     const line = `  ${p.stage.padEnd(11)} ${(p.elapsedMs / 1000).toFixed(1).padStart(5)} s   ${String(p.requests).padStart(6)} requests   ${p.failed} failed   ${Math.round(p.requestsPerSecond)} req/s`
     if (tty) process.stdout.write(`\r${line}   `)
@@ -84,6 +83,14 @@ if (removed.keys > 0 || removed.tables.length > 0)
       `${removed.tables.length > 0 ? ` and table ${removed.tables.join(', ')}` : ''}`,
   )
 
+/** Why the drain delay ended, in words. */
+function delayNote(delay) {
+  if (!delay) return 'fixed'
+  if (delay.endedBy !== 'quiet') return `ended: ${delay.endedBy}`
+  if (delay.lastArrivalMs === undefined) return 'no new connection since the trigger'
+  return `quiet ${delay.durationMs - delay.lastArrivalMs} ms after the last of ${delay.arrivals} new connection(s)`
+}
+
 /** Phases and tasks as bars on a shared time axis. */
 function timeline(r) {
   const width = 50
@@ -101,7 +108,7 @@ function timeline(r) {
     rows.push([
       phase.name,
       bar(phase.start, phase.durationMs),
-      `${phase.durationMs} ms${phase.name === 'readiness' ? ' (drain delay: serving, /readyz 503)' : ''}`,
+      `${phase.durationMs} ms${phase.name === 'readiness' ? ` (drain delay: serving, /readyz 503; ${delayNote(r.drainDelay)})` : ''}`,
     ])
     for (const task of phase.tasks)
       rows.push([`  ${task.name}`, bar(task.start, task.durationMs), `${task.durationMs} ms ${task.outcome}`])

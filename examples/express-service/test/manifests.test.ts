@@ -3,7 +3,7 @@ import { DEFAULTS, type Phase } from '@lameduck/core'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import { testShutdown } from '../../../test/support/shutdown.js'
-import { config, requiredGraceMs } from '../config.mjs'
+import { config, drainDelayMaxMs, requiredGraceMs } from '../config.mjs'
 
 const load = (file: string) => parse(readFileSync(new URL(`../k8s/${file}`, import.meta.url), 'utf8'))
 const deployment = load('deployment.yaml')
@@ -18,18 +18,30 @@ const env = Object.fromEntries(
 )
 const portNamed = (name: string) => container.ports.find((p: { name: string }) => p.name === name)?.containerPort
 
+// The drain delay the pod is given: adaptive, from its three variables (DRAIN_DELAY_MS would make it fixed).
+const podDelay = {
+  minMs: Number(env.DRAIN_DELAY_MIN_MS),
+  maxMs: Number(env.DRAIN_DELAY_MAX_MS),
+  quietMs: Number(env.DRAIN_DELAY_QUIET_MS),
+}
+const configured = { ...config, drainDelayMs: podDelay }
+
 describe('k8s manifests agree with the service configuration', () => {
-  it('the grace period covers the drain delay, every phase budget and the margin', () => {
-    const configured = { ...config, drainDelayMs: Number(env.DRAIN_DELAY_MS) }
+  it('the pod runs the adaptive drain delay of config.mjs', () => {
+    expect(env.DRAIN_DELAY_MS).toBeUndefined()
+    expect(podDelay).toEqual(config.drainDelayMs)
+  })
+
+  it('the grace period covers the drain delay at its longest, every phase budget and the margin', () => {
+    expect(drainDelayMaxMs(configured)).toBe(podDelay.maxMs)
     expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThanOrEqual(requiredGraceMs(configured))
     expect(Number(env.TERMINATION_GRACE_PERIOD_SECONDS)).toBe(pod.terminationGracePeriodSeconds)
-    expect(Number(env.DRAIN_DELAY_MS)).toBe(config.drainDelayMs)
   })
 
   it('the coordinator itself agrees: with these budgets and this grace period, its plan fits', () => {
     const shutdown = testShutdown({
       gracePeriodMs: pod.terminationGracePeriodSeconds * 1000,
-      drainDelayMs: Number(env.DRAIN_DELAY_MS),
+      drainDelayMs: podDelay,
       safetyMarginMs: config.safetyMarginMs,
     })
     for (const [phase, timeoutMs] of Object.entries(config.budgets))
@@ -37,7 +49,6 @@ describe('k8s manifests agree with the service configuration', () => {
     const plan = shutdown.plan()
     expect(plan.fits).toBe(true)
     // config.mjs's formula is the coordinator's: reservations + margin + the exit reserve.
-    const configured = { ...config, drainDelayMs: Number(env.DRAIN_DELAY_MS) }
     expect(requiredGraceMs(configured)).toBe(plan.totalMs + plan.safetyMarginMs + DEFAULTS.exitReserveMs)
     expect(plan.availableMs).toBeGreaterThanOrEqual(plan.totalMs)
     shutdown.uninstall()
