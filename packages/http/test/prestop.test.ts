@@ -126,7 +126,7 @@ describe('lameduck-prestop against a real service', () => {
     const hook = await prestop(['--port', String(port), '--timeout', '300ms'], { LAMEDUCK_SHUTDOWN_TOKEN: TOKEN })
     expect(hook.code).toBe(3)
     expect(hook.stderr).toMatch(
-      /no report from 127\.0\.0\.1:\d+\/shutdown within 500 ms \(--timeout\): the shutdown goes on/,
+      /no report from 127\.0\.0\.1:\d+\/shutdown within 300 ms \(--timeout\): the shutdown goes on/,
     )
     expect((await service.exited).code).toBe(0)
     expect(service.stdout).toContain('flush ran')
