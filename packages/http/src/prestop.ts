@@ -14,7 +14,7 @@ import { HTTP_DEFAULTS } from './defaults.js'
 
 const NAME = 'lameduck-prestop'
 
-interface FlagDoc {
+export interface FlagDoc {
   name: string
   value?: string
   help: string
@@ -24,7 +24,8 @@ interface FlagDoc {
 
 const { probes, prestop } = HTTP_DEFAULTS
 
-const FLAGS: FlagDoc[] = [
+/** The flags, in the order --help lists them (the README table is checked against it). */
+export const PRESTOP_FLAGS: readonly FlagDoc[] = [
   {
     name: 'port',
     value: 'n',
@@ -87,7 +88,7 @@ the shutdown failed or could not be started. The token comes from the container'
 ${USAGE}
 
 Options:
-${FLAGS.map((f) => {
+${PRESTOP_FLAGS.map((f) => {
   const flag = `--${f.name}${f.value ? ` <${f.value}>` : ''}`
   return `  ${flag.padEnd(22)} ${f.help} (default: ${f.default})`
 }).join('\n')}
@@ -161,13 +162,13 @@ export async function main(
 
 /** `--prot 3000` → "did you mean --port?", before parseArgs' own message, which suggests nothing. */
 function checkFlags(argv: readonly string[]): void {
-  const known = FLAGS.map((f) => f.name)
+  const known = PRESTOP_FLAGS.map((f) => f.name)
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string
     if (!arg.startsWith('--'))
       throw new UsageError(`unexpected argument ${JSON.stringify(arg)}: every option is a --flag`)
     const [name, inline] = arg.slice(2).split(/=(.*)/s) as [string, string | undefined]
-    const flag = FLAGS.find((f) => f.name === name)
+    const flag = PRESTOP_FLAGS.find((f) => f.name === name)
     if (flag) {
       if (flag.value !== undefined && inline === undefined) {
         const value = argv[i + 1]
@@ -193,7 +194,7 @@ function parse(argv: readonly string[], env: Record<string, string | undefined>)
   const { values } = parseArgs({
     args: [...argv],
     strict: true,
-    options: Object.fromEntries(FLAGS.map((f) => [f.name, { type: f.value ? 'string' : 'boolean' }])) as Record<
+    options: Object.fromEntries(PRESTOP_FLAGS.map((f) => [f.name, { type: f.value ? 'string' : 'boolean' }])) as Record<
       string,
       { type: 'string' | 'boolean' }
     >,

@@ -213,7 +213,7 @@ function kubeletUnauthorized(req: Request): ShutdownWarning {
           'httpHeaders hold a literal copy, stale since the Secret changed — roll the Deployment with the new value. '
         : 'It sent no Authorization header: either the hook has no Authorization header in its httpHeaders, or it says ' +
           'scheme: HTTPS for this plain-HTTP port — the kubelet then retries over HTTP WITHOUT the ' +
-          'Authorization header; use scheme: HTTP (the default). ') +
+          'Authorization header (its LifecycleHTTPFallback event says so); use scheme: HTTP (the default). ') +
       "Better: an exec hook, lameduck-prestop, reads the token from the container's environment and keeps it " +
       'out of the pod spec (docs/kubernetes.md).',
     details: { userAgent: req.headers['user-agent'], authorization: sent ? 'wrong' : 'missing' },
