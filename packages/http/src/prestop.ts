@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http'
+import { type ClientRequest, request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { parseArgs } from 'node:util'
 import { InvalidOptionError, LameduckError, type ShutdownReport, UnknownOptionError } from '@lameduck/core'
@@ -217,7 +217,7 @@ function parse(argv: readonly string[], env: Record<string, string | undefined>)
     const host = str('host') ?? prestop.host
     if (host === '') throw new UsageError('--host needs an address')
     const given = str('port')
-    // An empty PORT is no port: `env: [{ name: PORT, value: "" }]` is how a chart leaves it out.
+    // An empty PORT counts as none, as an empty token does not (that one is a mistake to point out).
     const raw = given ?? (env[prestop.portEnv] || undefined)
     const source = given === undefined ? `${prestop.portEnv} (from the environment)` : '--port'
     if (raw === undefined)
@@ -232,8 +232,12 @@ function parse(argv: readonly string[], env: Record<string, string | undefined>)
   }
 
   const path = str('path') ?? probes.paths.shutdown
-  if (!path.startsWith('/'))
-    throw new InvalidOptionError('--path', `expected a path starting with "/"; got ${JSON.stringify(path)}`)
+  // Node refuses a path with white space or control characters when the request is made: refused here.
+  if (!/^\/[\x21-\x7e]*$/.test(path))
+    throw new InvalidOptionError(
+      '--path',
+      `expected a path starting with "/", without spaces or control characters; got ${JSON.stringify(path)}`,
+    )
 
   const timeout = str('timeout')
   const timeoutMs = timeout === undefined ? undefined : parseTimeout(timeout)
@@ -304,19 +308,26 @@ function call(target: Target): Promise<Answer> {
       resolve(answer)
     }
     const send = target.https ? httpsRequest : httpRequest
-    const req = send({
-      ...target.options,
-      method: 'POST',
-      path: target.path,
-      agent: false,
-      // Loopback: the service's certificate names its public host, not 127.0.0.1, and nothing sits between.
-      ...(target.https ? { rejectUnauthorized: false } : {}),
-      headers: {
-        'user-agent': NAME,
-        'content-length': '0',
-        ...(target.token === undefined ? {} : { authorization: `Bearer ${target.token}` }),
-      },
-    })
+    let req: ClientRequest
+    try {
+      req = send({
+        ...target.options,
+        method: 'POST',
+        path: target.path,
+        agent: false,
+        // Loopback: the service's certificate names its public host, not 127.0.0.1, and nothing sits between.
+        ...(target.https ? { rejectUnauthorized: false } : {}),
+        headers: {
+          'user-agent': NAME,
+          'content-length': '0',
+          ...(target.token === undefined ? {} : { authorization: `Bearer ${target.token}` }),
+        },
+      })
+    } catch (error) {
+      // What the flags' checks let through and Node still refuses when building the request.
+      resolve({ problem: `could not call ${where}: ${(error as Error).message}` })
+      return
+    }
     const timer =
       target.timeoutMs === undefined
         ? undefined
