@@ -16,7 +16,7 @@ const PACKAGE = join(root, 'packages/http')
 const IN_IMAGE = '/app/node_modules/@lameduck/http/bin/lameduck-prestop.js'
 const SERVICE = join(PACKAGE, 'test/fixtures/prestop-service.mjs')
 const TOKEN = 'docs-test-token-0123456789abcdef'
-const DOCS = ['packages/http/README.md', 'docs/security.md', 'docs/kubernetes.md']
+const DOCS = ['README.md', 'packages/http/README.md', 'docs/security.md', 'docs/kubernetes.md']
 
 const dir = mkdtempSync(join(tmpdir(), 'lameduck-prestop-docs-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -32,7 +32,7 @@ interface Hook {
   token: boolean
 }
 
-/** Every `exec.command` that runs lameduck-prestop, in every ```yaml block of the docs. */
+/** Every `exec.command` that runs lameduck-prestop, in every ```yaml block of the docs and in their prose. */
 function hooks(): Hook[] {
   const found: Hook[] = []
   for (const doc of DOCS) {
@@ -53,6 +53,9 @@ function hooks(): Hook[] {
       }
       walk(parse(dedent(block)), undefined)
     }
+    // In the prose: `exec: { command: [...] }` — a fragment; the token comes from the environment.
+    for (const [, list] of text.matchAll(/exec: \{ command: (\[[^\]]*\]) \}/g))
+      found.push({ doc, command: JSON.parse(list as string), token: true })
   }
   return found
 }
