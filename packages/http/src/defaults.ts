@@ -34,6 +34,16 @@ export const HTTP_DEFAULTS = {
     /** A shorter token is warned about (`LAMEDUCK_WARN_SHORT_TOKEN`). */
     minTokenLength: 16,
   },
+  /**
+   * `lameduck-prestop`, the exec preStop hook. Its path and token variable are those of `probes`; it has no
+   * timeout of its own: the kubelet stops waiting for a hook at the end of the grace period.
+   */
+  prestop: {
+    /** Loopback: the hook runs inside the container, and the endpoint need not be reachable from the pod IP. */
+    host: '127.0.0.1',
+    /** Without `--port` (or `--socket`), the port is read from this environment variable. */
+    portEnv: 'PORT',
+  },
   /** How often the drain looks for idle sockets, and how often activity is sampled from the trigger on. */
   sweepMs: 25,
   /** Load balancers commonly drop idle connections after 60 s; a server must keep them open longer. */

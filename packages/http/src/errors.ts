@@ -3,9 +3,14 @@ import { HTTP_DEFAULTS } from './defaults.js'
 
 /**
  * The closed catalogue of the error codes `@lameduck/http` throws or records: `LAMEDUCK_ERR_DRAIN_FORCED`
- * ({@link DrainForcedError}) and `LAMEDUCK_ERR_SHUTDOWN_TOKEN_REQUIRED` ({@link ShutdownTokenRequiredError}).
+ * ({@link DrainForcedError}), `LAMEDUCK_ERR_NOT_A_SOCKET` ({@link NotASocketError}) and
+ * `LAMEDUCK_ERR_SHUTDOWN_TOKEN_REQUIRED` ({@link ShutdownTokenRequiredError}).
  */
-export const HTTP_ERROR_CODES = ['LAMEDUCK_ERR_DRAIN_FORCED', 'LAMEDUCK_ERR_SHUTDOWN_TOKEN_REQUIRED'] as const
+export const HTTP_ERROR_CODES = [
+  'LAMEDUCK_ERR_DRAIN_FORCED',
+  'LAMEDUCK_ERR_NOT_A_SOCKET',
+  'LAMEDUCK_ERR_SHUTDOWN_TOKEN_REQUIRED',
+] as const
 
 /** A code of {@link HTTP_ERROR_CODES}. */
 export type HttpErrorCode = (typeof HTTP_ERROR_CODES)[number]
@@ -16,7 +21,8 @@ export type HttpErrorCode = (typeof HTTP_ERROR_CODES)[number]
  * `drainHttpServer` after the server accepted connections; `HEADERS_TIMEOUT` — `headersTimeout` not above
  * `keepAliveTimeout`; `KEEPALIVE_TIMEOUT` — `keepAliveTimeout` below the common load-balancer idle
  * timeout; `LISTEN_AFTER_DRAIN` — `server.listen()` after the server's drain began (closed at once);
- * `SHORT_TOKEN` — a `/shutdown` token shorter than {@link HTTP_DEFAULTS}`.probes.minTokenLength`.
+ * `PRESTOP_UNAUTHORIZED` — the kubelet's preStop `httpGet` (`User-Agent: kube-lifecycle/…`) got 401 from
+ * `/shutdown`; `SHORT_TOKEN` — a `/shutdown` token shorter than {@link HTTP_DEFAULTS}`.probes.minTokenLength`.
  */
 export const HTTP_WARNING_CODES = [
   'LAMEDUCK_WARN_ADMIN_NO_TOKEN',
@@ -24,6 +30,7 @@ export const HTTP_WARNING_CODES = [
   'LAMEDUCK_WARN_HEADERS_TIMEOUT',
   'LAMEDUCK_WARN_KEEPALIVE_TIMEOUT',
   'LAMEDUCK_WARN_LISTEN_AFTER_DRAIN',
+  'LAMEDUCK_WARN_PRESTOP_UNAUTHORIZED',
   'LAMEDUCK_WARN_SHORT_TOKEN',
 ] as const
 
@@ -40,6 +47,26 @@ export class ShutdownTokenRequiredError extends ConfigurationError {
       'the /shutdown endpoint needs a token on the application port: pass { token } or set ' +
         `${HTTP_DEFAULTS.probes.tokenEnv}, and send it from the preStop hook as "Authorization: Bearer <token>" ` +
         '(see docs/security.md). To expose it without one, pass { insecure: true }.',
+    )
+  }
+}
+
+/**
+ * `socketPath` of `listenAdmin` names something that is not a Unix socket — a file, a directory, a symbolic
+ * link: it is left alone (only a socket nobody listens on any more is removed, as stale).
+ */
+export class NotASocketError extends ConfigurationError {
+  declare readonly code: 'LAMEDUCK_ERR_NOT_A_SOCKET'
+
+  constructor(
+    readonly path: string,
+    /** What is there instead: `'file'`, `'directory'`, `'symbolic link'`, … */
+    readonly found: string,
+  ) {
+    super(
+      'LAMEDUCK_ERR_NOT_A_SOCKET',
+      `socketPath of listenAdmin: ${JSON.stringify(path)} is a ${found}, not a Unix socket; refusing to ` +
+        'replace it. Choose a path of its own (e.g. in an emptyDir volume: /run/lameduck/admin.sock).',
     )
   }
 }

@@ -1,4 +1,11 @@
-export { type AdminOptions, type AdminServer, listenAdmin } from './admin.js'
+export {
+  type AdminOptions,
+  type AdminPortOptions,
+  type AdminServer,
+  type AdminSocketOptions,
+  type AdminSocketServer,
+  listenAdmin,
+} from './admin.js'
 export { HTTP_DEFAULTS } from './defaults.js'
 export { type DrainContext, type DrainOptions, drainHttpServer, type HttpDrain } from './drain.js'
 export {
@@ -8,6 +15,7 @@ export {
   HTTP_WARNING_CODES,
   type HttpErrorCode,
   type HttpWarningCode,
+  NotASocketError,
   ShutdownTokenRequiredError,
 } from './errors.js'
 export {

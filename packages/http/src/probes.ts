@@ -1,6 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
-import { describeValue, InvalidOptionError, type Shutdown, type ShutdownReport } from '@lameduck/core'
+import {
+  describeValue,
+  InvalidOptionError,
+  type Shutdown,
+  type ShutdownReport,
+  type ShutdownWarning,
+} from '@lameduck/core'
 import {
   boolean,
   checkOptions,
@@ -98,6 +104,7 @@ export function probeHandler(
       message: `the /shutdown token has ${token.length} characters; use at least ${minTokenLength} random ones (e.g. openssl rand -hex 24)`,
     })
   const authorized = token === undefined ? () => true : createTokenCheck(token)
+  let hinted = false
 
   return (req, res) => {
     const path = pathOf(req.url)
@@ -121,6 +128,12 @@ export function probeHandler(
       if (!authorized(req.headers)) {
         res.setHeader('www-authenticate', 'Bearer realm="lameduck"')
         send(req, res, 401, { error: 'unauthorized' })
+        // The kubelet ignores the 401: without this line nobody learns why the hook did nothing. Once per
+        // handler: one preStop per termination, and a caller faking the User-Agent cannot flood the log.
+        if (!hinted && isKubelet(req)) {
+          hinted = true
+          shutdown.warn(kubeletUnauthorized(req))
+        }
         return true
       }
       triggerShutdown(shutdown, req, res)
@@ -179,6 +192,32 @@ function tokenProblem(token: unknown): string | undefined {
   const bad = token.search(/[^\x21-\x7e]/)
   if (bad !== -1) return `a string of ${token.length} characters with a space, control or non-ASCII one at index ${bad}`
   return undefined
+}
+
+/** The kubelet's lifecycle hooks say `User-Agent: kube-lifecycle/<major>.<minor>` (its probes, `kube-probe/…`). */
+function isKubelet(req: Request): boolean {
+  const agent = req.headers['user-agent']
+  return typeof agent === 'string' && agent.startsWith('kube-lifecycle/')
+}
+
+function kubeletUnauthorized(req: Request): ShutdownWarning {
+  const sent = req.headers.authorization !== undefined
+  const { tokenEnv } = HTTP_DEFAULTS.probes
+  return {
+    code: 'LAMEDUCK_WARN_PRESTOP_UNAUTHORIZED',
+    message:
+      `the kubelet's preStop hook got 401 from ${pathOf(req.url)}: nothing runs until SIGTERM, and the kubelet ` +
+      'ignores the status. ' +
+      (sent
+        ? `It sent an Authorization header with another token than the service's (${tokenEnv}): the hook's ` +
+          'httpHeaders hold a literal copy, stale since the Secret changed — roll the Deployment with the new value. '
+        : 'It sent no Authorization header: either the hook has no Authorization header in its httpHeaders, or it says ' +
+          'scheme: HTTPS for this plain-HTTP port — the kubelet then retries over HTTP WITHOUT the ' +
+          'Authorization header (its LifecycleHTTPFallback event says so); use scheme: HTTP (the default). ') +
+      "Better: an exec hook, lameduck-prestop, reads the token from the container's environment and keeps it " +
+      'out of the pod spec (docs/kubernetes.md).',
+    details: { userAgent: req.headers['user-agent'], authorization: sent ? 'wrong' : 'missing' },
+  }
 }
 
 function triggerShutdown(shutdown: Shutdown, req: Request, res: Response): void {

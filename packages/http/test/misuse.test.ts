@@ -230,6 +230,32 @@ describe('options objects: unknown keys, null, wrong types, durations', () => {
       ['a handler', admin({ port: 0, handlers: [() => false, 1] }), INVALID, /handlers\[1\] of listenAdmin.*got 1/],
       ['probe option', admin({ port: 0, insecure: 1 }), INVALID, /insecure of listenAdmin/],
       ['no coordinator', () => listenAdmin(null as never, { port: 0 }), INVALID, /shutdown argument of listenAdmin/],
+      [
+        'socketPath empty',
+        admin({ socketPath: '' }),
+        INVALID,
+        /socketPath of listenAdmin: expected a non-empty string/,
+      ],
+      ['socketPath a number', admin({ socketPath: 9090 }), INVALID, /socketPath of listenAdmin: .*got 9090/],
+      [
+        'socketPath and port',
+        admin({ socketPath: '/run/a.sock', port: 9090 }),
+        INVALID,
+        /socketPath of listenAdmin: a Unix socket has no port: pass \{ port, host\? \} or \{ socketPath \}, not both; got port 9090/,
+      ],
+      ['socketPath and host', admin({ socketPath: '/run/a.sock', host: '127.0.0.1' }), INVALID, /has no host/],
+      [
+        'socketPath relative',
+        admin({ socketPath: 'admin.sock' }),
+        INVALID,
+        /expected an absolute path.*got "admin\.sock"/,
+      ],
+      [
+        'socketPath too long',
+        admin({ socketPath: `/run/${'x'.repeat(120)}.sock` }),
+        INVALID,
+        /is 130 bytes; a Unix socket path holds at most 10[37] .*cut short/,
+      ],
     ]
     // listenAdmin is async: a mistake rejects its promise before anything listens.
     await expectRows(rows)

@@ -237,3 +237,51 @@ describe('/shutdown', () => {
     expect(codes).toEqual(['LAMEDUCK_WARN_SHORT_TOKEN'])
   })
 })
+
+describe('the kubelet getting 401 from /shutdown: LAMEDUCK_WARN_PRESTOP_UNAUTHORIZED', () => {
+  const kubelet = { 'user-agent': 'kube-lifecycle/1.31' }
+
+  it('no Authorization header: the missing httpHeaders, or an https hook on a plain-HTTP port', async () => {
+    const { shutdown, port } = await serve()
+    const warnings: { code: string; message: string; details?: Record<string, unknown> }[] = []
+    shutdown.on('warning', (w) => warnings.push(w))
+    expect((await get('http', port, '/shutdown', { headers: kubelet })).status).toBe(401)
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toMatchObject({
+      code: 'LAMEDUCK_WARN_PRESTOP_UNAUTHORIZED',
+      details: { userAgent: 'kube-lifecycle/1.31', authorization: 'missing' },
+    })
+    const message = warnings[0]?.message ?? ''
+    expect(message).toContain("the kubelet's preStop hook got 401 from /shutdown: nothing runs until SIGTERM")
+    expect(message).toContain('the hook has no Authorization header in its httpHeaders')
+    expect(message).toContain('scheme: HTTPS for this plain-HTTP port — the kubelet then retries over HTTP WITHOUT')
+    expect(message).toContain('lameduck-prestop')
+    expect(shutdown.state).toBe('running')
+  })
+
+  it('a wrong token: a stale literal copy in the pod spec; never the token itself', async () => {
+    const { shutdown, port } = await serve()
+    const warnings: { message: string; details?: Record<string, unknown> }[] = []
+    shutdown.on('warning', (w) => warnings.push(w))
+    const headers = { ...kubelet, authorization: 'Bearer an-old-token-0123456789' }
+    expect((await get('http', port, '/shutdown', { headers })).status).toBe(401)
+    expect(warnings[0]?.details).toMatchObject({ authorization: 'wrong' })
+    expect(warnings[0]?.message).toMatch(/another token than the service's .* stale since the Secret changed/)
+    expect(JSON.stringify(warnings)).not.toContain('an-old-token')
+    expect(JSON.stringify(warnings)).not.toContain(TOKEN)
+  })
+
+  it('once per handler; not for other callers; not when the kubelet is authorized', async () => {
+    const { shutdown, port } = await serve()
+    const warnings: string[] = []
+    shutdown.on('warning', (w) => warnings.push(w.code))
+    expect((await get('http', port, '/shutdown', { headers: { 'user-agent': 'curl/8.5.0' } })).status).toBe(401)
+    expect((await get('http', port, '/shutdown')).status).toBe(401)
+    expect(warnings).toEqual([])
+    await get('http', port, '/shutdown', { headers: kubelet })
+    await get('http', port, '/shutdown', { headers: kubelet })
+    expect(warnings).toEqual(['LAMEDUCK_WARN_PRESTOP_UNAUTHORIZED'])
+    expect((await get('http', port, '/shutdown', { headers: { ...kubelet, ...auth } })).status).toBe(200)
+    expect(warnings).toEqual(['LAMEDUCK_WARN_PRESTOP_UNAUTHORIZED'])
+  })
+})

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { literal, readmeTables } from '../../../test/support/adapter-contract.js'
 import { ADMIN_OPTIONS } from '../src/admin.js'
 import { DRAIN_OPTIONS } from '../src/drain.js'
+import { PRESTOP_FLAGS } from '../src/prestop.js'
 import { PROBE_OPTIONS } from '../src/probes.js'
 
 // Defaults live in HTTP_DEFAULTS and the option lists in the checks the code makes; this keeps the README's
@@ -12,6 +13,7 @@ const { readme, tables, defaultOf } = readmeTables(new URL('../README.md', impor
   drainHttpServer: '## `drainHttpServer(',
   createProbes: '### Options of `createProbes`',
   listenAdmin: '## `listenAdmin(',
+  prestop: '## `lameduck-prestop`',
 })
 /** `65000` as the README's code writes it: `65_000`. */
 const numeric = (value: number) => String(value).replace(/\B(?=(\d{3})+$)/g, '_')
@@ -45,6 +47,19 @@ describe('README agrees with the code', () => {
     expect(defaultOf('createProbes', 'token')).toContain(`\`${probes.tokenEnv}\``)
     expect(defaultOf('createProbes', 'insecure')).toContain(literal(probes.insecure))
     expect(tables.createProbes.get('token')?.[3]).toContain(`at least ${probes.minTokenLength} characters`)
+  })
+
+  it('documents every flag of lameduck-prestop, with its value and the default HTTP_DEFAULTS has', () => {
+    const { prestop } = tables
+    expect([...prestop.keys()]).toEqual(PRESTOP_FLAGS.map((flag) => `--${flag.name}`))
+    for (const flag of PRESTOP_FLAGS)
+      expect(prestop.get(`--${flag.name}`)?.[1], flag.name).toBe(flag.value === undefined ? '' : `\`${flag.value}\``)
+    const { probes } = HTTP_DEFAULTS
+    expect(defaultOf('prestop', '--port')).toBe(`env \`${HTTP_DEFAULTS.prestop.portEnv}\``)
+    expect(defaultOf('prestop', '--host')).toBe(`\`${HTTP_DEFAULTS.prestop.host}\``)
+    expect(defaultOf('prestop', '--path')).toBe(`\`${probes.paths.shutdown}\``)
+    expect(defaultOf('prestop', '--token-env')).toBe(`\`${probes.tokenEnv}\``)
+    expect(defaultOf('prestop', '--timeout')).toBe('none')
   })
 
   it('the numbers its code and prose give are the defaults', () => {

@@ -3,6 +3,7 @@ import type { Registration, Shutdown } from '@lameduck/core'
 import {
   type AdminOptions,
   type AdminServer,
+  type AdminSocketServer,
   createProbes,
   createProbesFor,
   type DrainForcedError,
@@ -34,7 +35,13 @@ describe('public types of @lameduck/http', () => {
     expectTypeOf(drain[Symbol.dispose]).toEqualTypeOf<() => void>()
     expectTypeOf(drain.stats).toEqualTypeOf<DrainStats | undefined>()
     expectTypeOf(drain.connections).returns.toBeNumber()
-    expectTypeOf(listenAdmin).returns.resolves.toEqualTypeOf<AdminServer>()
+    expectTypeOf(listenAdmin(shutdown, { port: 0 })).resolves.toEqualTypeOf<AdminServer>()
+    expectTypeOf(
+      listenAdmin(shutdown, { socketPath: '/run/app/admin.sock' }),
+    ).resolves.toEqualTypeOf<AdminSocketServer>()
+    expectTypeOf<AdminServer['port']>().toBeNumber()
+    expectTypeOf<AdminSocketServer['socketPath']>().toBeString()
+    expectTypeOf<AdminSocketServer>().toExtend<Registration>()
     expectTypeOf<AdminServer>().toExtend<Registration>()
     expectTypeOf<AdminServer['close']>().returns.resolves.toBeVoid()
   })
@@ -50,8 +57,13 @@ describe('public types of @lameduck/http', () => {
     drainHttpServer(shutdown, server, { phase: 'later' })
     // @ts-expect-error the old name of an option
     drainHttpServer(shutdown, server, { timeout: 1000 })
-    // @ts-expect-error port is required
+    // @ts-expect-error port (or socketPath) is required
     void listenAdmin(shutdown, {})
+    // @ts-expect-error a Unix socket has no port
+    void listenAdmin(shutdown, { socketPath: '/run/app/admin.sock', port: 9090 })
+    // Options typed as the union still go in; the result is one server or the other.
+    const options = { port: 0 } as AdminOptions
+    expectTypeOf(listenAdmin(shutdown, options)).resolves.toEqualTypeOf<AdminServer | AdminSocketServer>()
   })
 
   it('createProbes takes (shutdown, options?) and its options nothing internal', () => {
