@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { DEFAULTS, type Phase } from '@lameduck/core'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
@@ -54,13 +54,20 @@ describe('k8s manifests agree with the service configuration', () => {
     shutdown.uninstall()
   })
 
-  it('preStop calls /shutdown on the application port with a bearer token', () => {
-    const hook = container.lifecycle.preStop.httpGet
-    expect(hook.path).toBe(config.paths.shutdown)
-    expect(portNamed(hook.port)).toBe(config.port)
-    expect(hook.httpHeaders[0].name).toBe('Authorization')
-    expect(hook.httpHeaders[0].value).toMatch(/^Bearer \S+$/)
-    expect(container.env.some((e: { name: string }) => e.name === 'LAMEDUCK_SHUTDOWN_TOKEN')).toBe(true)
+  it('preStop runs lameduck-prestop in the container: /shutdown on the application port, the token from the Secret', () => {
+    expect(container.lifecycle.preStop.httpGet).toBeUndefined()
+    const [node, bin, ...args] = container.lifecycle.preStop.exec.command as string[]
+    expect(node).toBe('node')
+    // The installed package's bin, under the image's working directory.
+    expect(bin).toBe(`${container.workingDir}/node_modules/@lameduck/http/bin/lameduck-prestop.js`)
+    expect(existsSync(new URL('../../../packages/http/bin/lameduck-prestop.js', import.meta.url))).toBe(true)
+    const flag = (name: string) => args[args.indexOf(name) + 1]
+    expect(Number(flag('--port'))).toBe(config.port)
+    expect(flag('--path')).toBe(config.paths.shutdown)
+    // No token in the pod spec: the hook reads the variable the service reads, from the Secret.
+    expect(JSON.stringify(container.lifecycle)).not.toMatch(/Bearer|token/i)
+    const tokenVar = container.env.find((e: { name: string }) => e.name === 'LAMEDUCK_SHUTDOWN_TOKEN')
+    expect(tokenVar?.valueFrom?.secretKeyRef).toBeTruthy()
   })
 
   it('probes hit the service paths and port; ports match the environment', () => {
