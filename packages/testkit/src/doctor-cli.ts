@@ -24,14 +24,14 @@ const FLAGS: FlagDoc[] = [
   {
     name: 'container',
     value: 'name',
-    help: 'a container of the service (repeatable)',
+    help: 'a container of the service; repeatable',
     default: 'those that declare the plan’s port (no plan: any port), else all',
     multiple: true,
   },
   {
     name: 'ignore',
     value: 'code',
-    help: 'leave out findings of this code (repeatable)',
+    help: 'leave out findings of this code; repeatable',
     default: 'none',
     multiple: true,
   },
