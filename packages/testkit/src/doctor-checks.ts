@@ -292,7 +292,10 @@ function checkPreStop(w: ManifestObject, cPath: Path, name: string, plan: Doctor
   if (command) {
     const line = command.map(String).join(' ')
     if (isLameduckHook(line)) return
-    const url = /\b(https?):\/\/[^\s/'":]+(?::(\d+))?(\/[^\s'"]*)?/.exec(line)
+    // A URL, with a scheme or (as curl and wget take it) a loopback host and port without one.
+    const url =
+      /\b(https?):\/\/[^\s/'":]+(?::(\d+))?(\/[^\s'"]*)?/.exec(line) ??
+      /(?:^|[\s'"])()(?:localhost|127\.0\.0\.1|\[::1\]):(\d+)(\/[^\s'"]*)?/.exec(line)
     if (!url) {
       wrong(execPath, `runs ${JSON.stringify(line)}, which does not call ${target}`)
       return
