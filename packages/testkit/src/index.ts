@@ -1,5 +1,27 @@
 export { HELP, main } from './cli.js'
 export { SIM_DEFAULTS } from './defaults.js'
+export { checkManifests, type DoctorOptions, type DoctorResult } from './doctor.js'
+export { DOCTOR_HELP, doctorMain } from './doctor-cli.js'
+export { DOCTOR_DEFAULTS } from './doctor-defaults.js'
+export { DoctorError, type DoctorErrorCode } from './doctor-errors.js'
+export {
+  DOCTOR_FINDING_CODES,
+  DOCTOR_PLAN_ONLY,
+  DOCTOR_PLAN_PARTLY,
+  type DoctorFinding,
+  type DoctorFindingCode,
+} from './doctor-findings.js'
+export {
+  type DoctorDrainDelay,
+  type DoctorHttpOptions,
+  type DoctorPlan,
+  type DoctorPlanHttp,
+  doctorPlan,
+  parseDoctorPlan,
+  readDoctorPlan,
+  writeDoctorPlan,
+} from './doctor-plan.js'
+export { type ManifestSource, readManifestSources } from './doctor-yaml.js'
 export { parseDuration } from './duration.js'
 export {
   SimulatorError,
