@@ -1,4 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { DEFAULTS, type Phase } from '@lameduck/core'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
@@ -87,5 +91,28 @@ describe('k8s manifests agree with the service configuration', () => {
     expect(service.spec.ports.map((p: { targetPort: string }) => p.targetPort)).toEqual(['http'])
     expect(pdb.spec.minAvailable).toBeLessThan(deployment.spec.replicas)
     expect(deployment.spec.strategy.rollingUpdate.maxUnavailable).toBe(0)
+  })
+})
+
+describe('lameduck-doctor passes the manifests', () => {
+  const root = fileURLToPath(new URL('..', import.meta.url))
+  const doctor = fileURLToPath(new URL('../../../packages/testkit/bin/lameduck-doctor.js', import.meta.url))
+  const run = (args: string[]) => spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8' })
+
+  it('against the plan doctor-plan.mjs writes from config.mjs, and without a plan', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'express-service-plan-'))
+    try {
+      const plan = join(dir, 'lameduck-plan.json')
+      const written = run(['doctor-plan.mjs', plan])
+      expect(written.status, written.stderr).toBe(0)
+      expect(JSON.parse(readFileSync(plan, 'utf8')).plan.drainDelay).toEqual(config.drainDelayMs)
+      for (const args of [['--plan', plan, 'k8s'], ['k8s']]) {
+        const checked = run([doctor, ...args])
+        expect(checked.status, checked.stdout + checked.stderr).toBe(0)
+        expect(checked.stdout).toMatch(/^no finding: 1 workload checked \(Deployment\/express-service\)$/m)
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

@@ -29,7 +29,7 @@ export interface DoctorPlanHttp {
  */
 export interface DoctorPlan {
   /** `shutdown.plan()`; `drainDelay` when the drain delay is adaptive (`drainDelayMs` is then its `maxMs`). */
-  plan: BudgetPlan & { drainDelay?: DoctorDrainDelay }
+  plan: Omit<BudgetPlan, 'drainDelay'> & { drainDelay?: DoctorDrainDelay }
   http: DoctorPlanHttp
 }
 
@@ -55,6 +55,8 @@ const PLAN_KEYS = [
 ] as const
 const HTTP_KEYS = ['port', 'shutdownPath', 'readyPath', 'livePath', 'https'] as const
 const DRAIN_DELAY_KEYS = ['minMs', 'maxMs', 'quietMs'] as const
+// Core's `plan().drainDelay` also says `mode`; a fixed delay has no `quietMs`.
+const DRAIN_DELAY_FILE_KEYS = ['mode', ...DRAIN_DELAY_KEYS] as const
 
 /**
  * The plan the doctor needs, from a coordinator with the service's options and tasks registered — no server
@@ -76,10 +78,14 @@ export function doctorPlan(shutdown: Shutdown, http: DoctorHttpOptions): DoctorP
       )
   }
   if (http.https !== undefined) boolean(`http.https of ${where}`, http.https)
-  const budget = shutdown.plan() as BudgetPlan & { drainDelay?: unknown }
+  const budget = shutdown.plan()
   const plan: Record<string, unknown> = {}
   // Only the keys the doctor reads, so that a field core adds later does not make the file unreadable.
   for (const key of PLAN_KEYS) if (budget[key] !== undefined) plan[key] = budget[key]
+  // The file names the drain delay only when it is adaptive (a fixed one is `drainDelayMs`).
+  const delay = budget.drainDelay as BudgetPlan['drainDelay'] | undefined
+  if (delay?.mode === 'adaptive') plan.drainDelay = { minMs: delay.minMs, maxMs: delay.maxMs, quietMs: delay.quietMs }
+  else delete plan.drainDelay
   return parseDoctorPlan({ plan, http: { ...DOCTOR_DEFAULTS.http, ...http } }, 'shutdown.plan()')
 }
 
@@ -181,8 +187,17 @@ export function parseDoctorPlan(value: unknown, where = 'the plan'): DoctorPlan 
       `(readiness) is ${phases[0]?.reservedMs} but the drain delay alone is ${drainDelayMs}`,
     )
   let drainDelay: DoctorDrainDelay | undefined
-  if (p.drainDelay !== undefined) {
-    const d = object('plan.drainDelay', p.drainDelay, DRAIN_DELAY_KEYS, DRAIN_DELAY_KEYS)
+  const fixed =
+    p.drainDelay !== null && typeof p.drainDelay === 'object' && (p.drainDelay as { mode?: unknown }).mode === 'fixed'
+  if (fixed) {
+    // `shutdown.plan()` as core gives it, with a fixed delay: nothing beyond `drainDelayMs`.
+    const d = object('plan.drainDelay', p.drainDelay, DRAIN_DELAY_FILE_KEYS, ['mode', 'minMs', 'maxMs'])
+    if (d.minMs !== drainDelayMs || d.maxMs !== drainDelayMs || d.quietMs !== undefined)
+      bad('plan.drainDelay', `a fixed delay has minMs = maxMs = drainDelayMs (${drainDelayMs}) and no quietMs`)
+  } else if (p.drainDelay !== undefined) {
+    const d = object('plan.drainDelay', p.drainDelay, DRAIN_DELAY_FILE_KEYS, DRAIN_DELAY_KEYS)
+    if (d.mode !== undefined && d.mode !== 'adaptive')
+      bad('plan.drainDelay.mode', `must be "adaptive" or "fixed"; got ${describeValue(d.mode)}`)
     drainDelay = {
       minMs: ms('plan.drainDelay.minMs', d.minMs),
       maxMs: ms('plan.drainDelay.maxMs', d.maxMs),

@@ -329,6 +329,28 @@ describe('writeDoctorPlan: the plan from the coordinator, without a server', () 
     expect(json(short.stdout).findings.map((f) => f.code)).toEqual(['LAMEDUCK_DOCTOR_GRACE_TOO_SHORT'])
   })
 
+  it('an adaptive drain delay: the file names it, grace counted at maxMs; core’s plan() as is reads too', async () => {
+    const s = createShutdown({
+      gracePeriodMs: 35_000,
+      drainDelayMs: { minMs: 2000, maxMs: 15_000, quietMs: 1000 },
+      signals: [],
+      exit: false,
+      logger: false,
+    })
+    s.addTask({ name: 'drain', phase: 'drain', timeoutMs: 10_000, run() {} })
+    const plan = doctorPlan(s, { port: 3000 })
+    expect(plan.plan.drainDelay).toEqual({ minMs: 2000, maxMs: 15_000, quietMs: 1000 })
+    expect(plan.plan.drainDelayMs).toBe(15_000)
+    // JSON.stringify(shutdown.plan()) — core's shape, with `mode` — is a plan file too, fixed or adaptive.
+    expect(parseDoctorPlan({ plan: JSON.parse(JSON.stringify(s.plan())), http: { port: 3000 } })).toEqual(plan)
+    const fixed = shutdown()
+    expect(
+      parseDoctorPlan({ plan: JSON.parse(JSON.stringify(fixed.plan())), http: { port: 3000 } }).plan.drainDelay,
+    ).toBe(undefined)
+    s.uninstall()
+    fixed.uninstall()
+  })
+
   it('refuses wrong arguments with core’s codes, at the call', () => {
     const s = shutdown()
     expect(() => doctorPlan(s, { port: 0 })).toThrow(expect.objectContaining({ code: 'LAMEDUCK_ERR_INVALID_OPTION' }))
