@@ -189,7 +189,13 @@ describe('adaptive drain delay: configuration', () => {
 
 describe('isProbeTraffic', () => {
   it('knows the kubelet, lameduck-prestop and the cloud health checkers; not browsers or curl', () => {
-    for (const ua of ['kube-probe/1.31', 'kube-lifecycle/1.31', 'lameduck-prestop/0.1', 'ELB-HealthChecker/2.0'])
+    for (const ua of [
+      'kube-probe/1.31',
+      'kube-lifecycle/1.31',
+      'lameduck-prestop',
+      'ELB-HealthChecker/2.0',
+      'GoogleHC/1.0',
+    ])
       expect(isProbeTraffic(ua)).toBe(true)
     for (const ua of [undefined, '', 'curl/8.5.0', 'Mozilla/5.0', 'node', 'xkube-probe/1'])
       expect(isProbeTraffic(ua)).toBe(false)

@@ -20,7 +20,7 @@ export interface TrafficSource extends Registration {
 export const NOT_TRAFFIC_USER_AGENTS = [
   'kube-probe/',
   'kube-lifecycle/',
-  'lameduck-prestop/',
+  'lameduck-prestop',
   'ELB-HealthChecker/',
   'GoogleHC/',
 ] as const
