@@ -13,6 +13,8 @@ const clean: VerdictInput = {
   exitCode: 0,
   exitSignal: null,
   preStop: null,
+  preStopExec: null,
+  toldGraceMs: null,
   preStopAuthorization: false,
   report: null,
   terminationStartEpoch: 1_000_000,
@@ -21,10 +23,12 @@ const clean: VerdictInput = {
 const hook = (status: number | null, error: string | null = null): PreStopResult => ({
   path: '/shutdown',
   port: 8080,
+  scheme: 'http',
   status,
   durationMs: 5,
   error,
   body: '',
+  httpFallback: false,
 })
 
 describe('verdictOf', () => {
