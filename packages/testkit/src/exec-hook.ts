@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { SIM_LIMITS, SIM_TIMINGS } from './defaults.js'
 
 export interface ExecHookOptions {
@@ -64,7 +65,7 @@ export function startExecHook(options: ExecHookOptions): ExecHook {
   const stderr = tail(child.stderr)
   let running = true
   let diedWithContainer = false
-  const ended = new Promise<Omit<ExecHookResult, 'durationMs' | 'command' | 'diedWithContainer'>>((resolve) => {
+  const outcome = new Promise<Omit<ExecHookResult, 'durationMs' | 'command' | 'diedWithContainer'>>((resolve) => {
     child.once('error', (error: NodeJS.ErrnoException) => {
       running = false
       resolve({ exitCode: null, exitSignal: null, error: error.code ?? error.message, stdout, stderr })
@@ -86,11 +87,11 @@ export function startExecHook(options: ExecHookOptions): ExecHook {
       const timeout = new Promise<null>((resolve) => {
         timer = setTimeout(() => resolve(null), limitMs)
       })
-      const outcome = await Promise.race([ended, timeout])
+      const result = await Promise.race([outcome, timeout])
       clearTimeout(timer)
       const durationMs = Math.round(performance.now() - started)
       const command = [...options.command]
-      if (outcome === null)
+      if (result === null)
         return {
           command,
           exitCode: null,
@@ -104,14 +105,17 @@ export function startExecHook(options: ExecHookOptions): ExecHook {
       return {
         command,
         durationMs,
-        ...outcome,
+        ...result,
         diedWithContainer,
-        stdout: [...outcome.stdout],
-        stderr: [...outcome.stderr],
+        stdout: [...result.stdout],
+        stderr: [...result.stderr],
       }
     },
     containerExited() {
-      if (running && !killed) diedWithContainer = true
+      // Both may have exited in the same turn of the event loop: a hook whose exit is not reported yet but
+      // which is gone (or a zombie) ended on its own, before the container did.
+      if (running && !killed && child.pid !== undefined && !ended(child.pid)) diedWithContainer = true
+      // What it started goes too, whether it is still running or not.
       this.kill()
     },
     kill() {
@@ -123,6 +127,20 @@ export function startExecHook(options: ExecHookOptions): ExecHook {
         // Gone already, with everything it started.
       }
     },
+  }
+}
+
+/** Whether process `pid` has exited: gone, or a zombie not reaped yet (Linux; elsewhere: whether it is gone). */
+function ended(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+  } catch {
+    return true
+  }
+  try {
+    return /^\d+ \(.*\) [ZX]/s.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+  } catch {
+    return false
   }
 }
 

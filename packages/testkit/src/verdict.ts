@@ -68,7 +68,7 @@ export function verdictOf(input: VerdictInput): Verdict {
 
   if (input.sigkill)
     reasons.push(
-      `SIGKILL was needed: replica A was still running when the ${input.graceMs} ms grace period ended${told === null ? '' : ` (${toldWhat})`}`,
+      `SIGKILL was needed: replica A was still running when the ${input.graceMs} ms grace period ended${told === null ? '' : `: ${toldWhat}`}`,
     )
   else if (input.exitSignal !== null) {
     const status = 128 + (constants.signals[input.exitSignal] ?? 0)
