@@ -33,7 +33,10 @@ export const SIM_LIMITS = {
    * and Linux has about 28,000 ephemeral ports to give them.
    */
   maxCallers: 10_000,
-  /** The kubelet gives a container at least this long after its preStop hook before SIGKILL. */
+  /**
+   * The kubelet gives a container at least this long after its preStop hook before SIGKILL — between the
+   * stop signal and SIGKILL, hook or not (a `--grace` under 2 s without a hook gets 2 s too).
+   */
   minimumGraceAfterPreStopMs: 2000,
   /** Lines of an exec hook's stdout and of its stderr kept (`result.preStopExec.stdout`, `.stderr`). */
   hookOutputLines: 10,

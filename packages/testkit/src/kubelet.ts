@@ -38,7 +38,7 @@ export interface TerminateOptions {
  * Terminates a replica as the kubelet does: the preStop hook — httpGet or exec, no timeout of its own, its
  * outcome only logged, waited for at most the grace period — then the stop signal, then SIGKILL when the
  * grace period is spent — preStop time included, but never less than `minimumGraceAfterPreStopMs` after
- * the preStop. An exec hook still running then is left alone, and dies with the container (replica A's exit).
+ * the preStop (after the signal, hook or not: with no hook, a grace period under 2 s gets 2 s). An exec hook still running then is left alone, and dies with the container (replica A's exit).
  */
 export async function terminate(replica: Replica, options: TerminateOptions): Promise<TerminationResult> {
   const { graceMs, signal, startedAt } = options
@@ -57,10 +57,11 @@ export async function terminate(replica: Replica, options: TerminateOptions): Pr
     void replica.exited.then(() => running.containerExited())
     preStopExec = await running.within(graceMs)
   }
-  const hadHook = preStop !== null || preStopExec !== null
   const signalAt = performance.now()
   const spent = signalAt - startedAt
-  const remaining = Math.max(graceMs - spent, hadHook ? SIM_LIMITS.minimumGraceAfterPreStopMs : 0)
+  // The kubelet always leaves this much between the signal and SIGKILL, hook or not (kuberuntime_container.go:
+  // "always give containers a minimal shutdown window to avoid unnecessary SIGKILLs").
+  const remaining = Math.max(graceMs - spent, SIM_LIMITS.minimumGraceAfterPreStopMs)
   replica.signal(signal)
 
   let sigkill = false

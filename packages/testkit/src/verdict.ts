@@ -24,7 +24,7 @@ export interface VerdictInput {
   report: ServiceReport | null
   /** Epoch ms of the termination start. */
   terminationStartEpoch: number
-  /** ms from termination start to the kubelet's SIGKILL: the grace period, or 2 s after a long preStop. */
+  /** ms from termination start to the kubelet's SIGKILL: the grace period, or 2 s after a long preStop (2 s at least). */
   sigkillAtMs: number
 }
 

@@ -198,5 +198,6 @@ describe('the README agrees with SIM_DEFAULTS and SIM_LIMITS', () => {
 
   it('the kubelet timing it states', () => {
     expect(readme).toContain(`never less than ${SIM_LIMITS.minimumGraceAfterPreStopMs / 1000} s after preStop`)
+    expect(readme).toContain(`the last ${SIM_LIMITS.hookOutputLines} lines of its \`stdout\` and \`stderr\``)
   })
 })
