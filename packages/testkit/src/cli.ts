@@ -20,7 +20,7 @@ interface OptionDoc {
 }
 
 const DOCS: OptionDoc[] = [
-  { name: 'concurrency', value: 'n', help: 'concurrent keep-alive callers', default: SIM_DEFAULTS.concurrency },
+  { name: 'concurrency', value: 'n', help: 'concurrent callers', default: SIM_DEFAULTS.concurrency },
   {
     name: 'think',
     value: 'duration',
@@ -30,7 +30,7 @@ const DOCS: OptionDoc[] = [
   {
     name: 'churn',
     value: 'n',
-    help: 'each caller ends its connection every n requests and opens a new one',
+    help: 'each caller ends its connection every n requests',
     default: 'none: keep-alive',
   },
   { name: 'no-keepalive', help: 'a new connection for every request (--churn 1)', default: 'off' },
@@ -65,26 +65,26 @@ const DOCS: OptionDoc[] = [
   {
     name: 'prestop-scheme',
     value: 'http|https',
-    help: 'scheme of the preStop httpGet; https on a plain-HTTP port falls back to http without Authorization',
+    help: 'preStop httpGet scheme (https: unverified, http fallback drops Authorization)',
     default: SIM_DEFAULTS.preStopScheme,
   },
   {
     name: 'prestop-exec',
     value: "'command'",
-    help: 'a preStop exec hook instead, in the replica’s environment (split on spaces, quotes kept, no shell)',
+    help: 'a preStop exec hook instead (split like a shell line, but no shell)',
     default: 'none',
   },
   {
     name: 'kubelet-version',
     value: 'major.minor',
-    help: 'the kubelet’s version, in the preStop User-Agent kube-lifecycle/<version>',
+    help: 'kubelet version in the User-Agent kube-lifecycle/<version>',
     default: SIM_DEFAULTS.kubeletVersion,
   },
   { name: 'signal', value: 'name', help: 'stop signal', default: SIM_DEFAULTS.signal },
   {
     name: 'grace',
     value: 'duration',
-    help: 'the kubelet’s budget (terminationGracePeriodSeconds, a spot or eviction budget), preStop included',
+    help: 'the kubelet’s budget (terminationGracePeriodSeconds…), preStop included',
     default: SIM_DEFAULTS.grace,
   },
   {
@@ -146,9 +146,9 @@ ${DOCS.map((d) => {
 
 Exit codes: 0 passed; 1 failed, each reason stated: a request failed, SIGKILL was needed, replica A did not
 exit with code 0, its shutdown report names a critical task skipped, timed out or failed, the preStop
-hook failed or answered anything but 2xx (401, 404, 405…), or the exec hook exited non-zero; 2 the service could not be run or the options
-are wrong; 128 + the signal's number when interrupted by SIGINT (130), SIGTERM (143), SIGHUP (129) or
-SIGQUIT (131). The replicas never outlive lameduck-sim.
+hook failed or answered anything but 2xx (401, 404, 405…), or the exec hook exited non-zero; 2 the service
+could not be run or the options are wrong; 128 + the signal's number when interrupted by SIGINT (130),
+SIGTERM (143), SIGHUP (129) or SIGQUIT (131). The replicas never outlive lameduck-sim.
 
 Example:
   export LAMEDUCK_SHUTDOWN_TOKEN=$(openssl rand -hex 24)
