@@ -2,6 +2,7 @@ import { constants } from 'node:os'
 import { parseArgs } from 'node:util'
 import { InvalidOptionError, LameduckError, UnknownOptionError } from '@lameduck/core'
 import { closest } from '@lameduck/core/adapter'
+import { splitCommand } from './command-line.js'
 import { SIM_DEFAULTS } from './defaults.js'
 import { parseDuration } from './duration.js'
 import { SimulatorError } from './errors.js'
@@ -19,13 +20,20 @@ interface OptionDoc {
 }
 
 const DOCS: OptionDoc[] = [
-  { name: 'concurrency', value: 'n', help: 'concurrent keep-alive callers', default: SIM_DEFAULTS.concurrency },
+  { name: 'concurrency', value: 'n', help: 'concurrent callers', default: SIM_DEFAULTS.concurrency },
   {
     name: 'think',
     value: 'duration',
     help: 'mean pause between a caller’s requests (bursty load)',
     default: SIM_DEFAULTS.think,
   },
+  {
+    name: 'churn',
+    value: 'n',
+    help: 'each caller ends its connection every n requests',
+    default: 'none: keep-alive',
+  },
+  { name: 'no-keepalive', help: 'a new connection for every request (--churn 1)', default: 'off' },
   { name: 'path', value: 'path', help: 'path of the load requests', default: SIM_DEFAULTS.path },
   {
     name: 'long',
@@ -54,11 +62,29 @@ const DOCS: OptionDoc[] = [
     help: "preStop port: a number, 'port' (PORT) or 'admin' (ADMIN_PORT)",
     default: SIM_DEFAULTS.preStopPort,
   },
+  {
+    name: 'prestop-scheme',
+    value: 'http|https',
+    help: 'preStop httpGet scheme (https: unverified, http fallback drops Authorization)',
+    default: SIM_DEFAULTS.preStopScheme,
+  },
+  {
+    name: 'prestop-exec',
+    value: "'command'",
+    help: 'a preStop exec hook instead (split like a shell line, but no shell)',
+    default: 'none',
+  },
+  {
+    name: 'kubelet-version',
+    value: 'major.minor',
+    help: 'kubelet version in the User-Agent kube-lifecycle/<version>',
+    default: SIM_DEFAULTS.kubeletVersion,
+  },
   { name: 'signal', value: 'name', help: 'stop signal', default: SIM_DEFAULTS.signal },
   {
     name: 'grace',
     value: 'duration',
-    help: 'terminationGracePeriodSeconds, preStop included',
+    help: 'the kubelet’s budget (terminationGracePeriodSeconds…), preStop included',
     default: SIM_DEFAULTS.grace,
   },
   {
@@ -101,14 +127,16 @@ const DOCS: OptionDoc[] = [
 /** Signals that interrupt a run: the replicas' groups are killed, and the exit code is 128 + the signal's number. */
 const INTERRUPTS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT']
 
-export const HELP = `lameduck-sim — run two replicas of a service behind a kube-proxy-like proxy under keep-alive
-load, terminate replica A as the kubelet does, and count every failed request.
+export const HELP = `lameduck-sim — run two replicas of a service behind a kube-proxy-like proxy under HTTP load
+(keep-alive, or callers that open new connections: --churn, --no-keepalive), terminate replica A as the
+kubelet does, and count every failed request.
 
 Usage: lameduck-sim [options] -- <command> [args…]
 
 Each replica gets PORT (and ADMIN_PORT) in its environment, with what Kubernetes sets in every container
 (HOSTNAME, KUBERNETES_SERVICE_HOST, …) — not TERMINATION_GRACE_PERIOD_SECONDS, which only a pod spec sets:
-pass it with --env. Durations: ms, or 500ms / 8s / 1m.
+pass it with --env (it may say more than --grace gives: a spot or eviction budget). Durations: ms, or
+500ms / 8s / 1m.
 
 Options:
 ${DOCS.map((d) => {
@@ -117,10 +145,10 @@ ${DOCS.map((d) => {
 }).join('\n')}
 
 Exit codes: 0 passed; 1 failed, each reason stated: a request failed, SIGKILL was needed, replica A did not
-exit with code 0, its shutdown report names a critical task skipped, timed out or failed, or the preStop
-hook failed or answered anything but 2xx (401, 404, 405…); 2 the service could not be run or the options
-are wrong; 128 + the signal's number when interrupted by SIGINT (130), SIGTERM (143), SIGHUP (129) or
-SIGQUIT (131). The replicas never outlive lameduck-sim.
+exit with code 0, its shutdown report names a critical task skipped, timed out or failed, the preStop
+hook failed or answered anything but 2xx (401, 404, 405…), or the exec hook exited non-zero; 2 the service
+could not be run or the options are wrong; 128 + the signal's number when interrupted by SIGINT (130),
+SIGTERM (143), SIGHUP (129) or SIGQUIT (131). The replicas never outlive lameduck-sim.
 
 Example:
   export LAMEDUCK_SHUTDOWN_TOKEN=$(openssl rand -hex 24)
@@ -257,6 +285,14 @@ function parse(argv: string[]): 'help' | { options: SimulationOptions; json: boo
     if (at <= 0) throw new InvalidOptionError('--env', `expected K=V, got ${pair}`)
     env[pair.slice(0, at)] = pair.slice(at + 1)
   }
+  if (values['no-keepalive'] && str('churn') !== undefined)
+    throw new InvalidOptionError('--no-keepalive', 'is --churn 1: give one of --churn and --no-keepalive')
+  const churn = values['no-keepalive'] ? 1 : int('churn')
+  const preStopExecRaw = str('prestop-exec')
+  const preStopExec = preStopExecRaw === undefined ? undefined : splitCommand('--prestop-exec', preStopExecRaw)
+  if (preStopExec && Object.keys(headers).length > 0)
+    throw new InvalidOptionError('--prestop-header', 'is for the httpGet hook (--prestop), not --prestop-exec')
+  const preStopSchemeRaw = str('prestop-scheme')?.toLowerCase()
   const preStopPortRaw = str('prestop-port')
   const preStopPort =
     preStopPortRaw === undefined || preStopPortRaw === 'port' || preStopPortRaw === 'admin'
@@ -267,13 +303,18 @@ function parse(argv: string[]): 'help' | { options: SimulationOptions; json: boo
     env,
     concurrency: int('concurrency'),
     think: duration('think'),
+    churn,
     path: str('path'),
     long: duration('long'),
     longCount: int('long-count'),
     longPath: str('long-path'),
     preStop: str('prestop'),
-    preStopHeaders: headers,
+    // Left out with --prestop-exec, which takes none.
+    preStopHeaders: preStopExec ? undefined : headers,
     preStopPort: preStopPort as SimulationOptions['preStopPort'],
+    preStopScheme: preStopSchemeRaw as SimulationOptions['preStopScheme'],
+    preStopExec,
+    kubeletVersion: str('kubelet-version'),
     signal: str('signal') as NodeJS.Signals | undefined,
     grace: duration('grace'),
     propagation: duration('propagation'),

@@ -10,6 +10,7 @@ export const SIM_DEFAULTS = {
   longCount: 4,
   longPath: '/slow?ms={ms}',
   preStopPort: 'port',
+  preStopScheme: 'http',
   signal: 'SIGTERM',
   grace: '30s',
   propagation: '1s',
@@ -18,6 +19,11 @@ export const SIM_DEFAULTS = {
   startupTimeout: '10s',
   requestTimeout: '10s',
   proxyPort: 0,
+  /**
+   * The kubelet's `<major>.<minor>`, in the User-Agent of its preStop httpGet (`kube-lifecycle/1.31`): a
+   * supported release, whose hooks honour `scheme` and `httpHeaders` and fall back from https to http.
+   */
+  kubeletVersion: '1.31',
 } as const
 
 /** The simulator's bounds, not options (internal: the README states them, a test checks it). */
@@ -27,8 +33,13 @@ export const SIM_LIMITS = {
    * and Linux has about 28,000 ephemeral ports to give them.
    */
   maxCallers: 10_000,
-  /** The kubelet gives a container at least this long after its preStop hook before SIGKILL. */
+  /**
+   * The kubelet gives a container at least this long after its preStop hook before SIGKILL — between the
+   * stop signal and SIGKILL, hook or not (a `--grace` under 2 s without a hook gets 2 s too).
+   */
   minimumGraceAfterPreStopMs: 2000,
+  /** Lines of an exec hook's stdout and of its stderr kept (`result.preStopExec.stdout`, `.stderr`). */
+  hookOutputLines: 10,
   /** A replica's output lines kept (`result.lastOutput`). */
   outputLines: 40,
   /** A replica's last output lines in a `SimulatorError` (`error.output`). */
@@ -43,6 +54,8 @@ export const SIM_TIMINGS = {
   longRequestsHeadStartMs: 100,
   /** How often a starting replica's port is tried. */
   listenPollMs: 50,
+  /** How long an exec hook's output may still come after its exit (a process it left may hold its pipes). */
+  hookOutputWaitMs: 200,
   /** How long the cleanup waits for the replicas, SIGKILLed, to be gone. */
   replicasGoneWaitMs: 2000,
   /** How long the cleanup waits for the reaper to exit when told `done`, then once more after SIGKILL. */

@@ -1,3 +1,4 @@
+import { joinCommand } from './command-line.js'
 import type { SimulationResult } from './result.js'
 
 /** The result as a readable table, for terminals and CI logs. */
@@ -11,12 +12,22 @@ export function formatResult(result: SimulationResult): string {
   add('requests', `${result.requests} total, ${result.ok} ok, ${result.failed} failed`)
   const kinds = Object.entries(result.failures).sort((x, y) => y[1] - x[1])
   add('failures by kind', kinds.length ? kinds.map(([kind, n]) => `${kind} ${n}`).join(', ') : 'none')
-  add('load', `${result.requestsPerSecond} req/s at concurrency ${result.config.concurrency}`)
+  add('load', `${result.requestsPerSecond} req/s at concurrency ${result.config.concurrency}, ${connections(result)}`)
   if (result.long.total > 0)
     add('long requests', `${result.long.ok} of ${result.long.total} completed (${result.long.durationMs} ms each)`)
   if (result.preStop) {
     const p = result.preStop
-    add('preStop', `GET ${p.path} → ${p.status ?? p.error} in ${p.durationMs} ms`)
+    const scheme = p.httpFallback ? ' (https answered in plain HTTP: sent again over http without Authorization)' : ''
+    const how = p.scheme === 'https' && !p.httpFallback ? ' over https' : ''
+    add('preStop', `GET ${p.path}${how} → ${p.status ?? p.error} in ${p.durationMs} ms${scheme}`)
+  } else if (result.preStopExec) {
+    const e = result.preStopExec
+    const outcome = e.diedWithContainer
+      ? 'died with replica A (SIGKILL)'
+      : (e.error ?? (e.exitSignal ? `signal ${e.exitSignal}` : `exit ${e.exitCode}`))
+    add('preStop', `exec ${joinCommand(e.command)} → ${outcome} in ${e.durationMs} ms`)
+    const said = [...e.stdout.map((l) => `stdout: ${l}`), ...e.stderr.map((l) => `stderr: ${l}`)]
+    for (const line of said.slice(-4)) add('', `  ${line}`)
   } else add('preStop', 'none')
   add('stop signal', `${result.signal} at +${result.signalAtMs} ms`)
   add(
@@ -40,4 +51,16 @@ export function formatResult(result: SimulationResult): string {
     for (const line of result.lastOutput.slice(-8)) lines.push(`    ${line}`)
   }
   return lines.join('\n')
+}
+
+/** How the callers used their connections, and how many they opened. */
+function connections(result: SimulationResult): string {
+  const churn = result.config.churn
+  const model =
+    churn === null
+      ? 'keep-alive'
+      : churn === 1
+        ? 'no keep-alive (a connection per request)'
+        : `a new connection every ${churn} requests`
+  return `${model}, ${result.load.connections} connections opened`
 }

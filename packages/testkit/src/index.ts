@@ -31,6 +31,7 @@ export {
   type TestkitErrorCode,
   type TestkitWarningCode,
 } from './errors.js'
+export type { ExecHookResult } from './exec-hook.js'
 export { formatResult } from './format.js'
 export type { PreStopResult } from './kubelet.js'
 export type { LoadCounts } from './load.js'

@@ -1,29 +1,16 @@
-import { request } from 'node:http'
 import { checkOptions } from '@lameduck/core/adapter'
 import { SIM_LIMITS } from './defaults.js'
+import { type ExecHook, type ExecHookOptions, type ExecHookResult, startExecHook } from './exec-hook.js'
+import { type HttpGetOptions, httpGet, type PreStopResult } from './http-hook.js'
 import type { Replica, ReplicaExit } from './replica.js'
 
-export interface PreStopOptions {
-  port: number
-  path: string
-  headers: Record<string, string>
-}
-
-export interface PreStopResult {
-  path: string
-  /** The port the hook was sent to. */
-  port: number
-  /** HTTP status, or null when the request failed or was still running when the kubelet stopped waiting. */
-  status: number | null
-  durationMs: number
-  /** Transport error (the only thing the kubelet treats as a failed hook), or `timeout`. */
-  error: string | null
-  /** Response body (the kubelet ignores it; lameduck's `/shutdown` sends its report), first 1 MiB. */
-  body: string
-}
+export type { PreStopResult } from './http-hook.js'
 
 export interface TerminationResult {
+  /** The httpGet hook's outcome, `null` without one. */
   preStop: PreStopResult | null
+  /** The exec hook's outcome, `null` without one. */
+  preStopExec: ExecHookResult | null
   /** ms from termination start to the stop signal. */
   signalAtMs: number
   /** ms from termination start to the SIGKILL the kubelet had planned (sent or not). */
@@ -34,24 +21,47 @@ export interface TerminationResult {
   sigkill: boolean
 }
 
+export interface TerminateOptions {
+  graceMs: number
+  signal: NodeJS.Signals
+  /** The preStop httpGet hook, if any. */
+  preStop?: HttpGetOptions | undefined
+  /** The preStop exec hook, if any (a container has one handler: not with `preStop`). */
+  preStopExec?: ExecHookOptions | undefined
+  /** Told of the exec hook's process as it starts, so that the run's cleanup and its reaper know it. */
+  onHook?: ((hook: ExecHook) => void) | undefined
+  /** performance.now() at the termination start. */
+  startedAt: number
+}
+
 /**
- * Terminates a replica as the kubelet does: the preStop httpGet (no timeout of its own, status ignored,
- * waited for at most the grace period), then the stop signal, then SIGKILL when the grace period is
- * spent — preStop time included, but never less than `minimumGraceAfterPreStopMs` after the preStop.
+ * Terminates a replica as the kubelet does: the preStop hook — httpGet or exec, no timeout of its own, its
+ * outcome only logged, waited for at most the grace period — then the stop signal, then SIGKILL when the
+ * grace period is spent — preStop time included, but never less than `minimumGraceAfterPreStopMs` after
+ * the preStop (after the signal, hook or not: with no hook, a grace period under 2 s gets 2 s). An exec hook still running then is left alone, and dies with the container (replica A's exit).
  */
-export async function terminate(
-  replica: Replica,
-  options: { graceMs: number; signal: NodeJS.Signals; preStop?: PreStopOptions | undefined; startedAt: number },
-): Promise<TerminationResult> {
+export async function terminate(replica: Replica, options: TerminateOptions): Promise<TerminationResult> {
   const { graceMs, signal, startedAt } = options
   let preStop: PreStopResult | null = null
+  let preStopExec: ExecHookResult | null = null
+  let hook: ExecHook | undefined
   if (options.preStop) {
-    checkOptions('preStop', options.preStop, ['port', 'path', 'headers'])
-    preStop = await httpGetWithin(options.preStop, graceMs)
+    checkOptions('preStop', options.preStop, ['port', 'path', 'headers', 'scheme', 'kubeletVersion'])
+    preStop = await httpGet(options.preStop, graceMs)
+  } else if (options.preStopExec) {
+    checkOptions('preStopExec', options.preStopExec, ['command', 'env', 'cwd'])
+    const running = startExecHook(options.preStopExec)
+    hook = running
+    options.onHook?.(running)
+    // A service that exits during the hook takes the hook with it, as a container's end takes its processes.
+    void replica.exited.then(() => running.containerExited())
+    preStopExec = await running.within(graceMs)
   }
   const signalAt = performance.now()
   const spent = signalAt - startedAt
-  const remaining = Math.max(graceMs - spent, preStop ? SIM_LIMITS.minimumGraceAfterPreStopMs : 0)
+  // The kubelet always leaves this much between the signal and SIGKILL, hook or not (kuberuntime_container.go:
+  // "always give containers a minimal shutdown window to avoid unnecessary SIGKILLs").
+  const remaining = Math.max(graceMs - spent, SIM_LIMITS.minimumGraceAfterPreStopMs)
   replica.signal(signal)
 
   let sigkill = false
@@ -67,55 +77,15 @@ export async function terminate(
   })
   const exit = await Promise.race([replica.exited, killed.then(() => replica.exited)])
   clearTimeout(timer)
+  // What still runs in the container goes with it.
+  hook?.containerExited()
   return {
     preStop,
+    preStopExec,
     signalAtMs: signalAt - startedAt,
     sigkillAtMs: spent + remaining,
     exit,
     exitAtMs: exit.at - startedAt,
     sigkill,
   }
-}
-
-function httpGetWithin(options: PreStopOptions, limitMs: number): Promise<PreStopResult> {
-  const started = performance.now()
-  return new Promise((resolve) => {
-    let done = false
-    let body = ''
-    const finish = (status: number | null, error: string | null) => {
-      if (done) return
-      done = true
-      clearTimeout(timer)
-      resolve({
-        path: options.path,
-        port: options.port,
-        status,
-        durationMs: Math.round(performance.now() - started),
-        error,
-        body,
-      })
-    }
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port: options.port,
-        path: options.path,
-        method: 'GET',
-        headers: options.headers,
-        agent: false,
-      },
-      (res) => {
-        res.setEncoding('utf8')
-        res.on('data', (chunk: string) => {
-          if (body.length < 1 << 20) body += chunk
-        })
-        res.once('end', () => finish(res.statusCode ?? null, null))
-        res.once('error', (error: NodeJS.ErrnoException) => finish(res.statusCode ?? null, error.code ?? error.message))
-      },
-    )
-    req.once('error', (error: NodeJS.ErrnoException) => finish(null, error.code ?? error.message))
-    req.end()
-    // The kubelet stops waiting at the end of the grace period; the request itself is left alone.
-    const timer = setTimeout(() => finish(null, 'timeout'), limitMs)
-  })
 }

@@ -15,7 +15,7 @@ export class LoadProcess {
   /** Resolves with the proxy's port once it listens; rejects if it cannot (`LAMEDUCK_ERR_SIM_PORT_IN_USE`). */
   readonly listening: Promise<number>
   /** The counts so far, as the load process last reported them. */
-  counts: LoadCounts = { total: 0, ok: 0, failed: 0, failures: {} }
+  counts: LoadCounts = { total: 0, ok: 0, failed: 0, failures: {}, connections: 0 }
   #stopped: ((totals: LoadTotals) => void) | undefined
 
   /** @param file load-worker.js of this build */

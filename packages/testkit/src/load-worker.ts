@@ -47,7 +47,11 @@ if (process.send && process.env.LAMEDUCK_SIM_LOAD_WORKER === '1') {
       await load?.stop()
       const ms = performance.now() - started
       await proxy.close()
-      post({ type: 'stopped', counts: load?.counts ?? { total: 0, ok: 0, failed: 0, failures: {} }, ms })
+      post({
+        type: 'stopped',
+        counts: load?.counts ?? { total: 0, ok: 0, failed: 0, failures: {}, connections: 0 },
+        ms,
+      })
       process.disconnect()
     }
   })

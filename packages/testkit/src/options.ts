@@ -37,6 +37,13 @@ export interface SimulationOptions {
   concurrency?: number
   /** Mean pause of each caller between requests (uniformly 0–2× this), for bursty load. Default: {@link SIM_DEFAULTS}`.think`. */
   think?: Duration
+  /**
+   * Connection churn: each caller ends its connection with every `churn`-th request (`Connection: close`)
+   * and opens a new one, which the proxy routes afresh — as load balancers and client pools that cap the
+   * requests per connection do. `1` is a connection per request (no keep-alive). Default: none, keep-alive
+   * for good (a caller reconnects only when the server ends its connection).
+   */
+  churn?: number
   /** Path of the load requests. Default: {@link SIM_DEFAULTS}`.path`. */
   path?: string
   /** Duration of the long requests pinned to replica A, in flight when termination starts. Default: none. */
@@ -54,6 +61,19 @@ export interface SimulationOptions {
    * Default: {@link SIM_DEFAULTS}`.preStopPort`.
    */
   preStopPort?: number | 'port' | 'admin'
+  /**
+   * Scheme of the preStop httpGet (the hook's `scheme`, lower case). `'https'` is not verified, as by the
+   * kubelet; against a port that answers in plain HTTP it is retried over http **without** the
+   * `Authorization` header, as the kubelet does. Default: {@link SIM_DEFAULTS}`.preStopScheme`.
+   */
+  preStopScheme?: 'http' | 'https'
+  /**
+   * A preStop `exec` hook instead of the httpGet one, as argv (the hook's `command`: no shell): run with
+   * replica A's environment and working directory, counted against the grace period. Default: none.
+   */
+  preStopExec?: readonly string[]
+  /** The kubelet's `<major>.<minor>`, in its hook's `User-Agent: kube-lifecycle/<version>`. Default: {@link SIM_DEFAULTS}`.kubeletVersion`. */
+  kubeletVersion?: string
   /** Stop signal. Default: {@link SIM_DEFAULTS}`.signal`. */
   signal?: NodeJS.Signals
   /** terminationGracePeriodSeconds, preStop included. Default: {@link SIM_DEFAULTS}`.grace`. */
@@ -82,6 +102,7 @@ export const SIMULATION_OPTIONS = [
   'env',
   'concurrency',
   'think',
+  'churn',
   'path',
   'long',
   'longCount',
@@ -89,6 +110,9 @@ export const SIMULATION_OPTIONS = [
   'preStop',
   'preStopHeaders',
   'preStopPort',
+  'preStopScheme',
+  'preStopExec',
+  'kubeletVersion',
   'signal',
   'grace',
   'propagation',
@@ -117,11 +141,23 @@ export function resolveOptions(options: SimulationOptions) {
   checkOptions('simulateTermination', options, SIMULATION_OPTIONS)
   optionalSignal('signalAbort', options.signalAbort)
   optionalFunction('onProgress', options.onProgress)
+  const preStopExec = options.preStopExec === undefined ? undefined : hookCommand(options.preStopExec)
+  if (preStopExec) {
+    // A container has one preStop handler: the httpGet's own settings would be silently ignored.
+    for (const key of ['preStop', 'preStopHeaders', 'preStopScheme'] as const)
+      if (options[key] !== undefined && !(key === 'preStopHeaders' && isEmpty(options[key])))
+        throw new InvalidOptionError(
+          key,
+          `a container has one preStop handler, exec (preStopExec) or httpGet (preStop${key === 'preStop' ? '' : `, with ${key}`}): not both`,
+        )
+  }
   return {
     command: command(options.command),
     env: env(options.env),
     concurrency: callers('concurrency', options.concurrency, D.concurrency),
     thinkMs: parseDuration('think', orDefault(options.think, D.think)),
+    // None: keep-alive for good.
+    churn: options.churn === undefined ? null : count('churn', options.churn, undefined, { min: 1 }),
     path: path('path', orDefault(options.path, D.path)),
     // No long requests unless asked for: 0 ms is none.
     longMs: options.long === undefined ? 0 : parseDuration('long', options.long),
@@ -130,6 +166,9 @@ export function resolveOptions(options: SimulationOptions) {
     preStop: options.preStop === undefined ? undefined : path('preStop', options.preStop),
     preStopHeaders: headers(options.preStopHeaders),
     preStopPort: preStopPort(orDefault<unknown>(options.preStopPort, D.preStopPort)),
+    preStopScheme: oneOf('preStopScheme', options.preStopScheme, ['http', 'https'], D.preStopScheme),
+    preStopExec,
+    kubeletVersion: kubeletVersion(orDefault<unknown>(options.kubeletVersion, D.kubeletVersion)),
     signal: stopSignal(orDefault<unknown>(options.signal, D.signal)),
     graceMs: parseDuration('grace', orDefault(options.grace, D.grace)),
     propagationMs: parseDuration('propagation', orDefault(options.propagation, D.propagation)),
@@ -146,6 +185,34 @@ function command(value: unknown): readonly string[] {
     throw new InvalidOptionError(
       'command',
       `expected the service command line as an array of strings, e.g. ["node", "server.js"]; got ${describeValue(value)}`,
+    )
+  return value
+}
+
+/** An exec hook's argv: what the kubelet runs, with no shell in between. */
+function hookCommand(value: unknown): readonly string[] {
+  if (
+    !Array.isArray(value) ||
+    value.length === 0 ||
+    !value.every((part) => typeof part === 'string') ||
+    value[0] === ''
+  )
+    throw new InvalidOptionError(
+      'preStopExec',
+      `expected the hook's command as an array of strings, e.g. ["node", "prestop.mjs"] (no shell); got ${describeValue(value)}`,
+    )
+  return value
+}
+
+function isEmpty(value: unknown): boolean {
+  return value !== null && typeof value === 'object' && Object.keys(value).length === 0
+}
+
+function kubeletVersion(value: unknown): string {
+  if (typeof value !== 'string' || !/^[1-9]\d*\.\d+$/.test(value))
+    throw new InvalidOptionError(
+      'kubeletVersion',
+      `expected the kubelet's <major>.<minor>, e.g. "1.31"; got ${describeValue(value)}`,
     )
   return value
 }

@@ -1,3 +1,4 @@
+import type { ExecHookResult } from './exec-hook.js'
 import type { PreStopResult, TerminationResult } from './kubelet.js'
 import type { LoadCounts } from './load.js'
 import type { LoadTotals } from './load-process.js'
@@ -36,7 +37,10 @@ export interface SimulationResult {
   requestsPerSecond: number
   load: LoadCounts
   long: LongRequests
+  /** The preStop httpGet hook's outcome (status, body, scheme, whether it fell back to http), `null` without one. */
   preStop: PreStopResult | null
+  /** The preStop exec hook's outcome (exit code, output tails), `null` without one. */
+  preStopExec: ExecHookResult | null
   signal: NodeJS.Signals
   /** ms from termination start to the stop signal (the preStop time). */
   signalAtMs: number
@@ -64,8 +68,12 @@ export interface SimulationResult {
   config: {
     concurrency: number
     thinkMs: number
+    /** Requests per connection before a caller ends it; `null`: keep-alive for good. */
+    churn: number | null
     path: string
     graceMs: number
+    /** The grace period the service was told (`TERMINATION_GRACE_PERIOD_SECONDS` in `env`), `null` when not. */
+    toldGraceMs: number | null
     propagationMs: number
     warmupMs: number
     tailMs: number
@@ -109,6 +117,7 @@ export function simulationResult({ config, a, load, long, termination, started }
   const terminationStartEpoch = performance.timeOrigin + termination.start
   // The preStop body holds the report of a run the hook started; the log line that of any run.
   const report = reportInBody(termination.preStop?.body) ?? a.report
+  const toldGraceMs = toldGrace(config.env)
   const verdict = verdictOf({
     failed,
     failures,
@@ -118,6 +127,8 @@ export function simulationResult({ config, a, load, long, termination, started }
     exitCode: termination.exit.code,
     exitSignal: termination.exit.signal,
     preStop: termination.preStop,
+    preStopExec: termination.preStopExec,
+    toldGraceMs,
     preStopAuthorization: Object.hasOwn(config.preStopHeaders, 'authorization'),
     report,
     terminationStartEpoch,
@@ -135,6 +146,7 @@ export function simulationResult({ config, a, load, long, termination, started }
     load: load.counts,
     long,
     preStop: termination.preStop,
+    preStopExec: termination.preStopExec,
     signal: config.signal,
     signalAtMs: Math.round(termination.signalAtMs),
     terminationToExitMs: Math.round(termination.exitAtMs),
@@ -148,8 +160,10 @@ export function simulationResult({ config, a, load, long, termination, started }
     config: {
       concurrency: config.concurrency,
       thinkMs: config.thinkMs,
+      churn: config.churn,
       path: config.path,
       graceMs: config.graceMs,
+      toldGraceMs,
       propagationMs: config.propagationMs,
       warmupMs: config.warmupMs,
       tailMs: config.tailMs,
@@ -167,4 +181,12 @@ function timeline(report: ServiceReport, startEpoch: number): LameduckTimeline {
     exitCode: report.exitCode,
     notOk: report.notOk,
   }
+}
+
+/** What the pod spec told the service, as core reads it: whole seconds (or a fraction) × 1000; else `null`. */
+function toldGrace(env: Record<string, string>): number | null {
+  const raw = env.TERMINATION_GRACE_PERIOD_SECONDS
+  if (raw === undefined || raw.trim() === '') return null
+  const seconds = Number(raw)
+  return Number.isFinite(seconds) && seconds >= 0 ? Math.round(seconds * 1000) : null
 }

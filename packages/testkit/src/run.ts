@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import { SIM_TIMINGS } from './defaults.js'
 import { SimulatorError } from './errors.js'
+import type { ExecHook } from './exec-hook.js'
 import { LoadProcess } from './load-process.js'
 import { ReaperProcess } from './reaper-process.js'
 import type { Replica } from './replica.js'
@@ -14,6 +15,8 @@ import type { SimulationProgress } from './result.js'
 export class SimulationRun {
   readonly load: LoadProcess
   readonly replicas: Replica[] = []
+  /** The exec hooks started: killed by the cleanup, like the replicas. */
+  readonly hooks: ExecHook[] = []
   /** performance.now() at the start. */
   readonly started: number
   /** What the run is doing, for the progress reports. */
@@ -23,6 +26,7 @@ export class SimulationRun {
   readonly #timers: NodeJS.Timeout[] = []
   readonly #killAll = () => {
     for (const replica of this.replicas) replica.killGroup('SIGKILL')
+    for (const hook of this.hooks) hook.kill()
   }
 
   /** Starts the load process and the reaper; `signal` aborts the run. */
@@ -61,6 +65,12 @@ export class SimulationRun {
     this.replicas.push(replica)
     this.#reaper.watch(replica.child.pid)
     return replica
+  }
+
+  /** An exec hook of the run: watched by the reaper, killed by the cleanup. */
+  addHook(hook: ExecHook): void {
+    this.hooks.push(hook)
+    this.#reaper.watch(hook.child.pid)
   }
 
   /** Calls `report` with the counts so far, every `progressEveryMs` until the cleanup. */

@@ -73,6 +73,7 @@ function startLoad(run: SimulationRun, config: ResolvedOptions): void {
     concurrency: config.concurrency,
     thinkMs: config.thinkMs,
     requestTimeoutMs: config.requestTimeoutMs,
+    churn: config.churn ?? 0,
   })
 }
 
@@ -86,13 +87,16 @@ async function sendLongRequests(
   a: Replica,
   b: Replica,
 ): Promise<{ counts: LongRequests; settled: Promise<unknown> }> {
-  const counts: LongRequests = { total: 0, ok: 0, failed: 0, failures: {}, durationMs: config.longMs }
+  const counts: LongRequests = { total: 0, ok: 0, failed: 0, failures: {}, connections: 0, durationMs: config.longMs }
+  const onSocket = () => {
+    counts.connections++
+  }
   const sent: Promise<void>[] = []
   if (config.longMs > 0) {
     const path = config.longPath.replaceAll('{ms}', String(config.longMs))
     const requestTimeoutMs = Math.min(config.longMs + config.requestTimeoutMs, MAX_TIMER_MS)
     for (let i = 0; i < config.longCount; i++)
-      sent.push(send(false, a.port, path, { requestTimeoutMs }).then((outcome) => record(counts, outcome)))
+      sent.push(send(false, a.port, path, { requestTimeoutMs, onSocket }).then((outcome) => record(counts, outcome)))
     await run.guard(delay(SIM_TIMINGS.longRequestsHeadStartMs), [a, b])
   }
   return { counts, settled: Promise.all(sent) }
@@ -115,7 +119,19 @@ async function terminateReplica(run: SimulationRun, config: ResolvedOptions, a: 
       preStop:
         config.preStop === undefined
           ? undefined
-          : { port: preStopPort, path: config.preStop, headers: config.preStopHeaders },
+          : {
+              port: preStopPort,
+              path: config.preStop,
+              headers: config.preStopHeaders,
+              scheme: config.preStopScheme,
+              kubeletVersion: config.kubeletVersion,
+            },
+      // In the container: the environment replica A was started with, and its working directory.
+      preStopExec:
+        config.preStopExec === undefined
+          ? undefined
+          : { command: config.preStopExec, env: { ...process.env, ...a.environment }, cwd: process.cwd() },
+      onHook: (hook) => run.addHook(hook),
     }),
     [b],
   )

@@ -1,4 +1,6 @@
 import { constants } from 'node:os'
+import { joinCommand } from './command-line.js'
+import type { ExecHookResult } from './exec-hook.js'
 import type { PreStopResult } from './kubelet.js'
 import type { ServiceReport, ServiceTask } from './service-report.js'
 
@@ -12,13 +14,17 @@ export interface VerdictInput {
   exitCode: number | null
   exitSignal: NodeJS.Signals | null
   preStop: PreStopResult | null
+  /** The exec hook's outcome, `null` without one. */
+  preStopExec: ExecHookResult | null
+  /** The grace period the service was told (`TERMINATION_GRACE_PERIOD_SECONDS` in `env`), `null` when it was not. */
+  toldGraceMs: number | null
   /** Whether the preStop request carried an `Authorization` header. */
   preStopAuthorization: boolean
   /** Replica A's own report (preStop body, else its log), `null` for a service that gives none. */
   report: ServiceReport | null
   /** Epoch ms of the termination start. */
   terminationStartEpoch: number
-  /** ms from termination start to the kubelet's SIGKILL: the grace period, or 2 s after a long preStop. */
+  /** ms from termination start to the kubelet's SIGKILL: the grace period, or 2 s after a long preStop (2 s at least). */
   sigkillAtMs: number
 }
 
@@ -40,8 +46,11 @@ export interface Verdict {
  * - the preStop hook failed (transport error, no answer within the grace period) or answered anything but 2xx.
  *   The kubelet ignores the status, so in a cluster a 401, 404 or 405 goes unnoticed while the hook does nothing
  *   and the shutdown starts only at the stop signal; a redirect (3xx) is not followed by the simulator (the
- *   kubelet follows none to another host).
- * Non-critical tasks that did not succeed, and a service deadline later than the kubelet's SIGKILL, are warnings.
+ *   kubelet follows none to another host);
+ * - the exec hook could not run, exited with a code other than 0, was killed or did not finish within the grace
+ *   period (the kubelet's `FailedPreStopHook`).
+ * Non-critical tasks that did not succeed, a service deadline later than the kubelet's SIGKILL, a service told
+ * a longer grace period than the kubelet gives, and an https hook retried over http are warnings.
  */
 export function verdictOf(input: VerdictInput): Verdict {
   const reasons: string[] = []
@@ -54,8 +63,13 @@ export function verdictOf(input: VerdictInput): Verdict {
     reasons.push(`${input.failed} request${input.failed === 1 ? '' : 's'} failed (${kinds.join(', ')})`)
   }
 
+  const told = input.toldGraceMs !== null && input.toldGraceMs > input.graceMs ? input.toldGraceMs : null
+  const toldWhat = told === null ? '' : `it was told ${told / 1000} s (TERMINATION_GRACE_PERIOD_SECONDS)`
+
   if (input.sigkill)
-    reasons.push(`SIGKILL was needed: replica A was still running when the ${input.graceMs} ms grace period ended`)
+    reasons.push(
+      `SIGKILL was needed: replica A was still running when the ${input.graceMs} ms grace period ended${told === null ? '' : `: ${toldWhat}`}`,
+    )
   else if (input.exitSignal !== null) {
     const status = 128 + (constants.signals[input.exitSignal] ?? 0)
     const why = input.exitSignal === input.signal ? `: it does not handle the stop signal ${input.signal}` : ''
@@ -77,19 +91,46 @@ export function verdictOf(input: VerdictInput): Verdict {
       reasons.push(`the service's report has exit code ${report.exitCode} (trigger: ${report.trigger})`)
     for (const task of report.notOk.filter((t) => !t.critical))
       warnings.push(`the service's report: non-critical ${describeTask(task)}`)
-    if (report.deadline !== null && report.deadline > input.terminationStartEpoch + input.sigkillAtMs)
-      warnings.push(
-        `the service planned its shutdown up to ${Math.round(report.deadline - input.terminationStartEpoch)} ms ` +
-          `after termination start, but the kubelet sends SIGKILL at ${Math.round(input.sigkillAtMs)} ms: tell it the grace period ` +
-          '(TERMINATION_GRACE_PERIOD_SECONDS in the pod spec, --env here; or gracePeriodMs)',
-      )
   }
+  const deadline = report?.deadline ?? null
+  if (deadline !== null && deadline > input.terminationStartEpoch + input.sigkillAtMs)
+    warnings.push(
+      `the service planned its shutdown up to ${Math.round(deadline - input.terminationStartEpoch)} ms ` +
+        `after termination start, but the kubelet sends SIGKILL at ${Math.round(input.sigkillAtMs)} ms: ${
+          told === null
+            ? 'tell it the grace period (TERMINATION_GRACE_PERIOD_SECONDS in the pod spec, --env here; or gracePeriodMs)'
+            : `${toldWhat}; ${TOLD_HINT}`
+        }`,
+    )
+  else if (told !== null)
+    warnings.push(
+      `the service was told a ${told / 1000} s grace period (TERMINATION_GRACE_PERIOD_SECONDS), but the kubelet gives ${input.graceMs} ms: ${TOLD_HINT}`,
+    )
 
   const preStopReason = input.preStop && preStopFailure(input.preStop, input)
   if (preStopReason) reasons.push(preStopReason)
+  if (input.preStop?.httpFallback && !preStopReason?.includes('LifecycleHTTPFallback'))
+    warnings.push(
+      `preStop ${input.preStop.path}: port ${input.preStop.port} answered the https hook in plain HTTP, so the kubelet ` +
+        `sent it again over http without the Authorization header (event LifecycleHTTPFallback): ${FALLBACK_HINT}`,
+    )
+  const execReason = input.preStopExec && execFailure(input.preStopExec, input)
+  if (execReason) reasons.push(execReason)
+  if (input.preStopExec?.diedWithContainer)
+    warnings.push(
+      `preStop exec ${joinCommand(input.preStopExec.command)} was still running when replica A exited, and died with ` +
+        'it (SIGKILL, exit status 137 in a container): in a cluster the kubelet records a FailedPreStopHook event ' +
+        'although the shutdown went well — let the hook exit as soon as it has its answer',
+    )
 
   return { passed: reasons.length === 0, reasons, warnings }
 }
+
+/** What to do about a service told more time than the kubelet gives. */
+const TOLD_HINT =
+  'it plans for time it does not have — tell it the shortest budget it can get (spot, eviction, kubectl delete --grace-period), or keep its drain delay and budgets within that one'
+
+const FALLBACK_HINT = "set the hook's scheme to HTTP (--prestop-scheme http) for a plain-HTTP port, or use an exec hook"
 
 const OUTCOME_WORDS: Record<string, string> = { skipped: 'was skipped', timeout: 'timed out', error: 'failed' }
 
@@ -111,6 +152,11 @@ function preStopFailure(p: PreStopResult, input: VerdictInput): string | null {
   const status = p.status ?? 0
   if (status >= 200 && status < 300) return null
   const unnoticed = 'the kubelet ignores the status: in a cluster the hook would do nothing, unnoticed'
+  if ((status === 401 || status === 403) && p.httpFallback && input.preStopAuthorization)
+    return (
+      `${hook} answered ${status}: port ${p.port} answered the https hook in plain HTTP, so the kubelet sent it again ` +
+      `over http without the Authorization header (event LifecycleHTTPFallback): ${FALLBACK_HINT}; ${unnoticed}`
+    )
   if (status === 401 || status === 403)
     return `${hook} answered ${status}: the token header is missing or wrong (${
       input.preStopAuthorization
@@ -126,4 +172,18 @@ function preStopFailure(p: PreStopResult, input: VerdictInput): string | null {
   if (status >= 500)
     return `${hook} answered ${status}: the endpoint reported a failure${input.report ? ' (see the service’s report)' : ''}`
   return `${hook} answered ${status}; ${unnoticed}`
+}
+
+function execFailure(e: ExecHookResult, input: VerdictInput): string | null {
+  const hook = `preStop exec ${joinCommand(e.command)}`
+  const event = `the kubelet records FailedPreStopHook and sends ${input.signal}`
+  if (e.error === 'timeout') return `${hook} did not finish within the ${input.graceMs} ms grace period`
+  if (e.error === 'ENOENT') return `${hook} failed: command not found: ${e.command[0]} (${event} at once)`
+  if (e.error !== null) return `${hook} failed: ${e.error} (${event} at once)`
+  const said = e.stderr.findLast((line) => line.trim() !== '') ?? e.stdout.findLast((line) => line.trim() !== '')
+  const output = said === undefined ? '' : `: ${said.trim()}`
+  if (e.diedWithContainer) return null
+  if (e.exitSignal !== null) return `${hook} was killed by ${e.exitSignal} (${event})${output}`
+  if (e.exitCode !== 0) return `${hook} exited with code ${e.exitCode} (${event})${output}`
+  return null
 }

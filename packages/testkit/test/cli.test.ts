@@ -7,6 +7,7 @@ import { HELP, main, parseDuration, SIM_DEFAULTS } from '@lameduck/testkit'
 import { describe, expect, it } from 'vitest'
 import { spawnChild } from '../../../test/support/child.js'
 import { delay } from '../../../test/support/shutdown.js'
+import { joinCommand, splitCommand } from '../src/command-line.js'
 import { alive, expectNoneLeft, fixture, leftovers, newMarker, reapersOf } from './support.js'
 
 const bin = fileURLToPath(new URL('../bin/lameduck-sim.js', import.meta.url))
@@ -100,6 +101,44 @@ describe('durations', () => {
   })
 })
 
+describe('--prestop-exec splits its command line without a shell', () => {
+  it('white space separates words; quotes group them; a backslash keeps the next character', () => {
+    expect(splitCommand('x', 'node prestop.mjs')).toEqual(['node', 'prestop.mjs'])
+    expect(splitCommand('x', '  node\t prestop.mjs  --port=8080 ')).toEqual(['node', 'prestop.mjs', '--port=8080'])
+    expect(splitCommand('x', `node -e 'console.log("a b")'`)).toEqual(['node', '-e', 'console.log("a b")'])
+    expect(splitCommand('x', 'echo "say \\"hi\\"" \\$HOME')).toEqual(['echo', 'say "hi"', '$HOME'])
+    expect(splitCommand('x', `a'b c'"d"`)).toEqual(['ab cd'])
+    expect(splitCommand('x', `'' x`)).toEqual(['', 'x'])
+    expect(splitCommand('x', `sh -c 'curl -s localhost:8080/shutdown && sleep 1'`)).toEqual([
+      'sh',
+      '-c',
+      'curl -s localhost:8080/shutdown && sleep 1',
+    ])
+    // What a shell would do with these is not done: they are words like any other.
+    expect(splitCommand('x', 'ls * | wc $X')).toEqual(['ls', '*', '|', 'wc', '$X'])
+  })
+
+  it('reads back what joinCommand writes', () => {
+    for (const argv of [
+      ['node', 'a b.mjs'],
+      ['node', '-e', `console.log('it''s')`],
+      ['x', ''],
+      ['--', '"q"'],
+    ])
+      expect(splitCommand('x', joinCommand(argv))).toEqual(argv)
+  })
+
+  it('refuses an unterminated quote, a trailing backslash and an empty command, naming the flag', () => {
+    for (const line of [`node -e 'x`, 'node "x', 'node \\', '', '   '])
+      expect(() => splitCommand('--prestop-exec', line)).toThrow(
+        expect.objectContaining({
+          code: 'LAMEDUCK_ERR_INVALID_OPTION',
+          message: expect.stringMatching(/^--prestop-exec: /),
+        }),
+      )
+  })
+})
+
 describe('lameduck-sim CLI', () => {
   it('--help documents every option with its default', async () => {
     const { io, out } = capture()
@@ -109,6 +148,8 @@ describe('lameduck-sim CLI', () => {
     const flags = [
       'concurrency',
       'think',
+      'churn',
+      'no-keepalive',
       'path',
       'long',
       'long-count',
@@ -116,6 +157,9 @@ describe('lameduck-sim CLI', () => {
       'prestop',
       'prestop-header',
       'prestop-port',
+      'prestop-scheme',
+      'prestop-exec',
+      'kubelet-version',
       'signal',
       'grace',
       'propagation',
@@ -151,6 +195,15 @@ describe('lameduck-sim CLI', () => {
       ['--proxy-port', '70000', '--', 'node', '-e', '0'],
       ['--env', 'PORT=1', '--', 'node', '-e', '0'],
       ['--prestop-header', 'bad name: x', '--', 'node', '-e', '0'],
+      ['--churn', '0', '--', 'node', '-e', '0'],
+      ['--churn', '20', '--no-keepalive', '--', 'node', '-e', '0'],
+      ['--prestop-scheme', 'ftp', '--', 'node', '-e', '0'],
+      ['--kubelet-version', 'v1.31', '--', 'node', '-e', '0'],
+      ['--prestop-exec', "node -e 'unterminated", '--', 'node', '-e', '0'],
+      ['--prestop-exec', '   ', '--', 'node', '-e', '0'],
+      ['--prestop-exec', 'node hook.mjs', '--prestop', '/shutdown', '--', 'node', '-e', '0'],
+      ['--prestop-exec', 'node hook.mjs', '--prestop-header', 'A: b', '--', 'node', '-e', '0'],
+      ['--prestop-exec', 'node hook.mjs', '--prestop-scheme', 'https', '--', 'node', '-e', '0'],
     ]) {
       const { io, err } = capture()
       expect(await main(argv, io)).toBe(2)
@@ -242,6 +295,46 @@ describe('lameduck-sim CLI', () => {
     expect(exit.code).toBe(0)
     // The reaper went with it.
     expect(reapersOf(cli.child.pid as number)).toEqual([])
+  })
+
+  it('--churn and --prestop-exec: the load row says the model, the preStop row the hook and its output', async () => {
+    const hook = `${process.execPath} ${fixture('hook')} fail`
+    const cli = sim(
+      ...QUICK,
+      '--churn',
+      '20',
+      '--prestop-exec',
+      hook,
+      '--env',
+      'DRAIN_DELAY_MS=400',
+      ...service('well-behaved'),
+    )
+    const exit = await cli.exited
+    const text = cli.stdout.join('\n')
+    expect(text).toMatch(
+      /^ {2}load +\d+ req\/s at concurrency 64, a new connection every 20 requests, \d+ connections opened$/m,
+    )
+    expect(text).toMatch(/^ {2}preStop +exec \S+ \S+hook\.mjs fail → exit 3 in \d+ ms$/m)
+    expect(text).toMatch(/^ +stderr: error: connect ECONNREFUSED 127\.0\.0\.1:9$/m)
+    expect(text).toMatch(
+      /^ {2}verdict +FAIL: preStop exec \S+ \S+hook\.mjs fail exited with code 3 \(the kubelet records FailedPreStopHook/m,
+    )
+    expect(exit.code).toBe(1)
+
+    const json = sim(
+      '--json',
+      ...QUICK,
+      '--no-keepalive',
+      '--concurrency',
+      '8',
+      '--env',
+      'DRAIN_DELAY_MS=400',
+      ...service('well-behaved'),
+    )
+    await json.exited
+    const result = JSON.parse(json.stdout.join('\n'))
+    expect(result.config.churn).toBe(1)
+    expect(result.load.connections).toBe(result.load.total)
   })
 
   it('--prestop-port admin waits for ADMIN_PORT and sends the preStop there', async () => {

@@ -50,6 +50,10 @@ describe('SimulationOptions are checked before anything starts', () => {
       'preStop',
       'preStopHeaders',
       'preStopPort',
+      'preStopScheme',
+      'preStopExec',
+      'kubeletVersion',
+      'churn',
       'signal',
       'proxyPort',
       'signalAbort',
@@ -105,6 +109,18 @@ describe('SimulationOptions are checked before anything starts', () => {
       { preStopHeaders: { 'bad header': 'x' } },
       { signalAbort: {} },
       { onProgress: 'log' },
+      { churn: 0 },
+      { churn: 2.5 },
+      { churn: '20' },
+      { preStopScheme: 'HTTPS' },
+      { preStopScheme: 'ftp' },
+      { preStopExec: [] },
+      { preStopExec: 'node prestop.mjs' },
+      { preStopExec: ['node', 1] },
+      { preStopExec: [''] },
+      { kubeletVersion: 'v1.31' },
+      { kubeletVersion: '1.31.2' },
+      { kubeletVersion: 1.31 },
     ]) {
       const error = await refused({ command, ...bad })
       expect(error.code, JSON.stringify(bad)).toBe('LAMEDUCK_ERR_INVALID_OPTION')
@@ -115,6 +131,21 @@ describe('SimulationOptions are checked before anything starts', () => {
     expect((await refused({ command, concurrency: '64' })).message).toBe(
       'concurrency: expected an integer from 1 to 10000; got "64"',
     )
+  })
+
+  it('a container has one preStop handler: exec or httpGet, not both', async () => {
+    for (const httpGet of [
+      { preStop: '/shutdown' },
+      { preStopHeaders: { authorization: 'Bearer x' } },
+      { preStopScheme: 'https' },
+    ]) {
+      const error = await refused({ command, preStopExec: ['node', 'prestop.mjs'], ...httpGet })
+      expect(error.code, JSON.stringify(httpGet)).toBe('LAMEDUCK_ERR_INVALID_OPTION')
+      expect(error.message).toMatch(/a container has one preStop handler, exec \(preStopExec\) or httpGet/)
+    }
+    // No headers is no httpGet setting: the CLI passes {} when none is given.
+    const fine = await refused({ command, preStopExec: ['node', 'prestop.mjs'], preStopHeaders: {}, churn: 0 })
+    expect(fine.message).toMatch(/^churn:/)
   })
 
   it('a stop signal the platform does not know: the code core gives it in `signals`', async () => {
@@ -167,5 +198,6 @@ describe('the README agrees with SIM_DEFAULTS and SIM_LIMITS', () => {
 
   it('the kubelet timing it states', () => {
     expect(readme).toContain(`never less than ${SIM_LIMITS.minimumGraceAfterPreStopMs / 1000} s after preStop`)
+    expect(readme).toContain(`the last ${SIM_LIMITS.hookOutputLines} lines of its \`stdout\` and \`stderr\``)
   })
 })

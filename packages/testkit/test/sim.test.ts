@@ -81,12 +81,12 @@ describe('the simulator tells a correct shutdown from a broken one', () => {
   })
 
   it('SIGKILLs the whole process group when the grace period is spent', async () => {
-    const { result, marker } = run('ignores-sigterm', { grace: '1s' })
+    const { result, marker } = run('ignores-sigterm', { grace: '2.5s' })
     const r = await result
     expect(r.sigkill).toBe(true)
     expect(r.exitSignal).toBe('SIGKILL')
-    expect(r.terminationToExitMs).toBeGreaterThanOrEqual(990)
-    expect(r.terminationToExitMs).toBeLessThan(2500)
+    expect(r.terminationToExitMs).toBeGreaterThanOrEqual(2490)
+    expect(r.terminationToExitMs).toBeLessThan(3500)
     expect(r.lastOutput).toContain('SIGTERM ignored')
     expect(r.passed).toBe(false)
     await expectNoneLeft(marker)
@@ -110,6 +110,16 @@ describe('the kubelet side: preStop, grace period, stop signal', () => {
     // Signal → SIGKILL: the 2 s minimum, not the 0.9 s left of the grace period nor the full 1.5 s.
     expect(r.terminationToExitMs - r.signalAtMs).toBeGreaterThanOrEqual(1950)
     expect(r.terminationToExitMs - r.signalAtMs).toBeLessThan(2500)
+    await expectNoneLeft(marker)
+  })
+
+  it('without a hook, a grace period under 2 s still leaves 2 s between the signal and SIGKILL, as the kubelet does', async () => {
+    const { result, marker } = run('ignores-sigterm', { ...quick, grace: '1s' })
+    const r = await result
+    expect(r.signalAtMs).toBeLessThan(100)
+    expect(r.sigkill).toBe(true)
+    expect(r.terminationToExitMs).toBeGreaterThanOrEqual(1950)
+    expect(r.terminationToExitMs).toBeLessThan(2600)
     await expectNoneLeft(marker)
   })
 

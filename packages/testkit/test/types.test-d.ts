@@ -1,6 +1,7 @@
 import type { LameduckErrorCode } from '@lameduck/core'
 import {
   type Duration,
+  type ExecHookResult,
   formatResult,
   type LameduckTimeline,
   main,
@@ -27,6 +28,13 @@ describe('public types of @lameduck/testkit', () => {
     expectTypeOf<SimulationOptions['grace']>().toEqualTypeOf<Duration | undefined>()
     expectTypeOf<SimulationOptions['preStopPort']>().toEqualTypeOf<number | 'port' | 'admin' | undefined>()
     expectTypeOf<SimulationResult['lameduck']>().toEqualTypeOf<LameduckTimeline | null>()
+    expectTypeOf<SimulationOptions['churn']>().toEqualTypeOf<number | undefined>()
+    expectTypeOf<SimulationOptions['preStopScheme']>().toEqualTypeOf<'http' | 'https' | undefined>()
+    expectTypeOf<SimulationOptions['preStopExec']>().toEqualTypeOf<readonly string[] | undefined>()
+    expectTypeOf<SimulationResult['preStopExec']>().toEqualTypeOf<ExecHookResult | null>()
+    expectTypeOf<SimulationResult['config']['churn']>().toEqualTypeOf<number | null>()
+    expectTypeOf<SimulationResult['load']['connections']>().toBeNumber()
+    expectTypeOf(SIM_DEFAULTS.kubeletVersion).toEqualTypeOf<'1.31'>()
     expectTypeOf<SimulationProgress['stage']>().toEqualTypeOf<'warmup' | 'terminating' | 'tail'>()
     expectTypeOf(formatResult).parameter(0).toEqualTypeOf<SimulationResult>()
     expectTypeOf(main).returns.resolves.toBeNumber()
