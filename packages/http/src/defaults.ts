@@ -33,6 +33,11 @@ export const HTTP_DEFAULTS = {
     insecure: false,
     /** A shorter token is warned about (`LAMEDUCK_WARN_SHORT_TOKEN`). */
     minTokenLength: 16,
+    /**
+     * After the `/shutdown` response, the exit waits this long at most for its caller to close the
+     * connection (an exec hook in the same container must read the report before the container goes).
+     */
+    shutdownLingerMs: 1_000,
   },
   /**
    * `lameduck-prestop`, the exec preStop hook. Its path and token variable are those of `probes`; it has no

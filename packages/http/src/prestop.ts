@@ -300,11 +300,14 @@ function call(target: Target): Promise<Answer> {
   const where = `${target.label}${target.path}`
   return new Promise((resolve) => {
     let settled = false
-    const settle = (answer: Answer) => {
+    const settle = (answer: Answer, keepOpen = false) => {
       if (settled) return
       settled = true
       if (timer) clearTimeout(timer)
-      req.destroy()
+      // The answer is read: the connection stays open (unref'd) until this process exits, and the service,
+      // which waits for it to close, cannot exit — and take this hook down with its container — first.
+      if (keepOpen) req.socket?.unref()
+      else req.destroy()
       resolve(answer)
     }
     const send = target.https ? httpsRequest : httpRequest
@@ -320,6 +323,9 @@ function call(target: Target): Promise<Answer> {
         headers: {
           'user-agent': NAME,
           'content-length': '0',
+          // Not `close` (what Node sends with no agent): the service keeps the connection open after the
+          // report, and exits once this process, done with it, has closed it.
+          connection: 'keep-alive',
           ...(target.token === undefined ? {} : { authorization: `Bearer ${target.token}` }),
         },
       })
@@ -354,7 +360,7 @@ function call(target: Target): Promise<Answer> {
       })
       res.once('error', (error: NodeJS.ErrnoException) => settle({ problem: unreachable(target, where, error) }))
       res.once('end', () =>
-        settle(answerOf(target, where, res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'))),
+        settle(answerOf(target, where, res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8')), true),
       )
     })
     req.end()

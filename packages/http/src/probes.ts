@@ -224,12 +224,31 @@ function triggerShutdown(shutdown: Shutdown, req: Request, res: Response): void 
   // The exit waits for this response (never past the deadline), and the drain leaves its connection open.
   const release = shutdown.holdExit()
   protectConnection(req)
-  res.once('close', release)
+  // The exit waits for the caller to have read the report and closed the connection, at most
+  // `shutdownLingerMs` after the response: an exec hook (lameduck-prestop, curl) runs inside this container
+  // and is killed with it, so a process that exits the instant the report is written can take the hook down
+  // before it has read it. So the connection is left open after the report (keep-alive, unless the caller
+  // asked for close) — except for the kubelet's own httpGet, which runs outside the container.
+  const socket = req.socket
+  res.once('close', () => {
+    if (req.httpVersionMajor >= 2 || !res.writableFinished || socket.destroyed) return release()
+    const timer = setTimeout(release, HTTP_DEFAULTS.probes.shutdownLingerMs)
+    socket.once('close', () => {
+      clearTimeout(timer)
+      release()
+    })
+  })
   req.resume()
-  if (req.httpVersionMajor < 2) res.setHeader('connection', 'close')
+  if (req.httpVersionMajor < 2) res.setHeader('connection', keepsOpen(req) ? 'keep-alive' : 'close')
   void shutdown
     .shutdown(`${req.method} ${pathOf(req.url)}`, { trigger: 'http' })
     .then((report: ShutdownReport) => send(req, res, report.exitCode === 0 ? 200 : 500, report))
+}
+
+/** Whether the /shutdown connection stays open after the report, for the caller to close. */
+function keepsOpen(req: Request): boolean {
+  if (String(req.headers['user-agent'] ?? '').startsWith('kube-lifecycle/')) return false
+  return !/\bclose\b/i.test(String(req.headers.connection ?? ''))
 }
 
 function allow(req: Request, res: Response, methods: string[]): boolean {

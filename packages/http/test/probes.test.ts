@@ -5,6 +5,7 @@ import type { Shutdown, ShutdownOptions } from '@lameduck/core'
 import {
   createProbes,
   drainHttpServer,
+  HTTP_DEFAULTS,
   type ProbeOptions,
   type Request,
   type Response,
@@ -283,5 +284,70 @@ describe('the kubelet getting 401 from /shutdown: LAMEDUCK_WARN_PRESTOP_UNAUTHOR
     expect(warnings).toEqual(['LAMEDUCK_WARN_PRESTOP_UNAUTHORIZED'])
     expect((await get('http', port, '/shutdown', { headers: { ...kubelet, ...auth } })).status).toBe(200)
     expect(warnings).toEqual(['LAMEDUCK_WARN_PRESTOP_UNAUTHORIZED'])
+  })
+})
+
+describe('the exit waits for the /shutdown caller to close its connection', () => {
+  /** POSTs /shutdown on a raw socket; resolves once the whole response is read, with the socket still open. */
+  function rawShutdown(port: number) {
+    const socket = connect(port, '127.0.0.1')
+    socket.write(`POST /shutdown HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: 0\r\n\r\n`)
+    socket.setEncoding('utf8')
+    // Half-open: the server's FIN does not close this end; only socket.end() or destroy() does.
+    socket.allowHalfOpen = true
+    let data = ''
+    const read = new Promise<string>((resolve) => {
+      socket.on('data', (chunk: string) => {
+        data += chunk
+        if (/\r\n\r\n[\s\S]*"exitCode":\d+[\s\S]*}$/.test(data)) resolve(data)
+      })
+    })
+    return { socket, read }
+  }
+
+  it('exits only once the caller has read the report and closed (an exec hook in the container)', async () => {
+    const exitsAt: number[] = []
+    const { port } = await serve({ exit: () => exitsAt.push(performance.now()) })
+    const { socket, read } = rawShutdown(port)
+    expect(await read).toMatch(/^HTTP\/1\.1 200/)
+    await delay(300)
+    expect(exitsAt).toEqual([]) // still held: the caller has not closed
+    const closedAt = performance.now()
+    socket.destroy()
+    while (exitsAt.length === 0) await delay(5)
+    expect(exitsAt[0]).toBeGreaterThanOrEqual(closedAt)
+    expect(exitsAt[0]! - closedAt).toBeLessThan(500)
+  })
+
+  it(`a caller that never closes holds the exit ${HTTP_DEFAULTS.probes.shutdownLingerMs} ms at most`, async () => {
+    const exitsAt: number[] = []
+    const { port } = await serve({ exit: () => exitsAt.push(performance.now()) })
+    const { socket, read } = rawShutdown(port)
+    await read
+    const readAt = performance.now()
+    while (exitsAt.length === 0) await delay(10)
+    const heldMs = exitsAt[0]! - readAt
+    expect(heldMs).toBeGreaterThanOrEqual(HTTP_DEFAULTS.probes.shutdownLingerMs - 100)
+    expect(heldMs).toBeLessThan(HTTP_DEFAULTS.probes.shutdownLingerMs + 1500)
+    socket.destroy()
+  })
+
+  it("the kubelet's own httpGet (outside the container) gets Connection: close, and the exit does not wait", async () => {
+    const exitsAt: number[] = []
+    const { port } = await serve({ exit: () => exitsAt.push(performance.now()) })
+    const socket = connect(port, '127.0.0.1')
+    socket.allowHalfOpen = true
+    socket.setEncoding('utf8')
+    socket.write(
+      `GET /shutdown HTTP/1.1\r\nHost: x\r\nUser-Agent: kube-lifecycle/1.31\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`,
+    )
+    let data = ''
+    socket.on('data', (chunk: string) => {
+      data += chunk
+    })
+    while (exitsAt.length === 0) await delay(5)
+    expect(data).toMatch(/^HTTP\/1\.1 200/)
+    expect(data.toLowerCase()).toContain('connection: close')
+    socket.destroy()
   })
 })

@@ -66,5 +66,6 @@ describe('README agrees with the code', () => {
     expect(readme).toContain(`server.keepAliveTimeout = ${numeric(HTTP_DEFAULTS.keepAliveTimeoutMs)}`)
     expect(readme).toContain(`server.headersTimeout = ${numeric(HTTP_DEFAULTS.headersTimeoutMs)}`)
     expect(readme).toContain('`HTTP_DEFAULTS.keepAliveTimeoutMs` and `headersTimeoutMs`')
+    expect(readme).toContain(`close the connection, \`${HTTP_DEFAULTS.probes.shutdownLingerMs}\` ms at most`)
   })
 })
