@@ -41,6 +41,13 @@ export function formatResult(result: SimulationResult): string {
       `triggered at +${l.triggeredAtMs} ms, finished at +${l.finishedAtMs} ms (exit ${l.exitCode}); ` +
         `the service took ${result.terminationToExitMs - l.triggeredAtMs} ms from trigger to exit`,
     )
+    const d = l.drainDelay
+    if (d)
+      add(
+        'drain delay',
+        `${d.mode}, ${d.durationMs} ms, ended ${d.endedBy}; ${d.arrivals} new connection(s) during it` +
+          (d.lastArrivalMs === null ? '' : `, the last at +${d.lastArrivalMs} ms`),
+      )
   }
   add('SIGKILL needed', result.sigkill ? 'yes' : 'no')
   for (const warning of result.warnings) add('warning', warning)

@@ -4,7 +4,7 @@ import type { LoadCounts } from './load.js'
 import type { LoadTotals } from './load-process.js'
 import type { ResolvedOptions } from './options.js'
 import type { Replica } from './replica.js'
-import { reportInBody, type ServiceReport, type ServiceTask } from './service-report.js'
+import { reportInBody, type ServiceDrainDelay, type ServiceReport, type ServiceTask } from './service-report.js'
 import { verdictOf } from './verdict.js'
 
 /** What `onProgress` is given, a few times a second. */
@@ -92,6 +92,8 @@ export interface LameduckTimeline {
   /** What started its run: `http` (the preStop `/shutdown`), `signal`, … */
   trigger: string
   exitCode: number
+  /** How long the service's drain delay lasted and why it ended (`null` for a lameduck that does not say). */
+  drainDelay: ServiceDrainDelay | null
   /** Every task whose outcome was not `ok`. */
   notOk: ServiceTask[]
 }
@@ -179,6 +181,7 @@ function timeline(report: ServiceReport, startEpoch: number): LameduckTimeline {
     deadlineAtMs: report.deadline === null ? null : Math.round(report.deadline - startEpoch),
     trigger: report.trigger,
     exitCode: report.exitCode,
+    drainDelay: report.drainDelay,
     notOk: report.notOk,
   }
 }

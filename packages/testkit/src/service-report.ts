@@ -11,6 +11,15 @@ export interface ServiceTask {
   error?: string
 }
 
+/** The drain delay as the report tells it (lameduck ≥ the adaptive drain delay). */
+export interface ServiceDrainDelay {
+  mode: string
+  durationMs: number
+  endedBy: string
+  arrivals: number
+  lastArrivalMs: number | null
+}
+
 /** The parts of a lameduck `ShutdownReport` the simulator uses (epoch ms, like the report). */
 export interface ServiceReport {
   trigger: string
@@ -18,6 +27,8 @@ export interface ServiceReport {
   end: number
   deadline: number | null
   exitCode: number
+  /** `null` in reports of a lameduck without it. */
+  drainDelay: ServiceDrainDelay | null
   /** Every task whose outcome is not `ok`, in report order. */
   notOk: ServiceTask[]
   /** Uncaught exceptions and unhandled rejections during the run (reports of lameduck versions that record them). */
@@ -75,8 +86,20 @@ function asReport(value: unknown): ServiceReport | null {
     end: value.end,
     deadline: typeof value.deadline === 'number' ? value.deadline : null,
     exitCode: Number(value.exitCode),
+    drainDelay: drainDelayOf(value.drainDelay),
     notOk,
     errors,
+  }
+}
+
+function drainDelayOf(value: unknown): ServiceDrainDelay | null {
+  if (!isObject(value) || typeof value.durationMs !== 'number') return null
+  return {
+    mode: String(value.mode),
+    durationMs: value.durationMs,
+    endedBy: String(value.endedBy),
+    arrivals: Number(value.arrivals ?? 0),
+    lastArrivalMs: typeof value.lastArrivalMs === 'number' ? value.lastArrivalMs : null,
   }
 }
 

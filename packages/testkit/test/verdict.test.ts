@@ -92,6 +92,7 @@ describe('verdictOf', () => {
         { name: 'release-lock', phase: 'release', critical: true, outcome: 'error', error: 'NOSCRIPT' },
       ],
       errors: [{ origin: 'uncaughtException', error: 'boom' }],
+      drainDelay: null,
     }
     expect(verdictOf({ ...clean, exitCode: 1, report })).toEqual({
       passed: false,
@@ -190,6 +191,7 @@ describe('verdictOf', () => {
       exitCode: 0,
       notOk: [],
       errors: [],
+      drainDelay: null,
     }
     expect(verdictOf({ ...told, report }).warnings).toEqual([
       expect.stringMatching(
