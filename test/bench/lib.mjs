@@ -28,10 +28,13 @@ export function median(values) {
 
 export const fmt = (ms) => `${ms.toFixed(2)} ms`
 
-/** Keep-alive GET / load at `concurrency` for `ms`; resolves to requests per second. */
-export async function keepAliveLoad(port, ms, concurrency = 64) {
+/**
+ * Keep-alive GET / load at `concurrency` for `ms`; resolves to requests per second. With `agent` given, its
+ * connections are reused (and left open) — for slices of load that must not each pay for new connections.
+ */
+export async function keepAliveLoad(port, ms, concurrency = 64, given = undefined) {
   const { Agent, request } = await import('node:http')
-  const agent = new Agent({ keepAlive: true, maxSockets: concurrency })
+  const agent = given ?? new Agent({ keepAlive: true, maxSockets: concurrency })
   let done = 0
   let stop = false
   const one = () =>
@@ -53,6 +56,6 @@ export async function keepAliveLoad(port, ms, concurrency = 64) {
   await new Promise((resolve) => setTimeout(resolve, ms))
   stop = true
   await Promise.all(workers)
-  agent.destroy()
+  if (!given) agent.destroy()
   return (done * 1000) / (performance.now() - started)
 }

@@ -4,4 +4,4 @@ export {
   type ExpressErrorCode,
   type ExpressWarningCode,
 } from './errors.js'
-export { type LameduckMiddlewareOptions, lameduck } from './middleware.js'
+export { type LameduckMiddlewareOptions, lameduck, type RequestListener, withLameduck } from './middleware.js'
