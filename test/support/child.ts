@@ -120,3 +120,19 @@ export function jsonLines(lines: string[]): Record<string, unknown>[] {
   }
   return out
 }
+
+/** What a child wrote and how it ended: resolves at 'close' (rejects if it could not be spawned). */
+export function collected(child: ChildProcess): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  let stdout = ''
+  let stderr = ''
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk
+  })
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk
+  })
+  return new Promise((resolve, reject) => {
+    child.once('error', reject)
+    child.once('close', (code) => resolve({ code, stdout, stderr }))
+  })
+}

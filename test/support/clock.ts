@@ -29,3 +29,22 @@ export function jumpingClock(): Clock & { jump(ms: number): void } {
     },
   }
 }
+
+/**
+ * A broken clock for the watchdog's tests: the first timer (the watchdog, armed at the trigger) and 0 ms
+ * ones (a 0 ms drain delay) fire, every later timer is dropped — so a hung task is never cut, and only the
+ * watchdog can end the run. (Every task is raced against a timer that expires before the deadline, so with
+ * a working clock a run always finishes first.)
+ */
+export function watchdogOnlyClock(): Clock {
+  let armed = false
+  return {
+    now: () => Date.now(),
+    setTimeout: (callback, ms) => {
+      if (armed && ms > 0) return undefined
+      armed = true
+      return setTimeout(callback, ms)
+    },
+    clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+  }
+}

@@ -1,5 +1,6 @@
 import { EXIT_CODES } from '@lameduck/core'
 import { describe, expect, it } from 'vitest'
+import { watchdogOnlyClock } from '../../../test/support/clock.js'
 import { delay, memoryLogger, testShutdown } from './helpers.js'
 
 describe('the exit path', () => {
@@ -61,20 +62,7 @@ describe('the exit path', () => {
   })
 
   it('the watchdog exits 124 just before the deadline when the run itself cannot finish, naming what still runs', async () => {
-    // Every task is raced against a timer that expires before the deadline, so a real run always finishes
-    // first; only a broken clock (or a bug) can keep it from finishing. This clock lets the first timer —
-    // the watchdog, armed at the trigger — fire, and the 0 ms drain delay, but drops every later timer, so
-    // the hung task is never cut.
-    let armed = false
-    const clock = {
-      now: () => Date.now(),
-      setTimeout: (callback: () => void, ms: number) => {
-        if (armed && ms > 0) return undefined
-        armed = true
-        return setTimeout(callback, ms)
-      },
-      clearTimeout: (handle: unknown) => clearTimeout(handle as NodeJS.Timeout),
-    }
+    const clock = watchdogOnlyClock()
     const logger = memoryLogger()
     const exits: { code: number; at: number }[] = []
     const shutdown = testShutdown({

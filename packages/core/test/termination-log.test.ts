@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { createShutdown, DEFAULTS, InvalidOptionError, UnknownOptionError } from '@lameduck/core'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { type RunningChild, spawnChild } from '../../../test/support/child.js'
+import { watchdogOnlyClock } from '../../../test/support/clock.js'
 import { memoryLogger } from './helpers.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'lameduck-termlog-'))
@@ -52,18 +53,7 @@ describe('terminationLog: a summary Kubernetes keeps', () => {
   })
 
   it('the watchdog writes what was still running, with exit 124', async () => {
-    // As in exit.test.ts: a clock that lets the watchdog (the first timer) fire but drops every later timer,
-    // so the hung task is never cut and only the watchdog can end the run.
-    let armed = false
-    const clock = {
-      now: () => Date.now(),
-      setTimeout: (callback: () => void, ms: number) => {
-        if (armed && ms > 0) return undefined
-        armed = true
-        return setTimeout(callback, ms)
-      },
-      clearTimeout: (handle: unknown) => clearTimeout(handle as NodeJS.Timeout),
-    }
+    const clock = watchdogOnlyClock()
     const path = file()
     const exits: number[] = []
     const shutdown = createShutdown({

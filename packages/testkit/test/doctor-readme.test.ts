@@ -12,6 +12,7 @@ import {
   parseDoctorPlan,
 } from '@lameduck/testkit'
 import { afterAll, describe, expect, it } from 'vitest'
+import { collected } from '../../../test/support/child.js'
 import { DOCTOR_FACTS } from '../src/doctor-defaults.js'
 import { doctorBin, doctorFixtures } from './doctor-support.js'
 
@@ -122,15 +123,7 @@ describe('the README’s lameduck-doctor section', () => {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk
-    })
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk
-    })
-    const code = await new Promise<number | null>((resolve) => child.once('close', resolve))
+    const { code, stdout, stderr } = await collected(child)
     expect(stdout, stderr).toBe(block(''))
     expect(code, stderr).toBe(1)
     const written = JSON.parse(readFileSync(join(dir, 'lameduck-plan.json'), 'utf8'))

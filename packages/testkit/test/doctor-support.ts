@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { collected } from '../../../test/support/child.js'
 
 export const doctorBin = fileURLToPath(new URL('../bin/lameduck-doctor.js', import.meta.url))
 /** The folder of the doctor's fixtures; the tests run the bin there, so findings name `bad/<file>.yaml`. */
@@ -19,19 +20,9 @@ export function doctor(args: string[], options: { input?: string; cwd?: string }
     cwd: options.cwd ?? doctorFixtures,
     stdio: ['pipe', 'pipe', 'pipe'],
   })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk
-  })
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk
-  })
+  const done = collected(child)
   child.stdin.end(options.input ?? '')
-  return new Promise((resolve, reject) => {
-    child.once('error', reject)
-    child.once('close', (code) => resolve({ code, stdout, stderr }))
-  })
+  return done
 }
 
 /**

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
+import { collected } from '../../../test/support/child.js'
 
 const root = fileURLToPath(new URL('../../../', import.meta.url))
 const readme = readFileSync(join(root, 'README.md'), 'utf8')
@@ -55,15 +56,7 @@ function sh(
   delete env.LAMEDUCK_SHUTDOWN_TOKEN
   const flags = each ? ['-uo', 'pipefail'] : ['-euo', 'pipefail']
   const child = spawn('bash', [...flags, '-c', lines], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk
-  })
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk
-  })
-  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })))
+  return collected(child)
 }
 
 describe('the root README, as written', () => {
