@@ -14,7 +14,7 @@ export { setTimeout as delay } from 'node:timers/promises'
 
 /** A coordinator that never exits the test process, installs no signal handlers and logs nowhere. */
 export function testShutdown(options: ShutdownOptions = {}): Shutdown {
-  return createShutdown({ exit: false, logger: false, signals: [], drainDelayMs: 0, ...options })
+  return createShutdown({ exit: false, logger: false, signals: [], drainDelayMs: 0, terminationLog: false, ...options })
 }
 
 export interface LogEntry {

@@ -96,10 +96,8 @@ class Coordinator implements Shutdown {
           completedPhases: this.#completed.map((phase) => phase.name),
         }
       },
-      beforeExit: (code) => {
-        this.#removeListeners(this.#runListeners)
-        this.#writeTerminationLog(code)
-      },
+      beforeExit: () => this.#removeListeners(this.#runListeners),
+      lastWords: (code) => this.#writeTerminationLog(code),
     })
     for (const signal of options.signals) this.#listen(this.#listeners, signal, () => this.#onSignal(signal))
     if (options.signals.length > 0) {

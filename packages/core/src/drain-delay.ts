@@ -16,8 +16,8 @@ export interface AdaptiveDrainDelay {
   /** The delay ends at this point at the latest; the budget counts it. Required. */
   maxMs: number
   /**
-   * The delay ends once no new connection (or stream) has arrived for this long, after `minMs`. Default:
-   * {@link DEFAULTS}`.drainDelay.quietMs`.
+   * The delay ends once no new connection (or HTTP/2 stream) has arrived for this long, after `minMs`; less
+   * than `maxMs`. Default: {@link DEFAULTS}`.drainDelay.quietMs` (half of `maxMs` when that is shorter).
    */
   quietMs?: number
 }
@@ -39,7 +39,7 @@ export interface DrainDelayReport {
   /** How long the `readiness` phase kept serving with readiness failing. */
   durationMs: number
   endedBy: DrainDelayEnd
-  /** New connections (and HTTP/2 sessions) that arrived during the delay, as the traffic sources saw them. */
+  /** New connections (and HTTP/2 streams) that arrived during the delay, as the traffic sources saw them. */
   arrivals: number
   /** ms from the trigger to the last arrival; absent when none arrived. */
   lastArrivalMs?: number
@@ -68,13 +68,23 @@ export function resolveDrainDelay(value: unknown): ResolvedDrainDelay {
     )
   const maxMs = requireDuration('drainDelayMs.maxMs', o.maxMs)
   const minMs = requireDuration('drainDelayMs.minMs', o.minMs ?? Math.min(DEFAULTS.drainDelay.minMs, maxMs))
-  const quietMs = requireDuration('drainDelayMs.quietMs', o.quietMs ?? DEFAULTS.drainDelay.quietMs)
+  // Defaulted, it stays under maxMs (half of it at most): a quiet period as long as maxMs could never end it.
+  const quietMs = requireDuration(
+    'drainDelayMs.quietMs',
+    o.quietMs ?? Math.min(DEFAULTS.drainDelay.quietMs, Math.floor(maxMs / 2)),
+  )
   if (minMs > maxMs)
     throw new InvalidOptionError('drainDelayMs.minMs', `${minMs} must not be greater than maxMs (${maxMs})`)
   if (quietMs === 0)
     throw new InvalidOptionError(
       'drainDelayMs.quietMs',
       'must be greater than 0 (a quiet period of 0 would end the delay at minMs: give a number for a fixed delay)',
+    )
+  if (quietMs >= maxMs)
+    throw new InvalidOptionError(
+      'drainDelayMs.quietMs',
+      `${quietMs} must be less than maxMs (${maxMs}): the delay could never end quiet, only at maxMs — give ` +
+        'drainDelayMs a number for a fixed delay',
     )
   return { mode: 'adaptive', minMs, maxMs, quietMs }
 }

@@ -17,9 +17,11 @@ export interface ExitOptions {
   describeRun(): Record<string, unknown>
   /**
    * Called once, first thing at the exit, with the exit code (the coordinator removes its run's process
-   * listeners and writes the termination log).
+   * listeners).
    */
   beforeExit(code: number): void
+  /** Called once the exit is this coordinator's to make (claimed), just before it: the termination log. */
+  lastWords(code: number): void
 }
 
 /**
@@ -124,6 +126,7 @@ export class ExitPath {
     // One exit per process: another coordinator of this run's cohort may have claimed it already. Claiming
     // gives up every task still running anywhere in the process (their onAbandon hooks run now).
     if (this.#processRun && !claimExit(this.#processRun.run)) return
+    this.#options.lastWords(code)
     const { logger } = this.#options
     logger.info({ event: 'exit', exitCode: code }, `exiting with code ${code}`)
     try {

@@ -156,7 +156,10 @@ describe('adaptive drain delay: configuration', () => {
       maxMs: 20_000,
       quietMs: DEFAULTS.drainDelay.quietMs,
     })
-    expect(createShutdown({ ...base, drainDelayMs: { maxMs: 500 } }).config.drainDelay).toMatchObject({ minMs: 500 })
+    expect(createShutdown({ ...base, drainDelayMs: { maxMs: 500 } }).config.drainDelay).toMatchObject({
+      minMs: 500,
+      quietMs: 250,
+    })
     expect(createShutdown({ ...base, drainDelayMs: { maxMs: 20_000 } }).config.drainDelayMs).toBe(20_000)
   })
 
@@ -169,6 +172,7 @@ describe('adaptive drain delay: configuration', () => {
       /drainDelayMs\.minMs: 6000 must not be greater than maxMs \(5000\)/,
     ],
     [{ maxMs: 5000, quietMs: 0 }, InvalidOptionError, /drainDelayMs\.quietMs: must be greater than 0/],
+    [{ maxMs: 300, quietMs: 5000 }, InvalidOptionError, /drainDelayMs\.quietMs: 5000 must be less than maxMs \(300\)/],
     [{ maxMs: -1 }, InvalidDurationError, /drainDelayMs\.maxMs/],
     [{ maxMs: '5000' }, InvalidDurationError, /drainDelayMs\.maxMs/],
     [{ maxMs: 5000, quietMs: Number.NaN }, InvalidDurationError, /drainDelayMs\.quietMs/],

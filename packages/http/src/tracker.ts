@@ -31,8 +31,8 @@ const kActive = Symbol.for('lameduck:http:active')
 const kIdleSince = Symbol.for('lameduck:http:idle-since')
 const kTracker = Symbol.for('lameduck:http:tracker')
 const kCloses = Symbol.for('lameduck:http:closes')
-// On an HTTP/1 socket or HTTP/2 session accepted during lame duck: its first request is still to come, and
-// counts as an arrival for the adaptive drain delay (unless it is a probe's).
+// On an HTTP/1 socket accepted during lame duck: its first request is still to come, and counts as an
+// arrival for the adaptive drain delay (unless it is a probe's). HTTP/2: every stream during lame duck.
 const kFresh = Symbol.for('lameduck:http:fresh')
 // On a raw TCP socket: the socket itself, so that it can be read through the proxy `Http2Session#socket` is.
 // On an HTTP/2 session: the raw TCP socket under it.
@@ -123,7 +123,6 @@ export class ConnectionTracker {
     this.sessions.add(session)
     // `session.socket` is a proxy that forwards property reads to the TCP (h2c) or TLS (h2) socket.
     ;(session as Http2Session & { [kRaw]?: Socket })[kRaw] = this.rawOf(session.socket as Socket)
-    ;(session as Http2Session & { [kFresh]?: boolean })[kFresh] = this.lameDuck
     session.once('close', () => this.sessions.delete(session))
     if (this.draining) session.close()
   }
@@ -208,9 +207,9 @@ export class ConnectionTracker {
   }
 
   /**
-   * Subscribes to arrivals: connections (HTTP/1 sockets, HTTP/2 sessions) accepted during lame duck, told at
-   * their first request unless its User-Agent is a probe's (the kit's `isProbeTraffic`). Returns the
-   * unsubscribe function.
+   * Subscribes to arrivals: HTTP/1 connections accepted during lame duck, told at their first request, and
+   * every HTTP/2 stream during lame duck — unless its User-Agent is a probe's (the kit's `isProbeTraffic`).
+   * Returns the unsubscribe function.
    */
   onArrival(listener: () => void): () => void {
     this.#arrivals.add(listener)
@@ -224,11 +223,9 @@ export class ConnectionTracker {
 
   #onRequest(req: IncomingMessage | Http2ServerRequest, res: Response): void {
     if (req.httpVersionMajor >= 2) {
-      const session = (req as Http2ServerRequest).stream?.session as (Http2Session & { [kFresh]?: boolean }) | undefined
-      if (session?.[kFresh]) {
-        session[kFresh] = false
-        this.#arrived(req)
-      }
+      // Every stream: an HTTP/2 session is served as usual until the drain (no Connection: close to move its
+      // client elsewhere), and a proxy multiplexing onto it routes each stream by the endpoints it knows.
+      if (this.lameDuck) this.#arrived(req)
       const responses = this.responses
       responses.add(res)
       res.on('close', () => responses.delete(res))
