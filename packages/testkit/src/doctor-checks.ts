@@ -206,11 +206,22 @@ function resolvePort(w: ManifestObject, cPath: Path, port: number | string | und
 
 const pathname = (path: string) => path.replace(/[?#].*$/, '')
 
-const EXEC_HOOK = `lifecycle.preStop.exec.command: ["lameduck-prestop"] (the bin of @lameduck/http; or ["node", "node_modules/@lameduck/http/dist/esm/prestop.js"]) with the token from a Secret in the container's env`
+const EXEC_HOOK = `lifecycle.preStop.exec.command: ["node", "/app/node_modules/@lameduck/http/bin/lameduck-prestop.js", "--port", "<the service's port>"] (the bin of @lameduck/http, under the image's working directory; no shell needed) with the token from a Secret in the container's env`
 
-/** Whether an exec hook's command runs lameduck's own hook. */
-const isLameduckHook = (line: string) =>
-  /(^|[\s/'"])lameduck-prestop($|[\s'"])/.test(line) || /@lameduck\/http\/\S*prestop\.c?js/.test(line)
+/** Whether an exec hook's command runs lameduck's own hook: its bin (by path, or by name on the PATH). */
+const isLameduckHook = (line: string) => /(^|[\s/'"])lameduck-prestop(\.js)?($|[\s'"])/.test(line)
+
+/** The module behind the bin, run directly: it only exports `main`, so it exits 0 without calling anything. */
+const isPrestopModule = (line: string) => /@lameduck\/http\/dist\/\S*prestop\.c?js/.test(line)
+
+/** A flag's value in an exec command (`--port 3000` or `--port=3000`). */
+function flagOf(words: string[], flag: string): string | undefined {
+  for (const [i, word] of words.entries()) {
+    if (word === flag) return words[i + 1]
+    if (word.startsWith(`${flag}=`)) return word.slice(flag.length + 1)
+  }
+  return undefined
+}
 
 function checkPreStop(w: ManifestObject, cPath: Path, name: string, plan: DoctorPlan | undefined, add: Add) {
   const hookPath = [...cPath, 'lifecycle', 'preStop']
@@ -290,8 +301,39 @@ function checkPreStop(w: ManifestObject, cPath: Path, name: string, plan: Doctor
   const execPath = [...hookPath, 'exec', 'command']
   const command = field(w, execPath, 'array')
   if (command) {
-    const line = command.map(String).join(' ')
-    if (isLameduckHook(line)) return
+    const words = command.map(String)
+    const line = words.join(' ')
+    if (isPrestopModule(line) && !isLameduckHook(line)) {
+      wrong(
+        execPath,
+        `runs ${JSON.stringify(line)}: the module behind lameduck-prestop, which only exports main — it exits 0 without calling anything, and the shutdown starts only at SIGTERM`,
+      )
+      return
+    }
+    if (isLameduckHook(line)) {
+      // lameduck-prestop's own flags, against the plan: --socket calls no port; without --port, $PORT.
+      if (!plan || flagOf(words, '--socket') !== undefined) return
+      const problems: string[] = []
+      const path = flagOf(words, '--path') ?? DOCTOR_DEFAULTS.http.shutdownPath
+      if (pathname(path) !== plan.http.shutdownPath) problems.push(`calls ${path}, not ${plan.http.shutdownPath}`)
+      const portFlag = flagOf(words, '--port')
+      const env = field(w, [...cPath, 'env'], 'array') ?? []
+      const k = env.findIndex((_, i) => get(w, [...cPath, 'env', i, 'name']) === 'PORT')
+      const portEnv = k === -1 ? undefined : get(w, [...cPath, 'env', k, 'value'])
+      const port = portFlag ?? (typeof portEnv === 'string' ? portEnv : undefined)
+      if (port === undefined) problems.push('has no --port, and the container sets no PORT for it to read')
+      else if (Number(port) !== plan.http.port)
+        problems.push(`goes to port ${port}${portFlag === undefined ? ' (from PORT)' : ''}, not ${plan.http.port}`)
+      if (words.includes('--https') !== plan.http.https)
+        problems.push(
+          plan.http.https
+            ? 'speaks HTTP to a port that serves HTTPS (add --https)'
+            : 'has --https, but the port serves HTTP',
+        )
+      if (problems.length > 0)
+        wrong(execPath, `(lameduck-prestop) ${problems.join(' and ')}: the shutdown starts only at SIGTERM`)
+      return
+    }
     // A URL, with a scheme or (as curl and wget take it) a loopback host and port without one.
     const url =
       /\b(https?):\/\/[^\s/'":]+(?::(\d+))?(\/[^\s'"]*)?/.exec(line) ??

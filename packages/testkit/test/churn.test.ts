@@ -58,10 +58,12 @@ describe('load models: keep-alive, churn, no keep-alive', () => {
 
     const churn = await lameduck({ churn: 20 }).result
     expect(churn.failed).toBeGreaterThan(0)
-    // New connections the proxy still sent to A after it stopped accepting.
-    expect(Object.keys(churn.failures)).toEqual(['ECONNREFUSED'])
+    // New connections the proxy still sent to A after it stopped accepting — refused, or (on a loaded machine)
+    // reset when they were still in A's accept queue as it closed its listener.
+    expect(Object.keys(churn.failures)).toContain('ECONNREFUSED')
+    for (const kind of Object.keys(churn.failures)) expect(['ECONNREFUSED', 'ECONNRESET']).toContain(kind)
     expect(churn.passed).toBe(false)
-    expect(churn.reasons[0]).toMatch(/^\d+ requests? failed \(ECONNREFUSED \d+\)$/)
+    expect(churn.reasons[0]).toMatch(/^\d+ requests? failed \(ECONNREFUSED \d+(, ECONNRESET \d+)?\)$/)
   })
 
   it('a drain delay that covers the propagation loses nothing, churn or not', async () => {

@@ -102,13 +102,23 @@ spec:
     checkManifests([{ file: 'pod.yaml', text: pod(command) }], { plan: plan(1000) }).findings.map((f) => f.code)
 
   it('lameduck’s own hook, or a call of the shutdown endpoint, is right', () => {
-    expect(codes(['lameduck-prestop'])).toEqual([])
-    expect(codes(['node', 'node_modules/@lameduck/http/dist/esm/prestop.js'])).toEqual([])
-    expect(codes(['/app/node_modules/.bin/lameduck-prestop', '--timeout', '20s'])).toEqual([])
+    expect(codes(['lameduck-prestop', '--port', '3000'])).toEqual([])
+    expect(codes(['node', '/app/node_modules/@lameduck/http/bin/lameduck-prestop.js', '--port=3000'])).toEqual([])
+    expect(codes(['/app/node_modules/.bin/lameduck-prestop', '--port', '3000', '--timeout', '20s'])).toEqual([])
+    expect(codes(['lameduck-prestop', '--socket', '/run/lameduck.sock'])).toEqual([])
     expect(codes(['curl', '-fsS', 'http://127.0.0.1:3000/shutdown'])).toEqual([])
     expect(
       codes(['sh', '-c', 'curl -fsS -H "Authorization: Bearer $LAMEDUCK_SHUTDOWN_TOKEN" localhost:3000/shutdown']),
     ).toEqual([])
+  })
+
+  it('lameduck-prestop at another port or path, without a port, or its module run instead of its bin is not', () => {
+    const wrong = ['LAMEDUCK_DOCTOR_PRESTOP_WRONG_TARGET']
+    expect(codes(['lameduck-prestop', '--port', '9090'])).toEqual(wrong)
+    expect(codes(['lameduck-prestop', '--port', '3000', '--path', '/stop'])).toEqual(wrong)
+    expect(codes(['lameduck-prestop', '--port', '3000', '--https'])).toEqual(wrong)
+    expect(codes(['lameduck-prestop'])).toEqual(wrong) // no --port, and no PORT in the container's env
+    expect(codes(['node', 'node_modules/@lameduck/http/dist/esm/prestop.js'])).toEqual(wrong)
   })
 
   it('another port, another path, or nothing called is not', () => {

@@ -111,7 +111,9 @@ describe('lameduck-doctor output and flags', () => {
     expect(message).toMatch(
       /^ {2}the preStop httpGet hook carries the shutdown token in a literal Authorization header/,
     )
-    expect(fix).toMatch(/^ {2}fix: use lifecycle\.preStop\.exec\.command: \["lameduck-prestop"\]/)
+    expect(fix).toMatch(
+      /^ {2}fix: use lifecycle\.preStop\.exec\.command: \["node", "\/app\/node_modules\/@lameduck\/http\/bin\/lameduck-prestop\.js", "--port"/,
+    )
     expect(run.stdout).toMatch(/\n1 finding; 1 workload checked \(Deployment\/web\)\n$/)
   })
 
