@@ -65,6 +65,18 @@ export const PLUGIN_OPTIONS = [
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']
 
 const plugin: FastifyPluginCallback<LameduckFastifyOptions> = (app, options, done) => {
+  // A throw would not reach Fastify (avvio waits for `done` until its plugin timeout): handed to `done`,
+  // the error is what `register()`, `ready()` and `listen()` reject with.
+  try {
+    setUp(app, options)
+  } catch (error) {
+    done(error as Error)
+    return
+  }
+  done()
+}
+
+function setUp(app: FastifyInstance, options: LameduckFastifyOptions): void {
   checkOptions(WHERE, options, PLUGIN_OPTIONS)
   const { shutdown, drain: drainOptions, close: closeOptions, ...probeOptions } = options
   requireShutdown(WHERE, shutdown, 'app.register(lameduck, { shutdown, token })')
@@ -114,7 +126,6 @@ const plugin: FastifyPluginCallback<LameduckFastifyOptions> = (app, options, don
   const shutdownPath = paths.shutdown === undefined ? defaults.shutdown : paths.shutdown
   if (shutdownPath !== false) routes.push(shutdownPath)
   for (const url of routes) app.route({ method: METHODS, url, handler, logLevel: 'warn' })
-  done()
 }
 
 /**
