@@ -112,20 +112,23 @@ function setUp(app: FastifyInstance, options: LameduckFastifyOptions): void {
   })
   app.decorate('lameduck', { drain, close })
 
-  const handler = (request: FastifyRequest, reply: FastifyReply) => {
-    // The probe handler writes the raw response itself: Fastify must not send one too.
+  // Answered in the route's onRequest hook, before Fastify parses a body (a preStop request with a body
+  // Fastify has no parser for would get 415 instead of the shutdown). The probe handler writes the raw
+  // response itself: the reply is hijacked, and the chain stops there.
+  const onRequest = (request: FastifyRequest, reply: FastifyReply, _done: () => void) => {
     reply.hijack()
     if (!probes(request.raw, reply.raw)) {
       reply.raw.statusCode = 404
       reply.raw.end()
     }
   }
+  const handler = () => undefined
   const defaults = HTTP_DEFAULTS.probes.paths
   const paths = probeOptions.paths ?? {}
   const routes = [paths.liveness ?? defaults.liveness, paths.readiness ?? defaults.readiness]
   const shutdownPath = paths.shutdown === undefined ? defaults.shutdown : paths.shutdown
   if (shutdownPath !== false) routes.push(shutdownPath)
-  for (const url of routes) app.route({ method: METHODS, url, handler, logLevel: 'warn' })
+  for (const url of routes) app.route({ method: METHODS, url, onRequest, handler, logLevel: 'warn' })
 }
 
 /**
