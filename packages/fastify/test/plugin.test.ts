@@ -2,7 +2,7 @@ import { Agent, request as httpRequest } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Shutdown, ShutdownOptions } from '@lameduck/core'
 import { lameduck } from '@lameduck/fastify'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
 import { delay, taskNames, taskReport, testShutdown } from '../../../test/support/shutdown.js'
 
@@ -15,9 +15,13 @@ afterEach(async () => {
   }
 })
 
-async function start(options: ShutdownOptions = {}, configure?: (app: FastifyInstance, shutdown: Shutdown) => void) {
+async function start(
+  options: ShutdownOptions = {},
+  configure?: (app: FastifyInstance, shutdown: Shutdown) => void,
+  fastifyOptions: FastifyServerOptions = {},
+) {
   const shutdown = testShutdown(options)
-  const app = Fastify()
+  const app = Fastify(fastifyOptions)
   apps.push(app)
   app.server.keepAliveTimeout = 65_000
   app.server.headersTimeout = 66_000
@@ -115,6 +119,17 @@ describe('the lameduck Fastify plugin', () => {
     expect(taskReport(report, 'http-drain')).toMatchObject({ outcome: 'ok' })
     expect(taskReport(report, 'fastify-close')).toMatchObject({ outcome: 'ok' })
     agent.destroy()
+  })
+
+  it('forceCloseConnections: true does not cut the /shutdown report, and the close does not wait for it', async () => {
+    const { url } = await start({}, undefined, { forceCloseConnections: true })
+    const started = performance.now()
+    const reply = await fetch(`${url}/shutdown`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } })
+    expect(reply.status).toBe(200)
+    const report = (await reply.json()) as Parameters<typeof taskReport>[0] & { exitCode: number }
+    expect(taskReport(report, 'fastify-close')).toMatchObject({ outcome: 'ok' })
+    expect(report.exitCode).toBe(0)
+    expect(performance.now() - started).toBeLessThan(3_000)
   })
 
   it('app.close() by the application takes the registrations off the coordinator', async () => {
