@@ -5,6 +5,7 @@ import core = require('@lameduck/core')
 import adapter = require('@lameduck/core/adapter')
 import http = require('@lameduck/http')
 import express = require('@lameduck/express')
+import fastify = require('@lameduck/fastify')
 import cache = require('@lameduck/cache')
 import redis = require('@lameduck/redis')
 import pg = require('@lameduck/pg')
@@ -46,6 +47,7 @@ const entries: ((...args: never[]) => unknown)[] = [
   http.drainHttpServer,
   http.createProbes,
   express.lameduck,
+  fastify.lameduck as never,
   cache.createWriteBehind,
   redis.closeRedis,
   pg.closePool,

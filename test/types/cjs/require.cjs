@@ -33,6 +33,7 @@ assert.throws(() => adapter.duration('timeoutMs', -1), { code: 'LAMEDUCK_ERR_INV
 const entries = {
   '@lameduck/http': ['drainHttpServer', 'createProbes'],
   '@lameduck/express': ['lameduck'],
+  '@lameduck/fastify': ['lameduck'],
   '@lameduck/cache': ['createWriteBehind'],
   '@lameduck/redis': ['closeRedis'],
   '@lameduck/pg': ['closePool'],
