@@ -247,8 +247,7 @@ function triggerShutdown(shutdown: Shutdown, req: Request, res: Response): void 
 
 /** Whether the /shutdown connection stays open after the report, for the caller to close. */
 function keepsOpen(req: Request): boolean {
-  if (String(req.headers['user-agent'] ?? '').startsWith('kube-lifecycle/')) return false
-  return !/\bclose\b/i.test(String(req.headers.connection ?? ''))
+  return !isKubelet(req) && !/\bclose\b/i.test(String(req.headers.connection ?? ''))
 }
 
 function allow(req: Request, res: Response, methods: string[]): boolean {
