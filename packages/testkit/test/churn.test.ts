@@ -36,9 +36,11 @@ describe('load models: keep-alive, churn, no keep-alive', () => {
     // Keep-alive: one connection per caller, and one more for those A told to reconnect (a few bounce twice).
     expect(keepAlive.load.connections).toBeGreaterThanOrEqual(32)
     expect(keepAlive.load.connections).toBeLessThan(32 * 4)
-    // Churn 10: about one connection per 10 requests, plus the reconnections keep-alive has too.
+    // Churn 10: one connection per 10 requests at least, plus one per request replica A answered during its
+    // lame duck (each is told Connection: close) — how many that is depends on the machine's speed, so the
+    // upper bound is only that it stays far from a connection per request.
     expect(churn.load.connections).toBeGreaterThanOrEqual(churn.load.total / 10)
-    expect(churn.load.connections).toBeLessThan(churn.load.total / 10 + 32 * 4)
+    expect(churn.load.connections).toBeLessThan(churn.load.total / 3)
     // No keep-alive: a connection per request.
     expect(none.load.connections).toBe(none.load.total)
   })
