@@ -14,7 +14,7 @@ import {
 import {
   createProbesFor,
   type DrainOptions,
-  drainHttpServer,
+  drainHttpServerFor,
   HTTP_DEFAULTS,
   type HttpDrain,
   type ProbeOptions,
@@ -88,7 +88,7 @@ function setUp(app: FastifyInstance, options: LameduckFastifyOptions): void {
   // Attached now, before listen(): Fastify creates its server with the instance, and the drain must see
   // every connection. Registered before the close task: a second plugin on the same coordinator fails here
   // (DuplicateRegistrationError), leaving nothing behind.
-  const drain = drainHttpServer(shutdown, app.server as never, drainOptions)
+  const drain = drainHttpServerFor(`drain of ${WHERE}`, shutdown, app.server as never, drainOptions)
   let close: Registration
   try {
     close = registerTask(shutdown, {

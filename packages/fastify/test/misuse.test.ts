@@ -42,13 +42,13 @@ describe('app.register(lameduck, options): wrong options', () => {
       'drain typo',
       { shutdown, token: TOKEN, drain: { timeout: 5 } },
       UNKNOWN,
-      /drainHttpServer: unknown option "timeout"/,
+      /drain of lameduck: unknown option "timeout"/,
     ],
     [
       'drain budget',
       { shutdown, token: TOKEN, drain: { timeoutMs: -1 } },
       'LAMEDUCK_ERR_INVALID_DURATION',
-      /timeoutMs of drainHttpServer/,
+      /timeoutMs of drain of lameduck/,
     ],
     [
       'close typo',
@@ -93,7 +93,7 @@ describe('app.register(lameduck, options): wrong options', () => {
       )
     expect(error).toMatchObject({ code: 'LAMEDUCK_ERR_DUPLICATE_REGISTRATION' })
     expect((error as Error).message).toMatch(
-      /drainHttpServer: this server is already registered on this coordinator \(as "http-drain"\)/,
+      /drain of lameduck: this server is already registered on this coordinator \(as "http-drain"\)/,
     )
   })
 

@@ -78,7 +78,6 @@ export interface HttpDrain extends Registration {
 /** Every key `DrainOptions` has, for JavaScript callers' typos. */
 export const DRAIN_OPTIONS = [...TASK_OPTION_KEYS, 'idleMs', 'onDrain', 'checkTimeouts'] as const
 
-const WHERE = 'drainHttpServer'
 
 /** The shortest the coordinator's drain delay can be (a coordinator without `config.drainDelay`: the number). */
 function drainDelayFloor(shutdown: Shutdown): number {
@@ -127,6 +126,23 @@ function useTracker(server: AnyServer): { tracker: ConnectionTracker; release():
  * closed at once (`LAMEDUCK_WARN_LISTEN_AFTER_DRAIN`): nothing would drain what it accepted.
  */
 export function drainHttpServer(shutdown: Shutdown, server: AnyServer, options?: DrainOptions): HttpDrain {
+  requireShutdown('drainHttpServer', shutdown, 'drainHttpServer(shutdown, server, options?)')
+  requireServer('drainHttpServer', server)
+  return drainHttpServerFor('drainHttpServer', shutdown, server, options)
+}
+
+/**
+ * `drainHttpServer` for a framework adapter (the Fastify plugin's `drain` option, …): the same drain, options
+ * and checks, with messages naming `where` (e.g. `drain of lameduck`) instead of `drainHttpServer`. The
+ * adapter has checked `shutdown` and `server` itself, in its own terms.
+ */
+export function drainHttpServerFor(
+  where: string,
+  shutdown: Shutdown,
+  server: AnyServer,
+  options?: DrainOptions,
+): HttpDrain {
+  const WHERE = where
   requireShutdown(WHERE, shutdown, 'drainHttpServer(shutdown, server, options?)')
   requireServer(WHERE, server)
   checkOptions(WHERE, options, DRAIN_OPTIONS)

@@ -7,7 +7,7 @@ export {
   listenAdmin,
 } from './admin.js'
 export { HTTP_DEFAULTS } from './defaults.js'
-export { type DrainContext, type DrainOptions, drainHttpServer, type HttpDrain } from './drain.js'
+export { type DrainContext, type DrainOptions, drainHttpServer, drainHttpServerFor, type HttpDrain } from './drain.js'
 export {
   DrainForcedError,
   type DrainStats,
