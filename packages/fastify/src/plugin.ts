@@ -175,4 +175,4 @@ async function closeAfterDrain(app: FastifyInstance): Promise<void> {
  * `@lameduck/http` (`drain` phase), and runs `app.close()` — the application's `onClose` hooks — in a task
  * of its own (`close` phase, after the drain). Every option is checked at register time.
  */
-export const lameduck = fp(plugin, { fastify: '5.x', name: '@lameduck/fastify' })
+export const lameduck = fp(plugin, { fastify: '4.x || 5.x', name: '@lameduck/fastify' })
