@@ -78,7 +78,6 @@ export interface HttpDrain extends Registration {
 /** Every key `DrainOptions` has, for JavaScript callers' typos. */
 export const DRAIN_OPTIONS = [...TASK_OPTION_KEYS, 'idleMs', 'onDrain', 'checkTimeouts'] as const
 
-
 /** The shortest the coordinator's drain delay can be (a coordinator without `config.drainDelay`: the number). */
 function drainDelayFloor(shutdown: Shutdown): number {
   const config = shutdown.config as Partial<Shutdown['config']>
