@@ -227,7 +227,9 @@ async function drain(
   // forceShutdown() cancels the calls still running on the sessions channelz knows — all of them, unless
   // channelz is disabled — and finishes grpc-js's own bookkeeping when tryShutdown() did not call back.
   if (!shutDown) server.forceShutdown()
-  for (const session of control.sessions()) if (!session.destroyed) session.destroy(undefined, http2.NGHTTP2_CANCEL)
+  // As forceShutdown() does (the code in place of the error): the clients' calls end CANCELLED.
+  for (const session of control.sessions())
+    if (!session.destroyed) session.destroy(http2.NGHTTP2_CANCEL as unknown as Error)
   stats.durationMs = Math.round(clock.now() - started)
   return stats
 }
