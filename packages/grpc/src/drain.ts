@@ -96,6 +96,8 @@ export function drainGrpcServer(shutdown: Shutdown, server: Server, options?: Gr
   const onDrain = optionalFunction(`onDrain of ${WHERE}`, o.onDrain)
 
   let stats: GrpcDrainStats | undefined
+  // What remove() undoes, last first: filled in as the registration takes the server over.
+  const undo: (() => void)[] = []
   // Registered first: a task that cannot be registered (the server already drained by this coordinator, a
   // name taken, a phase already begun) leaves the server untouched.
   const registration = registerTask(shutdown, {
@@ -112,11 +114,7 @@ export function drainGrpcServer(shutdown: Shutdown, server: Server, options?: Gr
       )
     },
     onRemove: () => {
-      offState()
-      offArrival()
-      traffic.remove()
-      releaseTracker()
-      served?.release()
+      for (const step of undo.splice(0).reverse()) step()
     },
   })
   const name = registration.name
@@ -127,10 +125,12 @@ export function drainGrpcServer(shutdown: Shutdown, server: Server, options?: Gr
     registration.remove()
     throw error
   }
+  if (served) undo.push(served.release)
   const { tracker, release: releaseTracker } = useTracker(server)
+  undo.push(releaseTracker)
   // New calls during the drain delay tell an adaptive delay that the load balancers still send.
   const traffic = trafficSource(shutdown, name)
-  const offArrival = tracker.onArrival(traffic.arrived)
+  undo.push(traffic.remove, tracker.onArrival(traffic.arrived))
   if (!tracker.control.complete)
     shutdown.warn({
       code: 'LAMEDUCK_WARN_GRPC_INTERNALS',
@@ -144,14 +144,14 @@ export function drainGrpcServer(shutdown: Shutdown, server: Server, options?: Gr
   // until the removal has propagated, and a GOAWAY now would send them nowhere better — but the health
   // service answers NOT_SERVING, for the probes and the load balancers that ask it.
   const enterLameDuck = () => served?.health.enterLameDuck()
-  let offState = () => {}
-  if (shutdown.state === 'running')
-    offState = shutdown.on('state', ({ to }) => {
+  if (shutdown.state === 'running') {
+    const offState = shutdown.on('state', ({ to }) => {
       if (to !== 'draining') return
       offState()
       enterLameDuck()
     })
-  else enterLameDuck()
+    undo.push(offState)
+  } else enterLameDuck()
 
   return {
     name,
