@@ -6,6 +6,7 @@ import adapter = require('@lameduck/core/adapter')
 import http = require('@lameduck/http')
 import express = require('@lameduck/express')
 import fastify = require('@lameduck/fastify')
+import grpc = require('@lameduck/grpc')
 import cache = require('@lameduck/cache')
 import redis = require('@lameduck/redis')
 import pg = require('@lameduck/pg')
@@ -42,12 +43,17 @@ const simulatorCode: testkit.TestkitErrorCode = testkit.TESTKIT_ERROR_CODES[0]
 const aliased: testkit.SimulatorErrorCode = simulatorCode
 const concurrency: number = testkit.SIM_DEFAULTS.concurrency
 
+// An adapter's codes and defaults, as a CommonJS project reads them.
+const grpcCode: grpc.GrpcErrorCode = grpc.GRPC_ERROR_CODES[0]
+const grpcTimeout: number = grpc.GRPC_DEFAULTS.drain.timeoutMs
+
 // Every adapter's entry function is there, and a function.
 const entries: ((...args: never[]) => unknown)[] = [
   http.drainHttpServer,
   http.createProbes,
   express.lameduck,
   fastify.lameduck as never,
+  grpc.drainGrpcServer,
   cache.createWriteBehind,
   redis.closeRedis,
   pg.closePool,
@@ -65,5 +71,7 @@ export = {
   result,
   aliased,
   concurrency,
+  grpcCode,
+  grpcTimeout,
   entries,
 }

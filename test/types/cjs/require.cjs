@@ -34,6 +34,7 @@ const entries = {
   '@lameduck/http': ['drainHttpServer', 'createProbes'],
   '@lameduck/express': ['lameduck'],
   '@lameduck/fastify': ['lameduck'],
+  '@lameduck/grpc': ['drainGrpcServer'],
   '@lameduck/cache': ['createWriteBehind'],
   '@lameduck/redis': ['closeRedis'],
   '@lameduck/pg': ['closePool'],

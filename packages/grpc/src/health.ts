@@ -1,0 +1,122 @@
+import type { Server, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js'
+import { shared } from '@lameduck/core/adapter'
+import { HealthImplementation, service as healthService } from 'grpc-health-check'
+import { GrpcHealthServedError } from './errors.js'
+
+// The standard health service, `grpc.health.v1.Health` — what the kubelet's `grpc` probe, Envoy and
+// grpc_health_probe ask — served by grpc-health-check's implementation, the official one. lameduck adds the
+// lame duck to it, as grpc-go's health server does with `Shutdown()`: from the trigger on, every service
+// answers NOT_SERVING and later status changes are recorded but not served. Watch streams are told at once;
+// they never end on their own (a subscription, not a call), so the drain ends them once the GOAWAY is out.
+
+/** A health status of `grpc.health.v1`, as grpc-health-check names them. */
+export type GrpcServingStatus = 'SERVING' | 'NOT_SERVING' | 'UNKNOWN'
+
+/** The health service of a drained server: what the handle's `health` is. */
+export interface GrpcHealth {
+  /**
+   * Sets what `Check` (and `Watch`) answer for `service` (`''`: the server as a whole, what probes ask by
+   * default; it starts `SERVING`). From the trigger on every service answers `NOT_SERVING`, whatever is set.
+   */
+  setStatus(service: string, status: GrpcServingStatus): void
+  /** What a `Check` of `service` answers now; `undefined` for a service never set (the answer is NOT_FOUND). */
+  status(service: string): GrpcServingStatus | undefined
+}
+
+/** The status code a Watch stream ends with at the drain: UNAVAILABLE, as for a server going away. */
+const UNAVAILABLE = 14
+
+interface WatchCall {
+  emit(event: 'error', error: { code: number; details: string }): boolean
+  once(event: string, listener: () => void): unknown
+}
+
+/** One health service per grpc-js server, whatever the number of drains (coordinators, copies) using it. */
+class ServedHealth implements GrpcHealth {
+  readonly #implementation = new HealthImplementation({ '': 'SERVING' })
+  readonly #statuses = new Map<string, GrpcServingStatus>([['', 'SERVING']])
+  readonly #watches = new Set<WatchCall>()
+  #lameDuck = false
+  users = 0
+
+  constructor(readonly server: Server) {
+    const watches = this.#watches
+    // Added through a stand-in for the server, so that the Watch handler can be wrapped: the drain must be
+    // able to end the streams it opens.
+    this.#implementation.addToServer({
+      addService(service, implementation) {
+        const watch = implementation.watch as (call: WatchCall) => void
+        const wrapped: UntypedServiceImplementation = {
+          ...(implementation as UntypedServiceImplementation),
+          watch: (call: WatchCall) => {
+            watches.add(call)
+            const forget = () => watches.delete(call)
+            call.once('cancelled', forget)
+            call.once('finish', forget)
+            watch(call)
+          },
+        }
+        try {
+          server.addService(service as unknown as ServiceDefinition, wrapped)
+        } catch (error) {
+          throw new GrpcHealthServedError({ cause: error })
+        }
+      },
+    })
+  }
+
+  setStatus(service: string, status: GrpcServingStatus): void {
+    this.#statuses.set(service, status)
+    this.#implementation.setStatus(service, this.#lameDuck ? 'NOT_SERVING' : status)
+  }
+
+  status(service: string): GrpcServingStatus | undefined {
+    if (!this.#statuses.has(service)) return undefined
+    return this.#lameDuck ? 'NOT_SERVING' : this.#statuses.get(service)
+  }
+
+  /** The trigger: every service known answers NOT_SERVING from now on; watchers are told. */
+  enterLameDuck(): void {
+    if (this.#lameDuck) return
+    this.#lameDuck = true
+    for (const service of this.#statuses.keys()) this.#implementation.setStatus(service, 'NOT_SERVING')
+  }
+
+  /** The drain: ends every Watch stream with UNAVAILABLE; returns how many. */
+  endWatches(): number {
+    const open = [...this.#watches]
+    this.#watches.clear()
+    for (const call of open) call.emit('error', { code: UNAVAILABLE, details: 'the server is shutting down' })
+    return open.length
+  }
+
+  remove(): void {
+    this.server.removeService(healthService as unknown as ServiceDefinition)
+  }
+}
+
+// Shared by every copy of this package in the process (ESM and CommonJS side by side): one health service
+// per server, however many drains.
+const served = shared('grpc:health:v1', () => new WeakMap<object, ServedHealth>())
+
+/** The health service of `server`, added to it by the first user; `release()` takes it off with the last. */
+export function useHealth(server: Server): { health: ServedHealth; release(): void } {
+  let health = served.get(server)
+  if (health === undefined) {
+    health = new ServedHealth(server)
+    served.set(server, health)
+  }
+  health.users++
+  const used = health
+  let released = false
+  return {
+    health: used,
+    release() {
+      if (released) return
+      released = true
+      if (--used.users > 0) return
+      if (served.get(server) === used) served.delete(server)
+      used.remove()
+    },
+  }
+}
