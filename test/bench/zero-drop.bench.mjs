@@ -5,12 +5,15 @@ import { simulateTermination } from '@lameduck/testkit'
 import { median } from './lib.mjs'
 
 const runs = Number(process.env.BENCH_RUNS ?? 10)
-const service = fileURLToPath(
-  new URL(
-    process.env.BENCH_SERVICE === 'plain' ? '../../examples/plain-http/server.mjs' : '../e2e/fixtures/express-app.mjs',
-    import.meta.url,
-  ),
-)
+// BENCH_SERVICE: express (the default), fastify, or plain (node:http).
+const SERVICES = {
+  express: '../e2e/fixtures/express-app.mjs',
+  fastify: '../e2e/fixtures/fastify-app.mjs',
+  plain: '../../examples/plain-http/server.mjs',
+}
+const serviceName = process.env.BENCH_SERVICE ?? 'express'
+if (!SERVICES[serviceName]) throw new Error(`BENCH_SERVICE: one of ${Object.keys(SERVICES).join(', ')}`)
+const service = fileURLToPath(new URL(SERVICES[serviceName], import.meta.url))
 const TOKEN = 'bench-token-0123456789abcdef'
 const drainDelayMs = 1500 // above the simulator's default 1 s propagation
 const loads = [
@@ -24,7 +27,7 @@ const paths = [
   ['SIGTERM', {}],
 ]
 
-console.log(`zero-drop: ${runs} runs per scenario, drainDelayMs ${drainDelayMs}, propagation 1 s, grace 30 s`)
+console.log(`zero-drop (${serviceName}): ${runs} runs per scenario, drainDelayMs ${drainDelayMs}, propagation 1 s, grace 30 s`)
 // Two overheads per run, both over max(drain delay, longest request): from the termination start (what the
 // kubelet sees) and from the moment the service's coordinator was triggered (what lameduck itself adds; the
 // difference is the preStop request queueing in a saturated server, or the signal waiting for its loop).

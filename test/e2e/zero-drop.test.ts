@@ -8,6 +8,7 @@ const TOKEN = 'e2e-token-0123456789abcdef'
 const services = {
   'plain node:http': fileURLToPath(new URL('../../examples/plain-http/server.mjs', import.meta.url)),
   express: fileURLToPath(new URL('./fixtures/express-app.mjs', import.meta.url)),
+  fastify: fileURLToPath(new URL('./fixtures/fastify-app.mjs', import.meta.url)),
 }
 const drainDelayMs = 800
 
