@@ -6,6 +6,7 @@ import adapter = require('@lameduck/core/adapter')
 import http = require('@lameduck/http')
 import express = require('@lameduck/express')
 import fastify = require('@lameduck/fastify')
+import nestjs = require('@lameduck/nestjs')
 import cache = require('@lameduck/cache')
 import redis = require('@lameduck/redis')
 import pg = require('@lameduck/pg')
@@ -48,6 +49,9 @@ const entries: ((...args: never[]) => unknown)[] = [
   http.createProbes,
   express.lameduck,
   fastify.lameduck as never,
+  nestjs.LameduckModule.forRoot,
+  nestjs.LameduckModule.attach,
+  nestjs.InjectShutdown,
   cache.createWriteBehind,
   redis.closeRedis,
   pg.closePool,
