@@ -32,7 +32,7 @@ export class NestNotAttachedError extends ConfigurationError {
     super(
       'LAMEDUCK_ERR_NEST_NOT_ATTACHED',
       late
-        ? 'LameduckModule.attach(app) was called after app.init() / app.listen(): call it right after ' +
+        ? 'LameduckModule.attach(app) was called once the application was initialized or its server listening: call it right after ' +
             'NestFactory.create(), before the application is initialized, so that the drain sees every connection'
         : 'the application was initialized without LameduckModule.attach(app): call it right after ' +
             'NestFactory.create(), before app.init() / app.listen() — nothing drains the server or runs the ' +

@@ -191,12 +191,12 @@ class LameduckHost {
   attach(app: INestApplication): LameduckAttachment {
     const where = 'LameduckModule.attach'
     if (this.#attached) throw new DuplicateRegistrationError(where, this.#attached.close.name, 'this application')
-    if (isInitialized(app)) throw new NestNotAttachedError(true)
+    const server = app.getHttpServer() as HttpServer
+    if (isInitialized(app) || server.listening) throw new NestNotAttachedError(true)
     const signals = shutdownHookSignals(app)
     if (signals.length > 0) throw new NestShutdownHooksError(signals)
 
     const { shutdown, settings } = this
-    const server = app.getHttpServer() as HttpServer
     // Before listen(): the drain sees every connection. Registered first: a second coordinator's drain of
     // the same server, or wrong drain options, fail here and leave nothing behind.
     const drain = drainHttpServer(shutdown, server, settings.drain)
