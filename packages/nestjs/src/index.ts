@@ -2,11 +2,11 @@ export { NESTJS_DEFAULTS } from './defaults.js'
 export {
   NESTJS_ERROR_CODES,
   NESTJS_WARNING_CODES,
+  type NestjsErrorCode,
+  type NestjsWarningCode,
   NestModuleMissingError,
   NestNotAttachedError,
   NestShutdownHooksError,
-  type NestjsErrorCode,
-  type NestjsWarningCode,
 } from './errors.js'
 export {
   InjectShutdown,

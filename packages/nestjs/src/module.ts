@@ -2,8 +2,8 @@ import type { Server as HttpServer } from 'node:http'
 import { createShutdown, InvalidOptionError, type Registration, type Shutdown } from '@lameduck/core'
 import {
   checkOptions,
-  describeArgument,
   DuplicateRegistrationError,
+  describeArgument,
   isShutdown,
   optionalFunction,
   registerTask,
@@ -13,8 +13,8 @@ import { createProbesFor, drainHttpServer, type HttpDrain, type ProbeHandler } f
 import {
   type DynamicModule,
   type FactoryProvider,
-  Inject,
   type INestApplication,
+  Inject,
   type ModuleMetadata,
 } from '@nestjs/common'
 import { HttpAdapterHost } from '@nestjs/core'
@@ -86,6 +86,7 @@ const hosts = shared('nestjs:hosts:v1', () => new WeakMap<object, LameduckHost>(
  *
  * Never call `app.enableShutdownHooks()` with it: `attach` refuses (`NestShutdownHooksError`).
  */
+// biome-ignore lint/complexity/noStaticOnlyClass: a Nest module is a class, configured through static forRoot()
 export class LameduckModule {
   /** The module, with its options checked now (the probe options once the coordinator exists). */
   static forRoot(options: LameduckModuleOptions = {}): DynamicModule {

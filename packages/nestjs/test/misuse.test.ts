@@ -38,7 +38,12 @@ describe('LameduckModule.forRoot(options): wrong options, refused at once', () =
     ['shutdown not a coordinator', { shutdown: 5 }, INVALID, /shutdown of LameduckModule.forRoot: .*got 5/],
     ['drain not an object', { shutdown, drain: 5 }, INVALID, /drain of LameduckModule.forRoot/],
     ['beforeShutdown: true', { beforeShutdown: true }, INVALID, /beforeShutdown of LameduckModule.forRoot: .*or false/],
-    ['beforeShutdown typo', { beforeShutdown: { timeout: 1 } }, UNKNOWN, /beforeShutdown of LameduckModule.forRoot: unknown option "timeout"/],
+    [
+      'beforeShutdown typo',
+      { beforeShutdown: { timeout: 1 } },
+      UNKNOWN,
+      /beforeShutdown of LameduckModule.forRoot: unknown option "timeout"/,
+    ],
     [
       'beforeShutdown budget',
       { beforeShutdown: { timeoutMs: -1 } },
@@ -52,7 +57,12 @@ describe('LameduckModule.forRoot(options): wrong options, refused at once', () =
       'LAMEDUCK_ERR_INVALID_DURATION',
       /timeoutMs of close of LameduckModule.forRoot/,
     ],
-    ['close phase', { close: { phase: 'later' } }, 'LAMEDUCK_ERR_UNKNOWN_PHASE', /phase of close of LameduckModule.forRoot/],
+    [
+      'close phase',
+      { close: { phase: 'later' } },
+      'LAMEDUCK_ERR_UNKNOWN_PHASE',
+      /phase of close of LameduckModule.forRoot/,
+    ],
     ['close critical', { close: { critical: 'yes' } }, INVALID, /critical of close of LameduckModule.forRoot/],
   ]
   it.each(rows)('%s', (_name, options, code, message) => {
@@ -65,9 +75,19 @@ describe('LameduckModule.forRoot(options): wrong options, refused at once', () =
 describe('LameduckModule.forRootAsync(options)', () => {
   it.each([
     ['no factory', {}, INVALID, /useFactory of LameduckModule.forRootAsync: expected the function/],
-    ['factory not a function', { useFactory: {} }, INVALID, /useFactory of LameduckModule.forRootAsync: expected a function/],
+    [
+      'factory not a function',
+      { useFactory: {} },
+      INVALID,
+      /useFactory of LameduckModule.forRootAsync: expected a function/,
+    ],
     ['typo', { useFactory: () => ({}), injects: [] }, UNKNOWN, /did you mean "inject"\?/],
-    ['inject not an array', { useFactory: () => ({}), inject: 'CONFIG' }, INVALID, /inject of LameduckModule.forRootAsync/],
+    [
+      'inject not an array',
+      { useFactory: () => ({}), inject: 'CONFIG' },
+      INVALID,
+      /inject of LameduckModule.forRootAsync/,
+    ],
   ] as const)('%s: refused at once', (_name, options, code, message) => {
     const error = thrown(() => LameduckModule.forRootAsync(options as never))
     expect(error.code).toBe(code)
@@ -97,7 +117,9 @@ describe.each(PLATFORMS)('on %s', (platform) => {
   })
 
   it("the coordinator's options are createShutdown's, checked by it", async () => {
-    const error = await rejected(createApp(platform, { lameduck: { insecure: true, shutdown: { drainDelay: 5 } as never } }))
+    const error = await rejected(
+      createApp(platform, { lameduck: { insecure: true, shutdown: { drainDelay: 5 } as never } }),
+    )
     expect(error.code).toBe(UNKNOWN)
     expect(error.message).toMatch(/createShutdown: unknown option "drainDelay"/)
   })
@@ -133,7 +155,9 @@ describe.each(PLATFORMS)('on %s', (platform) => {
   })
 
   it('app.listen() without attach(app): the initialization fails with NestNotAttachedError', async () => {
-    const error = await rejected(startApp(platform, { lameduck: { shutdown: testShutdown(), insecure: true }, attach: false }))
+    const error = await rejected(
+      startApp(platform, { lameduck: { shutdown: testShutdown(), insecure: true }, attach: false }),
+    )
     expect(error.code).toBe('LAMEDUCK_ERR_NEST_NOT_ATTACHED')
     expect(error.message).toMatch(/initialized without LameduckModule.attach\(app\)/)
   })
@@ -177,7 +201,10 @@ describe.each(PLATFORMS)('on %s', (platform) => {
   it('a coordinator the module created is uninstalled when the application closes itself', async () => {
     const before = process.listenerCount('SIGUSR2')
     const { app } = await startApp(platform, {
-      lameduck: { insecure: true, shutdown: { signals: ['SIGUSR2'], exit: false, logger: false, terminationLog: false } },
+      lameduck: {
+        insecure: true,
+        shutdown: { signals: ['SIGUSR2'], exit: false, logger: false, terminationLog: false },
+      },
     })
     expect(process.listenerCount('SIGUSR2')).toBe(before + 1)
     await app.close()

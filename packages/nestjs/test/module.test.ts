@@ -4,6 +4,7 @@ import { InjectShutdown, LameduckModule, SHUTDOWN } from '@lameduck/nestjs'
 import { type CanActivate, Inject, Injectable, Module } from '@nestjs/common'
 import { APP_GUARD } from '@nestjs/core'
 import { afterEach, describe, expect, it } from 'vitest'
+import { hiding } from '../../../test/support/adapter-contract.js'
 import { delay, taskNames, taskReport, testShutdown } from '../../../test/support/shutdown.js'
 import { closeApps, dbModule, type Journal, PLATFORMS, startApp, TOKEN, usersService } from './support.js'
 
@@ -167,6 +168,29 @@ describe.each(PLATFORMS)('LameduckModule on %s', (platform) => {
     ])
     expect(taskReport(report, 'nest-close')).toMatchObject({ outcome: 'error' })
     expect(taskReport(report, 'nest-close').error).toMatch(/db closed: beforeApplicationShutdown/)
+  })
+
+  it('a Nest that cannot call beforeApplicationShutdown on its own: the hooks stay in app.close(), in its order', async () => {
+    const journal: Journal = []
+    const shutdown = testShutdown()
+    phases(shutdown, journal)
+    const { app } = await startApp(platform, {
+      lameduck: { shutdown, insecure: true },
+      ...usersOverDb(journal),
+      attach: false,
+      listen: false,
+    })
+    const attachment = LameduckModule.attach(hiding(app, 'callBeforeShutdownHook'))
+    expect(attachment.beforeShutdown).toBeUndefined()
+    await app.listen(0, '127.0.0.1')
+    const report = await shutdown.shutdown()
+    expect(taskNames(report)).toEqual(['http-drain', 'nest-close'])
+    expect(journal.slice(journal.indexOf('phase:close'), -1)).toEqual([
+      'phase:close',
+      'Users.onModuleDestroy(undefined) db open',
+      'Db.onModuleDestroy',
+      'Users.beforeApplicationShutdown(undefined) db closed',
+    ])
   })
 
   it('task options: names, phases and budgets of their own; a hook past its budget is a timeout', async () => {

@@ -8,9 +8,9 @@ import {
   Controller,
   type DynamicModule,
   Get,
+  type INestApplication,
   Inject,
   Injectable,
-  type INestApplication,
   Module,
   type Provider,
   Query,
@@ -139,9 +139,11 @@ export async function createApp(platform: Platform, setup: AppSetup = {}): Promi
         ? [setup.lameduck as DynamicModule]
         : [LameduckModule.forRoot(setup.lameduck as LameduckModuleOptions | undefined)]
   class AppModule {}
-  Module({ imports: [...lameduck, ...(setup.imports ?? [])], controllers: [controller()], providers: setup.providers ?? [] })(
-    AppModule,
-  )
+  Module({
+    imports: [...lameduck, ...(setup.imports ?? [])],
+    controllers: [controller()],
+    providers: setup.providers ?? [],
+  })(AppModule)
   const options = { logger: false as const, abortOnError: false }
   const app =
     platform === 'fastify'
