@@ -3,6 +3,8 @@ import type { Shutdown, ShutdownReport } from '@lameduck/core'
 import { InjectShutdown, LameduckModule, SHUTDOWN } from '@lameduck/nestjs'
 import { type CanActivate, Inject, Injectable, Module } from '@nestjs/common'
 import { APP_GUARD } from '@nestjs/core'
+import { FastifyAdapter } from '@nestjs/platform-fastify'
+import { Test } from '@nestjs/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { hiding } from '../../../test/support/adapter-contract.js'
 import { delay, taskNames, taskReport, testShutdown } from '../../../test/support/shutdown.js'
@@ -289,4 +291,28 @@ describe.each(PLATFORMS)('LameduckModule on %s', (platform) => {
     expect(reply.status).toBe(200)
     expect(((await reply.json()) as ShutdownReport).exitCode).toBe(0)
   })
+})
+
+describe('in a test of the application (@nestjs/testing)', () => {
+  it.each(PLATFORMS)(
+    'moduleRef.createNestApplication() on %s: attach, init, and the shutdown runs the hooks',
+    async (platform) => {
+      const journal: Journal = []
+      const shutdown = testShutdown()
+      const { imports, providers } = usersOverDb(journal)
+      class AppModule {}
+      Module({ imports: [LameduckModule.forRoot({ shutdown, insecure: true }), ...imports], providers })(AppModule)
+      const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile()
+      const app =
+        platform === 'fastify'
+          ? moduleRef.createNestApplication(new FastifyAdapter(), { logger: false })
+          : moduleRef.createNestApplication({ logger: false })
+      LameduckModule.attach(app)
+      await app.init()
+      const report = await shutdown.shutdown()
+      expect(taskNames(report)).toEqual(['nest-before-shutdown', 'http-drain', 'nest-close'])
+      expect(report.exitCode).toBe(0)
+      expect(journal).toContain('Users.onModuleDestroy(undefined) db open')
+    },
+  )
 })
