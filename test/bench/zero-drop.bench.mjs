@@ -27,7 +27,9 @@ const paths = [
   ['SIGTERM', {}],
 ]
 
-console.log(`zero-drop (${serviceName}): ${runs} runs per scenario, drainDelayMs ${drainDelayMs}, propagation 1 s, grace 30 s`)
+console.log(
+  `zero-drop (${serviceName}): ${runs} runs per scenario, drainDelayMs ${drainDelayMs}, propagation 1 s, grace 30 s`,
+)
 // Two overheads per run, both over max(drain delay, longest request): from the termination start (what the
 // kubelet sees) and from the moment the service's coordinator was triggered (what lameduck itself adds; the
 // difference is the preStop request queueing in a saturated server, or the signal waiting for its loop).

@@ -7,6 +7,7 @@ import http = require('@lameduck/http')
 import express = require('@lameduck/express')
 import fastify = require('@lameduck/fastify')
 import grpc = require('@lameduck/grpc')
+import nestjs = require('@lameduck/nestjs')
 import cache = require('@lameduck/cache')
 import redis = require('@lameduck/redis')
 import pg = require('@lameduck/pg')
@@ -54,6 +55,9 @@ const entries: ((...args: never[]) => unknown)[] = [
   express.lameduck,
   fastify.lameduck as never,
   grpc.drainGrpcServer,
+  nestjs.LameduckModule.forRoot,
+  nestjs.LameduckModule.attach,
+  nestjs.InjectShutdown,
   cache.createWriteBehind,
   redis.closeRedis,
   pg.closePool,

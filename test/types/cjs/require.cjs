@@ -35,6 +35,7 @@ const entries = {
   '@lameduck/express': ['lameduck'],
   '@lameduck/fastify': ['lameduck'],
   '@lameduck/grpc': ['drainGrpcServer'],
+  '@lameduck/nestjs': ['InjectShutdown', 'LameduckModule'],
   '@lameduck/cache': ['createWriteBehind'],
   '@lameduck/redis': ['closeRedis'],
   '@lameduck/pg': ['closePool'],
@@ -48,6 +49,11 @@ for (const [pkg, names] of Object.entries(entries)) {
 // Not a dependency of the workspace root: its folder, whose "main" is the CommonJS build.
 assert.equal(typeof require('../../../packages/prometheus').instrument, 'function')
 assert.deepEqual(require('@lameduck/testkit').TESTKIT_WARNING_CODES, [])
+// Nest loads it through require() as well: the module definition, its options checked.
+assert.equal(require('@lameduck/nestjs').LameduckModule.forRoot({ insecure: true }).global, true)
+assert.throws(() => require('@lameduck/nestjs').LameduckModule.forRoot({ tokn: 'x' }), {
+  code: 'LAMEDUCK_ERR_UNKNOWN_OPTION',
+})
 
 shutdown
   .shutdown('cjs check')

@@ -1,0 +1,87 @@
+import { InvalidOptionError, type Shutdown, type ShutdownOptions } from '@lameduck/core'
+import {
+  type AdapterTaskOptions,
+  checkOptions,
+  describeArgument,
+  isShutdown,
+  optionalObject,
+  type ResolvedTaskOptions,
+  TASK_OPTION_KEYS,
+  taskOptions,
+} from '@lameduck/core/adapter'
+import type { DrainOptions, ProbeOptions } from '@lameduck/http'
+import { NESTJS_DEFAULTS } from './defaults.js'
+
+/** The options of `LameduckModule.forRoot()` (and what `forRootAsync()`'s factory returns). */
+export interface LameduckModuleOptions extends ProbeOptions {
+  /**
+   * The coordinator (`createShutdown()` of `@lameduck/core`), or the options to create one with when the
+   * module is instantiated. Default: `createShutdown()` with its defaults.
+   */
+  shutdown?: Shutdown | ShutdownOptions
+  /** Options of the drain of the application's server — those of `drainHttpServer` (`@lameduck/http`), same defaults. */
+  drain?: DrainOptions
+  /**
+   * The task calling the providers' `beforeApplicationShutdown` hooks, or `false` to leave them inside
+   * `app.close()`, in Nest's own order (after `onModuleDestroy`). Defaults: {@link NESTJS_DEFAULTS}`.beforeShutdown`.
+   */
+  beforeShutdown?: AdapterTaskOptions | false
+  /** The task running `app.close()` after the drain. Defaults: {@link NESTJS_DEFAULTS}`.close`. */
+  close?: AdapterTaskOptions
+}
+
+/** Every key the module's options have, for JavaScript callers' typos. */
+export const MODULE_OPTIONS = [
+  'shutdown',
+  'paths',
+  'token',
+  'insecure',
+  'liveness',
+  'readiness',
+  'env',
+  'drain',
+  'beforeShutdown',
+  'close',
+] as const
+
+/** The options, checked: everything but the probe options (checked with the coordinator) and the drain's (with the server). */
+export interface Settings {
+  where: string
+  shutdown: Shutdown | ShutdownOptions | undefined
+  probes: ProbeOptions
+  drain: DrainOptions | undefined
+  beforeShutdown: ResolvedTaskOptions | false
+  close: ResolvedTaskOptions
+}
+
+export function settingsOf(where: string, options: unknown): Settings {
+  optionalObject(`options of ${where}`, options)
+  checkOptions(where, options as LameduckModuleOptions | undefined, MODULE_OPTIONS)
+  const { shutdown, drain, beforeShutdown, close, ...probes } = (options ?? {}) as LameduckModuleOptions
+  if (shutdown !== undefined && !isShutdown(shutdown) && (shutdown === null || typeof shutdown !== 'object'))
+    throw new InvalidOptionError(
+      `shutdown of ${where}`,
+      `expected a coordinator (createShutdown()) or the options of createShutdown; got ${describeArgument(shutdown)}`,
+    )
+  optionalObject(`drain of ${where}`, drain)
+  let before: ResolvedTaskOptions | false = false
+  if (beforeShutdown !== false) {
+    if (beforeShutdown !== undefined && (beforeShutdown === null || typeof beforeShutdown !== 'object'))
+      throw new InvalidOptionError(
+        `beforeShutdown of ${where}`,
+        `expected the task's options ({ name?, phase?, timeoutMs?, critical? }) or false; got ${describeArgument(beforeShutdown)}`,
+      )
+    checkOptions(`beforeShutdown of ${where}`, beforeShutdown, TASK_OPTION_KEYS)
+    before = taskOptions(`beforeShutdown of ${where}`, beforeShutdown, NESTJS_DEFAULTS.beforeShutdown)
+  }
+  optionalObject(`close of ${where}`, close)
+  checkOptions(`close of ${where}`, close, TASK_OPTION_KEYS)
+  return {
+    where,
+    shutdown,
+    probes,
+    drain,
+    beforeShutdown: before,
+    close: taskOptions(`close of ${where}`, close, NESTJS_DEFAULTS.close),
+  }
+}
