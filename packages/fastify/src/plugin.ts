@@ -1,5 +1,4 @@
 import type { Server as HttpServer } from 'node:http'
-import { Server as NetServer } from 'node:net'
 import type { Shutdown } from '@lameduck/core'
 import {
   type AdapterTaskOptions,
@@ -12,6 +11,7 @@ import {
   taskOptions,
 } from '@lameduck/core/adapter'
 import {
+  closedByDrain,
   createProbesFor,
   type DrainOptions,
   drainHttpServerFor,
@@ -97,8 +97,9 @@ function setUp(app: FastifyInstance, options: LameduckFastifyOptions): void {
       resource: app,
       resourceLabel: 'this Fastify instance',
       // After the drain: no connection is left for Fastify's close to cut, and the application's onClose
-      // hooks (database pools, queues, …) run with their budget.
-      run: () => closeAfterDrain(app),
+      // hooks (database pools, queues, …) run with their budget. Fastify's closing of the server and its
+      // connections is left out (closedByDrain): it would wait for, or cut, the /shutdown connection.
+      run: () => closedByDrain(app.server as HttpServer, () => app.close()),
     })
   } catch (error) {
     drain.remove()
@@ -129,39 +130,6 @@ function setUp(app: FastifyInstance, options: LameduckFastifyOptions): void {
   const shutdownPath = paths.shutdown === undefined ? defaults.shutdown : paths.shutdown
   if (shutdownPath !== false) routes.push(shutdownPath)
   for (const url of routes) app.route({ method: METHODS, url, onRequest, handler, logLevel: 'warn' })
-}
-
-/**
- * `app.close()` once the drain is over: the application's `onClose` hooks run, but Fastify's own closing of
- * the server is left out — the drain already stopped accepting and closed every connection, but for the one
- * carrying `/shutdown`, whose response (the report) is held until the end. `server.close(callback)` would
- * wait for that connection, i.e. for this very task: a deadlock until the budget runs out; and
- * `closeAllConnections()` (`forceCloseConnections: true`) would cut the report. For the length of the call,
- * `close` stops accepting (if the server still does) and calls back at once, and closing connections does
- * nothing.
- */
-async function closeAfterDrain(app: FastifyInstance): Promise<void> {
-  const server = app.server as HttpServer
-  const shadowed = ['close', 'closeAllConnections', 'closeIdleConnections'] as const
-  const own = shadowed.map((key) => Object.getOwnPropertyDescriptor(server, key))
-  Object.assign(server, {
-    close(callback?: (error?: Error) => void) {
-      if (server.listening) NetServer.prototype.close.call(server)
-      if (callback) process.nextTick(callback)
-      return server
-    },
-    closeAllConnections() {},
-    closeIdleConnections() {},
-  })
-  try {
-    await app.close()
-  } finally {
-    shadowed.forEach((key, i) => {
-      const descriptor = own[i]
-      if (descriptor) Object.defineProperty(server, key, descriptor)
-      else delete (server as unknown as Record<string, unknown>)[key]
-    })
-  }
 }
 
 /**

@@ -6,6 +6,7 @@ export {
   type AdminSocketServer,
   listenAdmin,
 } from './admin.js'
+export { closedByDrain } from './closed-by-drain.js'
 export { HTTP_DEFAULTS } from './defaults.js'
 export { type DrainContext, type DrainOptions, drainHttpServer, drainHttpServerFor, type HttpDrain } from './drain.js'
 export {

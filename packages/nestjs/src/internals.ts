@@ -5,8 +5,11 @@
 // `this.closeOpenConnections()` (the sockets it tracks with `forceCloseConnections: true`) before
 // `httpServer.close()`. Each is feature-detected: a Nest without one of them gets Nest's own behaviour for it.
 import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http'
-import { Server as NetServer } from 'node:net'
+import { shadow } from '@lameduck/core/adapter'
+import { closedByDrain } from '@lameduck/http'
 import type { INestApplication } from '@nestjs/common'
+
+export { shadow }
 
 interface NestApplicationInternals {
   activeShutdownSignals?: unknown
@@ -52,22 +55,6 @@ export async function callBeforeShutdownHooks(app: INestApplication, signal: str
 }
 
 /**
- * Defines `overrides` on `target` as own properties (through Nest's proxies, see {@link internals}) and
- * returns the function that puts back what was there.
- */
-export function shadow(target: object, overrides: Record<string, unknown>): () => void {
-  const saved = Object.keys(overrides).map((key) => [key, Object.getOwnPropertyDescriptor(target, key)] as const)
-  for (const [key, value] of Object.entries(overrides))
-    Object.defineProperty(target, key, { value, configurable: true, writable: true, enumerable: false })
-  return () => {
-    for (const [key, descriptor] of saved) {
-      if (descriptor) Object.defineProperty(target, key, descriptor)
-      else delete (target as Record<string, unknown>)[key]
-    }
-  }
-}
-
-/**
  * `app.close(signal)` once the drain is over: `onModuleDestroy`, `beforeApplicationShutdown` (unless
  * `skipBeforeShutdown`: it ran in its own task already), the adapter's and gateways' own closing,
  * `onApplicationShutdown` — with the closing of the server and of its connections left out. The drain
@@ -83,23 +70,13 @@ export async function closeAfterDrain(
   server: HttpServer,
   options: { signal: string | undefined; skipBeforeShutdown: boolean },
 ): Promise<void> {
-  const restore = [
-    shadow(server, {
-      close(callback?: (error?: Error) => void) {
-        if (server.listening) NetServer.prototype.close.call(server)
-        if (callback) process.nextTick(callback)
-        return server
-      },
-      closeAllConnections() {},
-      closeIdleConnections() {},
-    }),
-  ]
+  const restore: (() => void)[] = []
   const adapter = app.getHttpAdapter() as unknown as AdapterInternals | undefined
   if (adapter && typeof adapter.closeOpenConnections === 'function')
     restore.push(shadow(adapter, { closeOpenConnections() {} }))
   if (options.skipBeforeShutdown) restore.push(shadow(app, { callBeforeShutdownHook: async () => {} }))
   try {
-    await internals(app).close(options.signal)
+    await closedByDrain(server, () => internals(app).close(options.signal))
   } finally {
     for (const undo of restore.reverse()) undo()
   }

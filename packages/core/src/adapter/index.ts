@@ -42,6 +42,7 @@ export {
   TASK_OPTION_KEYS,
   taskOptions,
 } from './register.js'
+export { shadow } from './shadow.js'
 export { shared } from './shared.js'
 export {
   type LinkedSignal,
