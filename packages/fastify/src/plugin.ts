@@ -17,6 +17,7 @@ import {
   drainHttpServerFor,
   HTTP_DEFAULTS,
   type HttpDrain,
+  PROBE_OPTIONS,
   type ProbeOptions,
 } from '@lameduck/http'
 import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify'
@@ -49,17 +50,7 @@ declare module 'fastify' {
 }
 
 /** Every key the plugin's options have, for JavaScript callers' typos. */
-export const PLUGIN_OPTIONS = [
-  'shutdown',
-  'paths',
-  'token',
-  'insecure',
-  'liveness',
-  'readiness',
-  'env',
-  'drain',
-  'close',
-] as const
+export const PLUGIN_OPTIONS = ['shutdown', ...PROBE_OPTIONS, 'drain', 'close'] as const
 
 // Every method goes to the probe handler, which answers 405 (with `Allow`) for those its route does not take.
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']

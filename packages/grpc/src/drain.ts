@@ -106,7 +106,7 @@ export function drainGrpcServer(shutdown: Shutdown, server: Server, options?: Gr
     resource: server,
     resourceLabel: 'this server',
     run: async (signal, context) => {
-      stats = await drain(server, tracker, { health: served?.health, onDrain, signal, context })
+      stats = await drain(server, tracker, { health: served?.value, onDrain, signal, context })
       if (stats.forced) throw new GrpcDrainForcedError(stats)
       shutdown.logger.info(
         { event: 'grpc.drained', task: name, ...stats },
@@ -126,7 +126,7 @@ export function drainGrpcServer(shutdown: Shutdown, server: Server, options?: Gr
     throw error
   }
   if (served) undo.push(served.release)
-  const { tracker, release: releaseTracker } = useTracker(server)
+  const { value: tracker, release: releaseTracker } = useTracker(server)
   undo.push(releaseTracker)
   // New calls during the drain delay tell an adaptive delay that the load balancers still send.
   const traffic = trafficSource(shutdown, name)
@@ -143,7 +143,7 @@ export function drainGrpcServer(shutdown: Shutdown, server: Server, options?: Gr
   // Lame duck from the first trigger: every call is still served — the endpoints still send clients here
   // until the removal has propagated, and a GOAWAY now would send them nowhere better — but the health
   // service answers NOT_SERVING, for the probes and the load balancers that ask it.
-  const enterLameDuck = () => served?.health.enterLameDuck()
+  const enterLameDuck = () => served?.value.enterLameDuck()
   if (shutdown.state === 'running') {
     const offState = shutdown.on('state', ({ to }) => {
       if (to !== 'draining') return
@@ -158,7 +158,7 @@ export function drainGrpcServer(shutdown: Shutdown, server: Server, options?: Gr
     remove: registration.remove,
     [Symbol.dispose]: registration.remove,
     server,
-    health: served === undefined ? undefined : healthHandle(served.health),
+    health: served === undefined ? undefined : healthHandle(served.value),
     inFlight: () => tracker.calls.size,
     connections: () => tracker.control.sessions().length,
     get stats() {

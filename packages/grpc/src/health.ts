@@ -1,5 +1,5 @@
 import type { Server, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js'
-import { shared } from '@lameduck/core/adapter'
+import { perResource } from '@lameduck/core/adapter'
 import { HealthImplementation, service as healthService } from 'grpc-health-check'
 import { GrpcHealthServedError } from './errors.js'
 
@@ -37,7 +37,6 @@ class ServedHealth implements GrpcHealth {
   readonly #statuses = new Map<string, GrpcServingStatus>([['', 'SERVING']])
   readonly #watches = new Set<WatchCall>()
   #lameDuck = false
-  users = 0
 
   constructor(readonly server: Server) {
     const watches = this.#watches
@@ -96,27 +95,9 @@ class ServedHealth implements GrpcHealth {
 }
 
 // Shared by every copy of this package in the process (ESM and CommonJS side by side): one health service
-// per server, however many drains.
-const served = shared('grpc:health:v1', () => new WeakMap<object, ServedHealth>())
-
-/** The health service of `server`, added to it by the first user; `release()` takes it off with the last. */
-export function useHealth(server: Server): { health: ServedHealth; release(): void } {
-  let health = served.get(server)
-  if (health === undefined) {
-    health = new ServedHealth(server)
-    served.set(server, health)
-  }
-  health.users++
-  const used = health
-  let released = false
-  return {
-    health: used,
-    release() {
-      if (released) return
-      released = true
-      if (--used.users > 0) return
-      if (served.get(server) === used) served.delete(server)
-      used.remove()
-    },
-  }
-}
+// per server, however many drains; added to it by the first user, taken off with the last.
+export const useHealth = perResource(
+  'grpc:health:v1',
+  (server: Server) => new ServedHealth(server),
+  (health) => health.remove(),
+)

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2'
 import type { Server } from '@grpc/grpc-js'
-import { isProbeTraffic, shared } from '@lameduck/core/adapter'
+import { isProbeTraffic, perResource } from '@lameduck/core/adapter'
 import { type AnyHttp2Server, type ServerControl, serverControl } from './internals.js'
 
 /** Calls to the health service are probes, whoever sends them, and a Watch is a subscription, not work. */
@@ -56,25 +56,8 @@ export class CallTracker {
 
 // One tracker per server, shared by every drain of it — another coordinator's, another copy's of this
 // package (ESM and CommonJS side by side). Taken off the server when the last drain using it is removed.
-const trackers = shared('grpc:trackers:v1', () => new WeakMap<object, { tracker: CallTracker; users: number }>())
-
-export function useTracker(server: Server): { tracker: CallTracker; release(): void } {
-  let entry = trackers.get(server)
-  if (entry === undefined) {
-    entry = { tracker: new CallTracker(server), users: 0 }
-    trackers.set(server, entry)
-  }
-  entry.users++
-  const used = entry
-  let released = false
-  return {
-    tracker: used.tracker,
-    release() {
-      if (released) return
-      released = true
-      if (--used.users > 0) return
-      used.tracker.detach()
-      if (trackers.get(server) === used) trackers.delete(server)
-    },
-  }
-}
+export const useTracker = perResource(
+  'grpc:trackers:v1',
+  (server: Server) => new CallTracker(server),
+  (tracker) => tracker.detach(),
+)

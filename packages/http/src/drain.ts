@@ -9,10 +9,10 @@ import {
   duration,
   optionalFunction,
   orDefault,
+  perResource,
   poll,
   registerTask,
   requireShutdown,
-  shared,
   TASK_OPTION_KEYS,
   taskOptions,
   trafficSource,
@@ -87,25 +87,11 @@ function drainDelayFloor(shutdown: Shutdown): number {
 // One tracker per server, shared by every drain of it — another coordinator's, another copy's of this
 // package (ESM and CommonJS side by side): two trackers would mark the same sockets twice. Taken off the
 // server when the last drain using it is removed.
-const trackers = shared('http:trackers:v1', () => new WeakMap<object, { tracker: ConnectionTracker; users: number }>())
-
-function useTracker(server: AnyServer): { tracker: ConnectionTracker; release(): void } {
-  let entry = trackers.get(server)
-  if (entry === undefined) {
-    entry = { tracker: new ConnectionTracker(server), users: 0 }
-    trackers.set(server, entry)
-  }
-  entry.users++
-  const used = entry
-  return {
-    tracker: used.tracker,
-    release() {
-      if (--used.users > 0) return
-      used.tracker.detach()
-      if (trackers.get(server) === used) trackers.delete(server)
-    },
-  }
-}
+const useTracker = perResource(
+  'http:trackers:v1',
+  (server: AnyServer) => new ConnectionTracker(server),
+  (tracker) => tracker.detach(),
+)
 
 /**
  * Registers the zero-drop drain of `server` in the `drain` phase. Call it before `server.listen()` so
@@ -182,7 +168,7 @@ export function drainHttpServerFor(
     },
   })
   const name = registration.name
-  const { tracker, release } = useTracker(server)
+  const { value: tracker, release } = useTracker(server)
   // New connections during the drain delay tell an adaptive delay that the load balancers still send.
   const traffic = trafficSource(shutdown, name)
   const offArrival = tracker.onArrival(traffic.arrived)

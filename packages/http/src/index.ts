@@ -22,6 +22,7 @@ export {
 export {
   createProbes,
   createProbesFor,
+  PROBE_OPTIONS,
   type ProbeHandler,
   type ProbeOptions,
   type Request,

@@ -9,7 +9,7 @@ import {
   TASK_OPTION_KEYS,
   taskOptions,
 } from '@lameduck/core/adapter'
-import type { DrainOptions, ProbeOptions } from '@lameduck/http'
+import { type DrainOptions, PROBE_OPTIONS, type ProbeOptions } from '@lameduck/http'
 import { NESTJS_DEFAULTS } from './defaults.js'
 
 /** The options of `LameduckModule.forRoot()` (and what `forRootAsync()`'s factory returns). */
@@ -31,18 +31,7 @@ export interface LameduckModuleOptions extends ProbeOptions {
 }
 
 /** Every key the module's options have, for JavaScript callers' typos. */
-export const MODULE_OPTIONS = [
-  'shutdown',
-  'paths',
-  'token',
-  'insecure',
-  'liveness',
-  'readiness',
-  'env',
-  'drain',
-  'beforeShutdown',
-  'close',
-] as const
+export const MODULE_OPTIONS = ['shutdown', ...PROBE_OPTIONS, 'drain', 'beforeShutdown', 'close'] as const
 
 /** The options, checked: everything but the probe options (checked with the coordinator) and the drain's (with the server). */
 export interface Settings {

@@ -30,6 +30,7 @@ export {
   requireShutdown,
   string,
 } from './options.js'
+export { perResource, type ResourceLease } from './per-resource.js'
 export {
   type AdapterTaskDefaults,
   type AdapterTaskOptions,
