@@ -32,8 +32,16 @@ describe('perResource (adapter kit)', () => {
 
   it('is the same state for another copy of the package (the same key)', () => {
     const key = `test:per-resource-shared:${Math.random()}`
-    const first = perResource(key, () => ({ id: 1 }), () => {})
-    const second = perResource(key, () => ({ id: 2 }), () => {})
+    const first = perResource(
+      key,
+      () => ({ id: 1 }),
+      () => {},
+    )
+    const second = perResource(
+      key,
+      () => ({ id: 2 }),
+      () => {},
+    )
     const server = {}
     expect(second(server).value).toBe(first(server).value)
   })
