@@ -17,7 +17,7 @@ export default defineConfig({
     // and so does the testkit, whose load generator runs in a forked child process that needs compiled files.
     alias: [
       { find: /^@lameduck\/core\/adapter$/, replacement: src('core/adapter') },
-      ...['core', 'http', 'express', 'fastify', 'cache', 'redis', 'pg', 'prometheus'].map((pkg) => ({
+      ...['core', 'http', 'express', 'fastify', 'cache', 'redis', 'pg', 'prometheus', 'ws'].map((pkg) => ({
         find: new RegExp(`^@lameduck/${pkg}$`),
         replacement: src(pkg),
       })),
