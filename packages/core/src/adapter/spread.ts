@@ -29,7 +29,8 @@ export interface SpreadResult<T> {
 /**
  * Calls `fn(item, index)` for each of `items` (taken as they are when called), spread evenly over
  * `windowMs` on the clock (`shutdown.clock`, or the task context's), in order. One timer at a time,
- * whatever the number of items: every item due by the time it fires is handed over in that turn.
+ * whatever the number of items: every item due by the time it fires is handed over in that turn (timers
+ * step in whole ms, so with more items than ms in the window they go in batches, none before it is due).
  *
  * Resolves once every item was handed over — `fn`'s result is not waited for (collect its promises to wait
  * for them) — or as soon as `signal` aborts, with the items left (at once if it already has). Never
