@@ -11,6 +11,7 @@ import redis = require('@lameduck/redis')
 import pg = require('@lameduck/pg')
 import prometheus = require('@lameduck/prometheus')
 import testkit = require('@lameduck/testkit')
+import ws = require('@lameduck/ws')
 
 const shutdown: core.Shutdown = core.createShutdown({ exit: false, logger: false, signals: [] })
 const state: core.ShutdownState = shutdown.state
@@ -52,7 +53,9 @@ const entries: ((...args: never[]) => unknown)[] = [
   redis.closeRedis,
   pg.closePool,
   prometheus.instrument,
+  ws.closeWebSockets,
 ]
+const wsCode: ws.WsErrorCode = ws.WS_ERROR_CODES[0]
 
 export = {
   state,
@@ -66,4 +69,5 @@ export = {
   aliased,
   concurrency,
   entries,
+  wsCode,
 }
