@@ -4,6 +4,7 @@ import {
   count,
   DuplicateRegistrationError,
   duration,
+  handOverSocket,
   linkSignals,
   poll,
   registerTask,
@@ -12,6 +13,8 @@ import {
   settleBy,
   shared,
   sleep,
+  socketOwner,
+  spread,
   string,
   taskOptions,
 } from '@lameduck/core/adapter'
@@ -261,6 +264,107 @@ describe('timing helpers run on the coordinator clock', () => {
     kept.abort()
     clock.advance(100)
     expect(disposed.signal.aborted).toBe(false)
+  })
+})
+
+describe('spread: calls spread evenly over a window, on the coordinator clock', () => {
+  it('hands item i of n over at start + i × window / n, in order, one timer at a time', async () => {
+    const clock = manualClock()
+    const start = clock.now()
+    const calls: [string, number, number][] = []
+    const items = Array.from({ length: 10 }, (_, i) => `item-${i}`)
+    const spreading = spread(items, { windowMs: 1000, clock }, (item, i) => calls.push([item, i, clock.now() - start]))
+    // The first at once, synchronously.
+    expect(calls).toEqual([['item-0', 0, 0]])
+    for (let step = 0; step < 10; step++) {
+      expect(clock.pending()).toBeLessThanOrEqual(1)
+      clock.advance(100)
+    }
+    await expect(spreading).resolves.toEqual({ done: 10, left: [] })
+    expect(calls).toEqual(items.map((item, i) => [item, i, i * 100]))
+    expect(clock.pending()).toBe(0)
+  })
+
+  it('more items than milliseconds: every item due when the timer fires goes in that turn', async () => {
+    const clock = manualClock()
+    const at: number[] = []
+    const start = clock.now()
+    const spreading = spread(
+      Array.from({ length: 1000 }, (_, i) => i),
+      { windowMs: 100, clock },
+      () => at.push(clock.now() - start),
+    )
+    clock.advance(100)
+    await expect(spreading).resolves.toMatchObject({ done: 1000 })
+    // Item i is due at i / 10 ms and goes in the first 1 ms turn at or after that: 10 a turn, none early.
+    const perTurn = Array.from({ length: 101 }, (_, ms) => at.filter((t) => t === ms).length)
+    expect(perTurn).toEqual([1, ...Array.from({ length: 99 }, () => 10), 9])
+  })
+
+  it('a window of 0 hands everything over at once; no items resolves at once', async () => {
+    const seen: number[] = []
+    const all = spread([1, 2, 3], { windowMs: 0 }, (n) => seen.push(n))
+    expect(seen).toEqual([1, 2, 3])
+    await expect(all).resolves.toEqual({ done: 3, left: [] })
+    await expect(spread([], { windowMs: 1000 }, () => {})).resolves.toEqual({ done: 0, left: [] })
+  })
+
+  it('stops on abort with the items left, never rejecting; a signal already aborted hands nothing over', async () => {
+    const clock = manualClock()
+    const controller = new AbortController()
+    const seen: number[] = []
+    const spreading = spread([1, 2, 3, 4], { windowMs: 400, clock, signal: controller.signal }, (n) => seen.push(n))
+    clock.advance(100)
+    controller.abort(new Error('budget'))
+    await expect(spreading).resolves.toEqual({ done: 2, left: [3, 4] })
+    expect(clock.pending()).toBe(0)
+    clock.advance(1000)
+    expect(seen).toEqual([1, 2])
+    await expect(spread([1], { windowMs: 10, signal: controller.signal }, () => seen.push(9))).resolves.toEqual({
+      done: 0,
+      left: [1],
+    })
+    expect(seen).toEqual([1, 2])
+    // fn itself aborting (a deadline it noticed): the rest is left.
+    const own = new AbortController()
+    await expect(
+      spread([1, 2, 3], { windowMs: 0, signal: own.signal }, (n) => n === 2 && own.abort()),
+    ).resolves.toEqual({ done: 2, left: [3] })
+  })
+
+  it('a throw of fn rejects, and the items after it are not handed over', async () => {
+    const clock = manualClock()
+    const seen: number[] = []
+    const spreading = spread([1, 2, 3], { windowMs: 300, clock }, (n) => {
+      seen.push(n)
+      if (n === 2) throw new Error('boom')
+    })
+    clock.advance(300)
+    await expect(spreading).rejects.toThrow('boom')
+    expect(seen).toEqual([1, 2])
+    expect(clock.pending()).toBe(0)
+  })
+
+  it('refuses a window that is not a duration, and a fn that is not a function', () => {
+    for (const windowMs of [-1, Number.NaN, '10', null])
+      expect(() => spread([1], { windowMs: windowMs as number }, () => {})).toThrow(
+        expect.objectContaining({ code: 'LAMEDUCK_ERR_INVALID_DURATION' }),
+      )
+    expect(() => spread([1], { windowMs: 1 }, 5 as never)).toThrow(
+      expect.objectContaining({ code: 'LAMEDUCK_ERR_INVALID_OPTION' }),
+    )
+  })
+})
+
+describe('handOverSocket: an upgraded socket another adapter closes', () => {
+  it('names its owner while the owner is active, and nobody once it is not', () => {
+    const socket = {}
+    expect(socketOwner(socket)).toBeUndefined()
+    const owner = { name: 'ws-close', active: true }
+    handOverSocket(socket, owner)
+    expect(socketOwner(socket)).toBe(owner)
+    owner.active = false
+    expect(socketOwner(socket)).toBeUndefined()
   })
 })
 

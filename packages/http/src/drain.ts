@@ -13,6 +13,7 @@ import {
   poll,
   registerTask,
   requireShutdown,
+  socketOwner,
   TASK_OPTION_KEYS,
   taskOptions,
   trafficSource,
@@ -28,7 +29,10 @@ import { requireServer } from './validate.js'
 export interface DrainContext {
   /** Responses still in flight (long polls, SSE streams, slow requests). */
   responses: (ServerResponse | Http2ServerResponse)[]
-  /** Sockets upgraded to another protocol (WebSocket): close them with a goodbye (e.g. 1001). */
+  /**
+   * Sockets upgraded to another protocol (WebSocket): close them with a goodbye (e.g. 1001). Not those handed
+   * over to another adapter (`closeWebSockets` of `@lameduck/ws`), which closes them itself.
+   */
   upgraded: Socket[]
   /** HTTP/2 sessions; each has already been sent GOAWAY (the one carrying `/shutdown` is not listed). */
   sessions: Http2Session[]
@@ -251,8 +255,10 @@ async function drain(
     requestsCut: 0,
     upgradedForced: 0,
     sessionsForced: 0,
+    handedOver: 0,
     durationMs: 0,
   }
+  for (const socket of tracker.sockets) if (socketOwner(socket) !== undefined) stats.handedOver++
   tracker.startLameDuck()
   tracker.draining = true
   stopAccepting(tracker.server)
@@ -262,7 +268,9 @@ async function drain(
   try {
     options.onDrain?.({
       responses: tracker.inFlight(),
-      upgraded: [...tracker.sockets].filter((socket) => tracker.isUpgraded(socket) && !isProtected(socket)),
+      upgraded: [...tracker.sockets].filter(
+        (socket) => tracker.isUpgraded(socket) && !isProtected(socket) && socketOwner(socket) === undefined,
+      ),
       sessions: [...tracker.sessions].filter((session) => !isProtected(session)),
       deadline: forceAt,
     })
@@ -270,14 +278,22 @@ async function drain(
     // The hook is the application's; a bug in it must not stop the drain.
   }
 
-  // Ends keep-alive sockets that have seen no request for `idleMs`; the protected and upgraded ones never.
+  // Ends keep-alive sockets that have seen no request for `idleMs`; the protected and upgraded ones never
+  // (nor those handed over to another adapter, upgraded too).
   // Idle time is keep-alive mechanics, not the budget: measured on the monotonic `performance.now()`, as
   // the tracker samples it.
   const ended = new WeakSet<Socket>()
   const sweep = () => {
     const now = performance.now()
     for (const socket of tracker.sockets) {
-      if (ended.has(socket) || isProtected(socket) || tracker.isUpgraded(socket) || tracker.isActive(socket)) continue
+      if (
+        ended.has(socket) ||
+        isProtected(socket) ||
+        tracker.isUpgraded(socket) ||
+        socketOwner(socket) !== undefined ||
+        tracker.isActive(socket)
+      )
+        continue
       if (tracker.idleForMs(socket, now) >= options.idleMs) {
         ended.add(socket)
         stats.idleEnded++
@@ -295,9 +311,11 @@ async function drain(
   const done = await poll(empty, { clock, signal, everyMs: HTTP_DEFAULTS.sweepMs, until: forceAt })
   if (!done && tracker.pending() > 0) force(tracker, stats)
   // TLS handshakes that never completed, and the TCP sockets under sessions that are gone — but not the one
-  // under the protected /shutdown connection, whether HTTP/1 over TLS or an HTTP/2 session (h2c or h2).
+  // under the protected /shutdown connection, whether HTTP/1 over TLS or an HTTP/2 session (h2c or h2), nor
+  // those under upgraded TLS sockets handed over to another adapter (a WebSocket over https still closing).
   const keep = new Set<Socket | undefined>()
-  for (const socket of tracker.sockets) if (isProtected(socket)) keep.add(tracker.rawOf(socket))
+  for (const socket of tracker.sockets)
+    if (isProtected(socket) || socketOwner(socket) !== undefined) keep.add(tracker.rawOf(socket))
   for (const session of tracker.sessions) if (isProtected(session)) keep.add(tracker.rawOf(session))
   for (const socket of tracker.raw) if (!keep.has(socket)) socket.destroy()
   tracker.stop()
@@ -309,7 +327,8 @@ async function drain(
 function force(tracker: ConnectionTracker, stats: DrainStats): void {
   for (const res of tracker.inFlight()) if (!res.writableFinished) stats.requestsCut++
   for (const socket of tracker.sockets) {
-    if (isProtected(socket)) continue
+    // Handed over: its owner closes it (and terminates it at its own deadline).
+    if (isProtected(socket) || socketOwner(socket) !== undefined) continue
     if (tracker.isUpgraded(socket)) stats.upgradedForced++
     stats.forced++
     socket.destroy()

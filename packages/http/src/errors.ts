@@ -98,6 +98,12 @@ export interface DrainStats {
   requestsCut: number
   upgradedForced: number
   sessionsForced: number
+  /**
+   * Upgraded sockets open at the start that were handed over to another adapter (the kit's
+   * `handOverSocket`, e.g. by `closeWebSockets` of `@lameduck/ws`): that adapter closes them, the drain
+   * neither waits for them nor destroys them (they are not in `connectionsAtStart`).
+   */
+  handedOver: number
   /** How long the drain took, by the coordinator's clock. */
   durationMs: number
 }

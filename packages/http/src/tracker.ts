@@ -2,7 +2,7 @@ import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node
 import type { Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2'
 import { Server as NetServer, type Socket } from 'node:net'
 import { type TLSSocket, Server as TlsServer } from 'node:tls'
-import { isProbeTraffic } from '@lameduck/core/adapter'
+import { isProbeTraffic, socketOwner } from '@lameduck/core/adapter'
 import { HTTP_DEFAULTS } from './defaults.js'
 import {
   type Internals,
@@ -345,10 +345,13 @@ export class ConnectionTracker {
     return parserFreed(socket)
   }
 
-  /** Connections the drain is still waiting for, the protected one excluded. */
+  /**
+   * Connections the drain is still waiting for: not the protected one, nor upgraded sockets handed over to
+   * another adapter (the kit's `handOverSocket`: a WebSocket adapter closes those itself, by its own deadline).
+   */
   pending(): number {
     let count = 0
-    for (const socket of this.sockets) if (!isProtected(socket)) count++
+    for (const socket of this.sockets) if (!isProtected(socket) && socketOwner(socket) === undefined) count++
     for (const session of this.sessions) if (!isProtected(session)) count++
     return count
   }

@@ -48,6 +48,19 @@ const DOCS: OptionDoc[] = [
     help: 'path of the long requests; {ms} is their duration',
     default: SIM_DEFAULTS.longPath,
   },
+  {
+    name: 'ws',
+    value: 'n',
+    help: 'also n WebSocket clients that send messages, expect echoes, reconnect when closed',
+    default: 'none',
+  },
+  { name: 'ws-path', value: 'path', help: 'path of the WebSocket connections', default: SIM_DEFAULTS.wsPath },
+  {
+    name: 'ws-interval',
+    value: 'duration',
+    help: 'each WebSocket client sends a message this often',
+    default: SIM_DEFAULTS.wsInterval,
+  },
   { name: 'prestop', value: 'path', help: 'preStop httpGet path (e.g. /shutdown)', default: 'none: signal only' },
   {
     name: 'prestop-header',
@@ -128,8 +141,8 @@ const DOCS: OptionDoc[] = [
 const INTERRUPTS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT']
 
 export const HELP = `lameduck-sim — run two replicas of a service behind a kube-proxy-like proxy under HTTP load
-(keep-alive, or callers that open new connections: --churn, --no-keepalive), terminate replica A as the
-kubelet does, and count every failed request.
+(keep-alive, or callers that open new connections: --churn, --no-keepalive; WebSocket clients with --ws),
+terminate replica A as the kubelet does, and count every failed request, dropped WebSocket and lost message.
 
 Usage: lameduck-sim [options] -- <command> [args…]
 
@@ -144,7 +157,8 @@ ${DOCS.map((d) => {
   return `  ${flag.padEnd(32)} ${d.help} (default: ${d.default})`
 }).join('\n')}
 
-Exit codes: 0 passed; 1 failed, each reason stated: a request failed, SIGKILL was needed, replica A did not
+Exit codes: 0 passed; 1 failed, each reason stated: a request failed, a WebSocket was dropped (1006), failed
+to reconnect or lost a message, SIGKILL was needed, replica A did not
 exit with code 0, its shutdown report names a critical task skipped, timed out or failed, the preStop
 hook failed or answered anything but 2xx (401, 404, 405…), or the exec hook exited non-zero; 2 the service
 could not be run or the options are wrong; 128 + the signal's number when interrupted by SIGINT (130),
@@ -308,6 +322,9 @@ function parse(argv: string[]): 'help' | { options: SimulationOptions; json: boo
     long: duration('long'),
     longCount: int('long-count'),
     longPath: str('long-path'),
+    ws: int('ws'),
+    wsPath: str('ws-path'),
+    wsInterval: duration('ws-interval'),
     preStop: str('prestop'),
     // Left out with --prestop-exec, which takes none.
     preStopHeaders: preStopExec ? undefined : headers,

@@ -9,6 +9,8 @@ export const SIM_DEFAULTS = {
   path: '/',
   longCount: 4,
   longPath: '/slow?ms={ms}',
+  wsPath: '/',
+  wsInterval: '100ms',
   preStopPort: 'port',
   preStopScheme: 'http',
   signal: 'SIGTERM',
@@ -56,6 +58,12 @@ export const SIM_TIMINGS = {
   listenPollMs: 50,
   /** How long an exec hook's output may still come after its exit (a process it left may hold its pipes). */
   hookOutputWaitMs: 200,
+  /** How often the WebSocket clients' unanswered messages are checked against the request timeout. */
+  wsSweepMs: 250,
+  /** How long a WebSocket client waits after a failed connection attempt before the next one. */
+  wsRetryMs: 100,
+  /** At the end, how long the WebSocket clients' last messages get to be answered before they count as lost. */
+  wsSettleMs: 1000,
   /** How long the cleanup waits for the replicas, SIGKILLed, to be gone. */
   replicasGoneWaitMs: 2000,
   /** How long the cleanup waits for the reaper to exit when told `done`, then once more after SIGKILL. */

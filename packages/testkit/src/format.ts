@@ -5,7 +5,8 @@ import type { SimulationResult } from './result.js'
 export function formatResult(result: SimulationResult): string {
   const rows: [string, string][] = []
   const add = (label: string, value: string) => rows.push([label, value])
-  if (result.passed) add('verdict', 'PASS: no request failed, no SIGKILL, clean exit')
+  if (result.passed)
+    add('verdict', `PASS: no request failed${result.ws ? ', no WebSocket dropped' : ''}, no SIGKILL, clean exit`)
   // One reason a line, the first beside the label.
   for (const [i, reason] of result.reasons.entries())
     add(i === 0 ? 'verdict' : '', `${i === 0 ? 'FAIL: ' : '      '}${reason}`)
@@ -15,6 +16,22 @@ export function formatResult(result: SimulationResult): string {
   add('load', `${result.requestsPerSecond} req/s at concurrency ${result.config.concurrency}, ${connections(result)}`)
   if (result.long.total > 0)
     add('long requests', `${result.long.ok} of ${result.long.total} completed (${result.long.durationMs} ms each)`)
+  if (result.ws) {
+    const w = result.ws
+    const closes = Object.entries(w.closes).sort((x, y) => y[1] - x[1])
+    add(
+      'websockets',
+      `${w.clients} clients, ${w.connections} connections opened (${w.reconnects} reconnects, at most ` +
+        `${w.peakReconnectsPer100ms} in 100 ms); closes ${closes.length ? closes.map(([code, n]) => `${code} ${n}`).join(', ') : 'none'}`,
+    )
+    const failures = Object.entries(w.connectFailures).sort((x, y) => y[1] - x[1])
+    add(
+      '',
+      `${w.abnormalCloses} abnormal (1006), ${w.failedConnects} failed connects` +
+        `${failures.length ? ` (${failures.map(([kind, n]) => `${kind} ${n}`).join(', ')})` : ''}; messages ` +
+        `${w.messages} sent, ${w.acked} answered, ${w.unanswered} unanswered at a clean close, ${w.lost} lost`,
+    )
+  }
   if (result.preStop) {
     const p = result.preStop
     const scheme = p.httpFallback ? ' (https answered in plain HTTP: sent again over http without Authorization)' : ''

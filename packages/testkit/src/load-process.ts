@@ -2,10 +2,13 @@ import { type ChildProcess, fork } from 'node:child_process'
 import { SimulatorError } from './errors.js'
 import type { LoadCounts, LoadOptions } from './load.js'
 import type { FromWorker, ToWorker } from './load-worker.js'
+import type { WsCounts, WsLoadOptions } from './ws-load.js'
 
 /** What the load process reports when the load has stopped: the final counts and how long it ran. */
 export interface LoadTotals {
   counts: LoadCounts
+  /** The WebSocket clients' counts, `null` without any. */
+  ws: WsCounts | null
   ms: number
 }
 
@@ -36,13 +39,13 @@ export class LoadProcess {
         else if (message.type === 'progress') this.counts = message.counts
         else if (message.type === 'stopped') {
           this.counts = message.counts
-          this.#stopped?.({ counts: message.counts, ms: message.ms })
+          this.#stopped?.({ counts: message.counts, ws: message.ws, ms: message.ms })
         }
       })
       this.#worker.once('error', reject)
       this.#worker.once('exit', (code, signal) => {
         reject(new Error(`the load process exited early (${signal ?? code})`))
-        this.#stopped?.({ counts: this.counts, ms: 0 })
+        this.#stopped?.({ counts: this.counts, ws: null, ms: 0 })
       })
     })
     this.listening.catch(() => {})
@@ -58,9 +61,12 @@ export class LoadProcess {
     this.#post({ type: 'remove', name })
   }
 
-  /** Starts the load through the proxy. */
-  start(options: Omit<LoadOptions, 'port' | 'upstreamError'>): void {
-    this.#post({ type: 'start', options })
+  /** Starts the load through the proxy: HTTP callers, and WebSocket clients when `ws` is given. */
+  start(
+    options: Omit<LoadOptions, 'port' | 'upstreamError'>,
+    ws: Omit<WsLoadOptions, 'port' | 'upstreamError'> | null = null,
+  ): void {
+    this.#post({ type: 'start', options, ws })
   }
 
   /** Stops the load; resolves with the final counts once every request in flight has finished. */

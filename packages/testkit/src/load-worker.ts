@@ -4,23 +4,29 @@ import { SIM_TIMINGS } from './defaults.js'
 import type { LoadCounts, LoadOptions } from './load.js'
 import { LoadGenerator } from './load.js'
 import { KubeProxy } from './proxy.js'
+import { type WsCounts, WsLoad, type WsLoadOptions } from './ws-load.js'
 
 export type ToWorker =
   | { type: 'add'; name: string; port: number }
   | { type: 'remove'; name: string }
-  | { type: 'start'; options: Omit<LoadOptions, 'port' | 'upstreamError'> }
+  | {
+      type: 'start'
+      options: Omit<LoadOptions, 'port' | 'upstreamError'>
+      ws: Omit<WsLoadOptions, 'port' | 'upstreamError'> | null
+    }
   | { type: 'stop' }
 
 export type FromWorker =
   | { type: 'listening'; port: number }
   | { type: 'error'; code?: string | undefined; message: string }
   | { type: 'progress'; counts: LoadCounts }
-  | { type: 'stopped'; counts: LoadCounts; ms: number }
+  | { type: 'stopped'; counts: LoadCounts; ws: WsCounts | null; ms: number }
 
 if (process.send && process.env.LAMEDUCK_SIM_LOAD_WORKER === '1') {
   const post = (message: FromWorker) => process.send?.(message)
   const proxy = new KubeProxy()
   let load: LoadGenerator | undefined
+  let ws: WsLoad | undefined
   let started = 0
   let progress: NodeJS.Timeout | undefined
   proxy.listen(Number(process.env.LAMEDUCK_SIM_PROXY_PORT ?? 0)).then(
@@ -40,16 +46,25 @@ if (process.send && process.env.LAMEDUCK_SIM_LOAD_WORKER === '1') {
       })
       started = performance.now()
       load.start()
+      if (message.ws) {
+        ws = new WsLoad({
+          ...message.ws,
+          port: proxy.port,
+          upstreamError: (clientPort) => proxy.upstreamErrors.get(clientPort),
+        })
+        ws.start()
+      }
       const counts = load.counts
       progress = setInterval(() => post({ type: 'progress', counts }), SIM_TIMINGS.progressEveryMs)
     } else if (message.type === 'stop') {
       clearInterval(progress)
-      await load?.stop()
+      const [, wsCounts] = await Promise.all([load?.stop(), ws?.stop()])
       const ms = performance.now() - started
       await proxy.close()
       post({
         type: 'stopped',
         counts: load?.counts ?? { total: 0, ok: 0, failed: 0, failures: {}, connections: 0 },
+        ws: wsCounts ?? null,
         ms,
       })
       process.disconnect()

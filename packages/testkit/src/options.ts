@@ -1,6 +1,6 @@
 import { validateHeaderName, validateHeaderValue } from 'node:http'
 import { constants } from 'node:os'
-import { InvalidOptionError, UnknownSignalError } from '@lameduck/core'
+import { InvalidDurationError, InvalidOptionError, UnknownSignalError } from '@lameduck/core'
 import {
   checkOptions,
   count,
@@ -52,6 +52,16 @@ export interface SimulationOptions {
   longCount?: number
   /** Path of the long requests; `{ms}` is replaced by their duration. Default: {@link SIM_DEFAULTS}`.longPath`. */
   longPath?: string
+  /**
+   * WebSocket clients, 1 to 10,000, besides the HTTP load: each keeps a connection through the proxy, sends a
+   * message every `wsInterval` that the service must echo back, and reconnects at once when the connection is
+   * closed. Abnormal closes (1006), failed (re)connects and lost messages fail the run. Default: none.
+   */
+  ws?: number
+  /** Path of the WebSocket connections. Default: {@link SIM_DEFAULTS}`.wsPath`. */
+  wsPath?: string
+  /** How often each WebSocket client sends a message. Default: {@link SIM_DEFAULTS}`.wsInterval`. */
+  wsInterval?: Duration
   /** preStop httpGet path; none when omitted (the stop signal only). */
   preStop?: string
   /** Headers of the preStop request, e.g. `{ authorization: 'Bearer …' }`. */
@@ -107,6 +117,9 @@ export const SIMULATION_OPTIONS = [
   'long',
   'longCount',
   'longPath',
+  'ws',
+  'wsPath',
+  'wsInterval',
   'preStop',
   'preStopHeaders',
   'preStopPort',
@@ -163,6 +176,10 @@ export function resolveOptions(options: SimulationOptions) {
     longMs: options.long === undefined ? 0 : parseDuration('long', options.long),
     longCount: callers('longCount', options.longCount, D.longCount),
     longPath: path('longPath', orDefault(options.longPath, D.longPath)),
+    // None unless asked for.
+    ws: options.ws === undefined ? 0 : callers('ws', options.ws, undefined),
+    wsPath: path('wsPath', orDefault(options.wsPath, D.wsPath)),
+    wsIntervalMs: positive('wsInterval', parseDuration('wsInterval', orDefault(options.wsInterval, D.wsInterval))),
     preStop: options.preStop === undefined ? undefined : path('preStop', options.preStop),
     preStopHeaders: headers(options.preStopHeaders),
     preStopPort: preStopPort(orDefault<unknown>(options.preStopPort, D.preStopPort)),
@@ -217,7 +234,13 @@ function kubeletVersion(value: unknown): string {
   return value
 }
 
-function callers(option: string, value: unknown, fallback: number): number {
+/** A duration that cannot be 0 (a message every 0 ms would be a busy loop). */
+function positive(option: string, ms: number): number {
+  if (ms === 0) throw new InvalidDurationError(option, ms, 'greater than 0 ms')
+  return ms
+}
+
+function callers(option: string, value: unknown, fallback: number | undefined): number {
   return count(option, value, fallback, { min: 1, max: SIM_LIMITS.maxCallers })
 }
 

@@ -6,6 +6,7 @@ import type { ResolvedOptions } from './options.js'
 import type { Replica } from './replica.js'
 import { reportInBody, type ServiceDrainDelay, type ServiceReport, type ServiceTask } from './service-report.js'
 import { verdictOf } from './verdict.js'
+import type { WsCounts } from './ws-load.js'
 
 /** What `onProgress` is given, a few times a second. */
 export interface SimulationProgress {
@@ -21,7 +22,8 @@ export interface SimulationResult {
   /** No reason to fail: see `reasons`. */
   passed: boolean
   /**
-   * Why the run failed, one sentence each (empty when it passed): failed requests, SIGKILL, replica A's exit
+   * Why the run failed, one sentence each (empty when it passed): failed requests, WebSocket connections
+   * dropped (1006), failed WebSocket (re)connects or lost messages, SIGKILL, replica A's exit
    * (a code other than 0, or killed by a signal), a critical task its own report says was skipped, timed out
    * or failed, a preStop hook that failed or answered anything but 2xx (401, 404, 405…).
    */
@@ -37,6 +39,12 @@ export interface SimulationResult {
   requestsPerSecond: number
   load: LoadCounts
   long: LongRequests
+  /**
+   * What the WebSocket clients saw (`ws`): connections, reconnects and their peak per 100 ms, closes by code,
+   * abnormal closes (1006), failed (re)connects, messages sent, answered, unanswered at a clean close, and
+   * lost. `null` without WebSocket clients.
+   */
+  ws: WsCounts | null
   /** The preStop httpGet hook's outcome (status, body, scheme, whether it fell back to http), `null` without one. */
   preStop: PreStopResult | null
   /** The preStop exec hook's outcome (exit code, output tails), `null` without one. */
@@ -123,6 +131,7 @@ export function simulationResult({ config, a, load, long, termination, started }
   const verdict = verdictOf({
     failed,
     failures,
+    ws: load.ws,
     sigkill: termination.sigkill,
     graceMs: config.graceMs,
     signal: config.signal,
@@ -147,6 +156,7 @@ export function simulationResult({ config, a, load, long, termination, started }
     requestsPerSecond: Math.round((load.counts.total * 1000) / load.ms),
     load: load.counts,
     long,
+    ws: load.ws,
     preStop: termination.preStop,
     preStopExec: termination.preStopExec,
     signal: config.signal,

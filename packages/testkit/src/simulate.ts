@@ -68,13 +68,23 @@ async function startReplicas(run: SimulationRun, config: ResolvedOptions): Promi
 }
 
 function startLoad(run: SimulationRun, config: ResolvedOptions): void {
-  run.load.start({
-    path: config.path,
-    concurrency: config.concurrency,
-    thinkMs: config.thinkMs,
-    requestTimeoutMs: config.requestTimeoutMs,
-    churn: config.churn ?? 0,
-  })
+  run.load.start(
+    {
+      path: config.path,
+      concurrency: config.concurrency,
+      thinkMs: config.thinkMs,
+      requestTimeoutMs: config.requestTimeoutMs,
+      churn: config.churn ?? 0,
+    },
+    config.ws === 0
+      ? null
+      : {
+          clients: config.ws,
+          path: config.wsPath,
+          intervalMs: config.wsIntervalMs,
+          requestTimeoutMs: config.requestTimeoutMs,
+        },
+  )
 }
 
 /**

@@ -3,11 +3,14 @@ import { joinCommand } from './command-line.js'
 import type { ExecHookResult } from './exec-hook.js'
 import type { PreStopResult } from './kubelet.js'
 import type { ServiceReport, ServiceTask } from './service-report.js'
+import type { WsCounts } from './ws-load.js'
 
 /** What the verdict is drawn from: what the clients saw, what the kubelet saw, what the service reported. */
 export interface VerdictInput {
   failed: number
   failures: Record<string, number>
+  /** The WebSocket clients' counts, `null` without any. */
+  ws: WsCounts | null
   sigkill: boolean
   graceMs: number
   signal: NodeJS.Signals
@@ -38,7 +41,8 @@ export interface Verdict {
 
 /**
  * The rules, each a reason of its own. The run fails when:
- * - a request failed (load or long) — what the clients saw;
+ * - a request failed (load or long), or a WebSocket connection was dropped without a close frame (1006), a
+ *   WebSocket (re)connect failed or a message was lost — what the clients saw;
  * - SIGKILL was needed, or replica A did not exit with code 0: killed by a signal (a container's exit status is
  *   then 128 + its number) or exited with another code — what the kubelet saw;
  * - the service's own report names a critical task that was skipped, timed out or failed, or an error thrown
@@ -61,6 +65,21 @@ export function verdictOf(input: VerdictInput): Verdict {
       .sort((x, y) => y[1] - x[1])
       .map(([kind, count]) => `${kind} ${count}`)
     reasons.push(`${input.failed} request${input.failed === 1 ? '' : 's'} failed (${kinds.join(', ')})`)
+  }
+
+  const ws = input.ws
+  if (ws) {
+    const s = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`
+    if (ws.abnormalCloses > 0)
+      reasons.push(
+        `${s(ws.abnormalCloses, 'WebSocket connection')} dropped without a close frame (1006): cut instead of told to reconnect elsewhere`,
+      )
+    if (ws.failedConnects > 0)
+      reasons.push(`${s(ws.failedConnects, 'WebSocket connection attempt')} failed (${kindsOf(ws.connectFailures)})`)
+    if (ws.lost > 0)
+      reasons.push(
+        `${s(ws.lost, 'WebSocket message')} lost: sent, and neither answered nor closed with a close code (the client cannot know whether it was processed)`,
+      )
   }
 
   const told = input.toldGraceMs !== null && input.toldGraceMs > input.graceMs ? input.toldGraceMs : null
@@ -124,6 +143,14 @@ export function verdictOf(input: VerdictInput): Verdict {
     )
 
   return { passed: reasons.length === 0, reasons, warnings }
+}
+
+/** `ECONNREFUSED 3, HTTP 503 1`: the kinds, most frequent first. */
+function kindsOf(failures: Record<string, number>): string {
+  return Object.entries(failures)
+    .sort((x, y) => y[1] - x[1])
+    .map(([kind, count]) => `${kind} ${count}`)
+    .join(', ')
 }
 
 /** What to do about a service told more time than the kubelet gives. */

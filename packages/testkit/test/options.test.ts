@@ -54,6 +54,8 @@ describe('SimulationOptions are checked before anything starts', () => {
       'preStopExec',
       'kubeletVersion',
       'churn',
+      'ws',
+      'wsPath',
       'signal',
       'proxyPort',
       'signalAbort',
@@ -63,7 +65,17 @@ describe('SimulationOptions are checked before anything starts', () => {
       expect(error.code, key).toBe('LAMEDUCK_ERR_INVALID_OPTION')
       expect(error.message, key).toMatch(/null/)
     }
-    for (const key of ['think', 'long', 'grace', 'propagation', 'warmup', 'tail', 'startupTimeout', 'requestTimeout']) {
+    for (const key of [
+      'think',
+      'wsInterval',
+      'long',
+      'grace',
+      'propagation',
+      'warmup',
+      'tail',
+      'startupTimeout',
+      'requestTimeout',
+    ]) {
       const error = await refused({ command, [key]: null })
       expect(error.code, key).toBe('LAMEDUCK_ERR_INVALID_DURATION')
       expect(error.message, key).toMatch(new RegExp(`^${key} must be .*; got null$`))
@@ -121,6 +133,10 @@ describe('SimulationOptions are checked before anything starts', () => {
       { kubeletVersion: 'v1.31' },
       { kubeletVersion: '1.31.2' },
       { kubeletVersion: 1.31 },
+      { ws: 0 },
+      { ws: 10_001 },
+      { ws: '100' },
+      { wsPath: 'ws' },
     ]) {
       const error = await refused({ command, ...bad })
       expect(error.code, JSON.stringify(bad)).toBe('LAMEDUCK_ERR_INVALID_OPTION')
@@ -131,6 +147,14 @@ describe('SimulationOptions are checked before anything starts', () => {
     expect((await refused({ command, concurrency: '64' })).message).toBe(
       'concurrency: expected an integer from 1 to 10000; got "64"',
     )
+  })
+
+  it('a WebSocket client sending every 0 ms would be a busy loop: wsInterval must be above 0', async () => {
+    for (const wsInterval of [0, '0ms', '0s'])
+      expect(await refused({ command, ws: 10, wsInterval })).toMatchObject({
+        code: 'LAMEDUCK_ERR_INVALID_DURATION',
+        message: expect.stringContaining('wsInterval must be greater than 0 ms'),
+      })
   })
 
   it('a container has one preStop handler: exec or httpGet, not both', async () => {

@@ -2,12 +2,14 @@ import { describe, expect, it } from 'vitest'
 import type { ExecHookResult } from '../src/exec-hook.js'
 import type { PreStopResult } from '../src/kubelet.js'
 import { type VerdictInput, verdictOf } from '../src/verdict.js'
+import { emptyWsCounts } from '../src/ws-load.js'
 
 // The rules as a pure function: every preStop answer and exit, each with its sentence. The fixtures in
 // sim.test.ts run the common ones through real services.
 const clean: VerdictInput = {
   failed: 0,
   failures: {},
+  ws: null,
   sigkill: false,
   graceMs: 30_000,
   signal: 'SIGTERM',
@@ -33,6 +35,27 @@ const hook = (status: number | null, error: string | null = null): PreStopResult
 })
 
 describe('verdictOf', () => {
+  it('WebSocket clients: passes when none was dropped, failed to connect or lost a message; a reason for each otherwise', () => {
+    const ws = { ...emptyWsCounts(100), connections: 150, reconnects: 50, closes: { 1012: 50 }, unanswered: 3 }
+    expect(verdictOf({ ...clean, ws })).toEqual({ passed: true, reasons: [], warnings: [] })
+    const bad = {
+      ...ws,
+      abnormalCloses: 2,
+      failedConnects: 4,
+      connectFailures: { ECONNREFUSED: 3, 'HTTP 503': 1 },
+      lost: 1,
+    }
+    expect(verdictOf({ ...clean, ws: bad })).toEqual({
+      passed: false,
+      reasons: [
+        '2 WebSocket connections dropped without a close frame (1006): cut instead of told to reconnect elsewhere',
+        '4 WebSocket connection attempts failed (ECONNREFUSED 3, HTTP 503 1)',
+        '1 WebSocket message lost: sent, and neither answered nor closed with a close code (the client cannot know whether it was processed)',
+      ],
+      warnings: [],
+    })
+  })
+
   it('passes a clean run, with any 2xx from the hook', () => {
     expect(verdictOf(clean)).toEqual({ passed: true, reasons: [], warnings: [] })
     for (const status of [200, 204])

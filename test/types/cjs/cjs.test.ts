@@ -21,6 +21,7 @@ const packages = [
   'pg',
   'prometheus',
   'testkit',
+  'ws',
 ]
 
 function node(args: string[]): Promise<{ code: number | null; output: string }> {

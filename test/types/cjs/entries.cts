@@ -13,6 +13,7 @@ import redis = require('@lameduck/redis')
 import pg = require('@lameduck/pg')
 import prometheus = require('@lameduck/prometheus')
 import testkit = require('@lameduck/testkit')
+import ws = require('@lameduck/ws')
 
 const shutdown: core.Shutdown = core.createShutdown({ exit: false, logger: false, signals: [] })
 const state: core.ShutdownState = shutdown.state
@@ -62,7 +63,9 @@ const entries: ((...args: never[]) => unknown)[] = [
   redis.closeRedis,
   pg.closePool,
   prometheus.instrument,
+  ws.closeWebSockets,
 ]
+const wsCode: ws.WsErrorCode = ws.WS_ERROR_CODES[0]
 
 export = {
   state,
@@ -78,4 +81,5 @@ export = {
   grpcCode,
   grpcTimeout,
   entries,
+  wsCode,
 }

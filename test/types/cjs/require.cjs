@@ -17,6 +17,8 @@ for (const name of [
   'sleep',
   'linkSignals',
   'shared',
+  'spread',
+  'handOverSocket',
 ])
   assert.equal(typeof adapter[name], 'function', `@lameduck/core/adapter exports ${name}()`)
 
@@ -40,6 +42,7 @@ const entries = {
   '@lameduck/redis': ['closeRedis'],
   '@lameduck/pg': ['closePool'],
   '@lameduck/testkit': ['simulateTermination', 'parseDuration'],
+  '@lameduck/ws': ['closeWebSockets'],
 }
 for (const [pkg, names] of Object.entries(entries)) {
   const exports = require(pkg)

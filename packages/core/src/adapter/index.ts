@@ -14,6 +14,7 @@ export {
 } from '../errors.js'
 export { type Registration, registration } from '../task.js'
 export { boolean, checkOptions, closest, isShutdown, orDefault } from '../validate.js'
+export { handOverSocket, type SocketOwner, socketOwner } from './hand-over.js'
 export {
   count,
   describeArgument,
@@ -45,6 +46,7 @@ export {
 } from './register.js'
 export { shadow } from './shadow.js'
 export { shared } from './shared.js'
+export { type SpreadOptions, type SpreadResult, spread } from './spread.js'
 export {
   type LinkedSignal,
   linkSignals,
