@@ -3,6 +3,24 @@ import { describe } from 'vitest'
 /** Connection strings of the real services the adapter tests use (never mocks). */
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 export const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+export const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672'
+export const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222'
+/**
+ * etcd's client URL. etcd does not run on these machines by itself: `.ci/run` starts one (and exports
+ * ETCD_URL), and so can the etcd tests' setup; this default is etcd's own port.
+ */
+export const ETCD_URL = process.env.ETCD_URL ?? 'http://127.0.0.1:2379'
+
+/** Every real service a test may need: the variable that points at it, and its URL. */
+const SERVICES = {
+  Redis: { variable: 'REDIS_URL', url: () => REDIS_URL },
+  PostgreSQL: { variable: 'DATABASE_URL', url: () => DATABASE_URL },
+  RabbitMQ: { variable: 'AMQP_URL', url: () => AMQP_URL },
+  NATS: { variable: 'NATS_URL', url: () => NATS_URL },
+  etcd: { variable: 'ETCD_URL', url: () => process.env.ETCD_URL ?? ETCD_URL },
+} as const
+
+export type Service = keyof typeof SERVICES
 
 const probed = new Map<string, Promise<string | undefined>>()
 
@@ -41,8 +59,8 @@ function probe(name: string, url: string): Promise<string | undefined> {
  */
 export async function describeWith(services: Service | Service[], title: string, body: () => void): Promise<void> {
   for (const service of Array.isArray(services) ? services : [services]) {
-    const variable = service === 'Redis' ? 'REDIS_URL' : 'DATABASE_URL'
-    const why = await probe(service, service === 'Redis' ? REDIS_URL : DATABASE_URL)
+    const { variable, url } = SERVICES[service]
+    const why = await probe(service, url())
     if (why && process.env.CI !== 'true') {
       console.warn(`skipping "${title}": ${why} (set ${variable}; under CI=true this fails)`)
       describe.skip(title, body)
@@ -52,5 +70,3 @@ export async function describeWith(services: Service | Service[], title: string,
   }
   describe(title, body)
 }
-
-type Service = 'Redis' | 'PostgreSQL'
