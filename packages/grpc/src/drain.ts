@@ -5,6 +5,7 @@ import {
   type AdapterTaskOptions,
   boolean,
   checkOptions,
+  errorMessage,
   optionalFunction,
   orDefault,
   poll,
@@ -45,7 +46,10 @@ export interface GrpcDrainOptions extends AdapterTaskOptions {
    * sets statuses). `false` if the application serves its own. Default: {@link GRPC_DEFAULTS}`.health`.
    */
   health?: boolean
-  /** Called once the GOAWAY is out, with what is still open: end long-lived streams of your own here. */
+  /**
+   * Called once the GOAWAY is out, with what is still open: end long-lived streams of your own here. Not
+   * awaited; a throw or a rejection is logged (`grpc.onDrain.error`) and the drain goes on.
+   */
   onDrain?: (context: GrpcDrainContext) => void
 }
 
@@ -106,7 +110,12 @@ export function drainGrpcServer(shutdown: Shutdown, server: Server, options?: Gr
     resource: server,
     resourceLabel: 'this server',
     run: async (signal, context) => {
-      stats = await drain(server, tracker, { health: served?.value, onDrain, signal, context })
+      const onHookError = (error: unknown) =>
+        shutdown.logger.warn(
+          { event: 'grpc.onDrain.error', task: name, error: errorMessage(error) },
+          `${name}: onDrain threw: ${errorMessage(error)}; the drain goes on`,
+        )
+      stats = await drain(server, tracker, { health: served?.value, onDrain, onHookError, signal, context })
       if (stats.forced) throw new GrpcDrainForcedError(stats)
       shutdown.logger.info(
         { event: 'grpc.drained', task: name, ...stats },
@@ -175,12 +184,21 @@ function healthHandle(health: GrpcHealth): GrpcHealth {
   }
 }
 
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  )
+}
+
 async function drain(
   server: Server,
   tracker: CallTracker,
   options: {
     health: { endWatches(): number } | undefined
     onDrain: GrpcDrainOptions['onDrain']
+    onHookError: (error: unknown) => void
     signal: AbortSignal
     context: TaskContext
   },
@@ -209,10 +227,17 @@ async function drain(
   // After the GOAWAY, so that a watcher cannot open its next Watch on this connection.
   stats.watchesEnded = options.health?.endWatches() ?? 0
   const forceAt = context.stopAt()
+  // The hook is the application's; a bug in it must not stop the drain — nor, when the hook is async, reach
+  // the process as an unhandled rejection, which the coordinator records as a run error (exit code 1).
   try {
-    options.onDrain?.({ inFlight: calls.size, sessions: control.sessions().length, deadline: forceAt })
-  } catch {
-    // The hook is the application's; a bug in it must not stop the drain.
+    const returned: unknown = options.onDrain?.({
+      inFlight: calls.size,
+      sessions: control.sessions().length,
+      deadline: forceAt,
+    })
+    if (isThenable(returned)) returned.then(undefined, options.onHookError)
+  } catch (error) {
+    options.onHookError(error)
   }
 
   // Done when tryShutdown() calls back — or, since it may never do so (grpc-js has had such bugs), as soon

@@ -163,6 +163,31 @@ describe('drainGrpcServer: the drain', () => {
     expect(deadline).toBeGreaterThan(before + 1_500)
     expect(deadline).toBeLessThanOrEqual(before + 2_100)
   })
+  it('an async onDrain that rejects is a bug in the hook like a throwing one: logged, not a run error, the exit code stays 0', async () => {
+    const logger = memoryLogger()
+    const shutdown = testShutdown({ logger })
+    const { server, port } = await startServer()
+    let called = 0
+    drainGrpcServer(shutdown, server, {
+      onDrain: async () => {
+        called++
+        await delay(10)
+        throw new Error('an async bug in the hook')
+      },
+    })
+    const slow = unary(echoClient(port), 'Unary', { ms: 300 })
+    await delay(100)
+    const report = await shutdown.shutdown()
+    expect((await slow).code).toBe(Status.OK)
+    expect(called).toBe(1)
+    expect(taskReport(report, 'grpc-drain').outcome).toBe('ok')
+    expect(report.errors).toEqual([])
+    expect(report.exitCode).toBe(0)
+    expect(logger.entries.find((e) => e.fields.event === 'grpc.onDrain.error')).toMatchObject({
+      level: 'warn',
+      fields: { task: 'grpc-drain', error: 'an async bug in the hook' },
+    })
+  })
 })
 
 describe('drainGrpcServer: the budget holds when tryShutdown() never calls back', () => {
