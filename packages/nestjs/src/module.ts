@@ -25,6 +25,8 @@ import {
   closeAfterDrain,
   inFront,
   isInitialized,
+  nestClose,
+  OWN_CLOSE,
   shadow,
   shutdownHookSignals,
 } from './internals.js'
@@ -249,11 +251,26 @@ class LameduckHost {
       })
       undo.push(close.remove)
       undo.push(inFront(server, this.#probes))
-      // Nest's own signal handlers race lameduck's: refused from now on too.
       undo.push(
         shadow(app, {
+          // Nest's own signal handlers race lameduck's: refused from now on too.
           enableShutdownHooks: () => {
             throw new NestShutdownHooksError([])
+          },
+          // The application's own `app.close()` — a SIGTERM handler of its own, as Nest applications
+          // without enableShutdownHooks() have — once the shutdown has begun: closing now would take the
+          // drain off, run every hook at once in Nest's order (the beforeApplicationShutdown hooks a second
+          // time), and let the coordinator end the run, and exit, under them. It joins the run instead, and
+          // resolves when the run is over (the report written): the hooks run once, in their phases. Before
+          // any trigger, the application closes itself (a test) and lameduck steps aside (onModuleDestroy).
+          // Nest's proxies call it with the instance as `this`.
+          async close(this: object, closeSignal?: string, own?: typeof OWN_CLOSE): Promise<void> {
+            if (own === OWN_CLOSE) return nestClose(this).call(this, closeSignal)
+            // A handler of the same signal that runs before the coordinator's: the run starts in the same
+            // emit, before this goes on.
+            await Promise.resolve()
+            if (shutdown.state === 'running') return nestClose(this).call(this, closeSignal)
+            await shutdown.shutdown('app.close()')
           },
         }),
       )

@@ -249,6 +249,59 @@ describe.each(PLATFORMS)('LameduckModule on %s', (platform) => {
     expect(taskNames(report)).toEqual([])
   })
 
+  it("app.close() once the shutdown has begun (the application's own SIGTERM handler): joins the run — the drain, the hooks once in lameduck's phases, resolved when the run is over", async () => {
+    const journal: Journal = []
+    const shutdown = testShutdown({ drainDelayMs: 300 })
+    phases(shutdown, journal)
+    const { app, url } = await startApp(platform, { lameduck: { shutdown, insecure: true }, ...usersOverDb(journal) })
+    const slow = fetch(`${url}/slow?ms=600`).then((reply) => reply.status)
+    await delay(50)
+    const run = shutdown.shutdown('SIGTERM', { trigger: 'signal' })
+    const closed = app.close().then(() => journal.push('app.close() resolved'))
+    const report = await run
+    await closed
+    expect(await slow).toBe(200)
+    expect(taskNames(report)).toEqual(['nest-before-shutdown', 'http-drain', 'nest-close'])
+    for (const name of taskNames(report)) expect(taskReport(report, name)).toMatchObject({ outcome: 'ok' })
+    expect(report.exitCode).toBe(0)
+    expect(journal).toEqual([
+      'phase:readiness',
+      'phase:drain',
+      'Users.beforeApplicationShutdown(SIGTERM) db open',
+      'phase:flush',
+      'phase:release',
+      'phase:close',
+      'Users.onModuleDestroy(undefined) db open',
+      'Db.onModuleDestroy',
+      'Users.onApplicationShutdown(SIGTERM)',
+      'Db.onApplicationShutdown(SIGTERM)',
+      'phase:report',
+      'app.close() resolved',
+    ])
+    // And once the run is over, a further app.close() runs no hook again.
+    await app.close()
+    expect(journal.at(-1)).toBe('app.close() resolved')
+  })
+
+  it("app.close() from a SIGTERM handler that runs before lameduck's: joins the run as well", async () => {
+    const journal: Journal = []
+    const shutdown = testShutdown()
+    const { app } = await startApp(platform, { lameduck: { shutdown, insecure: true }, ...usersOverDb(journal) })
+    // The same signal, two handlers: the application's first, then the coordinator's.
+    const closed = app.close()
+    const run = shutdown.shutdown('SIGTERM', { trigger: 'signal' })
+    const [report] = await Promise.all([run, closed])
+    expect(taskNames(report)).toEqual(['nest-before-shutdown', 'http-drain', 'nest-close'])
+    // Each hook once, each with its dependency.
+    expect(journal).toEqual([
+      'Users.beforeApplicationShutdown(SIGTERM) db open',
+      'Users.onModuleDestroy(undefined) db open',
+      'Db.onModuleDestroy',
+      'Users.onApplicationShutdown(SIGTERM)',
+      'Db.onApplicationShutdown(SIGTERM)',
+    ])
+  })
+
   it('the coordinator is injectable: SHUTDOWN and @InjectShutdown(), tasks added from providers run in their phase', async () => {
     const shutdown = testShutdown()
     const seen: unknown[] = []
