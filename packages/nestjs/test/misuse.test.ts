@@ -64,6 +64,21 @@ describe('LameduckModule.forRoot(options): wrong options, refused at once', () =
       /phase of close of LameduckModule.forRoot/,
     ],
     ['close critical', { close: { critical: 'yes' } }, INVALID, /critical of close of LameduckModule.forRoot/],
+    // Nest's close() calls the beforeApplicationShutdown hooks itself when they have not run yet: a task after
+    // it (or beside it) would call them a second time, after every onModuleDestroy.
+    [
+      'beforeShutdown after close',
+      { beforeShutdown: { phase: 'report' } },
+      INVALID,
+      /phase of beforeShutdown of LameduckModule.forRoot: must come before the phase of the close task \("close"\); got "report"/,
+    ],
+    [
+      'beforeShutdown beside close',
+      { beforeShutdown: { phase: 'release' }, close: { phase: 'release' } },
+      INVALID,
+      /phase of beforeShutdown of LameduckModule.forRoot: must come before .*\("release"\); got "release"/,
+    ],
+    ['close before beforeShutdown', { close: { phase: 'drain' } }, INVALID, /got "drain"/],
   ]
   it.each(rows)('%s', (_name, options, code, message) => {
     const error = thrown(() => LameduckModule.forRoot(options as never))
@@ -92,6 +107,13 @@ describe('LameduckModule.forRootAsync(options)', () => {
     const error = thrown(() => LameduckModule.forRootAsync(options as never))
     expect(error.code).toBe(code)
     expect(error.message).toMatch(message)
+  })
+
+  it('beforeShutdown after close, from the factory: NestFactory.create() rejects', async () => {
+    const module = LameduckModule.forRootAsync({ useFactory: () => ({ beforeShutdown: { phase: 'report' } }) })
+    const error = await rejected(createApp('express', { lameduck: module }))
+    expect(error.code).toBe(INVALID)
+    expect(error.message).toMatch(/phase of beforeShutdown of LameduckModule.forRootAsync: must come before/)
   })
 
   it("the factory's options are checked when they resolve: NestFactory.create() rejects", async () => {
