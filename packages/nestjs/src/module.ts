@@ -18,7 +18,12 @@ import {
   type ModuleMetadata,
 } from '@nestjs/common'
 import { HttpAdapterHost } from '@nestjs/core'
-import { NestModuleMissingError, NestNotAttachedError, NestShutdownHooksError } from './errors.js'
+import {
+  NestModuleImportedTwiceError,
+  NestModuleMissingError,
+  NestNotAttachedError,
+  NestShutdownHooksError,
+} from './errors.js'
 import {
   callBeforeShutdownHooks,
   canCallBeforeShutdown,
@@ -147,7 +152,15 @@ function moduleOf(settings: DynamicModule['providers'] & object, imports: Dynami
       {
         provide: HOST,
         useFactory: (s: Settings, shutdown: Shutdown, adapterHost: HttpAdapterHost) => {
-          const host = new LameduckHost(s, shutdown, !isShutdown(s.shutdown))
+          const owned = !isShutdown(s.shutdown)
+          const other = hosts.get(adapterHost)
+          if (other !== undefined) {
+            // The application cannot start: the coordinators the two imports created go with it.
+            if (owned) shutdown.uninstall()
+            if (other.owned) other.shutdown.uninstall()
+            throw new NestModuleImportedTwiceError()
+          }
+          const host = new LameduckHost(s, shutdown, owned)
           hosts.set(adapterHost, host)
           return host
         },

@@ -2,7 +2,8 @@
 // what was passed: in forRoot() (at once), when Nest instantiates the module (NestFactory.create), in
 // attach(app), and at app.init() / app.listen().
 import type { Server } from 'node:http'
-import { LameduckModule } from '@lameduck/nestjs'
+import { LameduckModule, NestModuleImportedTwiceError } from '@lameduck/nestjs'
+import { Module } from '@nestjs/common'
 import { afterEach, describe, expect, it } from 'vitest'
 import { testShutdown } from '../../../test/support/shutdown.js'
 import { closeApps, createApp, PLATFORMS, startApp, TOKEN } from './support.js'
@@ -240,6 +241,33 @@ describe.each(PLATFORMS)('on %s', (platform) => {
     await app.close()
     expect((server as Server).listeners('request').map((listener) => listener.name)).not.toContain('lameduckProbes')
   })
+})
+
+describe('LameduckModule imported twice in one application', () => {
+  // It is global: importing forRoot() in a feature module too, for the injection, made a second module
+  // instance with a coordinator of its own, and attach() found one of the two: the application failed to
+  // start with NestNotAttachedError, attach() called, both coordinators still installed.
+  it.each([
+    ['the same options', { insecure: true }],
+    ['other options', { insecure: true, paths: { liveness: '/live' } }],
+  ])(
+    'with %s: NestFactory.create() rejects with NestModuleImportedTwiceError, and no coordinator is left installed',
+    async (_title, feature) => {
+      const own = { signals: ['SIGUSR2'], exit: false, logger: false, terminationLog: false } as const
+      const before = process.listenerCount('SIGUSR2')
+      class FeatureModule {}
+      Module({ imports: [LameduckModule.forRoot({ ...feature, shutdown: own })] })(FeatureModule)
+      const error = await rejected(
+        createApp('express', { lameduck: { insecure: true, shutdown: own }, imports: [FeatureModule] }),
+      )
+      expect(error).toBeInstanceOf(NestModuleImportedTwiceError)
+      expect(error).toMatchObject({
+        code: 'LAMEDUCK_ERR_NEST_MODULE_TWICE',
+        message: expect.stringMatching(/imported more than once .* in the root module/),
+      })
+      expect(process.listenerCount('SIGUSR2')).toBe(before)
+    },
+  )
 })
 
 describe('two applications, one coordinator', () => {
