@@ -298,7 +298,11 @@ class LameduckHost {
   // Nest's lifecycle hooks of the module's own instance.
 
   onApplicationBootstrap(): void {
-    if (this.#attached === undefined) throw new NestNotAttachedError(false)
+    if (this.#attached !== undefined) return
+    // The application does not start: the coordinator the module created must not stay behind, holding the
+    // process's signals for a run with nothing to drain.
+    if (this.owned && this.shutdown.state === 'running') this.shutdown.uninstall()
+    throw new NestNotAttachedError(false)
   }
 
   /** The application closing itself (`app.close()` in a test, another shutdown path): lameduck steps aside. */

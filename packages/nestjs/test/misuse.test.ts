@@ -185,6 +185,15 @@ describe.each(PLATFORMS)('on %s', (platform) => {
     expect(error.message).toMatch(/initialized without LameduckModule.attach\(app\)/)
   })
 
+  it('app.init() without attach(app): the coordinator the module created is uninstalled — the application did not start', async () => {
+    const before = process.listenerCount('SIGUSR2')
+    const shutdown = { signals: ['SIGUSR2'], exit: false, logger: false, terminationLog: false } as const
+    const app = await createApp(platform, { lameduck: { insecure: true, shutdown } })
+    expect(process.listenerCount('SIGUSR2')).toBe(before + 1)
+    expect(await rejected(app.init())).toMatchObject({ code: 'LAMEDUCK_ERR_NEST_NOT_ATTACHED' })
+    expect(process.listenerCount('SIGUSR2')).toBe(before)
+  })
+
   it('app.init() without attach(app): rejects the same way', async () => {
     const app = await createApp(platform, { lameduck: { shutdown: testShutdown(), insecure: true } })
     expect(await rejected(app.init())).toMatchObject({ code: 'LAMEDUCK_ERR_NEST_NOT_ATTACHED' })
