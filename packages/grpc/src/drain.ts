@@ -19,6 +19,7 @@ import {
 import { GRPC_DEFAULTS } from './defaults.js'
 import { GrpcDrainForcedError, type GrpcDrainStats } from './errors.js'
 import { type GrpcHealth, useHealth } from './health.js'
+import { useTryShutdownGuard } from './own-shutdown.js'
 import { type CallTracker, useTracker } from './tracker.js'
 
 /** What the `onDrain` hook receives, once the GOAWAY is out: what is still open. */
@@ -89,6 +90,8 @@ const SERVER_METHODS = ['addService', 'removeService', 'bindAsync', 'tryShutdown
  * GOAWAY is refused and retried by the client transparently — health watches are ended, in-flight calls
  * finish. Whatever is still open just before the task's deadline is cut (`forceShutdown()`, and every
  * session destroyed): a `tryShutdown()` that never calls back cannot hold the shutdown past the budget.
+ * The application's own `server.tryShutdown(callback)` once the shutdown has begun joins it: `callback` is
+ * called when the run is over.
  */
 export function drainGrpcServer(shutdown: Shutdown, server: Server, options?: GrpcDrainOptions): GrpcDrain {
   requireShutdown(WHERE, shutdown, 'drainGrpcServer(shutdown, server, options?)')
@@ -115,7 +118,14 @@ export function drainGrpcServer(shutdown: Shutdown, server: Server, options?: Gr
           { event: 'grpc.onDrain.error', task: name, error: errorMessage(error) },
           `${name}: onDrain threw: ${errorMessage(error)}; the drain goes on`,
         )
-      stats = await drain(server, tracker, { health: served?.value, onDrain, onHookError, signal, context })
+      stats = await drain(server, tracker, {
+        tryShutdown: guard.original,
+        health: served?.value,
+        onDrain,
+        onHookError,
+        signal,
+        context,
+      })
       if (stats.forced) throw new GrpcDrainForcedError(stats)
       shutdown.logger.info(
         { event: 'grpc.drained', task: name, ...stats },
@@ -137,6 +147,9 @@ export function drainGrpcServer(shutdown: Shutdown, server: Server, options?: Gr
   if (served) undo.push(served.release)
   const { value: tracker, release: releaseTracker } = useTracker(server)
   undo.push(releaseTracker)
+  // The application's own tryShutdown() on SIGTERM joins the run (see own-shutdown.ts).
+  const guard = useTryShutdownGuard(server, shutdown)
+  undo.push(guard.release)
   // New calls during the drain delay tell an adaptive delay that the load balancers still send.
   const traffic = trafficSource(shutdown, name)
   undo.push(traffic.remove, tracker.onArrival(traffic.arrived))
@@ -196,6 +209,8 @@ async function drain(
   server: Server,
   tracker: CallTracker,
   options: {
+    /** grpc-js's own, not the guard the application's calls go through. */
+    tryShutdown: Server['tryShutdown']
     health: { endWatches(): number } | undefined
     onDrain: GrpcDrainOptions['onDrain']
     onHookError: (error: unknown) => void
@@ -221,7 +236,7 @@ async function drain(
   // Stops accepting on every port and sends GOAWAY on every session (Node's session.close()): clients open
   // new connections for their next calls, and the sessions close once their calls are done.
   let shutDown = false
-  server.tryShutdown(() => {
+  options.tryShutdown.call(server, () => {
     shutDown = true
   })
   // After the GOAWAY, so that a watcher cannot open its next Watch on this connection.

@@ -190,6 +190,58 @@ describe('drainGrpcServer: the drain', () => {
   })
 })
 
+describe("drainGrpcServer: the application's own server.tryShutdown() on SIGTERM", () => {
+  // The pattern of every grpc-js service: process.on('SIGTERM', () => server.tryShutdown(() => process.exit(0))).
+  // Beside lameduck it sent the GOAWAY and stopped accepting at the signal — refusing the clients the
+  // endpoints still send during the drain delay — and its callback exited before flush, close and report.
+  for (const order of ['after', 'before'] as const)
+    it(`called ${order} the coordinator's handler of the same signal: joins the run — served through the delay, called back once the run is over`, async () => {
+      const shutdown = testShutdown({ drainDelayMs: 400 })
+      const journal: string[] = []
+      shutdown.addTask({ name: 'last-words', phase: 'report', run: () => void journal.push('report phase') })
+      const { server, port } = await startServer()
+      drainGrpcServer(shutdown, server)
+      const slow = unary(echoClient(port), 'Unary', { ms: 600 })
+      await delay(50)
+      const applications = () =>
+        server.tryShutdown((error) => journal.push(`tryShutdown called back${error ? `: ${error.message}` : ''}`))
+      if (order === 'before') applications()
+      const run = shutdown.shutdown('SIGTERM', { trigger: 'signal' })
+      if (order === 'after') applications()
+      await delay(150)
+      // The drain delay: a new connection is still served.
+      expect((await unary(echoClient(port), 'Unary', { text: 'new connection' })).code).toBe(Status.OK)
+      const report = await run
+      expect((await slow).code).toBe(Status.OK)
+      expect(taskReport(report, 'grpc-drain').outcome).toBe('ok')
+      await delay(50)
+      expect(journal).toEqual(['report phase', 'tryShutdown called back'])
+    })
+
+  it("before any trigger it is grpc-js's own: the server shuts down now", async () => {
+    const shutdown = testShutdown()
+    const { server, port } = await startServer()
+    drainGrpcServer(shutdown, server)
+    await new Promise<void>((resolve) => server.tryShutdown(() => resolve()))
+    expect((await unary(echoClient(port), 'Unary', {})).code).toBe(Status.UNAVAILABLE)
+    expect(shutdown.state).toBe('running')
+    await shutdown.shutdown()
+  })
+
+  it("remove() puts grpc-js's tryShutdown back", async () => {
+    const shutdown = testShutdown()
+    const server = new grpc.Server()
+    const drain = drainGrpcServer(shutdown, server)
+    const other = drainGrpcServer(testShutdown(), server)
+    drain.remove()
+    expect(Object.hasOwn(server, 'tryShutdown')).toBe(true)
+    other.remove()
+    expect(Object.hasOwn(server, 'tryShutdown')).toBe(false)
+    expect(server.tryShutdown).toBe(grpc.Server.prototype.tryShutdown)
+    await shutdown.shutdown()
+  })
+})
+
 describe('drainGrpcServer: the budget holds when tryShutdown() never calls back', () => {
   // A server stream that never ends keeps its session open: tryShutdown() waits for it for ever.
   for (const [title, options] of [
