@@ -119,6 +119,25 @@ describe('drainGrpcServer: the drain', () => {
     expect(drain.connections()).toBe(0)
   })
 
+  it('registered once the server is bound and clients are connected: their new calls are counted, the calls already in flight drained', async () => {
+    const shutdown = testShutdown()
+    const { server, port } = await startServer()
+    const client = echoClient(port)
+    const early = unary(client, 'Unary', { ms: 500 })
+    await delay(100)
+    const drain = drainGrpcServer(shutdown, server)
+    expect(drain.connections()).toBe(1)
+    expect(drain.inFlight()).toBe(0)
+    const late = unary(client, 'Unary', { ms: 300 })
+    await delay(100)
+    expect(drain.inFlight()).toBe(1)
+    const report = await shutdown.shutdown()
+    expect((await early).code).toBe(Status.OK)
+    expect((await late).code).toBe(Status.OK)
+    expect(taskReport(report, 'grpc-drain').outcome).toBe('ok')
+    expect(drain.stats).toMatchObject({ sessionsAtStart: 1, callsAtStart: 1, forced: false })
+  })
+
   it('stops accepting connections at the drain', async () => {
     const shutdown = testShutdown()
     const { server, port } = await startServer()
