@@ -245,21 +245,26 @@ class LameduckHost {
             })
           : undefined
       if (beforeShutdown) undo.push(beforeShutdown.remove)
+      // After the drain: no request is left for a provider's onModuleDestroy to pull a dependency from under,
+      // and the hooks run with their budget. The hooks that already ran in their own task are not called
+      // again — even if it timed out: calling them twice is worse than once late.
+      const closeAfterRun = async (closeSignal: string | undefined) => {
+        this.#closing = true
+        try {
+          await closeAfterDrain(app, server, { signal: closeSignal, skipBeforeShutdown: beforeStarted })
+        } finally {
+          this.#closing = false
+        }
+      }
+      let closeRemoved = false
       const close = registerTask(shutdown, {
         where: `close of ${where}`,
         task: settings.close,
         resource: app,
         resourceLabel: 'this application',
-        // After the drain: no request is left for a provider's onModuleDestroy to pull a dependency from
-        // under, and the hooks run with their budget. The hooks that already ran in their own task are not
-        // called again — even if it timed out: calling them twice is worse than once late.
-        run: async () => {
-          this.#closing = true
-          try {
-            await closeAfterDrain(app, server, { signal, skipBeforeShutdown: beforeStarted })
-          } finally {
-            this.#closing = false
-          }
+        run: () => closeAfterRun(signal),
+        onRemove: () => {
+          closeRemoved = true
         },
       })
       undo.push(close.remove)
@@ -276,13 +281,16 @@ class LameduckHost {
           // time), and let the coordinator end the run, and exit, under them. It joins the run instead, and
           // resolves when the run is over (the report written): the hooks run once, in their phases. Before
           // any trigger, the application closes itself (a test) and lameduck steps aside (onModuleDestroy).
-          // Nest's proxies call it with the instance as `this`.
+          // With the close task removed (`close.remove()`), the call is the application's own close, in a
+          // task of its own: it closes as the close task would have. Nest's proxies call it with the
+          // instance as `this`.
           async close(this: object, closeSignal?: string, own?: typeof OWN_CLOSE): Promise<void> {
             if (own === OWN_CLOSE) return nestClose(this).call(this, closeSignal)
             // A handler of the same signal that runs before the coordinator's: the run starts in the same
             // emit, before this goes on.
             await Promise.resolve()
             if (shutdown.state === 'running') return nestClose(this).call(this, closeSignal)
+            if (closeRemoved) return closeAfterRun(closeSignal ?? signal)
             await shutdown.shutdown('app.close()')
           },
         }),

@@ -302,6 +302,29 @@ describe.each(PLATFORMS)('LameduckModule on %s', (platform) => {
     ])
   })
 
+  it("the close task removed, app.close() in a task of the application's own: closed there, as the close task would have, the hooks once", async () => {
+    const journal: Journal = []
+    const shutdown = testShutdown()
+    phases(shutdown, journal)
+    const { app, attachment } = await startApp(platform, {
+      lameduck: { shutdown, insecure: true },
+      ...usersOverDb(journal),
+    })
+    attachment?.close.remove()
+    shutdown.addTask({ name: 'my-close', phase: 'release', timeoutMs: 3_000, run: () => app.close() })
+    const report = await shutdown.shutdown('SIGTERM', { trigger: 'signal' })
+    expect(taskNames(report)).toEqual(['nest-before-shutdown', 'http-drain', 'my-close'])
+    expect(taskReport(report, 'my-close').outcome).toBe('ok')
+    expect(journal.slice(journal.indexOf('phase:release'), journal.indexOf('phase:close'))).toEqual([
+      'phase:release',
+      'Users.onModuleDestroy(undefined) db open',
+      'Db.onModuleDestroy',
+      // The signal of the run, as the close task would have passed it.
+      'Users.onApplicationShutdown(SIGTERM)',
+      'Db.onApplicationShutdown(SIGTERM)',
+    ])
+  })
+
   it('the coordinator is injectable: SHUTDOWN and @InjectShutdown(), tasks added from providers run in their phase', async () => {
     const shutdown = testShutdown()
     const seen: unknown[] = []
