@@ -118,14 +118,18 @@ export function drainGrpcServer(shutdown: Shutdown, server: Server, options?: Gr
           { event: 'grpc.onDrain.error', task: name, error: errorMessage(error) },
           `${name}: onDrain threw: ${errorMessage(error)}; the drain goes on`,
         )
-      stats = await drain(server, tracker, {
-        tryShutdown: guard.original,
-        health: served?.value,
-        onDrain,
-        onHookError,
-        signal,
-        context,
-      })
+      try {
+        stats = await drain(server, tracker, {
+          tryShutdown: guard.original,
+          health: served?.value,
+          onDrain,
+          onHookError,
+          signal,
+          context,
+        })
+      } finally {
+        guard.drained()
+      }
       if (stats.forced) throw new GrpcDrainForcedError(stats)
       shutdown.logger.info(
         { event: 'grpc.drained', task: name, ...stats },

@@ -8,24 +8,33 @@ import { shadow, shared } from '@lameduck/core/adapter'
 // still send during the drain delay, and its callback exited the process before flush, release, close and
 // report. Once any coordinator draining the server has been triggered, the call joins that run instead: the
 // drain does the shutting down in its phase, and the callback comes when the run is over. Before any
-// trigger it is grpc-js's own (the application shutting the server down itself, a test).
+// trigger, and once the drain is over (a task of a later phase of the application's own), it is grpc-js's
+// own: the application shutting the server down itself (a test), or a server already shut down.
 
 type TryShutdown = Server['tryShutdown']
 
 interface Guard {
   /** grpc-js's own method, for the drain and for calls before any trigger. */
   readonly original: TryShutdown
-  /** The coordinators with a drain of this server (one each: the same server twice is refused). */
+  /** The coordinators with a drain of this server still to run (one each: the same server twice is refused). */
   readonly coordinators: Set<Shutdown>
   readonly restore: () => void
+  /** The drains using the shadow, drained or not: the last one's release() puts grpc-js's method back. */
+  users: number
 }
 
 // One shadow per server, shared by every drain of it (coordinators, copies of this package): shadows stacked
 // per drain would put each other back in the wrong order.
 const guards = shared('grpc:try-shutdown:v1', () => new WeakMap<object, Guard>())
 
-/** Shadows `server.tryShutdown` while a drain of `shutdown` uses it; returns grpc-js's own and the undo. */
-export function useTryShutdownGuard(server: Server, shutdown: Shutdown): { original: TryShutdown; release(): void } {
+/**
+ * Shadows `server.tryShutdown` while a drain of `shutdown` uses it; returns grpc-js's own, `drained()` for
+ * when the drain is over, and the undo.
+ */
+export function useTryShutdownGuard(
+  server: Server,
+  shutdown: Shutdown,
+): { original: TryShutdown; drained(): void; release(): void } {
   let guard = guards.get(server)
   if (guard === undefined) {
     const original = server.tryShutdown
@@ -45,19 +54,24 @@ export function useTryShutdownGuard(server: Server, shutdown: Shutdown): { origi
         })
       },
     })
-    guard = { original, coordinators, restore }
+    guard = { original, coordinators, restore, users: 0 }
     guards.set(server, guard)
   }
   const used = guard
   used.coordinators.add(shutdown)
+  used.users++
   let released = false
   return {
     original: used.original,
+    drained() {
+      used.coordinators.delete(shutdown)
+    },
     release() {
       if (released) return
       released = true
       used.coordinators.delete(shutdown)
-      if (used.coordinators.size > 0) return
+      used.users--
+      if (used.users > 0) return
       if (guards.get(server) === used) guards.delete(server)
       used.restore()
     },

@@ -237,6 +237,21 @@ describe("drainGrpcServer: the application's own server.tryShutdown() on SIGTERM
       expect(journal).toEqual(['report phase', 'tryShutdown called back'])
     })
 
+  it("called once the drain is over (a task of a later phase): grpc-js's own, called back at once", async () => {
+    const shutdown = testShutdown()
+    const { server } = await startServer()
+    drainGrpcServer(shutdown, server)
+    shutdown.addTask({
+      name: 'my-close',
+      phase: 'close',
+      timeoutMs: 2_000,
+      run: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+    })
+    const report = await shutdown.shutdown('SIGTERM', { trigger: 'signal' })
+    expect(taskReport(report, 'my-close')).toMatchObject({ outcome: 'ok' })
+    expect(taskReport(report, 'my-close').durationMs).toBeLessThan(1_000)
+  })
+
   it("before any trigger it is grpc-js's own: the server shuts down now", async () => {
     const shutdown = testShutdown()
     const { server, port } = await startServer()
