@@ -248,13 +248,18 @@ class LameduckHost {
       // After the drain: no request is left for a provider's onModuleDestroy to pull a dependency from under,
       // and the hooks run with their budget. The hooks that already ran in their own task are not called
       // again — even if it timed out: calling them twice is worse than once late.
-      const closeAfterRun = async (closeSignal: string | undefined) => {
-        this.#closing = true
-        try {
-          await closeAfterDrain(app, server, { signal: closeSignal, skipBeforeShutdown: beforeStarted })
-        } finally {
-          this.#closing = false
-        }
+      // Once begun, the close is what every later app.close() waits for: the application closes once.
+      let closing: Promise<void> | undefined
+      const closeAfterRun = (closeSignal: string | undefined) => {
+        closing ??= (async () => {
+          this.#closing = true
+          try {
+            await closeAfterDrain(app, server, { signal: closeSignal, skipBeforeShutdown: beforeStarted })
+          } finally {
+            this.#closing = false
+          }
+        })()
+        return closing
       }
       let closeRemoved = false
       const close = registerTask(shutdown, {
@@ -290,6 +295,8 @@ class LameduckHost {
             // emit, before this goes on.
             await Promise.resolve()
             if (shutdown.state === 'running') return nestClose(this).call(this, closeSignal)
+            // Closing or closed by the close task (a task of a later phase calling it): that close.
+            if (closing !== undefined) return closing
             if (closeRemoved) return closeAfterRun(closeSignal ?? signal)
             await shutdown.shutdown('app.close()')
           },

@@ -302,6 +302,17 @@ describe.each(PLATFORMS)('LameduckModule on %s', (platform) => {
     ])
   })
 
+  it('app.close() once the close task has run (a task of the report phase): resolved at once, no hook again', async () => {
+    const journal: Journal = []
+    const shutdown = testShutdown()
+    const { app } = await startApp(platform, { lameduck: { shutdown, insecure: true }, ...usersOverDb(journal) })
+    shutdown.addTask({ name: 'late-close', phase: 'report', timeoutMs: 2_000, run: () => app.close() })
+    const report = await shutdown.shutdown()
+    expect(taskReport(report, 'late-close').outcome).toBe('ok')
+    expect(taskReport(report, 'late-close').durationMs).toBeLessThan(1_000)
+    expect(journal.filter((line) => line.includes('onModuleDestroy'))).toHaveLength(2)
+  })
+
   it("the close task removed, app.close() in a task of the application's own: closed there, as the close task would have, the hooks once", async () => {
     const journal: Journal = []
     const shutdown = testShutdown()
