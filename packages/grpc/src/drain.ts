@@ -243,6 +243,7 @@ async function drain(
   options.tryShutdown.call(server, () => {
     shutDown = true
   })
+  tracker.shutDown()
   // After the GOAWAY, so that a watcher cannot open its next Watch on this connection.
   stats.watchesEnded = options.health?.endWatches() ?? 0
   const forceAt = context.stopAt()

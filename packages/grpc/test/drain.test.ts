@@ -5,7 +5,18 @@ import { drainGrpcServer, GRPC_DEFAULTS } from '@lameduck/grpc'
 import { afterEach, describe, expect, it } from 'vitest'
 import { hiding } from '../../../test/support/adapter-contract.js'
 import { delay, memoryLogger, taskReport, testShutdown } from '../../../test/support/shutdown.js'
-import { check, closeAll, echoClient, grpc, healthClient, startServer, stream, unary } from './helpers.js'
+import {
+  check,
+  closeAll,
+  Echo,
+  echoClient,
+  echoService,
+  grpc,
+  healthClient,
+  startServer,
+  stream,
+  unary,
+} from './helpers.js'
 
 const { status: Status, connectivityState } = grpc
 
@@ -146,6 +157,32 @@ describe('drainGrpcServer: the drain', () => {
     const outcome = await unary(echoClient(port), 'Unary', { text: 'too late' })
     expect(outcome.code).toBe(Status.UNAVAILABLE)
   })
+
+  for (const [how, view] of [
+    ["with grpc-js's closeServer()", (server: grpc.Server) => server],
+    ['without it (the fallback)', (server: grpc.Server) => hiding(server, 'closeServer')],
+  ] as const)
+    it(`a bindAsync() still in progress at the drain (SIGTERM during start-up): the port it opens is closed at once, not served after the drain — ${how}`, async () => {
+      const shutdown = testShutdown()
+      const server = new grpc.Server()
+      server.addService(Echo.service, echoService)
+      drainGrpcServer(shutdown, view(server))
+      let bound: Promise<number> | undefined
+      shutdown.on('phaseStart', ({ phase }) => {
+        if (phase === 'drain')
+          bound = new Promise<number>((resolve, reject) =>
+            server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, port) =>
+              error ? reject(error) : resolve(port),
+            ),
+          )
+      })
+      const report = await shutdown.shutdown()
+      expect(taskReport(report, 'grpc-drain').outcome).toBe('ok')
+      const port = await (bound as Promise<number>)
+      await delay(50)
+      expect((await unary(echoClient(port), 'Unary', { text: 'after the drain' })).code).toBe(Status.UNAVAILABLE)
+      server.forceShutdown()
+    })
 
   it('logs what it drained', async () => {
     const logger = memoryLogger()
