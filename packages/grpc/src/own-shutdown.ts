@@ -1,6 +1,6 @@
 import type { Server } from '@grpc/grpc-js'
 import type { Shutdown } from '@lameduck/core'
-import { shadow, shared } from '@lameduck/core/adapter'
+import { perResource, shadow } from '@lameduck/core/adapter'
 
 // The application's own `server.tryShutdown(callback)`, once a shutdown has begun. It is what every grpc-js
 // service does on SIGTERM — `process.on('SIGTERM', () => server.tryShutdown(() => process.exit(0)))` — and
@@ -19,13 +19,32 @@ interface Guard {
   /** The coordinators with a drain of this server still to run (one each: the same server twice is refused). */
   readonly coordinators: Set<Shutdown>
   readonly restore: () => void
-  /** The drains using the shadow, drained or not: the last one's release() puts grpc-js's method back. */
-  users: number
+}
+
+function guard(server: Server): Guard {
+  const original = server.tryShutdown
+  const coordinators = new Set<Shutdown>()
+  const restore = shadow(server, {
+    tryShutdown(this: Server, callback: Parameters<TryShutdown>[0]) {
+      // A handler of the same signal that runs before the coordinator's: the run starts in the same emit.
+      queueMicrotask(() => {
+        const triggered = [...coordinators].filter((coordinator) => coordinator.state !== 'running')
+        if (triggered.length === 0) {
+          original.call(this, callback)
+          return
+        }
+        void Promise.all(triggered.map((coordinator) => coordinator.shutdown('server.tryShutdown()'))).then(() =>
+          callback(),
+        )
+      })
+    },
+  })
+  return { original, coordinators, restore }
 }
 
 // One shadow per server, shared by every drain of it (coordinators, copies of this package): shadows stacked
-// per drain would put each other back in the wrong order.
-const guards = shared('grpc:try-shutdown:v1', () => new WeakMap<object, Guard>())
+// per drain would put each other back in the wrong order. The last drain removed puts grpc-js's back.
+const useGuard = perResource('grpc:try-shutdown:v1', guard, (used) => used.restore())
 
 /**
  * Shadows `server.tryShutdown` while a drain of `shutdown` uses it; returns grpc-js's own, `drained()` for
@@ -35,45 +54,14 @@ export function useTryShutdownGuard(
   server: Server,
   shutdown: Shutdown,
 ): { original: TryShutdown; drained(): void; release(): void } {
-  let guard = guards.get(server)
-  if (guard === undefined) {
-    const original = server.tryShutdown
-    const coordinators = new Set<Shutdown>()
-    const restore = shadow(server, {
-      tryShutdown(this: Server, callback: Parameters<TryShutdown>[0]) {
-        // A handler of the same signal that runs before the coordinator's: the run starts in the same emit.
-        queueMicrotask(() => {
-          const triggered = [...coordinators].filter((coordinator) => coordinator.state !== 'running')
-          if (triggered.length === 0) {
-            original.call(this, callback)
-            return
-          }
-          void Promise.all(triggered.map((coordinator) => coordinator.shutdown('server.tryShutdown()'))).then(() =>
-            callback(),
-          )
-        })
-      },
-    })
-    guard = { original, coordinators, restore, users: 0 }
-    guards.set(server, guard)
-  }
-  const used = guard
-  used.coordinators.add(shutdown)
-  used.users++
-  let released = false
+  const { value, release } = useGuard(server)
+  value.coordinators.add(shutdown)
   return {
-    original: used.original,
-    drained() {
-      used.coordinators.delete(shutdown)
-    },
+    original: value.original,
+    drained: () => value.coordinators.delete(shutdown),
     release() {
-      if (released) return
-      released = true
-      used.coordinators.delete(shutdown)
-      used.users--
-      if (used.users > 0) return
-      if (guards.get(server) === used) guards.delete(server)
-      used.restore()
+      value.coordinators.delete(shutdown)
+      release()
     },
   }
 }
