@@ -5,6 +5,7 @@ import {
   type AdapterTaskOptions,
   boolean,
   checkOptions,
+  errorMessage,
   optionalFunction,
   orDefault,
   poll,
@@ -18,6 +19,7 @@ import {
 import { GRPC_DEFAULTS } from './defaults.js'
 import { GrpcDrainForcedError, type GrpcDrainStats } from './errors.js'
 import { type GrpcHealth, useHealth } from './health.js'
+import { useTryShutdownGuard } from './own-shutdown.js'
 import { type CallTracker, useTracker } from './tracker.js'
 
 /** What the `onDrain` hook receives, once the GOAWAY is out: what is still open. */
@@ -45,7 +47,10 @@ export interface GrpcDrainOptions extends AdapterTaskOptions {
    * sets statuses). `false` if the application serves its own. Default: {@link GRPC_DEFAULTS}`.health`.
    */
   health?: boolean
-  /** Called once the GOAWAY is out, with what is still open: end long-lived streams of your own here. */
+  /**
+   * Called once the GOAWAY is out, with what is still open: end long-lived streams of your own here. Not
+   * awaited; a throw or a rejection is logged (`grpc.onDrain.error`) and the drain goes on.
+   */
   onDrain?: (context: GrpcDrainContext) => void
 }
 
@@ -85,6 +90,8 @@ const SERVER_METHODS = ['addService', 'removeService', 'bindAsync', 'tryShutdown
  * GOAWAY is refused and retried by the client transparently — health watches are ended, in-flight calls
  * finish. Whatever is still open just before the task's deadline is cut (`forceShutdown()`, and every
  * session destroyed): a `tryShutdown()` that never calls back cannot hold the shutdown past the budget.
+ * The application's own `server.tryShutdown(callback)` once the shutdown has begun joins it: `callback` is
+ * called when the run is over.
  */
 export function drainGrpcServer(shutdown: Shutdown, server: Server, options?: GrpcDrainOptions): GrpcDrain {
   requireShutdown(WHERE, shutdown, 'drainGrpcServer(shutdown, server, options?)')
@@ -106,7 +113,23 @@ export function drainGrpcServer(shutdown: Shutdown, server: Server, options?: Gr
     resource: server,
     resourceLabel: 'this server',
     run: async (signal, context) => {
-      stats = await drain(server, tracker, { health: served?.value, onDrain, signal, context })
+      const onHookError = (error: unknown) =>
+        shutdown.logger.warn(
+          { event: 'grpc.onDrain.error', task: name, error: errorMessage(error) },
+          `${name}: onDrain threw: ${errorMessage(error)}; the drain goes on`,
+        )
+      try {
+        stats = await drain(server, tracker, {
+          tryShutdown: guard.original,
+          health: served?.value,
+          onDrain,
+          onHookError,
+          signal,
+          context,
+        })
+      } finally {
+        guard.drained()
+      }
       if (stats.forced) throw new GrpcDrainForcedError(stats)
       shutdown.logger.info(
         { event: 'grpc.drained', task: name, ...stats },
@@ -128,6 +151,9 @@ export function drainGrpcServer(shutdown: Shutdown, server: Server, options?: Gr
   if (served) undo.push(served.release)
   const { value: tracker, release: releaseTracker } = useTracker(server)
   undo.push(releaseTracker)
+  // The application's own tryShutdown() on SIGTERM joins the run (see own-shutdown.ts).
+  const guard = useTryShutdownGuard(server, shutdown)
+  undo.push(guard.release)
   // New calls during the drain delay tell an adaptive delay that the load balancers still send.
   const traffic = trafficSource(shutdown, name)
   undo.push(traffic.remove, tracker.onArrival(traffic.arrived))
@@ -175,12 +201,23 @@ function healthHandle(health: GrpcHealth): GrpcHealth {
   }
 }
 
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  )
+}
+
 async function drain(
   server: Server,
   tracker: CallTracker,
   options: {
+    /** grpc-js's own, not the guard the application's calls go through. */
+    tryShutdown: Server['tryShutdown']
     health: { endWatches(): number } | undefined
     onDrain: GrpcDrainOptions['onDrain']
+    onHookError: (error: unknown) => void
     signal: AbortSignal
     context: TaskContext
   },
@@ -203,16 +240,24 @@ async function drain(
   // Stops accepting on every port and sends GOAWAY on every session (Node's session.close()): clients open
   // new connections for their next calls, and the sessions close once their calls are done.
   let shutDown = false
-  server.tryShutdown(() => {
+  options.tryShutdown.call(server, () => {
     shutDown = true
   })
+  tracker.shutDown()
   // After the GOAWAY, so that a watcher cannot open its next Watch on this connection.
   stats.watchesEnded = options.health?.endWatches() ?? 0
   const forceAt = context.stopAt()
+  // The hook is the application's; a bug in it must not stop the drain — nor, when the hook is async, reach
+  // the process as an unhandled rejection, which the coordinator records as a run error (exit code 1).
   try {
-    options.onDrain?.({ inFlight: calls.size, sessions: control.sessions().length, deadline: forceAt })
-  } catch {
-    // The hook is the application's; a bug in it must not stop the drain.
+    const returned: unknown = options.onDrain?.({
+      inFlight: calls.size,
+      sessions: control.sessions().length,
+      deadline: forceAt,
+    })
+    if (isThenable(returned)) returned.then(undefined, options.onHookError)
+  } catch (error) {
+    options.onHookError(error)
   }
 
   // Done when tryShutdown() calls back — or, since it may never do so (grpc-js has had such bugs), as soon

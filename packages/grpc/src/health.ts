@@ -1,5 +1,5 @@
 import type { Server, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js'
-import { perResource } from '@lameduck/core/adapter'
+import { oneOf, perResource, string } from '@lameduck/core/adapter'
 import { HealthImplementation, service as healthService } from 'grpc-health-check'
 import { GrpcHealthServedError } from './errors.js'
 
@@ -22,6 +22,9 @@ export interface GrpcHealth {
   /** What a `Check` of `service` answers now; `undefined` for a service never set (the answer is NOT_FOUND). */
   status(service: string): GrpcServingStatus | undefined
 }
+
+/** The statuses `setStatus` takes: grpc-health-check would serve any other string as UNKNOWN. */
+const STATUSES = ['SERVING', 'NOT_SERVING', 'UNKNOWN'] as const satisfies readonly GrpcServingStatus[]
 
 /** The status code a Watch stream ends with at the drain: UNAVAILABLE, as for a server going away. */
 const UNAVAILABLE = 14
@@ -65,6 +68,9 @@ class ServedHealth implements GrpcHealth {
   }
 
   setStatus(service: string, status: GrpcServingStatus): void {
+    // For JavaScript callers: a typo ('serving') would be served as UNKNOWN, and the probes fail with it.
+    string('service of health.setStatus of drainGrpcServer', service)
+    oneOf('status of health.setStatus of drainGrpcServer', status, STATUSES)
     this.#statuses.set(service, status)
     this.#implementation.setStatus(service, this.#lameDuck ? 'NOT_SERVING' : status)
   }

@@ -15,12 +15,17 @@ import type { Server } from '@grpc/grpc-js'
 //   open (measured on grpc-js 1.14.7: an open server stream survived forceShutdown(), and tryShutdown()
 //   never called back);
 // - when a server is created, so that its streams are seen from the first one: `http2Servers.set` is
-//   wrapped on the instance (grpc-js calls it in the `listen` callback, before any connection is accepted).
+//   wrapped on the instance (grpc-js calls it in the `listen` callback, before any connection is accepted);
+// - a server created once the drain has begun (a `bindAsync()` still in progress at the drain: tryShutdown()
+//   does not cancel it, and the port opened after it was served after the drain), to close at once, with
+//   grpc-js's private `closeServer(http2Server)` (which also takes it out of the map and channelz), or
+//   without it `close()` and the map entry deleted.
 
 export type AnyHttp2Server = Http2Server | Http2SecureServer
 
 interface ServerInternals {
   http2Servers: Map<AnyHttp2Server, { sessions?: unknown }>
+  closeServer?: unknown
 }
 
 /** What the drain can see of a grpc-js server beyond its public API. */
@@ -33,6 +38,8 @@ export interface ServerControl {
   sessions(): ServerHttp2Session[]
   /** Calls `listener` with each HTTP/2 server grpc-js creates from now on; returns the undo. */
   onHttp2Server(listener: (http2Server: AnyHttp2Server) => void): () => void
+  /** Stops one of its HTTP/2 servers accepting, as grpc-js's own shutdown does. */
+  closeHttp2Server(http2Server: AnyHttp2Server): void
 }
 
 function internalsOf(server: Server): ServerInternals | undefined {
@@ -46,10 +53,20 @@ const none = (): never[] => []
 export function serverControl(server: Server): ServerControl {
   const internals = internalsOf(server)
   if (internals === undefined)
-    return { complete: false, http2Servers: none, sessions: none, onHttp2Server: () => () => {} }
+    return {
+      complete: false,
+      http2Servers: none,
+      sessions: none,
+      onHttp2Server: () => () => {},
+      closeHttp2Server: () => {},
+    }
   const map = internals.http2Servers
   return {
     complete: true,
+    closeHttp2Server(http2Server) {
+      if (typeof internals.closeServer === 'function') internals.closeServer.call(server, http2Server)
+      else http2Server.close(() => map.delete(http2Server))
+    },
     http2Servers: () => [...map.keys()],
     sessions() {
       const sessions: ServerHttp2Session[] = []

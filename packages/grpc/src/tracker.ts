@@ -17,11 +17,23 @@ export class CallTracker {
   readonly #arrivals = new Set<() => void>()
   readonly #attached = new Set<AnyHttp2Server>()
   readonly #offCreated: () => void
+  #shutDown = false
 
   constructor(server: Server) {
     this.control = serverControl(server)
     for (const http2Server of this.control.http2Servers()) this.#attach(http2Server)
-    this.#offCreated = this.control.onHttp2Server((http2Server) => this.#attach(http2Server))
+    this.#offCreated = this.control.onHttp2Server((http2Server) => {
+      if (this.#shutDown) this.control.closeHttp2Server(http2Server)
+      else this.#attach(http2Server)
+    })
+  }
+
+  /**
+   * The drain has shut the server down: a port a `bindAsync()` still in progress opens from now on is closed
+   * as soon as it listens (tryShutdown() does not cancel a bind in progress).
+   */
+  shutDown(): void {
+    this.#shutDown = true
   }
 
   /** Calls `listener` for each new call that is not a probe's; returns the undo. */

@@ -5,7 +5,18 @@ import { drainGrpcServer, GRPC_DEFAULTS } from '@lameduck/grpc'
 import { afterEach, describe, expect, it } from 'vitest'
 import { hiding } from '../../../test/support/adapter-contract.js'
 import { delay, memoryLogger, taskReport, testShutdown } from '../../../test/support/shutdown.js'
-import { check, closeAll, echoClient, grpc, healthClient, startServer, stream, unary } from './helpers.js'
+import {
+  check,
+  closeAll,
+  Echo,
+  echoClient,
+  echoService,
+  grpc,
+  healthClient,
+  startServer,
+  stream,
+  unary,
+} from './helpers.js'
 
 const { status: Status, connectivityState } = grpc
 
@@ -119,6 +130,25 @@ describe('drainGrpcServer: the drain', () => {
     expect(drain.connections()).toBe(0)
   })
 
+  it('registered once the server is bound and clients are connected: their new calls are counted, the calls already in flight drained', async () => {
+    const shutdown = testShutdown()
+    const { server, port } = await startServer()
+    const client = echoClient(port)
+    const early = unary(client, 'Unary', { ms: 500 })
+    await delay(100)
+    const drain = drainGrpcServer(shutdown, server)
+    expect(drain.connections()).toBe(1)
+    expect(drain.inFlight()).toBe(0)
+    const late = unary(client, 'Unary', { ms: 300 })
+    await delay(100)
+    expect(drain.inFlight()).toBe(1)
+    const report = await shutdown.shutdown()
+    expect((await early).code).toBe(Status.OK)
+    expect((await late).code).toBe(Status.OK)
+    expect(taskReport(report, 'grpc-drain').outcome).toBe('ok')
+    expect(drain.stats).toMatchObject({ sessionsAtStart: 1, callsAtStart: 1, forced: false })
+  })
+
   it('stops accepting connections at the drain', async () => {
     const shutdown = testShutdown()
     const { server, port } = await startServer()
@@ -127,6 +157,32 @@ describe('drainGrpcServer: the drain', () => {
     const outcome = await unary(echoClient(port), 'Unary', { text: 'too late' })
     expect(outcome.code).toBe(Status.UNAVAILABLE)
   })
+
+  for (const [how, view] of [
+    ["with grpc-js's closeServer()", (server: grpc.Server) => server],
+    ['without it (the fallback)', (server: grpc.Server) => hiding(server, 'closeServer')],
+  ] as const)
+    it(`a bindAsync() still in progress at the drain (SIGTERM during start-up): the port it opens is closed at once, not served after the drain — ${how}`, async () => {
+      const shutdown = testShutdown()
+      const server = new grpc.Server()
+      server.addService(Echo.service, echoService)
+      drainGrpcServer(shutdown, view(server))
+      let bound: Promise<number> | undefined
+      shutdown.on('phaseStart', ({ phase }) => {
+        if (phase === 'drain')
+          bound = new Promise<number>((resolve, reject) =>
+            server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, port) =>
+              error ? reject(error) : resolve(port),
+            ),
+          )
+      })
+      const report = await shutdown.shutdown()
+      expect(taskReport(report, 'grpc-drain').outcome).toBe('ok')
+      const port = await (bound as Promise<number>)
+      await delay(50)
+      expect((await unary(echoClient(port), 'Unary', { text: 'after the drain' })).code).toBe(Status.UNAVAILABLE)
+      server.forceShutdown()
+    })
 
   it('logs what it drained', async () => {
     const logger = memoryLogger()
@@ -162,6 +218,98 @@ describe('drainGrpcServer: the drain', () => {
     const { deadline } = seen[0] as { deadline: number }
     expect(deadline).toBeGreaterThan(before + 1_500)
     expect(deadline).toBeLessThanOrEqual(before + 2_100)
+  })
+  it('an async onDrain that rejects is a bug in the hook like a throwing one: logged, not a run error, the exit code stays 0', async () => {
+    const logger = memoryLogger()
+    const shutdown = testShutdown({ logger })
+    const { server, port } = await startServer()
+    let called = 0
+    drainGrpcServer(shutdown, server, {
+      onDrain: async () => {
+        called++
+        await delay(10)
+        throw new Error('an async bug in the hook')
+      },
+    })
+    const slow = unary(echoClient(port), 'Unary', { ms: 300 })
+    await delay(100)
+    const report = await shutdown.shutdown()
+    expect((await slow).code).toBe(Status.OK)
+    expect(called).toBe(1)
+    expect(taskReport(report, 'grpc-drain').outcome).toBe('ok')
+    expect(report.errors).toEqual([])
+    expect(report.exitCode).toBe(0)
+    expect(logger.entries.find((e) => e.fields.event === 'grpc.onDrain.error')).toMatchObject({
+      level: 'warn',
+      fields: { task: 'grpc-drain', error: 'an async bug in the hook' },
+    })
+  })
+})
+
+describe("drainGrpcServer: the application's own server.tryShutdown() on SIGTERM", () => {
+  // The pattern of every grpc-js service: process.on('SIGTERM', () => server.tryShutdown(() => process.exit(0))).
+  // Beside lameduck it sent the GOAWAY and stopped accepting at the signal — refusing the clients the
+  // endpoints still send during the drain delay — and its callback exited before flush, close and report.
+  for (const order of ['after', 'before'] as const)
+    it(`called ${order} the coordinator's handler of the same signal: joins the run — served through the delay, called back once the run is over`, async () => {
+      const shutdown = testShutdown({ drainDelayMs: 400 })
+      const journal: string[] = []
+      shutdown.addTask({ name: 'last-words', phase: 'report', run: () => void journal.push('report phase') })
+      const { server, port } = await startServer()
+      drainGrpcServer(shutdown, server)
+      const slow = unary(echoClient(port), 'Unary', { ms: 600 })
+      await delay(50)
+      const applications = () =>
+        server.tryShutdown((error) => journal.push(`tryShutdown called back${error ? `: ${error.message}` : ''}`))
+      if (order === 'before') applications()
+      const run = shutdown.shutdown('SIGTERM', { trigger: 'signal' })
+      if (order === 'after') applications()
+      await delay(150)
+      // The drain delay: a new connection is still served.
+      expect((await unary(echoClient(port), 'Unary', { text: 'new connection' })).code).toBe(Status.OK)
+      const report = await run
+      expect((await slow).code).toBe(Status.OK)
+      expect(taskReport(report, 'grpc-drain').outcome).toBe('ok')
+      await delay(50)
+      expect(journal).toEqual(['report phase', 'tryShutdown called back'])
+    })
+
+  it("called once the drain is over (a task of a later phase): grpc-js's own, called back at once", async () => {
+    const shutdown = testShutdown()
+    const { server } = await startServer()
+    drainGrpcServer(shutdown, server)
+    shutdown.addTask({
+      name: 'my-close',
+      phase: 'close',
+      timeoutMs: 2_000,
+      run: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+    })
+    const report = await shutdown.shutdown('SIGTERM', { trigger: 'signal' })
+    expect(taskReport(report, 'my-close')).toMatchObject({ outcome: 'ok' })
+    expect(taskReport(report, 'my-close').durationMs).toBeLessThan(1_000)
+  })
+
+  it("before any trigger it is grpc-js's own: the server shuts down now", async () => {
+    const shutdown = testShutdown()
+    const { server, port } = await startServer()
+    drainGrpcServer(shutdown, server)
+    await new Promise<void>((resolve) => server.tryShutdown(() => resolve()))
+    expect((await unary(echoClient(port), 'Unary', {})).code).toBe(Status.UNAVAILABLE)
+    expect(shutdown.state).toBe('running')
+    await shutdown.shutdown()
+  })
+
+  it("remove() puts grpc-js's tryShutdown back", async () => {
+    const shutdown = testShutdown()
+    const server = new grpc.Server()
+    const drain = drainGrpcServer(shutdown, server)
+    const other = drainGrpcServer(testShutdown(), server)
+    drain.remove()
+    expect(Object.hasOwn(server, 'tryShutdown')).toBe(true)
+    other.remove()
+    expect(Object.hasOwn(server, 'tryShutdown')).toBe(false)
+    expect(server.tryShutdown).toBe(grpc.Server.prototype.tryShutdown)
+    await shutdown.shutdown()
   })
 })
 

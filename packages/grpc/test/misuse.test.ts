@@ -67,6 +67,33 @@ describe('drainGrpcServer: wrong arguments and options', () => {
     await shutdown.shutdown()
   })
 
+  it('health.setStatus: a status grpc.health.v1 does not have, or a service that is not a string, is refused — not served as UNKNOWN', async () => {
+    const shutdown = testShutdown()
+    const { server, port } = await startServer()
+    const drain = drainGrpcServer(shutdown, server)
+    const health = drain.health as NonNullable<typeof drain.health>
+    for (const [service, status, message] of [
+      [
+        '',
+        'serving',
+        /status of health.setStatus of drainGrpcServer: expected one of "SERVING", "NOT_SERVING", "UNKNOWN"; got "serving"/,
+      ],
+      ['my.Service', 'DOWN', /status of health.setStatus/],
+      ['my.Service', undefined, /status of health.setStatus/],
+      [7, 'SERVING', /service of health.setStatus of drainGrpcServer: expected a string; got 7/],
+      [null, 'SERVING', /service of health.setStatus/],
+    ] as const)
+      await expectRefused(
+        () => health.setStatus(service as never, status as never),
+        'LAMEDUCK_ERR_INVALID_OPTION',
+        message,
+      )
+    // Nothing was set: the server as a whole still answers SERVING, the service is still unknown.
+    expect(await check(healthClient(port))).toBe('SERVING')
+    expect(health.status('my.Service')).toBeUndefined()
+    await shutdown.shutdown()
+  })
+
   it('a server that serves grpc.health.v1 already: GrpcHealthServedError, and nothing registered', async () => {
     const shutdown = testShutdown()
     const { server, port } = await startServer({}, (s) => new HealthImplementation({ '': 'SERVING' }).addToServer(s))

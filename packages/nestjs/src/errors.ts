@@ -2,13 +2,15 @@ import { ConfigurationError } from '@lameduck/core'
 
 /**
  * The closed catalogue of the error codes `@lameduck/nestjs` throws: `LAMEDUCK_ERR_NEST_NOT_ATTACHED`
- * ({@link NestNotAttachedError}), `LAMEDUCK_ERR_NEST_MODULE_MISSING` ({@link NestModuleMissingError}) and
- * `LAMEDUCK_ERR_NEST_SHUTDOWN_HOOKS` ({@link NestShutdownHooksError}).
+ * ({@link NestNotAttachedError}), `LAMEDUCK_ERR_NEST_MODULE_MISSING` ({@link NestModuleMissingError}),
+ * `LAMEDUCK_ERR_NEST_SHUTDOWN_HOOKS` ({@link NestShutdownHooksError}) and `LAMEDUCK_ERR_NEST_MODULE_TWICE`
+ * ({@link NestModuleImportedTwiceError}).
  */
 export const NESTJS_ERROR_CODES = [
   'LAMEDUCK_ERR_NEST_NOT_ATTACHED',
   'LAMEDUCK_ERR_NEST_MODULE_MISSING',
   'LAMEDUCK_ERR_NEST_SHUTDOWN_HOOKS',
+  'LAMEDUCK_ERR_NEST_MODULE_TWICE',
 ] as const
 
 /** A code of {@link NESTJS_ERROR_CODES}. */
@@ -69,6 +71,22 @@ export class NestShutdownHooksError extends ConfigurationError {
       `app.enableShutdownHooks() installed Nest's own handlers${signals.length > 0 ? ` (${signals.join(', ')})` : ''}, ` +
         "which race lameduck's: remove the call — with LameduckModule the coordinator runs the shutdown hooks " +
         '(beforeApplicationShutdown, onModuleDestroy, onApplicationShutdown) in its phases, after the drain',
+    )
+  }
+}
+
+/**
+ * `LameduckModule.forRoot()` (or `forRootAsync()`) imported by two modules of one application: each import is
+ * a module of its own, with a coordinator of its own, and `attach(app)` could wire one of them only.
+ */
+export class NestModuleImportedTwiceError extends ConfigurationError {
+  declare readonly code: 'LAMEDUCK_ERR_NEST_MODULE_TWICE'
+
+  constructor() {
+    super(
+      'LAMEDUCK_ERR_NEST_MODULE_TWICE',
+      'LameduckModule is imported more than once in this application (forRoot or forRootAsync in two modules): ' +
+        'import it once, in the root module — it is global, and the coordinator is injectable in every module',
     )
   }
 }

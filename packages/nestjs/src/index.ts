@@ -4,6 +4,7 @@ export {
   NESTJS_WARNING_CODES,
   type NestjsErrorCode,
   type NestjsWarningCode,
+  NestModuleImportedTwiceError,
   NestModuleMissingError,
   NestNotAttachedError,
   NestShutdownHooksError,

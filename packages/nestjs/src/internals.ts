@@ -15,7 +15,7 @@ interface NestApplicationInternals {
   activeShutdownSignals?: unknown
   isInitialized?: unknown
   callBeforeShutdownHook?: unknown
-  close(signal?: string): Promise<void>
+  close(signal?: string, own?: typeof OWN_CLOSE): Promise<void>
 }
 
 interface AdapterInternals {
@@ -36,6 +36,20 @@ function internals(app: INestApplication): NestApplicationInternals {
 export function shutdownHookSignals(app: INestApplication): string[] {
   const active = internals(app).activeShutdownSignals
   return Array.isArray(active) ? active.map(String) : []
+}
+
+/**
+ * The second argument of lameduck's own `app.close(signal, OWN_CLOSE)` (the close task's): the `close`
+ * shadowed on the application lets that call through to Nest's, and joins any other to the run.
+ */
+export const OWN_CLOSE: unique symbol = Symbol('lameduck: the close task')
+
+/**
+ * Nest's own `close(signal?)`, as the class of `instance` has it: for the `close` shadowed on the application,
+ * which Nest's proxies call with the instance itself as `this` (their `get` would find the shadow again).
+ */
+export function nestClose(instance: object): (this: object, signal?: string) => Promise<void> {
+  return (Object.getPrototypeOf(instance) as NestApplicationInternals).close
 }
 
 /** Whether `app.init()` (which `app.listen()` calls) has run. */
@@ -76,7 +90,7 @@ export async function closeAfterDrain(
     restore.push(shadow(adapter, { closeOpenConnections() {} }))
   if (options.skipBeforeShutdown) restore.push(shadow(app, { callBeforeShutdownHook: async () => {} }))
   try {
-    await closedByDrain(server, () => internals(app).close(options.signal))
+    await closedByDrain(server, () => internals(app).close(options.signal, OWN_CLOSE))
   } finally {
     for (const undo of restore.reverse()) undo()
   }

@@ -18,13 +18,20 @@ import {
   type ModuleMetadata,
 } from '@nestjs/common'
 import { HttpAdapterHost } from '@nestjs/core'
-import { NestModuleMissingError, NestNotAttachedError, NestShutdownHooksError } from './errors.js'
+import {
+  NestModuleImportedTwiceError,
+  NestModuleMissingError,
+  NestNotAttachedError,
+  NestShutdownHooksError,
+} from './errors.js'
 import {
   callBeforeShutdownHooks,
   canCallBeforeShutdown,
   closeAfterDrain,
   inFront,
   isInitialized,
+  nestClose,
+  OWN_CLOSE,
   shadow,
   shutdownHookSignals,
 } from './internals.js'
@@ -145,7 +152,15 @@ function moduleOf(settings: DynamicModule['providers'] & object, imports: Dynami
       {
         provide: HOST,
         useFactory: (s: Settings, shutdown: Shutdown, adapterHost: HttpAdapterHost) => {
-          const host = new LameduckHost(s, shutdown, !isShutdown(s.shutdown))
+          const owned = !isShutdown(s.shutdown)
+          const other = hosts.get(adapterHost)
+          if (other !== undefined) {
+            // The application cannot start: the coordinators the two imports created go with it.
+            if (owned) shutdown.uninstall()
+            if (other.owned) other.shutdown.uninstall()
+            throw new NestModuleImportedTwiceError()
+          }
+          const host = new LameduckHost(s, shutdown, owned)
           hosts.set(adapterHost, host)
           return host
         },
@@ -230,30 +245,60 @@ class LameduckHost {
             })
           : undefined
       if (beforeShutdown) undo.push(beforeShutdown.remove)
+      // After the drain: no request is left for a provider's onModuleDestroy to pull a dependency from under,
+      // and the hooks run with their budget. The hooks that already ran in their own task are not called
+      // again — even if it timed out: calling them twice is worse than once late.
+      // Once begun, the close is what every later app.close() waits for: the application closes once.
+      let closing: Promise<void> | undefined
+      const closeAfterRun = (closeSignal: string | undefined) => {
+        closing ??= (async () => {
+          this.#closing = true
+          try {
+            await closeAfterDrain(app, server, { signal: closeSignal, skipBeforeShutdown: beforeStarted })
+          } finally {
+            this.#closing = false
+          }
+        })()
+        return closing
+      }
+      let closeRemoved = false
       const close = registerTask(shutdown, {
         where: `close of ${where}`,
         task: settings.close,
         resource: app,
         resourceLabel: 'this application',
-        // After the drain: no request is left for a provider's onModuleDestroy to pull a dependency from
-        // under, and the hooks run with their budget. The hooks that already ran in their own task are not
-        // called again — even if it timed out: calling them twice is worse than once late.
-        run: async () => {
-          this.#closing = true
-          try {
-            await closeAfterDrain(app, server, { signal, skipBeforeShutdown: beforeStarted })
-          } finally {
-            this.#closing = false
-          }
+        run: () => closeAfterRun(signal),
+        onRemove: () => {
+          closeRemoved = true
         },
       })
       undo.push(close.remove)
       undo.push(inFront(server, this.#probes))
-      // Nest's own signal handlers race lameduck's: refused from now on too.
       undo.push(
         shadow(app, {
+          // Nest's own signal handlers race lameduck's: refused from now on too.
           enableShutdownHooks: () => {
             throw new NestShutdownHooksError([])
+          },
+          // The application's own `app.close()` — a SIGTERM handler of its own, as Nest applications
+          // without enableShutdownHooks() have — once the shutdown has begun: closing now would take the
+          // drain off, run every hook at once in Nest's order (the beforeApplicationShutdown hooks a second
+          // time), and let the coordinator end the run, and exit, under them. It joins the run instead, and
+          // resolves when the run is over (the report written): the hooks run once, in their phases. Before
+          // any trigger, the application closes itself (a test) and lameduck steps aside (onModuleDestroy).
+          // With the close task removed (`close.remove()`), the call is the application's own close, in a
+          // task of its own: it closes as the close task would have. Nest's proxies call it with the
+          // instance as `this`.
+          async close(this: object, closeSignal?: string, own?: typeof OWN_CLOSE): Promise<void> {
+            if (own === OWN_CLOSE) return nestClose(this).call(this, closeSignal)
+            // A handler of the same signal that runs before the coordinator's: the run starts in the same
+            // emit, before this goes on.
+            await Promise.resolve()
+            if (shutdown.state === 'running') return nestClose(this).call(this, closeSignal)
+            // Closing or closed by the close task (a task of a later phase calling it): that close.
+            if (closing !== undefined) return closing
+            if (closeRemoved) return closeAfterRun(closeSignal ?? signal)
+            await shutdown.shutdown('app.close()')
           },
         }),
       )
@@ -268,7 +313,11 @@ class LameduckHost {
   // Nest's lifecycle hooks of the module's own instance.
 
   onApplicationBootstrap(): void {
-    if (this.#attached === undefined) throw new NestNotAttachedError(false)
+    if (this.#attached !== undefined) return
+    // The application does not start: the coordinator the module created must not stay behind, holding the
+    // process's signals for a run with nothing to drain.
+    if (this.owned && this.shutdown.state === 'running') this.shutdown.uninstall()
+    throw new NestNotAttachedError(false)
   }
 
   /** The application closing itself (`app.close()` in a test, another shutdown path): lameduck steps aside. */

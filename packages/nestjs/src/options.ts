@@ -1,4 +1,4 @@
-import { InvalidOptionError, type Shutdown, type ShutdownOptions } from '@lameduck/core'
+import { InvalidOptionError, PHASES, type Shutdown, type ShutdownOptions } from '@lameduck/core'
 import {
   type AdapterTaskOptions,
   checkOptions,
@@ -23,7 +23,8 @@ export interface LameduckModuleOptions extends ProbeOptions {
   drain?: DrainOptions
   /**
    * The task calling the providers' `beforeApplicationShutdown` hooks, or `false` to leave them inside
-   * `app.close()`, in Nest's own order (after `onModuleDestroy`). Defaults: {@link NESTJS_DEFAULTS}`.beforeShutdown`.
+   * `app.close()`, in Nest's own order (after `onModuleDestroy`). Its phase must come before `close`'s. Defaults:
+   * {@link NESTJS_DEFAULTS}`.beforeShutdown`.
    */
   beforeShutdown?: AdapterTaskOptions | false
   /** The task running `app.close()` after the drain. Defaults: {@link NESTJS_DEFAULTS}`.close`. */
@@ -65,12 +66,13 @@ export function settingsOf(where: string, options: unknown): Settings {
   }
   optionalObject(`close of ${where}`, close)
   checkOptions(`close of ${where}`, close, TASK_OPTION_KEYS)
-  return {
-    where,
-    shutdown,
-    probes,
-    drain,
-    beforeShutdown: before,
-    close: taskOptions(`close of ${where}`, close, NESTJS_DEFAULTS.close),
-  }
+  const closeTask = taskOptions(`close of ${where}`, close, NESTJS_DEFAULTS.close)
+  // Nest's close() calls the beforeApplicationShutdown hooks itself when their task has not started: a task
+  // in a later phase would call them a second time, and one beside it would race the onModuleDestroy hooks.
+  if (before !== false && PHASES.indexOf(before.phase) >= PHASES.indexOf(closeTask.phase))
+    throw new InvalidOptionError(
+      `phase of beforeShutdown of ${where}`,
+      `must come before the phase of the close task (${JSON.stringify(closeTask.phase)}); got ${JSON.stringify(before.phase)}`,
+    )
+  return { where, shutdown, probes, drain, beforeShutdown: before, close: closeTask }
 }

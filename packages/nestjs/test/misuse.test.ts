@@ -2,7 +2,8 @@
 // what was passed: in forRoot() (at once), when Nest instantiates the module (NestFactory.create), in
 // attach(app), and at app.init() / app.listen().
 import type { Server } from 'node:http'
-import { LameduckModule } from '@lameduck/nestjs'
+import { LameduckModule, NestModuleImportedTwiceError } from '@lameduck/nestjs'
+import { Module } from '@nestjs/common'
 import { afterEach, describe, expect, it } from 'vitest'
 import { testShutdown } from '../../../test/support/shutdown.js'
 import { closeApps, createApp, PLATFORMS, startApp, TOKEN } from './support.js'
@@ -64,6 +65,21 @@ describe('LameduckModule.forRoot(options): wrong options, refused at once', () =
       /phase of close of LameduckModule.forRoot/,
     ],
     ['close critical', { close: { critical: 'yes' } }, INVALID, /critical of close of LameduckModule.forRoot/],
+    // Nest's close() calls the beforeApplicationShutdown hooks itself when they have not run yet: a task after
+    // it (or beside it) would call them a second time, after every onModuleDestroy.
+    [
+      'beforeShutdown after close',
+      { beforeShutdown: { phase: 'report' } },
+      INVALID,
+      /phase of beforeShutdown of LameduckModule.forRoot: must come before the phase of the close task \("close"\); got "report"/,
+    ],
+    [
+      'beforeShutdown beside close',
+      { beforeShutdown: { phase: 'release' }, close: { phase: 'release' } },
+      INVALID,
+      /phase of beforeShutdown of LameduckModule.forRoot: must come before .*\("release"\); got "release"/,
+    ],
+    ['close before beforeShutdown', { close: { phase: 'drain' } }, INVALID, /got "drain"/],
   ]
   it.each(rows)('%s', (_name, options, code, message) => {
     const error = thrown(() => LameduckModule.forRoot(options as never))
@@ -92,6 +108,13 @@ describe('LameduckModule.forRootAsync(options)', () => {
     const error = thrown(() => LameduckModule.forRootAsync(options as never))
     expect(error.code).toBe(code)
     expect(error.message).toMatch(message)
+  })
+
+  it('beforeShutdown after close, from the factory: NestFactory.create() rejects', async () => {
+    const module = LameduckModule.forRootAsync({ useFactory: () => ({ beforeShutdown: { phase: 'report' } }) })
+    const error = await rejected(createApp('express', { lameduck: module }))
+    expect(error.code).toBe(INVALID)
+    expect(error.message).toMatch(/phase of beforeShutdown of LameduckModule.forRootAsync: must come before/)
   })
 
   it("the factory's options are checked when they resolve: NestFactory.create() rejects", async () => {
@@ -162,6 +185,15 @@ describe.each(PLATFORMS)('on %s', (platform) => {
     expect(error.message).toMatch(/initialized without LameduckModule.attach\(app\)/)
   })
 
+  it('app.init() without attach(app): the coordinator the module created is uninstalled — the application did not start', async () => {
+    const before = process.listenerCount('SIGUSR2')
+    const shutdown = { signals: ['SIGUSR2'], exit: false, logger: false, terminationLog: false } as const
+    const app = await createApp(platform, { lameduck: { insecure: true, shutdown } })
+    expect(process.listenerCount('SIGUSR2')).toBe(before + 1)
+    expect(await rejected(app.init())).toMatchObject({ code: 'LAMEDUCK_ERR_NEST_NOT_ATTACHED' })
+    expect(process.listenerCount('SIGUSR2')).toBe(before)
+  })
+
   it('app.init() without attach(app): rejects the same way', async () => {
     const app = await createApp(platform, { lameduck: { shutdown: testShutdown(), insecure: true } })
     expect(await rejected(app.init())).toMatchObject({ code: 'LAMEDUCK_ERR_NEST_NOT_ATTACHED' })
@@ -218,6 +250,33 @@ describe.each(PLATFORMS)('on %s', (platform) => {
     await app.close()
     expect((server as Server).listeners('request').map((listener) => listener.name)).not.toContain('lameduckProbes')
   })
+})
+
+describe('LameduckModule imported twice in one application', () => {
+  // It is global: importing forRoot() in a feature module too, for the injection, made a second module
+  // instance with a coordinator of its own, and attach() found one of the two: the application failed to
+  // start with NestNotAttachedError, attach() called, both coordinators still installed.
+  it.each([
+    ['the same options', { insecure: true }],
+    ['other options', { insecure: true, paths: { liveness: '/live' } }],
+  ])(
+    'with %s: NestFactory.create() rejects with NestModuleImportedTwiceError, and no coordinator is left installed',
+    async (_title, feature) => {
+      const own = { signals: ['SIGUSR2'], exit: false, logger: false, terminationLog: false } as const
+      const before = process.listenerCount('SIGUSR2')
+      class FeatureModule {}
+      Module({ imports: [LameduckModule.forRoot({ ...feature, shutdown: own })] })(FeatureModule)
+      const error = await rejected(
+        createApp('express', { lameduck: { insecure: true, shutdown: own }, imports: [FeatureModule] }),
+      )
+      expect(error).toBeInstanceOf(NestModuleImportedTwiceError)
+      expect(error).toMatchObject({
+        code: 'LAMEDUCK_ERR_NEST_MODULE_TWICE',
+        message: expect.stringMatching(/imported more than once .* in the root module/),
+      })
+      expect(process.listenerCount('SIGUSR2')).toBe(before)
+    },
+  )
 })
 
 describe('two applications, one coordinator', () => {

@@ -249,6 +249,93 @@ describe.each(PLATFORMS)('LameduckModule on %s', (platform) => {
     expect(taskNames(report)).toEqual([])
   })
 
+  it("app.close() once the shutdown has begun (the application's own SIGTERM handler): joins the run — the drain, the hooks once in lameduck's phases, resolved when the run is over", async () => {
+    const journal: Journal = []
+    const shutdown = testShutdown({ drainDelayMs: 300 })
+    phases(shutdown, journal)
+    const { app, url } = await startApp(platform, { lameduck: { shutdown, insecure: true }, ...usersOverDb(journal) })
+    const slow = fetch(`${url}/slow?ms=600`).then((reply) => reply.status)
+    await delay(50)
+    const run = shutdown.shutdown('SIGTERM', { trigger: 'signal' })
+    const closed = app.close().then(() => journal.push('app.close() resolved'))
+    const report = await run
+    await closed
+    expect(await slow).toBe(200)
+    expect(taskNames(report)).toEqual(['nest-before-shutdown', 'http-drain', 'nest-close'])
+    for (const name of taskNames(report)) expect(taskReport(report, name)).toMatchObject({ outcome: 'ok' })
+    expect(report.exitCode).toBe(0)
+    expect(journal).toEqual([
+      'phase:readiness',
+      'phase:drain',
+      'Users.beforeApplicationShutdown(SIGTERM) db open',
+      'phase:flush',
+      'phase:release',
+      'phase:close',
+      'Users.onModuleDestroy(undefined) db open',
+      'Db.onModuleDestroy',
+      'Users.onApplicationShutdown(SIGTERM)',
+      'Db.onApplicationShutdown(SIGTERM)',
+      'phase:report',
+      'app.close() resolved',
+    ])
+    // And once the run is over, a further app.close() runs no hook again.
+    await app.close()
+    expect(journal.at(-1)).toBe('app.close() resolved')
+  })
+
+  it("app.close() from a SIGTERM handler that runs before lameduck's: joins the run as well", async () => {
+    const journal: Journal = []
+    const shutdown = testShutdown()
+    const { app } = await startApp(platform, { lameduck: { shutdown, insecure: true }, ...usersOverDb(journal) })
+    // The same signal, two handlers: the application's first, then the coordinator's.
+    const closed = app.close()
+    const run = shutdown.shutdown('SIGTERM', { trigger: 'signal' })
+    const [report] = await Promise.all([run, closed])
+    expect(taskNames(report)).toEqual(['nest-before-shutdown', 'http-drain', 'nest-close'])
+    // Each hook once, each with its dependency.
+    expect(journal).toEqual([
+      'Users.beforeApplicationShutdown(SIGTERM) db open',
+      'Users.onModuleDestroy(undefined) db open',
+      'Db.onModuleDestroy',
+      'Users.onApplicationShutdown(SIGTERM)',
+      'Db.onApplicationShutdown(SIGTERM)',
+    ])
+  })
+
+  it('app.close() once the close task has run (a task of the report phase): resolved at once, no hook again', async () => {
+    const journal: Journal = []
+    const shutdown = testShutdown()
+    const { app } = await startApp(platform, { lameduck: { shutdown, insecure: true }, ...usersOverDb(journal) })
+    shutdown.addTask({ name: 'late-close', phase: 'report', timeoutMs: 2_000, run: () => app.close() })
+    const report = await shutdown.shutdown()
+    expect(taskReport(report, 'late-close').outcome).toBe('ok')
+    expect(taskReport(report, 'late-close').durationMs).toBeLessThan(1_000)
+    expect(journal.filter((line) => line.includes('onModuleDestroy'))).toHaveLength(2)
+  })
+
+  it("the close task removed, app.close() in a task of the application's own: closed there, as the close task would have, the hooks once", async () => {
+    const journal: Journal = []
+    const shutdown = testShutdown()
+    phases(shutdown, journal)
+    const { app, attachment } = await startApp(platform, {
+      lameduck: { shutdown, insecure: true },
+      ...usersOverDb(journal),
+    })
+    attachment?.close.remove()
+    shutdown.addTask({ name: 'my-close', phase: 'release', timeoutMs: 3_000, run: () => app.close() })
+    const report = await shutdown.shutdown('SIGTERM', { trigger: 'signal' })
+    expect(taskNames(report)).toEqual(['nest-before-shutdown', 'http-drain', 'my-close'])
+    expect(taskReport(report, 'my-close').outcome).toBe('ok')
+    expect(journal.slice(journal.indexOf('phase:release'), journal.indexOf('phase:close'))).toEqual([
+      'phase:release',
+      'Users.onModuleDestroy(undefined) db open',
+      'Db.onModuleDestroy',
+      // The signal of the run, as the close task would have passed it.
+      'Users.onApplicationShutdown(SIGTERM)',
+      'Db.onApplicationShutdown(SIGTERM)',
+    ])
+  })
+
   it('the coordinator is injectable: SHUTDOWN and @InjectShutdown(), tasks added from providers run in their phase', async () => {
     const shutdown = testShutdown()
     const seen: unknown[] = []

@@ -10,6 +10,7 @@ import {
   NESTJS_WARNING_CODES,
   type NestjsErrorCode,
   type NestjsWarningCode,
+  type NestModuleImportedTwiceError,
   type NestModuleMissingError,
   type NestNotAttachedError,
   type NestShutdownHooksError,
@@ -69,6 +70,7 @@ describe('public types of @lameduck/nestjs', () => {
         'LAMEDUCK_ERR_NEST_NOT_ATTACHED',
         'LAMEDUCK_ERR_NEST_MODULE_MISSING',
         'LAMEDUCK_ERR_NEST_SHUTDOWN_HOOKS',
+        'LAMEDUCK_ERR_NEST_MODULE_TWICE',
       ]
     >()
     expectTypeOf<NestjsErrorCode>().toEqualTypeOf<(typeof NESTJS_ERROR_CODES)[number]>()
@@ -76,6 +78,7 @@ describe('public types of @lameduck/nestjs', () => {
     expectTypeOf<NestNotAttachedError['code']>().toEqualTypeOf<'LAMEDUCK_ERR_NEST_NOT_ATTACHED'>()
     expectTypeOf<NestModuleMissingError['code']>().toEqualTypeOf<'LAMEDUCK_ERR_NEST_MODULE_MISSING'>()
     expectTypeOf<NestShutdownHooksError['code']>().toEqualTypeOf<'LAMEDUCK_ERR_NEST_SHUTDOWN_HOOKS'>()
+    expectTypeOf<NestModuleImportedTwiceError['code']>().toEqualTypeOf<'LAMEDUCK_ERR_NEST_MODULE_TWICE'>()
     expectTypeOf<NestShutdownHooksError['signals']>().toEqualTypeOf<readonly string[]>()
     expectTypeOf(NESTJS_WARNING_CODES).toEqualTypeOf<readonly []>()
     expectTypeOf<NestjsWarningCode>().toBeNever()
