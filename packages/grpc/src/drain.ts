@@ -4,6 +4,7 @@ import type { Registration, Shutdown, TaskContext } from '@lameduck/core'
 import {
   type AdapterTaskOptions,
   boolean,
+  callHook,
   checkOptions,
   errorMessage,
   optionalFunction,
@@ -201,14 +202,6 @@ function healthHandle(health: GrpcHealth): GrpcHealth {
   }
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    (typeof value === 'object' || typeof value === 'function') &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === 'function'
-  )
-}
-
 async function drain(
   server: Server,
   tracker: CallTracker,
@@ -249,16 +242,11 @@ async function drain(
   const forceAt = context.stopAt()
   // The hook is the application's; a bug in it must not stop the drain — nor, when the hook is async, reach
   // the process as an unhandled rejection, which the coordinator records as a run error (exit code 1).
-  try {
-    const returned: unknown = options.onDrain?.({
-      inFlight: calls.size,
-      sessions: control.sessions().length,
-      deadline: forceAt,
-    })
-    if (isThenable(returned)) returned.then(undefined, options.onHookError)
-  } catch (error) {
-    options.onHookError(error)
-  }
+  callHook(
+    options.onDrain,
+    [{ inFlight: calls.size, sessions: control.sessions().length, deadline: forceAt }],
+    options.onHookError,
+  )
 
   // Done when tryShutdown() calls back — or, since it may never do so (grpc-js has had such bugs), as soon
   // as every session and every call is gone.

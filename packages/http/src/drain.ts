@@ -5,8 +5,10 @@ import type { Phase, Registration, Shutdown, TaskContext } from '@lameduck/core'
 import {
   type AdapterTaskOptions,
   boolean,
+  callHook,
   checkOptions,
   duration,
+  errorMessage,
   optionalFunction,
   orDefault,
   perResource,
@@ -59,8 +61,11 @@ export interface DrainOptions extends AdapterTaskOptions {
    * first trigger at the earliest: before it, lameduck does nothing per request.
    */
   idleMs?: number
-  /** Called once when the drain starts, with what is still open. */
-  onDrain?: (context: DrainContext) => void
+  /**
+   * Called once when the drain starts, with what is still open; not awaited. A throw or a rejection is
+   * logged (`http.onDrain.error`) and the drain goes on.
+   */
+  onDrain?: (context: DrainContext) => unknown
   /** Warn at start-up about `keepAliveTimeout` / `headersTimeout`. Default: {@link HTTP_DEFAULTS}`.drain.checkTimeouts`. */
   checkTimeouts?: boolean
 }
@@ -155,7 +160,13 @@ export function drainHttpServerFor(
     resource: server,
     resourceLabel: 'this server',
     run: async (signal, context) => {
-      stats = await drain(tracker, { idleMs, onDrain, signal, context })
+      // The hook is the application's: a throw or a rejection is logged, and the drain goes on.
+      const onHookError = (error: unknown) =>
+        shutdown.logger.warn(
+          { event: 'http.onDrain.error', task: name, error: errorMessage(error) },
+          `${name}: onDrain threw: ${errorMessage(error)}; the drain goes on`,
+        )
+      stats = await drain(tracker, { idleMs, onDrain, onHookError, signal, context })
       if (stats.forced > 0) throw new DrainForcedError(stats)
       shutdown.logger.info(
         { event: 'http.drained', task: name, ...stats },
@@ -240,7 +251,13 @@ export function drainHttpServerFor(
 
 async function drain(
   tracker: ConnectionTracker,
-  options: { idleMs: number; onDrain: DrainOptions['onDrain']; signal: AbortSignal; context: TaskContext },
+  options: {
+    idleMs: number
+    onDrain: DrainOptions['onDrain']
+    onHookError: (error: unknown) => void
+    signal: AbortSignal
+    context: TaskContext
+  },
 ): Promise<DrainStats> {
   // The budget is the task's, by the coordinator's clock: its deadline, its signal, the kit's poll.
   const { context, signal } = options
@@ -265,18 +282,20 @@ async function drain(
   for (const session of tracker.sessions) if (!isProtected(session)) session.close()
 
   const forceAt = context.stopAt()
-  try {
-    options.onDrain?.({
-      responses: tracker.inFlight(),
-      upgraded: [...tracker.sockets].filter(
-        (socket) => tracker.isUpgraded(socket) && !isProtected(socket) && socketOwner(socket) === undefined,
-      ),
-      sessions: [...tracker.sessions].filter((session) => !isProtected(session)),
-      deadline: forceAt,
-    })
-  } catch {
-    // The hook is the application's; a bug in it must not stop the drain.
-  }
+  callHook(
+    options.onDrain,
+    [
+      {
+        responses: tracker.inFlight(),
+        upgraded: [...tracker.sockets].filter(
+          (socket) => tracker.isUpgraded(socket) && !isProtected(socket) && socketOwner(socket) === undefined,
+        ),
+        sessions: [...tracker.sessions].filter((session) => !isProtected(session)),
+        deadline: forceAt,
+      },
+    ],
+    options.onHookError,
+  )
 
   // Ends keep-alive sockets that have seen no request for `idleMs`; the protected and upgraded ones never
   // (nor those handed over to another adapter, upgraded too).

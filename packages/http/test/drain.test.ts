@@ -2,7 +2,7 @@ import { connect, type Socket } from 'node:net'
 import type { Shutdown, ShutdownOptions } from '@lameduck/core'
 import { DrainForcedError, drainHttpServer } from '@lameduck/http'
 import { describe, expect, it } from 'vitest'
-import { delay, taskReport, testShutdown } from '../../../test/support/shutdown.js'
+import { delay, memoryLogger, taskReport, testShutdown } from '../../../test/support/shutdown.js'
 import { closed, closedAfterEach, get, type Kind, listen, makeAgent, makeServer } from './helpers.js'
 
 const servers = closedAfterEach()
@@ -144,6 +144,28 @@ describe('draining: details', () => {
     expect(report.exitCode).toBe(0)
     expect(received).toContain('goodbye')
     expect(drain.stats?.forced).toBe(0)
+  })
+
+  it('an onDrain that throws or rejects is logged and the drain goes on: no run error, exit code 0', async () => {
+    for (const hook of [
+      () => {
+        throw new Error('sync bug')
+      },
+      async () => {
+        throw new Error('async bug')
+      },
+    ]) {
+      const logger = memoryLogger()
+      const { shutdown, server } = setup('http', { logger })
+      drainHttpServer(shutdown, server, { onDrain: hook })
+      await listen(server)
+      const report = await shutdown.shutdown()
+      await delay(20)
+      expect(report.exitCode).toBe(0)
+      expect(taskReport(report, 'http-drain')).toMatchObject({ outcome: 'ok' })
+      expect(logger.entries.map((entry) => entry.fields.event)).toContain('http.onDrain.error')
+      expect(report.errors ?? []).toEqual([])
+    }
   })
 
   it('warns when attached after connections were accepted, and picks them up at their next request', async () => {

@@ -15,6 +15,7 @@ export {
 export { type Registration, registration } from '../task.js'
 export { boolean, checkOptions, closest, isShutdown, orDefault } from '../validate.js'
 export { handOverSocket, type SocketOwner, socketOwner } from './hand-over.js'
+export { callHook } from './hook.js'
 export {
   count,
   describeArgument,
