@@ -344,7 +344,7 @@ class Coordinator implements Shutdown {
   }
 
   async #run1(task: Task, cutoff: number): Promise<TaskReport> {
-    const { outcome, error, start, budgetMs } = await runTask(task, cutoff, {
+    const { outcome, error, start, budgetMs, details } = await runTask(task, cutoff, {
       clock: this.#options.clock,
       started: (t, at, budget) => {
         this.#running.set(t.name, { task: t, start: at })
@@ -368,7 +368,7 @@ class Coordinator implements Shutdown {
           overrun.message,
         ),
     })
-    return this.#taskEnded(task, start, budgetMs, outcome, error)
+    return this.#taskEnded(task, start, budgetMs, outcome, error, details)
   }
 
   async #skip(task: Task, start: number): Promise<TaskReport> {
@@ -377,7 +377,14 @@ class Coordinator implements Shutdown {
     return this.#taskEnded(task, start, 0, 'skipped', error)
   }
 
-  #taskEnded(task: Task, start: number, budgetMs: number, outcome: TaskOutcome, error?: unknown): TaskReport {
+  #taskEnded(
+    task: Task,
+    start: number,
+    budgetMs: number,
+    outcome: TaskOutcome,
+    error?: unknown,
+    details?: Record<string, unknown>,
+  ): TaskReport {
     const report: TaskReport = {
       name: task.name,
       phase: task.phase,
@@ -392,6 +399,7 @@ class Coordinator implements Shutdown {
       const code = (error as { code?: unknown } | null)?.code
       if (typeof code === 'string') report.code = code
     }
+    if (details !== undefined) report.details = details
     this.#emitter.emit('taskEnd', report)
     return report
   }

@@ -21,6 +21,8 @@ export interface TaskReport {
   error?: string
   /** Stable code of the error when it had one. */
   code?: string
+  /** What the task recorded of what it did (`context.detail()`), when it recorded anything. */
+  details?: Record<string, unknown>
 }
 
 export interface PhaseReport {

@@ -10,6 +10,8 @@ export interface TaskSettlement {
   error?: unknown
   start: number
   budgetMs: number
+  /** What the task recorded with `context.detail()`, if anything. */
+  details?: Record<string, unknown>
 }
 
 /** What running a task needs from the coordinator. */
@@ -35,6 +37,8 @@ export function runTask(task: Task, cutoff: number, hooks: TaskRunHooks): Promis
   const start = clock.now()
   const { deadline, budgetMs, cutByPhase } = taskWindow(start, task.timeoutMs, cutoff)
   const controller = new AbortController()
+  let details: Record<string, unknown> | undefined
+  let settled = false
   const context: TaskContext = {
     name: task.name,
     phase: task.phase,
@@ -42,11 +46,14 @@ export function runTask(task: Task, cutoff: number, hooks: TaskRunHooks): Promis
     remainingMs: () => Math.max(0, deadline - clock.now()),
     stopAt: () => stopAt(deadline, clock.now()),
     clock,
+    detail(fields) {
+      if (settled || fields === null || typeof fields !== 'object') return
+      details = { ...details, ...fields }
+    },
   }
   hooks.started(task, start, budgetMs)
 
   return new Promise<TaskSettlement>((resolve) => {
-    let settled = false
     let syncMs = 0
     const settle = (outcome: TaskOutcome, error?: unknown) => {
       if (settled) return
@@ -63,7 +70,9 @@ export function runTask(task: Task, cutoff: number, hooks: TaskRunHooks): Promis
         error = overrun
         controller.abort(overrun)
       }
-      resolve({ outcome, error, start, budgetMs })
+      resolve(
+        details === undefined ? { outcome, error, start, budgetMs } : { outcome, error, start, budgetMs, details },
+      )
     }
     // This timer is also what keeps the process alive while a task awaits a promise with no handle behind it.
     const timer = clock.setTimeout(() => {

@@ -20,6 +20,12 @@ export interface TaskContext {
   stopAt(): number
   /** The coordinator's clock (`shutdown.clock`), for the adapter kit's timing helpers. */
   clock: Clock
+  /**
+   * Adds `fields` to the task's entry in the report (`details`), merged over what earlier calls added:
+   * what the task did (counts, the response of an external endpoint), for the report that outlives the
+   * process. Plain JSON values only; calls after the task settled are ignored.
+   */
+  detail(fields: Record<string, unknown>): void
 }
 
 /**

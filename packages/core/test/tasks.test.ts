@@ -67,3 +67,33 @@ describe('addTask', () => {
     expect(() => shutdown.addTask({ name: 'after', phase: 'report', run: noop })).toThrow(PhaseStartedError)
   })
 })
+
+describe('context.detail', () => {
+  it('puts what a task recorded into its report entry, merged; a timed-out task keeps what it had recorded; nothing after', async () => {
+    const shutdown = testShutdown()
+    let late: (() => void) | undefined
+    shutdown.addTask({
+      name: 'told',
+      run: (_signal, context) => {
+        context.detail({ attempts: 1, status: 503 })
+        context.detail({ attempts: 2, status: 200 })
+      },
+    })
+    shutdown.addTask({
+      name: 'slow',
+      timeoutMs: 50,
+      run: (_signal, context) => {
+        context.detail({ flushed: 10 })
+        late = () => context.detail({ flushed: 20 })
+        return new Promise(() => {})
+      },
+    })
+    shutdown.addTask({ name: 'quiet', run: noop })
+    const report = await shutdown.shutdown()
+    late?.()
+    const tasks = report.phases.flatMap((phase) => phase.tasks)
+    expect(tasks.find((t) => t.name === 'told')?.details).toEqual({ attempts: 2, status: 200 })
+    expect(tasks.find((t) => t.name === 'slow')).toMatchObject({ outcome: 'timeout', details: { flushed: 10 } })
+    expect(tasks.find((t) => t.name === 'quiet')).not.toHaveProperty('details')
+  })
+})
