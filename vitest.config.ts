@@ -9,7 +9,12 @@ const src = (pkg: string) => {
 // Files that run whole services under load (several processes each, timed end to end). On a 2-core machine
 // two of them side by side starve each other's replicas of CPU and their timing bounds stop meaning anything,
 // so they run one at a time, after the parallel group has finished.
-const endToEnd = ['test/e2e/**/*.test.ts', 'test/faults/**/*.test.ts', 'packages/testkit/test/**/*.test.ts']
+const endToEnd = [
+  'test/e2e/**/*.test.ts',
+  'packages/*/test/**/*.e2e.test.ts',
+  'test/faults/**/*.test.ts',
+  'packages/testkit/test/**/*.test.ts',
+]
 
 export default defineConfig({
   resolve: {
@@ -21,6 +26,8 @@ export default defineConfig({
         find: new RegExp(`^@lameduck/${pkg}$`),
         replacement: src(pkg),
       })),
+      // The package is named after the framework, its directory without the dot.
+      { find: /^@lameduck\/socket\.io$/, replacement: src('socketio') },
     ],
   },
   test: {

@@ -27,7 +27,10 @@ import { requireServer } from './validate.js'
 
 /** What the `onDrain` hook receives: what is still open, so the application can say goodbye. */
 export interface DrainContext {
-  /** Responses still in flight (long polls, SSE streams, slow requests). */
+  /**
+   * Responses still in flight (long polls, SSE streams, slow requests). Not those on sockets handed over to
+   * another adapter (`closeEventStreams`, `closeSocketIo` of `@lameduck/socket.io`), which ends them itself.
+   */
   responses: (ServerResponse | Http2ServerResponse)[]
   /**
    * Sockets upgraded to another protocol (WebSocket): close them with a goodbye (e.g. 1001). Not those handed
@@ -266,7 +269,11 @@ async function drain(
   const forceAt = context.stopAt()
   try {
     options.onDrain?.({
-      responses: tracker.inFlight(),
+      // Not those on sockets handed over to another adapter (a socket.io poll, an SSE stream): it ends them.
+      responses: tracker.inFlight().filter((res) => {
+        const socket = (res as ServerResponse).socket
+        return !socket || socketOwner(socket) === undefined
+      }),
       upgraded: [...tracker.sockets].filter(
         (socket) => tracker.isUpgraded(socket) && !isProtected(socket) && socketOwner(socket) === undefined,
       ),

@@ -1,0 +1,431 @@
+import { Server as NetServer } from 'node:net'
+import type { Registration, Shutdown } from '@lameduck/core'
+import {
+  type AdapterTaskOptions,
+  type ClaimedRequest,
+  type Clock,
+  checkOptions,
+  claimRequests,
+  describeArgument,
+  duration,
+  handOverSocket,
+  InvalidOptionError,
+  isProbeTraffic,
+  poll,
+  registerTask,
+  requireShutdown,
+  settleBy,
+  spread,
+  TASK_OPTION_KEYS,
+  taskOptions,
+  trafficSource,
+} from '@lameduck/core/adapter'
+import { SOCKETIO_DEFAULTS } from './defaults.js'
+import { type SocketIoCloseStats, SocketIoTerminatedError } from './errors.js'
+import { engineClients, pendingAcks, unsentPackets } from './internals.js'
+
+type Listener = (...args: never[]) => void
+
+/** What `closeSocketIo` uses of a TCP socket under engine.io's requests: `end()`, `destroy()`, `once('close')`. */
+interface SocketLike {
+  readonly destroyed?: boolean
+  end(): unknown
+  destroy(): unknown
+  once(event: 'close', listener: () => void): unknown
+}
+
+/** What `closeSocketIo` reads of an engine.io request (an `IncomingMessage` engine.io has parsed). */
+interface EngineRequestLike extends ClaimedRequest {
+  readonly socket?: object | null
+  readonly _query?: Record<string, string | undefined>
+}
+
+/** A long-polling response: Node's `ServerResponse` (an upgrade gets engine.io's stand-in, without these). */
+interface PollResponseLike {
+  shouldKeepAlive: boolean
+  readonly headersSent: boolean
+  once(event: 'close', listener: () => void): unknown
+}
+
+/**
+ * What `closeSocketIo` uses of an engine.io connection (`socket.conn` on the server): its `id`, `readyState`,
+ * `transport.name`, the `request` it was opened with, `close()` and its `close` event.
+ */
+export interface EngineConnectionLike {
+  readonly id: string
+  readonly readyState: string
+  readonly transport: { readonly name: string }
+  readonly request?: { readonly socket?: object | null; readonly headers: ClaimedRequest['headers'] } | undefined
+  close(discard?: boolean): void
+  once(event: string, listener: Listener): unknown
+}
+
+/** What `closeSocketIo` uses of engine.io's server (`io.engine`, engine.io 6.4 and later): `use()` and its events. */
+export interface EngineServerLike {
+  use(middleware: (...args: never[]) => void): void
+  on(event: string, listener: Listener): unknown
+  off(event: string, listener: Listener): unknown
+}
+
+/**
+ * What `closeSocketIo` uses of a socket.io `Server` (socket.io 4.6 and later): `engine`, `httpServer`,
+ * `path()`, `close()` and the namespaces' sockets (`_nsps`, for the count of awaited acknowledgements).
+ */
+export interface SocketIoServerLike {
+  readonly engine: EngineServerLike
+  readonly httpServer?: object | undefined
+  path(): string
+  close(callback?: (error?: Error) => void): unknown
+  readonly _nsps?: ReadonlyMap<string, { readonly sockets: ReadonlyMap<string, { readonly conn: object }> }>
+}
+
+export interface CloseSocketIoOptions extends AdapterTaskOptions {
+  /** Task name. Default: {@link SOCKETIO_DEFAULTS}`.name`, numbered for further servers (`socket.io-close-2`, …). */
+  name?: string
+  /** When the connections are closed. Default: {@link SOCKETIO_DEFAULTS}`.phase`. */
+  phase?: AdapterTaskOptions['phase']
+  /** The task's budget: what is still open at its end is cut. Default: {@link SOCKETIO_DEFAULTS}`.timeoutMs`. */
+  timeoutMs?: number
+  /** Whether cut connections make the exit code non-zero. Default: {@link SOCKETIO_DEFAULTS}`.critical`. */
+  critical?: boolean
+  /** The window the closes are spread evenly over, shortened to fit the budget. Default: {@link SOCKETIO_DEFAULTS}`.spreadMs`. */
+  spreadMs?: number
+  /** Time kept at the end of the budget for the last closes to complete. Default: {@link SOCKETIO_DEFAULTS}`.handshakeMs`. */
+  handshakeMs?: number
+}
+
+/**
+ * What `closeSocketIo` returns: its {@link Registration} — `name`, `remove()` (unregisters the task and takes
+ * its listeners off the server; idempotent), `[Symbol.dispose]` — and what is its own.
+ */
+export interface SocketIoClose extends Registration {
+  /** Open engine.io connections right now (one per client, whatever its namespaces). */
+  connections(): number
+  /** What the task did, once it has run. */
+  readonly stats: SocketIoCloseStats | undefined
+}
+
+/** Every key `CloseSocketIoOptions` has, for JavaScript callers' typos. */
+export const CLOSE_OPTIONS = [...TASK_OPTION_KEYS, 'spreadMs', 'handshakeMs'] as const
+
+const WHERE = 'closeSocketIo'
+
+function isPollResponse(res: unknown): res is PollResponseLike {
+  return typeof (res as { shouldKeepAlive?: unknown } | null)?.shouldKeepAlive === 'boolean'
+}
+
+/** Stops a server accepting connections without touching the open ones (`http.Server#close` would, on Node ≥ 19). */
+function stopAccepting(server: object | undefined): void {
+  if (server instanceof NetServer && server.listening) NetServer.prototype.close.call(server, () => {})
+}
+
+/**
+ * Registers, in the `drain` phase, the lame-duck close of every connection of a socket.io server: instead of
+ * being cut when the process goes, each client is told to reconnect — elsewhere, since by then the endpoints
+ * no longer list this replica — by the close of its engine.io transport, which socket.io clients answer by
+ * reconnecting ("transport close"; `socket.disconnect(true)` would give "io server disconnect", on which they
+ * do not), the closes spread evenly over `spreadMs`.
+ *
+ * - Until the drain nothing changes: new connections are accepted and served.
+ * - In the drain: the HTTP server stops accepting; existing connections are closed one after the other across
+ *   the window (`spreadMs`, shortened so that `handshakeMs` remain before the deadline), each after what was
+ *   already emitted on it (engine.io flushes its buffer first); a connection made while the task runs is
+ *   closed at once. Long-polling responses from a closed connection carry `Connection: close`, so that the
+ *   reconnect opens a new TCP connection, routed to another replica.
+ * - The closes are waited for until shortly before the deadline (the task context's `stopAt()`); what is
+ *   still open then is cut, counted (`stats.terminated`, `unsentPackets`), and the task fails with
+ *   `SocketIoTerminatedError`. Then `io.close()` runs — the namespaces' adapters closed — without closing the
+ *   HTTP server, whose drain is `drainHttpServer`'s.
+ *
+ * The sockets under engine.io's requests (WebSocket upgrades and long-polling requests) are handed over (the
+ * kit's `handOverSocket`, and `claimRequests` for polls on new sockets during the drain delay): the HTTP drain
+ * of the same server neither waits for them, nor asks them to close, nor destroys them. Call it once the
+ * server is attached (`new Server(httpServer)`) and before it accepts connections.
+ */
+export function closeSocketIo(
+  shutdown: Shutdown,
+  io: SocketIoServerLike,
+  options?: CloseSocketIoOptions,
+): SocketIoClose {
+  requireShutdown(WHERE, shutdown, 'closeSocketIo(shutdown, io, options?)')
+  const engine = (io as { engine?: unknown } | null | undefined)?.engine as EngineServerLike | undefined
+  if (
+    io === null ||
+    typeof io !== 'object' ||
+    typeof io.path !== 'function' ||
+    typeof io.close !== 'function' ||
+    engine === null ||
+    typeof engine !== 'object' ||
+    typeof engine.on !== 'function'
+  )
+    throw new InvalidOptionError(
+      `io argument of ${WHERE}`,
+      `expected a socket.io Server attached to its HTTP server (new Server(httpServer), or after io.attach()); got ${describeArgument(io)}`,
+    )
+  if (typeof engine.use !== 'function')
+    throw new InvalidOptionError(
+      `io argument of ${WHERE}`,
+      'expected socket.io 4.6 or later (engine.io 6.4: io.engine.use()); this engine has no use() method',
+    )
+  checkOptions(WHERE, options, CLOSE_OPTIONS)
+  const o: CloseSocketIoOptions = options ?? {}
+  const task = taskOptions(WHERE, o, SOCKETIO_DEFAULTS)
+  const spreadMs = duration(`spreadMs of ${WHERE}`, o.spreadMs, SOCKETIO_DEFAULTS.spreadMs)
+  const handshakeMs = duration(`handshakeMs of ${WHERE}`, o.handshakeMs, SOCKETIO_DEFAULTS.handshakeMs)
+
+  // engine.io's path ("/socket.io"), as its own check reads it: the prefix of every request it takes.
+  const prefix = `${io.path().replace(/\/$/, '')}/`
+  const isEngineRequest = (req: ClaimedRequest) => typeof req.url === 'string' && req.url.startsWith(prefix)
+
+  // The HTTP drain reads `active` on each handed-over socket: `false` after remove() gives them back to it.
+  const owner = { name: task.name, active: true }
+  /** Open engine.io connections, by id. */
+  const conns = new Map<string, EngineConnectionLike>()
+  /** Every TCP socket that carried an engine.io request and is still open: this adapter's to close. */
+  const owned = new Set<SocketLike>()
+  /** Of those, the upgraded ones (WebSocket): closed by engine.io with their connection. */
+  const upgraded = new WeakSet<object>()
+  /** Long-polling requests in flight per socket: a socket with none is idle, and may be ended. */
+  const busy = new WeakMap<object, number>()
+  /** The sockets each connection's long-polling requests came on. */
+  const socketsOf = new Map<string, Set<SocketLike>>()
+  /** The poll each long-polling connection holds open, waiting for data. */
+  const polls = new Map<string, PollResponseLike>()
+  let stats: SocketIoCloseStats | undefined
+  // Set when the task starts: connections made from then on are told to go at once.
+  let drain: { told: Set<string>; goAway(conn: EngineConnectionLike): void } | undefined
+
+  const own = (socket: SocketLike) => {
+    if (owned.has(socket) || socket.destroyed === true) return
+    owned.add(socket)
+    handOverSocket(socket, owner)
+    socket.once('close', () => owned.delete(socket))
+  }
+
+  const track = (conn: EngineConnectionLike) => {
+    if (conns.has(conn.id) || conn.readyState === 'closed') return
+    conns.set(conn.id, conn)
+    conn.once('close', () => {
+      conns.delete(conn.id)
+      socketsOf.delete(conn.id)
+      polls.delete(conn.id)
+    })
+    const socket = conn.request?.socket as SocketLike | null | undefined
+    // A connection opened on WebSocket (its request was the upgrade): its socket is the connection.
+    if (socket && conn.transport.name === 'websocket') {
+      upgraded.add(socket)
+      own(socket)
+    }
+  }
+
+  // Every engine.io request (handshake, poll, post, upgrade) passes here before engine.io handles it.
+  const middleware = (req: EngineRequestLike, res: unknown, next: (error?: unknown) => void) => {
+    if (owner.active && req.socket) {
+      const socket = req.socket as SocketLike
+      if (req.headers.upgrade !== undefined) upgraded.add(socket)
+      own(socket)
+      const sid = req._query?.sid
+      if (isPollResponse(res)) {
+        busy.set(socket, (busy.get(socket) ?? 0) + 1)
+        res.once('close', () => busy.set(socket, (busy.get(socket) ?? 1) - 1))
+        if (sid !== undefined) {
+          const sockets = socketsOf.get(sid) ?? new Set()
+          socketsOf.set(sid, sockets)
+          sockets.add(socket)
+        }
+        // In the drain, a poll of a connection told to go (or a new handshake) closes its TCP connection after
+        // it: the reconnect must open a new one, which the endpoints route elsewhere.
+        if (drain !== undefined && (sid === undefined || drain.told.has(sid) || !conns.has(sid)))
+          res.shouldKeepAlive = false
+        else if (sid !== undefined && req.method === 'GET') {
+          polls.set(sid, res)
+          res.once('close', () => {
+            if (polls.get(sid) === res) polls.delete(sid)
+          })
+        }
+      }
+    }
+    next()
+  }
+
+  const onConnection = (conn: EngineConnectionLike) => {
+    track(conn)
+    // A new client during the drain delay tells an adaptive delay that the load balancers still send.
+    const userAgent = conn.request?.headers['user-agent']
+    if (drain === undefined && !isProbeTraffic(typeof userAgent === 'string' ? userAgent : undefined)) traffic.arrived()
+    drain?.goAway(conn)
+  }
+
+  const registration = registerTask(shutdown, {
+    where: WHERE,
+    task,
+    resource: io,
+    resourceLabel: 'this socket.io Server',
+    run: async (signal, context) => {
+      const { clock } = context
+      const started = clock.now()
+      const s: SocketIoCloseStats = {
+        connectionsAtStart: 0,
+        pollingAtStart: 0,
+        acceptedDuringDrain: 0,
+        closeSent: 0,
+        closed: 0,
+        terminated: 0,
+        unsentPackets: 0,
+        acksPending: 0,
+        windowMs: 0,
+        durationMs: 0,
+      }
+      stats = s
+      // Every connection the task answers for, and how many of them are still open.
+      const watched = new Set<EngineConnectionLike>()
+      let open = 0
+      let settled = false
+      const watch = (conn: EngineConnectionLike) => {
+        if (watched.has(conn) || conn.readyState === 'closed') return
+        watched.add(conn)
+        open++
+        conn.once('close', () => {
+          open--
+          if (!settled) s.closed++
+        })
+      }
+      const acksOf = (conn: EngineConnectionLike) => {
+        let n = 0
+        for (const nsp of io._nsps?.values() ?? [])
+          for (const socket of nsp.sockets.values()) if (socket.conn === conn) n += pendingAcks(socket)
+        return n
+      }
+      const told = new Set<string>()
+      const goAway = (conn: EngineConnectionLike) => {
+        watch(conn)
+        if (conn.readyState !== 'open' || told.has(conn.id)) return
+        told.add(conn.id)
+        s.acksPending += acksOf(conn)
+        // The poll held open carries the close packet: its TCP connection closes after it.
+        const held = polls.get(conn.id)
+        if (held && !held.headersSent) held.shouldKeepAlive = false
+        // Sockets its earlier polls and posts came on, idle now: ended (the client would reuse them).
+        for (const socket of socketsOf.get(conn.id) ?? [])
+          if (!upgraded.has(socket) && (busy.get(socket) ?? 0) === 0) socket.end()
+        // engine.io sends what it has buffered, then closes the transport: a WebSocket close frame, or the
+        // close packet on the poll. The client sees "transport close" and reconnects.
+        conn.close()
+        s.closeSent++
+      }
+      drain = {
+        told,
+        goAway(conn) {
+          s.acceptedDuringDrain++
+          goAway(conn)
+        },
+      }
+      // Reconnects must go elsewhere (an HTTP server shared with the application is also stopped by its drain).
+      stopAccepting(io.httpServer)
+
+      const present = [...conns.values()].filter((conn) => conn.readyState === 'open')
+      s.connectionsAtStart = present.length
+      s.pollingAtStart = present.filter((conn) => conn.transport.name === 'polling').length
+      for (const conn of present) watch(conn)
+      const stopAt = context.stopAt()
+      s.windowMs = Math.round(Math.max(0, Math.min(spreadMs, stopAt - clock.now() - handshakeMs)))
+      const spreading = await spread(present, { windowMs: s.windowMs, clock, signal }, goAway)
+
+      const everyMs = 10
+      if (spreading.left.length === 0) await poll(() => open === 0, { everyMs, until: stopAt, clock, signal })
+      // The HTTP sockets left (long-polling ones between requests, of connections gone): ended once idle.
+      const ended = new WeakSet<SocketLike>()
+      const endIdle = () => {
+        for (const socket of owned)
+          if (!ended.has(socket) && !upgraded.has(socket) && (busy.get(socket) ?? 0) === 0) {
+            ended.add(socket)
+            socket.end()
+          }
+        return owned.size === 0
+      }
+      if (open === 0) await poll(endIdle, { everyMs, until: stopAt, clock, signal })
+      settled = true
+      // What is left — close not completed, or never started because the budget ran out — is cut.
+      for (const conn of new Set([...watched, ...conns.values()])) {
+        if (conn.readyState === 'closed') continue
+        s.terminated++
+        s.unsentPackets += unsentPackets(conn)
+        for (const socket of socketsOf.get(conn.id) ?? []) socket.destroy()
+        conn.close(true)
+      }
+      for (const socket of owned) socket.destroy()
+
+      // What io.close() does besides: the namespaces' adapters (a Redis adapter's subscriptions), engine.io's
+      // state. Without the HTTP server: its drain has it, and would be cut short.
+      await closeWithoutServer(io, context.deadline, clock)
+      s.durationMs = Math.round(clock.now() - started)
+      if (s.terminated > 0) throw new SocketIoTerminatedError({ ...s })
+      shutdown.logger.info(
+        { event: 'socket.io.closed', task: name, ...s },
+        `${name}: ${s.closed} socket.io connection(s) told to reconnect over ${s.windowMs} ms, in ${s.durationMs} ms`,
+      )
+    },
+    onRemove: () => {
+      owner.active = false
+      engine.off('connection', onConnection)
+      traffic.remove()
+      unclaim()
+    },
+  })
+  const name = registration.name
+  owner.name = name
+  const traffic = trafficSource(shutdown, name)
+  // engine.io has no way to take a middleware off: after remove() it does nothing (`owner.active`).
+  engine.use(middleware)
+  engine.on('connection', onConnection)
+  const unclaim = io.httpServer ? claimRequests(io.httpServer, owner, isEngineRequest) : () => {}
+  // Connections made before: tracked now, where engine.io lets them be read.
+  for (const conn of engineClients(engine) ?? []) track(conn as EngineConnectionLike)
+
+  return {
+    name,
+    remove: registration.remove,
+    [Symbol.dispose]: registration.remove,
+    connections: () => [...conns.values()].filter((conn) => conn.readyState !== 'closed').length,
+    get stats() {
+      return stats
+    },
+  }
+}
+
+/**
+ * `io.close()` with its HTTP server left open: for the length of the call the server's `close` stops
+ * accepting (if it still does) and calls back at once, and closing its connections does nothing — as the
+ * fastify adapter does for `app.close()`. Node's `server.close()` (≥ 19) would end the idle keep-alive
+ * sockets the HTTP drain is letting finish, and its callback wait for the connection carrying `/shutdown`.
+ */
+async function closeWithoutServer(io: SocketIoServerLike, until: number, clock: Clock): Promise<void> {
+  const server = io.httpServer as Record<string, unknown> | undefined
+  const shadowed = ['close', 'closeAllConnections', 'closeIdleConnections'] as const
+  const own = server ? shadowed.map((key) => Object.getOwnPropertyDescriptor(server, key)) : []
+  if (server)
+    Object.assign(server, {
+      close(callback?: (error?: Error) => void) {
+        stopAccepting(server)
+        if (callback) process.nextTick(callback)
+        return server
+      },
+      closeAllConnections() {},
+      closeIdleConnections() {},
+    })
+  try {
+    const closed = new Promise<void>((resolve) => {
+      const result = io.close(() => resolve())
+      // socket.io 4 returns a promise too: its rejection is the callback's error, already settled.
+      if (result instanceof Promise) result.catch(() => resolve())
+    })
+    await settleBy(closed, until, { clock })
+  } finally {
+    if (server)
+      shadowed.forEach((key, i) => {
+        const descriptor = own[i]
+        if (descriptor) Object.defineProperty(server, key, descriptor)
+        else delete server[key]
+      })
+  }
+}

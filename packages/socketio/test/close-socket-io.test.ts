@@ -1,0 +1,181 @@
+// closeSocketIo against real socket.io servers and socket.io-client on loopback, over WebSocket and HTTP
+// long-polling: the disconnect reason the clients see (and that they reconnect on it, where
+// `socket.disconnect(true)` would not), that the closes are spread (measured on the clients, with generous
+// bounds: a busy 2-core machine), the deadline, the HTTP drain of the same server, acknowledgements.
+import { drainHttpServer } from '@lameduck/http'
+import { closeSocketIo } from '@lameduck/socket.io'
+import { describe, expect, it } from 'vitest'
+import { fastClock } from '../../../test/support/clock.js'
+import { delay, taskReport, testShutdown } from '../../../test/support/shutdown.js'
+import { buckets, client, clientsOf, echoServer, listen, POLLING, until, WEBSOCKET } from './helpers.js'
+
+describe('socket.io itself: which close makes a client reconnect', () => {
+  for (const [transport, options] of [
+    ['websocket', WEBSOCKET],
+    ['polling', POLLING],
+  ] as const)
+    it(`over ${transport}: disconnect(true) gives "io server disconnect" and no reconnect; closing the transport gives "transport close" and a reconnect`, async () => {
+      const { server, io } = echoServer()
+      const port = await listen(server)
+      const reconnecting = { reconnection: true, reconnectionDelay: 50, reconnectionDelayMax: 100, ...options }
+      const [kicked, moved] = await clientsOf(port, 2, reconnecting)
+      io.sockets.sockets.get(kicked!.id!)!.disconnect(true)
+      io.sockets.sockets.get(moved!.id!)!.conn.close()
+      expect((await kicked!.gone).reason).toBe('io server disconnect')
+      expect((await moved!.gone).reason).toBe('transport close')
+      await until(() => moved!.connects() === 2, 3000, 'the reconnect')
+      await delay(300)
+      expect(kicked!.connects()).toBe(1)
+      expect(kicked!.connected).toBe(false)
+    })
+})
+
+describe('closeSocketIo: every connection is told to reconnect elsewhere', () => {
+  for (const [transport, options] of [
+    ['websocket', WEBSOCKET],
+    ['polling', POLLING],
+    ['polling upgraded to websocket', {}],
+  ] as const)
+    it(`over ${transport}: "transport close" on every client, in order, and the stats say so`, async () => {
+      const shutdown = testShutdown()
+      const { server, io, reasons } = echoServer()
+      const closing = closeSocketIo(shutdown, io, { spreadMs: 200 })
+      const port = await listen(server)
+      const clients = await clientsOf(port, 5, options)
+      if (transport.includes('upgraded'))
+        await until(() => clients.every((c) => c.io.engine.transport.name === 'websocket'))
+      expect(await clients[0]!.emitWithAck('echo', 'hello')).toBe('hello')
+      expect(closing.connections()).toBe(5)
+      const report = await shutdown.shutdown()
+      for (const seen of await Promise.all(clients.map((c) => c.gone))) expect(seen.reason).toBe('transport close')
+      expect(taskReport(report, 'socket.io-close')).toMatchObject({ outcome: 'ok', phase: 'drain' })
+      expect(closing.stats).toMatchObject({
+        connectionsAtStart: 5,
+        pollingAtStart: transport === 'polling' ? 5 : 0,
+        closeSent: 5,
+        closed: 5,
+        terminated: 0,
+        unsentPackets: 0,
+        acceptedDuringDrain: 0,
+        windowMs: 200,
+      })
+      expect(reasons).toEqual(Array(5).fill('forced close'))
+      expect(closing.connections()).toBe(0)
+    })
+
+  it('spreads the closes evenly over spreadMs instead of all at once', async () => {
+    const shutdown = testShutdown()
+    const { server, io } = echoServer()
+    const closing = closeSocketIo(shutdown, io, { spreadMs: 1000, timeoutMs: 5000 })
+    const port = await listen(server)
+    const clients = await clientsOf(port, 40, WEBSOCKET)
+    const started = performance.now()
+    await shutdown.shutdown()
+    const times = (await Promise.all(clients.map((c) => c.gone))).map((d) => d.at)
+    const span = Math.max(...times) - Math.min(...times)
+    // Ideally 975 ms (40 closes, 25 ms apart) and 4 per 100 ms.
+    expect(span).toBeGreaterThan(700)
+    expect(span).toBeLessThan(2500)
+    expect(Math.min(...times) - started).toBeLessThan(500)
+    expect(Math.max(...buckets(times, 100))).toBeLessThanOrEqual(12)
+    expect(closing.stats).toMatchObject({ closed: 40, terminated: 0, windowMs: 1000 })
+  })
+
+  it('shortens the window to leave handshakeMs before the deadline', async () => {
+    const shutdown = testShutdown()
+    const { server, io } = echoServer()
+    const closing = closeSocketIo(shutdown, io, { spreadMs: 60_000, timeoutMs: 1000, handshakeMs: 300 })
+    const port = await listen(server)
+    const clients = await clientsOf(port, 10, WEBSOCKET)
+    const report = await shutdown.shutdown()
+    await Promise.all(clients.map((c) => c.gone))
+    // 1000 ms less the stopAt margin (50 ms) less 300 ms, less what the start took.
+    expect(closing.stats!.windowMs).toBeGreaterThan(500)
+    expect(closing.stats!.windowMs).toBeLessThanOrEqual(650)
+    expect(taskReport(report, 'socket.io-close').outcome).toBe('ok')
+  })
+
+  it('runs on the coordinator clock: a 10× clock spreads 2 s over about 200 ms', async () => {
+    const shutdown = testShutdown({ clock: fastClock(10) })
+    const { server, io } = echoServer()
+    const closing = closeSocketIo(shutdown, io, { spreadMs: 2000, timeoutMs: 8000 })
+    const port = await listen(server)
+    const clients = await clientsOf(port, 10, WEBSOCKET)
+    const started = performance.now()
+    await shutdown.shutdown()
+    await Promise.all(clients.map((c) => c.gone))
+    expect(performance.now() - started).toBeLessThan(1500)
+    expect(closing.stats).toMatchObject({ closed: 10, windowMs: 2000 })
+  })
+
+  it('connections of every namespace go with their engine.io connection', async () => {
+    const shutdown = testShutdown()
+    const { server, io } = echoServer()
+    io.of('/admin').on('connection', () => {})
+    const closing = closeSocketIo(shutdown, io, { spreadMs: 0 })
+    const port = await listen(server)
+    const root = await client(port, WEBSOCKET)
+    const admin = root.io.socket('/admin')
+    await new Promise((resolve) => admin.once('connect', resolve))
+    const adminGone = new Promise<string>((resolve) => admin.once('disconnect', resolve))
+    await shutdown.shutdown()
+    expect((await root.gone).reason).toBe('transport close')
+    expect(await adminGone).toBe('transport close')
+    expect(closing.stats).toMatchObject({ connectionsAtStart: 1, closed: 1 })
+  })
+})
+
+describe('closeSocketIo: connections that arrive during the shutdown', () => {
+  it('serves new connections during the drain delay, and closes them with the rest at the drain', async () => {
+    const shutdown = testShutdown({ drainDelayMs: 400 })
+    const { server, io } = echoServer()
+    const closing = closeSocketIo(shutdown, io, { spreadMs: 0 })
+    const port = await listen(server)
+    const early = await client(port, WEBSOCKET)
+    const run = shutdown.shutdown()
+    await delay(100)
+    const during = await client(port, POLLING)
+    expect(await during.emitWithAck('echo', 'still served')).toBe('still served')
+    await run
+    expect((await early.gone).reason).toBe('transport close')
+    expect((await during.gone).reason).toBe('transport close')
+    expect(closing.stats).toMatchObject({ connectionsAtStart: 2, acceptedDuringDrain: 0, closed: 2 })
+  })
+
+  it('a new WebSocket client during an adaptive drain delay counts as an arrival', async () => {
+    const shutdown = testShutdown({ drainDelayMs: { minMs: 100, maxMs: 3000, quietMs: 400 } })
+    const { server, io } = echoServer()
+    closeSocketIo(shutdown, io, { spreadMs: 0 })
+    const port = await listen(server)
+    const run = shutdown.shutdown()
+    await delay(150)
+    await client(port, WEBSOCKET)
+    const report = await run
+    expect(report.drainDelay).toMatchObject({ arrivals: 1, endedBy: 'quiet' })
+    expect(report.drainDelay.durationMs).toBeGreaterThanOrEqual(500)
+  })
+})
+
+describe('closeSocketIo with the HTTP drain of the same server', () => {
+  for (const [transport, options] of [
+    ['websocket', WEBSOCKET],
+    ['polling', POLLING],
+  ] as const)
+    it(`over ${transport}: the HTTP drain leaves the connections to it, and is over long before the last close`, async () => {
+      const shutdown = testShutdown()
+      const { server, io } = echoServer()
+      const http = drainHttpServer(shutdown, server, { timeoutMs: 400, checkTimeouts: false })
+      const closing = closeSocketIo(shutdown, io, { spreadMs: 1200, timeoutMs: 4000 })
+      const port = await listen(server)
+      const clients = await clientsOf(port, 8, options)
+      const report = await shutdown.shutdown()
+      for (const seen of await Promise.all(clients.map((c) => c.gone))) expect(seen.reason).toBe('transport close')
+      expect(taskReport(report, 'http-drain').outcome).toBe('ok')
+      expect(taskReport(report, 'socket.io-close').outcome).toBe('ok')
+      expect(http.stats).toMatchObject({ forced: 0, requestsCut: 0, upgradedForced: 0 })
+      expect(http.stats!.handedOver).toBeGreaterThanOrEqual(8)
+      expect(http.stats!.durationMs).toBeLessThan(400)
+      expect(closing.stats).toMatchObject({ closed: 8, terminated: 0 })
+      expect(server.listening).toBe(false)
+    })
+})
