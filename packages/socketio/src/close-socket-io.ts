@@ -43,7 +43,6 @@ interface EngineRequestLike extends ClaimedRequest {
 /** A long-polling response: Node's `ServerResponse` (an upgrade gets engine.io's stand-in, without these). */
 interface PollResponseLike {
   shouldKeepAlive: boolean
-  readonly headersSent: boolean
   once(event: 'close', listener: () => void): unknown
 }
 
@@ -62,9 +61,9 @@ export interface EngineConnectionLike {
 
 /** What `closeSocketIo` uses of engine.io's server (`io.engine`, engine.io 6.4 and later): `use()` and its events. */
 export interface EngineServerLike {
-  use(middleware: (...args: never[]) => void): void
-  on(event: string, listener: Listener): unknown
-  off(event: string, listener: Listener): unknown
+  use(middleware: (req: never, res: never, next: (error?: unknown) => void) => void): void
+  on(event: 'connection', listener: (conn: EngineConnectionLike) => void): unknown
+  off(event: 'connection', listener: (conn: EngineConnectionLike) => void): unknown
 }
 
 /**
@@ -187,13 +186,18 @@ export function closeSocketIo(
   const upgraded = new WeakSet<object>()
   /** Long-polling requests in flight per socket: a socket with none is idle, and may be ended. */
   const busy = new WeakMap<object, number>()
-  /** The sockets each connection's long-polling requests came on. */
+  /** The sockets each connection's requests came on (its polls and posts, its WebSocket). */
   const socketsOf = new Map<string, Set<SocketLike>>()
-  /** The poll each long-polling connection holds open, waiting for data. */
-  const polls = new Map<string, PollResponseLike>()
+  /**
+   * In the drain: HTTP sockets whose connection is gone, ended as soon as they are idle — a keep-alive socket
+   * kept would carry the client's reconnect back to this replica, instead of a new TCP connection routed
+   * elsewhere (the response carrying the close packet cannot say `Connection: close`: whether the close rides on
+   * it is engine.io's business, and a poll answered with data must leave the socket open for the next one).
+   */
+  const ending = new WeakSet<SocketLike>()
   let stats: SocketIoCloseStats | undefined
   // Set when the task starts: connections made from then on are told to go at once.
-  let drain: { told: Set<string>; goAway(conn: EngineConnectionLike): void } | undefined
+  let drain: { goAway(conn: EngineConnectionLike): void } | undefined
 
   const own = (socket: SocketLike) => {
     if (owned.has(socket) || socket.destroyed === true) return
@@ -201,21 +205,33 @@ export function closeSocketIo(
     handOverSocket(socket, owner)
     socket.once('close', () => owned.delete(socket))
   }
+  const endWhenIdle = (socket: SocketLike) => {
+    if (upgraded.has(socket) || ending.has(socket)) return
+    ending.add(socket)
+    if ((busy.get(socket) ?? 0) === 0) socket.end()
+  }
+  const socketOf = (sid: string, socket: SocketLike) => {
+    const sockets = socketsOf.get(sid) ?? new Set()
+    socketsOf.set(sid, sockets)
+    sockets.add(socket)
+  }
 
   const track = (conn: EngineConnectionLike) => {
     if (conns.has(conn.id) || conn.readyState === 'closed') return
     conns.set(conn.id, conn)
-    conn.once('close', () => {
-      conns.delete(conn.id)
-      socketsOf.delete(conn.id)
-      polls.delete(conn.id)
-    })
     const socket = conn.request?.socket as SocketLike | null | undefined
     // A connection opened on WebSocket (its request was the upgrade): its socket is the connection.
     if (socket && conn.transport.name === 'websocket') {
       upgraded.add(socket)
       own(socket)
+      socketOf(conn.id, socket)
     }
+    conn.once('close', () => {
+      conns.delete(conn.id)
+      // In the drain the task still reads them (whether the WebSocket under it has closed too), then drops them.
+      if (drain === undefined) socketsOf.delete(conn.id)
+      else for (const s of socketsOf.get(conn.id) ?? []) endWhenIdle(s)
+    })
   }
 
   // Every engine.io request (handshake, poll, post, upgrade) passes here before engine.io handles it.
@@ -225,24 +241,17 @@ export function closeSocketIo(
       if (req.headers.upgrade !== undefined) upgraded.add(socket)
       own(socket)
       const sid = req._query?.sid
+      if (sid !== undefined) socketOf(sid, socket)
       if (isPollResponse(res)) {
         busy.set(socket, (busy.get(socket) ?? 0) + 1)
-        res.once('close', () => busy.set(socket, (busy.get(socket) ?? 1) - 1))
-        if (sid !== undefined) {
-          const sockets = socketsOf.get(sid) ?? new Set()
-          socketsOf.set(sid, sockets)
-          sockets.add(socket)
-        }
-        // In the drain, a poll of a connection told to go (or a new handshake) closes its TCP connection after
-        // it: the reconnect must open a new one, which the endpoints route elsewhere.
-        if (drain !== undefined && (sid === undefined || drain.told.has(sid) || !conns.has(sid)))
-          res.shouldKeepAlive = false
-        else if (sid !== undefined && req.method === 'GET') {
-          polls.set(sid, res)
-          res.once('close', () => {
-            if (polls.get(sid) === res) polls.delete(sid)
-          })
-        }
+        res.once('close', () => {
+          const left = (busy.get(socket) ?? 1) - 1
+          busy.set(socket, left)
+          if (left === 0 && ending.has(socket)) socket.end()
+        })
+        // In the drain, a new handshake (its connection is told to go at once) or a request for a connection
+        // that is gone closes its TCP connection after its response: the reconnect goes elsewhere.
+        if (drain !== undefined && (sid === undefined || !conns.has(sid))) res.shouldKeepAlive = false
       }
     }
     next()
@@ -277,44 +286,30 @@ export function closeSocketIo(
         durationMs: 0,
       }
       stats = s
-      // Every connection the task answers for, and how many of them are still open.
+      // Every connection the task answers for. One is done once engine.io has closed it and the WebSocket under
+      // it (if any) has completed its close handshake.
       const watched = new Set<EngineConnectionLike>()
-      let open = 0
-      let settled = false
-      const watch = (conn: EngineConnectionLike) => {
-        if (watched.has(conn) || conn.readyState === 'closed') return
-        watched.add(conn)
-        open++
-        conn.once('close', () => {
-          open--
-          if (!settled) s.closed++
-        })
-      }
+      const done = (conn: EngineConnectionLike) =>
+        conn.readyState === 'closed' &&
+        [...(socketsOf.get(conn.id) ?? [])].every((socket) => !upgraded.has(socket) || socket.destroyed === true)
       const acksOf = (conn: EngineConnectionLike) => {
         let n = 0
         for (const nsp of io._nsps?.values() ?? [])
           for (const socket of nsp.sockets.values()) if (socket.conn === conn) n += pendingAcks(socket)
         return n
       }
-      const told = new Set<string>()
+      const told = new WeakSet<EngineConnectionLike>()
       const goAway = (conn: EngineConnectionLike) => {
-        watch(conn)
-        if (conn.readyState !== 'open' || told.has(conn.id)) return
-        told.add(conn.id)
+        watched.add(conn)
+        if (conn.readyState !== 'open' || told.has(conn)) return
+        told.add(conn)
         s.acksPending += acksOf(conn)
-        // The poll held open carries the close packet: its TCP connection closes after it.
-        const held = polls.get(conn.id)
-        if (held && !held.headersSent) held.shouldKeepAlive = false
-        // Sockets its earlier polls and posts came on, idle now: ended (the client would reuse them).
-        for (const socket of socketsOf.get(conn.id) ?? [])
-          if (!upgraded.has(socket) && (busy.get(socket) ?? 0) === 0) socket.end()
         // engine.io sends what it has buffered, then closes the transport: a WebSocket close frame, or the
-        // close packet on the poll. The client sees "transport close" and reconnects.
+        // close packet on the next poll. The client sees "transport close" and reconnects.
         conn.close()
         s.closeSent++
       }
       drain = {
-        told,
         goAway(conn) {
           s.acceptedDuringDrain++
           goAway(conn)
@@ -326,34 +321,32 @@ export function closeSocketIo(
       const present = [...conns.values()].filter((conn) => conn.readyState === 'open')
       s.connectionsAtStart = present.length
       s.pollingAtStart = present.filter((conn) => conn.transport.name === 'polling').length
-      for (const conn of present) watch(conn)
+      for (const conn of present) watched.add(conn)
       const stopAt = context.stopAt()
       s.windowMs = Math.round(Math.max(0, Math.min(spreadMs, stopAt - clock.now() - handshakeMs)))
       const spreading = await spread(present, { windowMs: s.windowMs, clock, signal }, goAway)
 
+      // Until every connection is done and every HTTP socket of theirs ended (the deadline, the signal).
       const everyMs = 10
-      if (spreading.left.length === 0) await poll(() => open === 0, { everyMs, until: stopAt, clock, signal })
-      // The HTTP sockets left (long-polling ones between requests, of connections gone): ended once idle.
-      const ended = new WeakSet<SocketLike>()
-      const endIdle = () => {
-        for (const socket of owned)
-          if (!ended.has(socket) && !upgraded.has(socket) && (busy.get(socket) ?? 0) === 0) {
-            ended.add(socket)
-            socket.end()
-          }
+      const allDone = () => {
+        for (const conn of watched) if (!done(conn)) return false
+        for (const socket of owned) if (!upgraded.has(socket)) endWhenIdle(socket)
         return owned.size === 0
       }
-      if (open === 0) await poll(endIdle, { everyMs, until: stopAt, clock, signal })
-      settled = true
+      if (spreading.left.length === 0) await poll(allDone, { everyMs, until: stopAt, clock, signal })
       // What is left — close not completed, or never started because the budget ran out — is cut.
       for (const conn of new Set([...watched, ...conns.values()])) {
-        if (conn.readyState === 'closed') continue
+        if (done(conn)) {
+          s.closed++
+          continue
+        }
         s.terminated++
         s.unsentPackets += unsentPackets(conn)
         for (const socket of socketsOf.get(conn.id) ?? []) socket.destroy()
-        conn.close(true)
+        if (conn.readyState !== 'closed') conn.close(true)
       }
       for (const socket of owned) socket.destroy()
+      socketsOf.clear()
 
       // What io.close() does besides: the namespaces' adapters (a Redis adapter's subscriptions), engine.io's
       // state. Without the HTTP server: its drain has it, and would be cut short.

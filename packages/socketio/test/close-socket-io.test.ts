@@ -7,7 +7,18 @@ import { closeSocketIo } from '@lameduck/socket.io'
 import { describe, expect, it } from 'vitest'
 import { fastClock } from '../../../test/support/clock.js'
 import { delay, taskReport, testShutdown } from '../../../test/support/shutdown.js'
-import { buckets, client, clientsOf, echoServer, listen, POLLING, until, WEBSOCKET } from './helpers.js'
+import {
+  buckets,
+  client,
+  clientsOf,
+  deafPollingClient,
+  deafWebSocketClient,
+  echoServer,
+  listen,
+  POLLING,
+  until,
+  WEBSOCKET,
+} from './helpers.js'
 
 describe('socket.io itself: which close makes a client reconnect', () => {
   for (const [transport, options] of [
@@ -116,7 +127,7 @@ describe('closeSocketIo: every connection is told to reconnect elsewhere', () =>
     const port = await listen(server)
     const root = await client(port, WEBSOCKET)
     const admin = root.io.socket('/admin')
-    await new Promise((resolve) => admin.once('connect', resolve))
+    await new Promise<void>((resolve) => admin.once('connect', () => resolve()))
     const adminGone = new Promise<string>((resolve) => admin.once('disconnect', resolve))
     await shutdown.shutdown()
     expect((await root.gone).reason).toBe('transport close')
@@ -178,4 +189,115 @@ describe('closeSocketIo with the HTTP drain of the same server', () => {
       expect(closing.stats).toMatchObject({ closed: 8, terminated: 0 })
       expect(server.listening).toBe(false)
     })
+})
+
+describe('closeSocketIo: the deadline', () => {
+  it('cuts a long-polling client that never polls for its close, counts what was queued, and fails the task', async () => {
+    const shutdown = testShutdown()
+    const { server, io } = echoServer()
+    const closing = closeSocketIo(shutdown, io, { spreadMs: 0, timeoutMs: 800 })
+    const port = await listen(server)
+    const polite = await client(port, WEBSOCKET)
+    await deafPollingClient(port)
+    await until(() => io.sockets.sockets.size === 2)
+    io.emit('news', 'queued for the deaf one')
+    const started = performance.now()
+    const report = await shutdown.shutdown()
+    const took = performance.now() - started
+    expect((await polite.gone).reason).toBe('transport close')
+    expect(took).toBeGreaterThan(600)
+    expect(took).toBeLessThan(3000)
+    expect(taskReport(report, 'socket.io-close')).toMatchObject({
+      outcome: 'error',
+      code: 'LAMEDUCK_ERR_SOCKETIO_TERMINATED',
+    })
+    expect(closing.stats).toMatchObject({ connectionsAtStart: 2, pollingAtStart: 1, closed: 1, terminated: 1 })
+    // Its CONNECT acknowledgement and the news, never polled for.
+    expect(closing.stats!.unsentPackets).toBeGreaterThanOrEqual(2)
+    expect(closing.connections()).toBe(0)
+    expect(report.exitCode).not.toBe(0)
+  })
+
+  it('cuts a WebSocket client that never answers the close, and critical: false keeps the exit code at 0', async () => {
+    const shutdown = testShutdown()
+    const { server, io } = echoServer()
+    const closing = closeSocketIo(shutdown, io, { spreadMs: 0, timeoutMs: 500, critical: false })
+    const port = await listen(server)
+    const deaf = await deafWebSocketClient(port)
+    await until(() => closing.connections() === 1)
+    const report = await shutdown.shutdown()
+    expect(taskReport(report, 'socket.io-close').outcome).toBe('error')
+    expect(closing.stats).toMatchObject({ connectionsAtStart: 1, closeSent: 1, terminated: 1 })
+    // Cut: the client, reading again, finds its connection gone.
+    const gone = new Promise((resolve) => deaf.once('close', resolve))
+    deaf.resume()
+    await gone
+    expect(report.exitCode).toBe(0)
+  })
+})
+
+describe('closeSocketIo: what happens to messages', () => {
+  for (const [transport, options] of [
+    ['websocket', WEBSOCKET],
+    ['polling', POLLING],
+  ] as const)
+    it(`over ${transport}: everything emitted before the close arrives before it, in order`, async () => {
+      const shutdown = testShutdown()
+      const { server, io } = echoServer()
+      closeSocketIo(shutdown, io, { spreadMs: 0 })
+      const port = await listen(server)
+      const c = await client(port, options)
+      const seen: string[] = []
+      c.on('news', (n: string) => seen.push(n))
+      c.on('disconnect', (reason) => seen.push(reason))
+      for (let i = 0; i < 50; i++) io.emit('news', `news-${i}`)
+      await shutdown.shutdown()
+      await c.gone
+      expect(seen).toEqual([...Array.from({ length: 50 }, (_, i) => `news-${i}`), 'transport close'])
+    })
+
+  it('a server emit awaiting its acknowledgement at the close: the timeout callback says it was not acknowledged', async () => {
+    const shutdown = testShutdown()
+    const { server, io } = echoServer()
+    const closing = closeSocketIo(shutdown, io, { spreadMs: 0 })
+    const port = await listen(server)
+    const c = await client(port, WEBSOCKET)
+    // The client acknowledges `ask` 300 ms late: after its connection is closed.
+    c.on('ask', (n: number, ack: (n: number) => void) => setTimeout(() => ack(n), n === 1 ? 0 : 300))
+    const socket = io.sockets.sockets.get(c.id!)!
+    expect(await socket.timeout(1000).emitWithAck('ask', 1)).toBe(1)
+    const late = socket.timeout(800).emitWithAck('ask', 2)
+    const lateWithout = { called: false }
+    socket.emit('ask', 3, () => {
+      lateWithout.called = true
+    })
+    await delay(20)
+    await shutdown.shutdown()
+    await expect(late).rejects.toThrow('operation has timed out')
+    expect(lateWithout.called).toBe(false)
+    expect(closing.stats).toMatchObject({ acksPending: 2, closed: 1 })
+  })
+
+  it('a client emit the server had not acknowledged at the close: the client is told at once that it was not', async () => {
+    const shutdown = testShutdown()
+    const { server, io, received } = echoServer()
+    io.on('connection', (socket) =>
+      socket.on('slow', (text: string, ack: (text: string) => void) => setTimeout(() => ack(text), 300)),
+    )
+    closeSocketIo(shutdown, io, { spreadMs: 0 })
+    const port = await listen(server)
+    const c = await client(port, WEBSOCKET)
+    let processed = 0
+    io.on('connection', () => {})
+    io.sockets.sockets.get(c.id!)!.on('slow', () => processed++)
+    const pending = c.timeout(5000).emitWithAck('slow', 'in flight')
+    await until(() => processed === 1)
+    const started = performance.now()
+    await shutdown.shutdown()
+    // Processed by the server, never acknowledged: the client's callback fails when the connection goes (not
+    // at its 5 s timeout); a client that resends it (socket.io-client's `retries`) has it processed twice.
+    await expect(pending).rejects.toThrow('socket has been disconnected')
+    expect(performance.now() - started).toBeLessThan(1000)
+    expect(received).toEqual([])
+  })
 })

@@ -3,7 +3,7 @@
 // a browser keeps its connections: socket.io-client's Node default opens a new TCP connection per request).
 import { once } from 'node:events'
 import { Agent, createServer, type Server as HttpServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { type AddressInfo, connect as netConnect, type Socket } from 'node:net'
 import { Server, type ServerOptions } from 'socket.io'
 import { type Socket as ClientSocket, io as connect, type ManagerOptions, type SocketOptions } from 'socket.io-client'
 import { afterEach } from 'vitest'
@@ -12,10 +12,12 @@ const servers: HttpServer[] = []
 const ios: Server[] = []
 const clients: ClientSocket[] = []
 const agents: Agent[] = []
+const rawSockets: Socket[] = []
 
 afterEach(async () => {
   for (const client of clients.splice(0)) client.disconnect()
   for (const agent of agents.splice(0)) agent.destroy()
+  for (const socket of rawSockets.splice(0)) socket.destroy()
   for (const io of ios.splice(0)) io.engine?.close()
   for (const server of servers.splice(0)) {
     server.closeAllConnections()
@@ -133,5 +135,36 @@ export function buckets(times: number[], bucketMs: number): number[] {
   return Array.from(counts, (n) => n ?? 0)
 }
 
-export const POLLING = { transports: ['polling'] } as const
-export const WEBSOCKET = { transports: ['websocket'] } as const
+export const POLLING: ClientOptions = { transports: ['polling'] }
+export const WEBSOCKET: ClientOptions = { transports: ['websocket'] }
+
+/**
+ * A long-polling client written by hand: the engine.io handshake and the socket.io CONNECT, then nothing — it
+ * never polls again, so what the server sends it (its close included) stays queued on the server.
+ */
+export async function deafPollingClient(port: number): Promise<{ sid: string }> {
+  const base = `http://127.0.0.1:${port}/socket.io/?EIO=4&transport=polling`
+  const open = await (await fetch(base)).text()
+  const sid = (JSON.parse(open.slice(1)) as { sid: string }).sid
+  const posted = await fetch(`${base}&sid=${sid}`, { method: 'POST', body: '40' })
+  await posted.text()
+  return { sid }
+}
+
+/**
+ * A WebSocket client written by hand on a raw socket: the upgrade, then it reads nothing and answers nothing
+ * (no close frame back), so its close never completes.
+ */
+export async function deafWebSocketClient(port: number): Promise<Socket> {
+  const socket = netConnect(port, '127.0.0.1')
+  rawSockets.push(socket)
+  socket.on('error', () => {})
+  await once(socket, 'connect')
+  socket.write(
+    'GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n' +
+      'Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+  )
+  await once(socket, 'data')
+  socket.pause()
+  return socket
+}
