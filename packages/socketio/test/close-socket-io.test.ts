@@ -301,3 +301,21 @@ describe('closeSocketIo: what happens to messages', () => {
     expect(received).toEqual([])
   })
 })
+
+describe('closeSocketIo: remove()', () => {
+  it('gives the sockets back to the HTTP drain, which cuts them at its deadline as before', async () => {
+    const shutdown = testShutdown()
+    const { server, io } = echoServer()
+    const http = drainHttpServer(shutdown, server, { timeoutMs: 300, checkTimeouts: false })
+    const closing = closeSocketIo(shutdown, io)
+    const port = await listen(server)
+    const clients = await clientsOf(port, 3, WEBSOCKET)
+    closing.remove()
+    closing.remove()
+    const report = await shutdown.shutdown()
+    await Promise.all(clients.map((c) => c.gone))
+    expect(report.phases.flatMap((p) => p.tasks.map((t) => t.name))).toEqual(['http-drain'])
+    expect(http.stats).toMatchObject({ handedOver: 0, upgradedForced: 3 })
+    expect(closing.stats).toBeUndefined()
+  })
+})
