@@ -98,7 +98,8 @@ function drainDelayFloor(shutdown: Shutdown): number {
 // server when the last drain using it is removed.
 const trackers = shared('http:trackers:v1', () => new WeakMap<object, { tracker: ConnectionTracker; users: number }>())
 
-function useTracker(server: AnyServer): { tracker: ConnectionTracker; release(): void } {
+/** @internal The tracker of `server`, shared with every other user of it (`closeEventStreams` too). */
+export function useTracker(server: AnyServer): { tracker: ConnectionTracker; release(): void } {
   let entry = trackers.get(server)
   if (entry === undefined) {
     entry = { tracker: new ConnectionTracker(server), users: 0 }
