@@ -9,7 +9,19 @@ import { describe, expect, it } from 'vitest'
 // through "exports"), and their code run by node (require.cjs). Against the built packages: `pnpm build` first.
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url))
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
-const packages = ['core', 'http', 'express', 'fastify', 'cache', 'redis', 'pg', 'prometheus', 'testkit', 'ws']
+const packages = [
+  'core',
+  'http',
+  'express',
+  'fastify',
+  'cache',
+  'redis',
+  'pg',
+  'prometheus',
+  'testkit',
+  'ws',
+  'socketio',
+]
 
 function node(args: string[]): Promise<{ code: number | null; output: string }> {
   const child = spawn(process.execPath, args, { cwd: here('.'), stdio: ['ignore', 'pipe', 'pipe'] })

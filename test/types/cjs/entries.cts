@@ -12,6 +12,7 @@ import pg = require('@lameduck/pg')
 import prometheus = require('@lameduck/prometheus')
 import testkit = require('@lameduck/testkit')
 import ws = require('@lameduck/ws')
+import socketio = require('@lameduck/socket.io')
 
 const shutdown: core.Shutdown = core.createShutdown({ exit: false, logger: false, signals: [] })
 const state: core.ShutdownState = shutdown.state
@@ -54,8 +55,11 @@ const entries: ((...args: never[]) => unknown)[] = [
   pg.closePool,
   prometheus.instrument,
   ws.closeWebSockets,
+  socketio.closeSocketIo,
+  http.closeEventStreams,
 ]
 const wsCode: ws.WsErrorCode = ws.WS_ERROR_CODES[0]
+const socketIoCode: socketio.SocketIoErrorCode = socketio.SOCKETIO_ERROR_CODES[0]
 
 export = {
   state,
@@ -70,4 +74,5 @@ export = {
   concurrency,
   entries,
   wsCode,
+  socketIoCode,
 }
