@@ -108,6 +108,8 @@ export interface SocketIoClose extends Registration {
 export const CLOSE_OPTIONS = [...TASK_OPTION_KEYS, 'spreadMs', 'handshakeMs'] as const
 
 const WHERE = 'closeSocketIo'
+/** How often the task looks at what is left to close (as often as the HTTP drain sweeps). */
+const HTTP_SWEEP_MS = 25
 
 function isPollResponse(res: unknown): res is PollResponseLike {
   return typeof (res as { shouldKeepAlive?: unknown } | null)?.shouldKeepAlive === 'boolean'
@@ -129,8 +131,8 @@ function stopAccepting(server: object | undefined): void {
  * - In the drain: the HTTP server stops accepting; existing connections are closed one after the other across
  *   the window (`spreadMs`, shortened so that `handshakeMs` remain before the deadline), each after what was
  *   already emitted on it (engine.io flushes its buffer first); a connection made while the task runs is
- *   closed at once. Long-polling responses from a closed connection carry `Connection: close`, so that the
- *   reconnect opens a new TCP connection, routed to another replica.
+ *   closed at once. A long-polling client's TCP connections are ended once idle after its close, so that the
+ *   reconnect opens a new one, routed to another replica.
  * - The closes are waited for until shortly before the deadline (the task context's `stopAt()`); what is
  *   still open then is cut, counted (`stats.terminated`, `unsentPackets`), and the task fails with
  *   `SocketIoTerminatedError`. Then `io.close()` runs — the namespaces' adapters closed — without closing the
@@ -196,6 +198,8 @@ export function closeSocketIo(
    */
   const ending = new WeakSet<SocketLike>()
   let stats: SocketIoCloseStats | undefined
+  /** The task has run: its sockets are closed, and new connections are refused. */
+  let finished = false
   // Set when the task starts: connections made from then on are told to go at once.
   let drain: { goAway(conn: EngineConnectionLike): void } | undefined
 
@@ -236,6 +240,13 @@ export function closeSocketIo(
 
   // Every engine.io request (handshake, poll, post, upgrade) passes here before engine.io handles it.
   const middleware = (req: EngineRequestLike, res: unknown, next: (error?: unknown) => void) => {
+    // Once the task is over nobody would close a new connection here: a handshake is refused (400; the
+    // client retries, on a new TCP connection, elsewhere).
+    if (finished && req._query?.sid === undefined) {
+      if (isPollResponse(res)) res.shouldKeepAlive = false
+      next(new Error(`${name}: this server is shutting down`))
+      return
+    }
     if (owner.active && req.socket) {
       const socket = req.socket as SocketLike
       if (req.headers.upgrade !== undefined) upgraded.add(socket)
@@ -292,10 +303,18 @@ export function closeSocketIo(
       const done = (conn: EngineConnectionLike) =>
         conn.readyState === 'closed' &&
         [...(socketsOf.get(conn.id) ?? [])].every((socket) => !upgraded.has(socket) || socket.destroyed === true)
+      // The socket.io sockets (one per namespace) of each connection, read once: to count the emits awaiting
+      // their acknowledgement when it is closed.
+      const socketsByConn = new Map<object, object[]>()
+      for (const nsp of io._nsps?.values() ?? [])
+        for (const socket of nsp.sockets.values()) {
+          const list = socketsByConn.get(socket.conn) ?? []
+          socketsByConn.set(socket.conn, list)
+          list.push(socket)
+        }
       const acksOf = (conn: EngineConnectionLike) => {
         let n = 0
-        for (const nsp of io._nsps?.values() ?? [])
-          for (const socket of nsp.sockets.values()) if (socket.conn === conn) n += pendingAcks(socket)
+        for (const socket of socketsByConn.get(conn) ?? []) n += pendingAcks(socket)
         return n
       }
       const told = new WeakSet<EngineConnectionLike>()
@@ -327,15 +346,23 @@ export function closeSocketIo(
       const spreading = await spread(present, { windowMs: s.windowMs, clock, signal }, goAway)
 
       // Until every connection is done and every HTTP socket of theirs ended (the deadline, the signal).
-      const everyMs = 10
+      const everyMs = HTTP_SWEEP_MS
+      // Only those not yet done are looked at again.
+      const remaining = new Set<EngineConnectionLike>()
       const allDone = () => {
-        for (const conn of watched) if (!done(conn)) return false
+        for (const conn of watched) remaining.add(conn)
+        watched.clear()
+        for (const conn of remaining) {
+          if (!done(conn)) return false
+          remaining.delete(conn)
+          s.closed++
+        }
         for (const socket of owned) if (!upgraded.has(socket)) endWhenIdle(socket)
         return owned.size === 0
       }
       if (spreading.left.length === 0) await poll(allDone, { everyMs, until: stopAt, clock, signal })
       // What is left — close not completed, or never started because the budget ran out — is cut.
-      for (const conn of new Set([...watched, ...conns.values()])) {
+      for (const conn of new Set([...remaining, ...watched, ...conns.values()])) {
         if (done(conn)) {
           s.closed++
           continue
@@ -347,6 +374,10 @@ export function closeSocketIo(
       }
       for (const socket of owned) socket.destroy()
       socketsOf.clear()
+      finished = true
+      // Nothing of engine.io's is left to hand over: what comes now (a poll for a session that is gone, on a
+      // kept-alive connection) is the HTTP drain's again.
+      owner.active = false
 
       // What io.close() does besides: the namespaces' adapters (a Redis adapter's subscriptions), engine.io's
       // state. Without the HTTP server: its drain has it, and would be cut short.

@@ -2,6 +2,7 @@
 // long-polling: the disconnect reason the clients see (and that they reconnect on it, where
 // `socket.disconnect(true)` would not), that the closes are spread (measured on the clients, with generous
 // bounds: a busy 2-core machine), the deadline, the HTTP drain of the same server, acknowledgements.
+import { Agent, request } from 'node:http'
 import { drainHttpServer } from '@lameduck/http'
 import { closeSocketIo } from '@lameduck/socket.io'
 import { describe, expect, it } from 'vitest'
@@ -164,6 +165,31 @@ describe('closeSocketIo: connections that arrive during the shutdown', () => {
     const report = await run
     expect(report.drainDelay).toMatchObject({ arrivals: 1, endedBy: 'quiet' })
     expect(report.drainDelay.durationMs).toBeGreaterThanOrEqual(500)
+  })
+})
+
+describe('closeSocketIo: after the task', () => {
+  it('a handshake on a connection kept alive from before is refused (400, Connection: close): nobody would close it', async () => {
+    const shutdown = testShutdown()
+    const { server, io } = echoServer()
+    closeSocketIo(shutdown, io, { spreadMs: 0 })
+    const port = await listen(server)
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+    const ask = (path: string) =>
+      new Promise<{ status: number; connection: string | undefined }>((resolve, reject) =>
+        request({ host: '127.0.0.1', port, path, agent }, (res) => {
+          res.resume()
+          res.once('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection }))
+        })
+          .once('error', reject)
+          .end(),
+      )
+    expect((await ask('/')).status).toBe(200)
+    await shutdown.shutdown()
+    expect(server.listening).toBe(false)
+    expect(await ask('/socket.io/?EIO=4&transport=polling')).toEqual({ status: 400, connection: 'close' })
+    expect(io.engine.clientsCount).toBe(0)
+    agent.destroy()
   })
 })
 
