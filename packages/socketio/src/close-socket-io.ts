@@ -22,7 +22,7 @@ import {
 } from '@lameduck/core/adapter'
 import { SOCKETIO_DEFAULTS } from './defaults.js'
 import { type SocketIoCloseStats, SocketIoTerminatedError } from './errors.js'
-import { engineClients, pendingAcks, unsentPackets } from './internals.js'
+import { engineClients, pendingAcks, respondingOn, unsentPackets } from './internals.js'
 
 type Listener = (...args: never[]) => void
 
@@ -197,6 +197,7 @@ export function closeSocketIo(
    * it is engine.io's business, and a poll answered with data must leave the socket open for the next one).
    */
   const ending = new WeakSet<SocketLike>()
+  const ended = new WeakSet<SocketLike>()
   let stats: SocketIoCloseStats | undefined
   /** The task has run: its sockets are closed, and new connections are refused. */
   let finished = false
@@ -209,10 +210,17 @@ export function closeSocketIo(
     handOverSocket(socket, owner)
     socket.once('close', () => owned.delete(socket))
   }
+  /** Ends `socket` if it is marked and idle: no poll of engine.io's, nor a response of the application's, on it. */
+  const tryEnd = (socket: SocketLike) => {
+    if (!ending.has(socket) || ended.has(socket) || (busy.get(socket) ?? 0) > 0) return
+    if (respondingOn(socket) === true) return
+    ended.add(socket)
+    socket.end()
+  }
   const endWhenIdle = (socket: SocketLike) => {
-    if (upgraded.has(socket) || ending.has(socket)) return
+    if (upgraded.has(socket)) return
     ending.add(socket)
-    if ((busy.get(socket) ?? 0) === 0) socket.end()
+    tryEnd(socket)
   }
   const socketOf = (sid: string, socket: SocketLike) => {
     const sockets = socketsOf.get(sid) ?? new Set()
@@ -258,7 +266,8 @@ export function closeSocketIo(
         res.once('close', () => {
           const left = (busy.get(socket) ?? 1) - 1
           busy.set(socket, left)
-          if (left === 0 && ending.has(socket)) socket.end()
+          // After Node has detached the response (its 'close' comes first): looked at on the next tick.
+          if (left === 0 && ending.has(socket)) setImmediate(() => tryEnd(socket))
         })
         // In the drain, a new handshake (its connection is told to go at once) or a request for a connection
         // that is gone closes its TCP connection after its response: the reconnect goes elsewhere.
@@ -357,7 +366,7 @@ export function closeSocketIo(
           remaining.delete(conn)
           s.closed++
         }
-        for (const socket of owned) if (!upgraded.has(socket)) endWhenIdle(socket)
+        for (const socket of owned) endWhenIdle(socket)
         return owned.size === 0
       }
       if (spreading.left.length === 0) await poll(allDone, { everyMs, until: stopAt, clock, signal })

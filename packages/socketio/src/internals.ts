@@ -25,3 +25,15 @@ export function unsentPackets(conn: object): number {
   const buffer = (conn as { writeBuffer?: unknown }).writeBuffer
   return Array.isArray(buffer) ? buffer.length : 0
 }
+
+/**
+ * Whether Node is writing a response on an HTTP/1 socket (its private `_httpMessage`, which @lameduck/http
+ * reads too): a socket shared by engine.io's polls and the application's own requests (a browser's) is idle
+ * only when neither has one in flight. `undefined` where it cannot be read: the caller counts engine.io's
+ * own requests only.
+ */
+export function respondingOn(socket: object): boolean | undefined {
+  if (!('_httpMessage' in socket)) return undefined
+  const message = (socket as { _httpMessage?: unknown })._httpMessage
+  return message !== null && message !== undefined
+}

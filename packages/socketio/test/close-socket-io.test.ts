@@ -6,6 +6,7 @@ import { Agent, request } from 'node:http'
 import { drainHttpServer } from '@lameduck/http'
 import { closeSocketIo } from '@lameduck/socket.io'
 import { describe, expect, it } from 'vitest'
+import { hiding } from '../../../test/support/adapter-contract.js'
 import { fastClock } from '../../../test/support/clock.js'
 import { delay, taskReport, testShutdown } from '../../../test/support/shutdown.js'
 import {
@@ -343,5 +344,25 @@ describe('closeSocketIo: remove()', () => {
     expect(report.phases.flatMap((p) => p.tasks.map((t) => t.name))).toEqual(['http-drain'])
     expect(http.stats).toMatchObject({ handedOver: 0, upgradedForced: 3 })
     expect(closing.stats).toBeUndefined()
+  })
+})
+
+describe('closeSocketIo: the private fields it reads (internals.ts), and without them', () => {
+  it('finds connections made before it was called in engine.io clients; without that field, only later ones', async () => {
+    for (const hidden of [false, true]) {
+      const shutdown = testShutdown()
+      const { server, io } = echoServer()
+      const port = await listen(server)
+      const early = await client(port, WEBSOCKET)
+      const engine = hidden ? hiding(io.engine, 'clients') : io.engine
+      const view = new Proxy(io, { get: (target, key) => (key === 'engine' ? engine : Reflect.get(target, key)) })
+      const closing = closeSocketIo(shutdown, view, { spreadMs: 0 })
+      const late = await client(port, WEBSOCKET)
+      await shutdown.shutdown()
+      expect((await late.gone).reason).toBe('transport close')
+      expect(closing.stats!.connectionsAtStart, `hidden: ${hidden}`).toBe(hidden ? 1 : 2)
+      // Not found, the early one is not spread, nor waited for: io.close() at the end closes it at once.
+      expect((await early.gone).reason).toBe('transport close')
+    }
   })
 })
