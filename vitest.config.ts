@@ -33,6 +33,8 @@ export default defineConfig({
         find: new RegExp(`^${name.replace(/[.]/g, '\\.')}$`),
         replacement: src(dir),
       })),
+      // The package is named after the framework, its directory without the dot.
+      { find: /^@lameduck\/socket\.io$/, replacement: src('socketio') },
     ],
   },
   test: {

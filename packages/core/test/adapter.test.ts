@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module'
 import type { Clock } from '@lameduck/core'
 import {
+  claimRequests,
   count,
   DuplicateRegistrationError,
   duration,
@@ -8,6 +9,7 @@ import {
   linkSignals,
   poll,
   registerTask,
+  requestClaim,
   requireClient,
   requireShutdown,
   settleBy,
@@ -365,6 +367,29 @@ describe('handOverSocket: an upgraded socket another adapter closes', () => {
     expect(socketOwner(socket)).toBe(owner)
     owner.active = false
     expect(socketOwner(socket)).toBeUndefined()
+  })
+})
+
+describe('claimRequests: requests another adapter answers for, claimed before the HTTP drain decides', () => {
+  it('the first active claim that matches owns the request, and its socket is handed over to it', () => {
+    const server = {}
+    const polls = { name: 'socket.io-close', active: true }
+    const streams = { name: 'event-streams', active: true }
+    const offPolls = claimRequests(server, polls, (req) => req.url?.startsWith('/socket.io/') === true)
+    claimRequests(server, streams, (req) => req.headers.accept === 'text/event-stream')
+    const socket = {}
+    expect(requestClaim(server, { url: '/socket.io/?EIO=4', headers: {}, socket })).toBe(polls)
+    expect(socketOwner(socket)).toBe(polls)
+    expect(requestClaim(server, { url: '/events', headers: { accept: 'text/event-stream' } })).toBe(streams)
+    expect(requestClaim(server, { url: '/other', headers: {} })).toBeUndefined()
+    expect(requestClaim({}, { url: '/socket.io/', headers: {} })).toBeUndefined()
+    // An inactive owner claims nothing; a withdrawn claim neither (withdrawing twice is harmless).
+    polls.active = false
+    expect(requestClaim(server, { url: '/socket.io/', headers: {}, socket: {} })).toBeUndefined()
+    polls.active = true
+    offPolls()
+    offPolls()
+    expect(requestClaim(server, { url: '/socket.io/', headers: {} })).toBeUndefined()
   })
 })
 

@@ -16,6 +16,26 @@ export const HTTP_DEFAULTS = {
     checkTimeouts: true,
     // idleMs: the coordinator's `drainDelayMs` (a setting of the coordinator, not a number of this package).
   },
+  /** `closeEventStreams`' task: the Server-Sent Events streams of a server, ended with a reconnect hint. */
+  eventStreams: {
+    /** The first such task of a coordinator; further servers get `sse-close-2`, `sse-close-3`, … */
+    name: 'sse-close',
+    /** With the HTTP drain of the same server, whose in-flight responses the streams are. */
+    phase: 'drain',
+    /** The spread window, the last flushes and a margin: what is still open at its end is destroyed. */
+    timeoutMs: 10_000,
+    /** Streams destroyed at the deadline (their last events maybe lost) make the exit code non-zero. */
+    critical: true,
+    /** The ends are spread evenly over this window (shortened to fit the budget): the reconnects are too. */
+    spreadMs: 5_000,
+    /** Kept at the end of the budget for the last streams to be flushed and their connections closed. */
+    handshakeMs: 1_000,
+    /**
+     * The `retry:` each stream is ended with: its EventSource reconnects this long after the end (and keeps
+     * it as its reconnection time). Short, since the ends are spread already; the browsers' own is ~3 s.
+     */
+    retryMs: 1_000,
+  },
   /** `listenAdmin`'s task: the admin server answers probes through the whole run and closes last. */
   admin: {
     name: 'admin-server-close',

@@ -29,7 +29,10 @@ import { requireServer } from './validate.js'
 
 /** What the `onDrain` hook receives: what is still open, so the application can say goodbye. */
 export interface DrainContext {
-  /** Responses still in flight (long polls, SSE streams, slow requests). */
+  /**
+   * Responses still in flight (long polls, SSE streams, slow requests). Not those on sockets handed over to
+   * another adapter (`closeEventStreams`, `closeSocketIo` of `@lameduck/socket.io`), which ends them itself.
+   */
   responses: (ServerResponse | Http2ServerResponse)[]
   /**
    * Sockets upgraded to another protocol (WebSocket): close them with a goodbye (e.g. 1001). Not those handed
@@ -96,7 +99,8 @@ function drainDelayFloor(shutdown: Shutdown): number {
 // One tracker per server, shared by every drain of it — another coordinator's, another copy's of this
 // package (ESM and CommonJS side by side): two trackers would mark the same sockets twice. Taken off the
 // server when the last drain using it is removed.
-const useTracker = perResource(
+/** @internal The tracker of `server`, shared with every other user of it (`closeEventStreams` too). */
+export const useTracker = perResource(
   'http:trackers:v1',
   (server: AnyServer) => new ConnectionTracker(server),
   (tracker) => tracker.detach(),
@@ -286,7 +290,11 @@ async function drain(
     options.onDrain,
     [
       {
-        responses: tracker.inFlight(),
+        // Not those on sockets handed over to another adapter (a socket.io poll, an SSE stream): it ends them.
+        responses: tracker.inFlight().filter((res) => {
+          const socket = (res as ServerResponse).socket
+          return !socket || socketOwner(socket) === undefined
+        }),
         upgraded: [...tracker.sockets].filter(
           (socket) => tracker.isUpgraded(socket) && !isProtected(socket) && socketOwner(socket) === undefined,
         ),

@@ -3,13 +3,15 @@ import { HTTP_DEFAULTS } from './defaults.js'
 
 /**
  * The closed catalogue of the error codes `@lameduck/http` throws or records: `LAMEDUCK_ERR_DRAIN_FORCED`
- * ({@link DrainForcedError}), `LAMEDUCK_ERR_NOT_A_SOCKET` ({@link NotASocketError}) and
- * `LAMEDUCK_ERR_SHUTDOWN_TOKEN_REQUIRED` ({@link ShutdownTokenRequiredError}).
+ * ({@link DrainForcedError}), `LAMEDUCK_ERR_NOT_A_SOCKET` ({@link NotASocketError}),
+ * `LAMEDUCK_ERR_SHUTDOWN_TOKEN_REQUIRED` ({@link ShutdownTokenRequiredError}) and `LAMEDUCK_ERR_SSE_TERMINATED`
+ * ({@link EventStreamsTerminatedError}).
  */
 export const HTTP_ERROR_CODES = [
   'LAMEDUCK_ERR_DRAIN_FORCED',
   'LAMEDUCK_ERR_NOT_A_SOCKET',
   'LAMEDUCK_ERR_SHUTDOWN_TOKEN_REQUIRED',
+  'LAMEDUCK_ERR_SSE_TERMINATED',
 ] as const
 
 /** A code of {@link HTTP_ERROR_CODES}. */
@@ -106,4 +108,43 @@ export interface DrainStats {
   handedOver: number
   /** How long the drain took, by the coordinator's clock. */
   durationMs: number
+}
+
+/** What `closeEventStreams` did, once its task has run. */
+export interface EventStreamStats {
+  /** Event streams in flight when the task started (found on the server, or added). */
+  streamsAtStart: number
+  /** Streams that started while the task ran (a request on a kept-alive connection): ended at once. */
+  acceptedDuringDrain: number
+  /** Streams ended by the task: `retry:` written, the response ended, its connection closed after it. */
+  ended: number
+  /** Streams whose connection had closed by the deadline: every event written on them flushed. */
+  closed: number
+  /** Streams still open at the deadline, destroyed: the client saw the stream cut. */
+  terminated: number
+  /** Bytes still queued on the destroyed streams: events written, never delivered. */
+  unsentBytes: number
+  /** Writes of the application on a stream after its end: not sent (the write's callback got the error). */
+  lateWrites: number
+  /** The window the ends were spread over: `spreadMs`, shortened to fit the budget. */
+  windowMs: number
+  /** How long the task took, by the coordinator's clock. */
+  durationMs: number
+}
+
+/**
+ * Event streams whose connection had not closed by the task's deadline were destroyed: their clients saw the
+ * stream cut (an EventSource reconnects then too, after its own delay), and what was still queued on them is
+ * lost. Code `LAMEDUCK_ERR_SSE_TERMINATED`.
+ */
+export class EventStreamsTerminatedError extends LameduckError {
+  declare readonly code: 'LAMEDUCK_ERR_SSE_TERMINATED'
+
+  constructor(readonly stats: EventStreamStats) {
+    super(
+      'LAMEDUCK_ERR_SSE_TERMINATED',
+      `destroyed ${stats.terminated} event stream(s) still open at the deadline (${stats.unsentBytes} byte(s) ` +
+        `queued on them were not delivered); ${stats.closed} ended cleanly`,
+    )
+  }
 }

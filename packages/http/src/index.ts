@@ -12,6 +12,8 @@ export { type DrainContext, type DrainOptions, drainHttpServer, drainHttpServerF
 export {
   DrainForcedError,
   type DrainStats,
+  type EventStreamStats,
+  EventStreamsTerminatedError,
   HTTP_ERROR_CODES,
   HTTP_WARNING_CODES,
   type HttpErrorCode,
@@ -19,6 +21,14 @@ export {
   NotASocketError,
   ShutdownTokenRequiredError,
 } from './errors.js'
+export {
+  type CloseEventStreamsOptions,
+  closeEventStreams,
+  EVENT_STREAMS_OPTIONS,
+  type EventStream,
+  type EventStreamResponse,
+  type EventStreamsClose,
+} from './event-streams.js'
 export {
   createProbes,
   createProbesFor,

@@ -126,3 +126,12 @@ export function keepAfterSent(res: ServerResponse): boolean {
   if (framed) r._last = false
   return framed
 }
+
+/**
+ * The header block Node wrote for `res` (`res._header`), or `undefined`: headers given to `writeHead(status,
+ * headers)` are not readable through `getHeader()` unless set with `setHeader()` first. Needs `responseFlags`.
+ */
+export function headerBlock(res: ServerResponse): string | undefined {
+  const header = (res as NodeResponse)._header
+  return typeof header === 'string' ? header : undefined
+}

@@ -2,7 +2,7 @@ import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node
 import type { Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2'
 import { Server as NetServer, type Socket } from 'node:net'
 import { type TLSSocket, Server as TlsServer } from 'node:tls'
-import { isProbeTraffic, socketOwner } from '@lameduck/core/adapter'
+import { isProbeTraffic, requestClaim, socketOwner } from '@lameduck/core/adapter'
 import { HTTP_DEFAULTS } from './defaults.js'
 import {
   type Internals,
@@ -250,7 +250,17 @@ export class ConnectionTracker {
         socket[kIdleSince] = performance.now()
       })
     }
-    if (this.lameDuck) this.#closeAfter(socket, res as ServerResponse)
+    if (this.lameDuck && !this.#ownedElsewhere(socket, req as IncomingMessage))
+      this.#closeAfter(socket, res as ServerResponse)
+  }
+
+  /**
+   * Whether another adapter answers for `socket`: handed over already, or claimed with this request (the
+   * kit's `claimRequests`: socket.io's long-polling requests), and then handed over now. Such a socket is
+   * never asked to close by lame duck: its owner closes it, in its own order.
+   */
+  #ownedElsewhere(socket: Socket, req: IncomingMessage): boolean {
+    return socketOwner(socket) !== undefined || requestClaim(this.server, req) !== undefined
   }
 
   /**
@@ -292,11 +302,12 @@ export class ConnectionTracker {
       const res = this.#countResponses ? undefined : responseOn(socket)
       // A request read behind the one being answered has its response queued, out of sight: closing after
       // this one would drop it. The socket then stays keep-alive; its next request is asked to close.
-      if (res && !readBehind(socket, res)) this.#closeAfter(socket, res)
+      if (res && !readBehind(socket, res) && !this.#ownedElsewhere(socket, res.req)) this.#closeAfter(socket, res)
     }
     // Counting per response sees the queued responses too, in the order their requests were read.
     for (const res of this.responses)
-      if (!isHttp2Response(res)) this.#closeAfter(this.track(res.req.socket), res as ServerResponse)
+      if (!isHttp2Response(res) && !this.#ownedElsewhere(res.req.socket, res.req))
+        this.#closeAfter(this.track(res.req.socket), res as ServerResponse)
     this.#sampler = setInterval(() => this.sample(), HTTP_DEFAULTS.sweepMs)
     this.#sampler.unref()
   }

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module'
 import { createServer as createNetServer } from 'node:net'
 import type { Clock, Registration, Shutdown } from '@lameduck/core'
 import { DuplicateRegistrationError } from '@lameduck/core/adapter'
-import { createProbes, drainHttpServer, HTTP_DEFAULTS, listenAdmin } from '@lameduck/http'
+import { closeEventStreams, createProbes, drainHttpServer, HTTP_DEFAULTS, listenAdmin } from '@lameduck/http'
 import { describe, expect, it } from 'vitest'
 import { describeAdapterContract } from '../../../test/support/adapter-contract.js'
 import { delay, taskNames, taskReport, testShutdown } from '../../../test/support/shutdown.js'
@@ -42,6 +42,15 @@ describeAdapterContract('@lameduck/http', [
     members: ['server', 'connections', 'inFlight', 'stats'],
     durations: { idleMs: {} },
     registerCommonJs: (shutdown, resource) => commonJs.drainHttpServer(shutdown, resource as Server),
+  },
+  {
+    where: 'closeEventStreams',
+    defaults: HTTP_DEFAULTS.eventStreams,
+    resource: () => createServer(),
+    register: (shutdown, resource, options) => closeEventStreams(shutdown, resource as Server, options as never),
+    members: ['add', 'streams', 'stats'],
+    durations: { spreadMs: {}, handshakeMs: {}, retryMs: {} },
+    registerCommonJs: (shutdown, resource) => commonJs.closeEventStreams(shutdown, resource as Server),
   },
 ])
 

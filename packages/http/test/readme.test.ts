@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { literal, readmeTables } from '../../../test/support/adapter-contract.js'
 import { ADMIN_OPTIONS } from '../src/admin.js'
 import { DRAIN_OPTIONS } from '../src/drain.js'
+import { EVENT_STREAMS_OPTIONS } from '../src/event-streams.js'
 import { PRESTOP_FLAGS } from '../src/prestop.js'
 import { PROBE_OPTIONS } from '../src/probes.js'
 
@@ -14,6 +15,7 @@ const { readme, tables, defaultOf } = readmeTables(new URL('../README.md', impor
   createProbes: '### Options of `createProbes`',
   listenAdmin: '## `listenAdmin(',
   prestop: '## `lameduck-prestop`',
+  closeEventStreams: '## `closeEventStreams(',
 })
 /** `65000` as the README's code writes it: `65_000`. */
 const numeric = (value: number) => String(value).replace(/\B(?=(\d{3})+$)/g, '_')
@@ -47,6 +49,15 @@ describe('README agrees with the code', () => {
     expect(defaultOf('createProbes', 'token')).toContain(`\`${probes.tokenEnv}\``)
     expect(defaultOf('createProbes', 'insecure')).toContain(literal(probes.insecure))
     expect(tables.createProbes.get('token')?.[3]).toContain(`at least ${probes.minTokenLength} characters`)
+  })
+
+  it('documents exactly the options of closeEventStreams, with the defaults HTTP_DEFAULTS.eventStreams holds', () => {
+    expect([...tables.closeEventStreams.keys()].sort()).toEqual([...EVENT_STREAMS_OPTIONS].sort())
+    for (const [option, cells] of tables.closeEventStreams) expect(cells[1], option).toMatch(/`.+`/)
+    const defaults = HTTP_DEFAULTS.eventStreams
+    for (const key of EVENT_STREAMS_OPTIONS)
+      expect(defaultOf('closeEventStreams', key), key).toContain(literal(defaults[key]))
+    expect(defaultOf('closeEventStreams', 'name')).toContain(literal(`${defaults.name}-2`))
   })
 
   it('documents every flag of lameduck-prestop, with its value and the default HTTP_DEFAULTS has', () => {

@@ -1,15 +1,22 @@
-import type { Server } from 'node:http'
+import type { Server, ServerResponse } from 'node:http'
+import type { Http2ServerResponse } from 'node:http2'
 import type { Registration, Shutdown } from '@lameduck/core'
 import {
   type AdminOptions,
   type AdminServer,
   type AdminSocketServer,
+  type CloseEventStreamsOptions,
+  closeEventStreams,
   createProbes,
   createProbesFor,
   type DrainForcedError,
   type DrainOptions,
   type DrainStats,
   drainHttpServer,
+  type EventStream,
+  type EventStreamStats,
+  type EventStreamsClose,
+  type EventStreamsTerminatedError,
   HTTP_DEFAULTS,
   type HTTP_ERROR_CODES,
   type HTTP_WARNING_CODES,
@@ -88,7 +95,23 @@ describe('public types of @lameduck/http', () => {
     expectTypeOf<DrainForcedError['code']>().toEqualTypeOf<'LAMEDUCK_ERR_DRAIN_FORCED'>()
   })
 
+  it('closeEventStreams: the one handle shape, add() for a response of HTTP/1 or HTTP/2', () => {
+    const sse = closeEventStreams(shutdown, server, { spreadMs: 100, retryMs: 500 })
+    expectTypeOf(sse).toEqualTypeOf<EventStreamsClose>()
+    expectTypeOf(sse).toExtend<Registration>()
+    expectTypeOf(sse.stats).toEqualTypeOf<EventStreamStats | undefined>()
+    expectTypeOf(sse.add({} as ServerResponse)).toEqualTypeOf<EventStream>()
+    expectTypeOf(sse.add({} as Http2ServerResponse)[Symbol.dispose]).toEqualTypeOf<() => void>()
+    expectTypeOf<CloseEventStreamsOptions['retryMs']>().toEqualTypeOf<number | undefined>()
+    expectTypeOf<EventStreamsTerminatedError['code']>().toEqualTypeOf<'LAMEDUCK_ERR_SSE_TERMINATED'>()
+    // @ts-expect-error not an option
+    closeEventStreams(shutdown, server, { retry: 500 })
+    // @ts-expect-error a response, not a request
+    sse.add({ url: '/' })
+  })
+
   it('the defaults are literal', () => {
+    expectTypeOf(HTTP_DEFAULTS.eventStreams.retryMs).toEqualTypeOf<1_000>()
     expectTypeOf(HTTP_DEFAULTS.drain.timeoutMs).toEqualTypeOf<10_000>()
     expectTypeOf(HTTP_DEFAULTS.admin.phase).toEqualTypeOf<'report'>()
   })

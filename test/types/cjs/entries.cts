@@ -14,6 +14,7 @@ import pg = require('@lameduck/pg')
 import prometheus = require('@lameduck/prometheus')
 import testkit = require('@lameduck/testkit')
 import ws = require('@lameduck/ws')
+import socketio = require('@lameduck/socket.io')
 
 const shutdown: core.Shutdown = core.createShutdown({ exit: false, logger: false, signals: [] })
 const state: core.ShutdownState = shutdown.state
@@ -64,8 +65,11 @@ const entries: ((...args: never[]) => unknown)[] = [
   pg.closePool,
   prometheus.instrument,
   ws.closeWebSockets,
+  socketio.closeSocketIo,
+  http.closeEventStreams,
 ]
 const wsCode: ws.WsErrorCode = ws.WS_ERROR_CODES[0]
+const socketIoCode: socketio.SocketIoErrorCode = socketio.SOCKETIO_ERROR_CODES[0]
 
 export = {
   state,
@@ -82,4 +86,5 @@ export = {
   grpcTimeout,
   entries,
   wsCode,
+  socketIoCode,
 }

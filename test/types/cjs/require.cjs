@@ -19,6 +19,8 @@ for (const name of [
   'shared',
   'spread',
   'handOverSocket',
+  'claimRequests',
+  'requestClaim',
 ])
   assert.equal(typeof adapter[name], 'function', `@lameduck/core/adapter exports ${name}()`)
 
@@ -33,7 +35,7 @@ assert.throws(() => adapter.registerTask(shutdown, { where: 'closeThing', task, 
 assert.throws(() => adapter.duration('timeoutMs', -1), { code: 'LAMEDUCK_ERR_INVALID_DURATION' })
 
 const entries = {
-  '@lameduck/http': ['drainHttpServer', 'createProbes'],
+  '@lameduck/http': ['drainHttpServer', 'createProbes', 'closeEventStreams'],
   '@lameduck/express': ['lameduck'],
   '@lameduck/fastify': ['lameduck'],
   '@lameduck/grpc': ['drainGrpcServer'],
@@ -43,6 +45,7 @@ const entries = {
   '@lameduck/pg': ['closePool'],
   '@lameduck/testkit': ['simulateTermination', 'parseDuration'],
   '@lameduck/ws': ['closeWebSockets'],
+  '@lameduck/socket.io': ['closeSocketIo'],
 }
 for (const [pkg, names] of Object.entries(entries)) {
   const exports = require(pkg)

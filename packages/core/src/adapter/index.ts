@@ -14,7 +14,15 @@ export {
 } from '../errors.js'
 export { type Registration, registration } from '../task.js'
 export { boolean, checkOptions, closest, isShutdown, orDefault } from '../validate.js'
-export { handOverSocket, type SocketOwner, socketOwner } from './hand-over.js'
+export {
+  type ClaimedRequest,
+  claimRequests,
+  handOverSocket,
+  type RequestClaim,
+  requestClaim,
+  type SocketOwner,
+  socketOwner,
+} from './hand-over.js'
 export { callHook } from './hook.js'
 export {
   count,
