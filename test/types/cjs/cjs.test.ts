@@ -23,6 +23,7 @@ const packages = [
   'testkit',
   'ws',
   'socketio',
+  'notify',
 ]
 
 function node(args: string[]): Promise<{ code: number | null; output: string }> {

@@ -15,6 +15,7 @@ import prometheus = require('@lameduck/prometheus')
 import testkit = require('@lameduck/testkit')
 import ws = require('@lameduck/ws')
 import socketio = require('@lameduck/socket.io')
+import notifyPkg = require('@lameduck/notify')
 
 const shutdown: core.Shutdown = core.createShutdown({ exit: false, logger: false, signals: [] })
 const state: core.ShutdownState = shutdown.state
@@ -66,10 +67,12 @@ const entries: ((...args: never[]) => unknown)[] = [
   prometheus.instrument,
   ws.closeWebSockets,
   socketio.closeSocketIo,
+  notifyPkg.notify,
   http.closeEventStreams,
 ]
 const wsCode: ws.WsErrorCode = ws.WS_ERROR_CODES[0]
 const socketIoCode: socketio.SocketIoErrorCode = socketio.SOCKETIO_ERROR_CODES[0]
+const notifyCode: notifyPkg.NotifyErrorCode = notifyPkg.NOTIFY_ERROR_CODES[0]
 
 export = {
   state,
@@ -87,4 +90,5 @@ export = {
   entries,
   wsCode,
   socketIoCode,
+  notifyCode,
 }

@@ -46,6 +46,7 @@ const entries = {
   '@lameduck/testkit': ['simulateTermination', 'parseDuration'],
   '@lameduck/ws': ['closeWebSockets'],
   '@lameduck/socket.io': ['closeSocketIo'],
+  '@lameduck/notify': ['notify', 'NotifyFailedError'],
 }
 for (const [pkg, names] of Object.entries(entries)) {
   const exports = require(pkg)
