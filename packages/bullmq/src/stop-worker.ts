@@ -248,7 +248,7 @@ export function stopWorker(shutdown: Shutdown, worker: BullmqWorkerLike, options
       drainReturn = (entry) => {
         if (entry.taken) return
         entry.taken = true
-        const move = settleBy(entry.job.moveToWait(entry.token), movesBy, { clock, signal }).then(
+        const move = settleBy(entry.job.moveToWait(entry.token), movesBy, { clock }).then(
           (answer: Settled<unknown>) => {
             if (answer.done) s.returned++
             else {
