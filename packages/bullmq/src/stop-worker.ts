@@ -217,11 +217,14 @@ export function stopWorker(shutdown: Shutdown, worker: BullmqWorkerLike, options
       state = 'draining'
       // The moments of the drain, each shortened to fit a short budget: the jobs' signals abort at `cancelAt`, what
       // still runs at `returnAt` goes back to the queue; the moves must have answered by `movesBy`, close() by
-      // `closeBy`; what is left of the budget is for dropping the connections and the report.
+      // `closeBy`, the dropped connections by `dropBy`. The last fifth of `returnMs` is a margin: dropping
+      // connections to a dead Redis fails every command queued on them at once, which takes the event loop a while.
       const returnAt = Math.max(started, context.deadline - returnMs)
       const cancelAt = Math.max(started, returnAt - cancelMs)
-      const movesBy = returnAt + (context.deadline - returnAt) * 0.5
-      const closeBy = returnAt + (context.deadline - returnAt) * 0.8
+      const at = (fraction: number) => returnAt + (context.deadline - returnAt) * fraction
+      const movesBy = at(0.4)
+      const closeBy = at(0.6)
+      const dropBy = at(0.8)
 
       // A finished job's result is recorded by BullMQ after the processor settles: `completed`/`failed` say it was.
       const awaitingRecord = new Set<string | undefined>()
@@ -301,7 +304,7 @@ export function stopWorker(shutdown: Shutdown, worker: BullmqWorkerLike, options
           const dropped = Promise.resolve()
             .then(() => worker.disconnect())
             .catch(() => {})
-          await settleBy(dropped, context.stopAt(), { clock, signal })
+          await settleBy(dropped, dropBy, { clock, signal })
         }
       } finally {
         worker.off('completed', recorded)
