@@ -8,6 +8,8 @@ export const BULLMQ_ERROR_CODES = [
   'LAMEDUCK_ERR_BULLMQ_JOBS_RETURNED',
   /** {@link BullmqRedisUnavailableError} */
   'LAMEDUCK_ERR_BULLMQ_REDIS_UNAVAILABLE',
+  /** {@link BullmqCloseTimeoutError} */
+  'LAMEDUCK_ERR_BULLMQ_CLOSE_TIMEOUT',
 ] as const
 
 /** A code of {@link BULLMQ_ERROR_CODES}. */
@@ -112,6 +114,27 @@ export class BullmqRedisUnavailableError extends LameduckError {
         `and a stalled-job check moves them; ${stats.returned} returned, ${stats.finished} finished` +
         `${stats.disconnected ? "; the worker's connections were dropped" : ''}`,
       options,
+    )
+  }
+}
+
+/**
+ * `worker.close()` had not finished a little before the deadline, though no Redis command was known to fail: the
+ * worker's own connections were dropped (`disconnect()`). Jobs this drain could not see (a Worker without
+ * `callProcessJob`, see the README) or that BullMQ was still recording stay `active` until their lock expires.
+ */
+export class BullmqCloseTimeoutError extends LameduckError {
+  declare readonly code: 'LAMEDUCK_ERR_BULLMQ_CLOSE_TIMEOUT'
+
+  constructor(
+    readonly stats: BullmqStopStats,
+    readonly waitedMs: number,
+  ) {
+    super(
+      'LAMEDUCK_ERR_BULLMQ_CLOSE_TIMEOUT',
+      `worker.close() had not finished ${Math.round(waitedMs)} ms after the drain began: ` +
+        `${stats.disconnected ? "the worker's connections were dropped" : "the worker's connection is the client the application passed, left open for it to close"}; ` +
+        'jobs still active in Redis stay so until their lock expires and a stalled-job check moves them',
     )
   }
 }

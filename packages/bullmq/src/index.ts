@@ -2,6 +2,7 @@ export { BULLMQ_DEFAULTS } from './defaults.js'
 export {
   BULLMQ_ERROR_CODES,
   BULLMQ_WARNING_CODES,
+  BullmqCloseTimeoutError,
   type BullmqErrorCode,
   BullmqJobsReturnedError,
   BullmqRedisUnavailableError,

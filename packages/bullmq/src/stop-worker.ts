@@ -14,7 +14,13 @@ import {
   taskOptions,
 } from '@lameduck/core/adapter'
 import { BULLMQ_DEFAULTS } from './defaults.js'
-import { type BullmqStopStats, BullmqJobsReturnedError, BullmqRedisUnavailableError, JobCancelledError } from './errors.js'
+import {
+  BullmqCloseTimeoutError,
+  BullmqJobsReturnedError,
+  BullmqRedisUnavailableError,
+  type BullmqStopStats,
+  JobCancelledError,
+} from './errors.js'
 import {
   type CallProcessJob,
   isBullmqControlError,
@@ -28,13 +34,15 @@ import {
 type Listener = (...args: never[]) => void
 
 /**
- * What `stopWorker` uses of a BullMQ `Worker` (BullMQ's class, or one extending it): `close()`, `disconnect()`,
+ * What `stopWorker` uses of a BullMQ `Worker` (BullMQ's class, or one extending it): `close()`, `disconnect()`
+ * (`run()` is only checked for, to tell a Worker from a Queue),
  * `opts.connection`, its `completed` and `failed` events — and the protected `callProcessJob`, through which
  * every job is run (see the README's "How").
  */
 export interface BullmqWorkerLike {
   readonly name: string
   readonly opts?: object | undefined
+  run(): Promise<void>
   close(force?: boolean): Promise<void>
   disconnect(): Promise<void>
   on(event: string, listener: Listener): unknown
@@ -110,7 +118,7 @@ interface Running {
  */
 export function stopWorker(shutdown: Shutdown, worker: BullmqWorkerLike, options?: StopWorkerOptions): WorkerStop {
   requireShutdown(WHERE, shutdown, 'stopWorker(shutdown, worker, options?)')
-  requireClient(`worker argument of ${WHERE}`, worker, 'a BullMQ Worker', ['close', 'disconnect', 'on', 'off'])
+  requireClient(`worker argument of ${WHERE}`, worker, 'a BullMQ Worker', ['run', 'close', 'disconnect', 'on', 'off'])
   checkOptions(WHERE, options, STOP_WORKER_OPTIONS)
   const o: StopWorkerOptions = options ?? {}
   const task = taskOptions(WHERE, o, BULLMQ_DEFAULTS)
@@ -316,16 +324,14 @@ export function stopWorker(shutdown: Shutdown, worker: BullmqWorkerLike, options
       s.unrecorded = s.closed ? 0 : awaitingRecord.size
       s.durationMs = Math.round(clock.now() - started)
       const snapshot = { ...s }
-      if (!s.closed || s.notReturned > 0 || s.unrecorded > 0) {
+      if (redisError !== undefined || s.notReturned > 0 || s.unrecorded > 0) {
         const cause = redisError ?? closeError
-        let detail =
-          cause !== undefined
-            ? errorMessage(cause)
-            : `worker.close() had not finished ${Math.round(closeBy - started)} ms after the drain began`
+        let detail = cause !== undefined ? errorMessage(cause) : 'commands without an answer when the budget ran out'
         if (!s.closed && usesApplicationClient(worker))
           detail += "; the worker's connection is the client the application passed: left open, for the application to close"
         throw new BullmqRedisUnavailableError(snapshot, detail, cause === undefined ? undefined : { cause })
       }
+      if (!s.closed) throw new BullmqCloseTimeoutError(snapshot, closeBy - started)
       if (s.returned > 0 || s.lost > 0) throw new BullmqJobsReturnedError(snapshot)
       shutdown.logger.info(
         { event: 'bullmq.stopped', task: name, queue: worker.name, ...snapshot },
