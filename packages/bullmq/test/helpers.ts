@@ -18,8 +18,8 @@ export function redisOptions(url: string = REDIS_URL): { host: string; port: num
 export interface TestQueues {
   /** The BullMQ key prefix of this run: `lameduck-bullmq-<id>`. */
   readonly prefix: string
-  /** A new queue with a unique name, closed and obliterated after the suite. */
-  queue(label?: string): Queue
+  /** A new queue with a unique name, closed and obliterated after the suite (`prefix`: another key prefix). */
+  queue(label?: string, options?: { prefix?: string }): Queue
   /** A worker on `queue`, closed (forced) after the suite if the test did not. */
   worker<T = unknown, R = unknown>(
     queue: Queue,
@@ -51,8 +51,9 @@ export function useQueues(name: string): TestQueues {
     prefix,
     redis,
     connection: () => redisOptions(),
-    queue(label = 'q') {
-      const queue = new Queue(`${label}-${++count}`, { connection: redisOptions(), prefix })
+    queue(label = 'q', options = {}) {
+      const name = `${label}-${++count}${options.prefix === undefined ? '' : `-${prefix}`}`
+      const queue = new Queue(name, { connection: redisOptions(), prefix: options.prefix ?? prefix })
       queue.on('error', () => {})
       queues.push(queue)
       return queue
