@@ -14,6 +14,7 @@ import pg = require('@lameduck/pg')
 import prometheus = require('@lameduck/prometheus')
 import testkit = require('@lameduck/testkit')
 import ws = require('@lameduck/ws')
+import bullmq = require('@lameduck/bullmq')
 
 const shutdown: core.Shutdown = core.createShutdown({ exit: false, logger: false, signals: [] })
 const state: core.ShutdownState = shutdown.state
@@ -64,8 +65,11 @@ const entries: ((...args: never[]) => unknown)[] = [
   pg.closePool,
   prometheus.instrument,
   ws.closeWebSockets,
+  bullmq.stopWorker,
 ]
 const wsCode: ws.WsErrorCode = ws.WS_ERROR_CODES[0]
+const bullmqCode: bullmq.BullmqErrorCode = bullmq.BULLMQ_ERROR_CODES[0]
+const bullmqStats: bullmq.BullmqStopStats | undefined = undefined
 
 export = {
   state,
@@ -82,4 +86,6 @@ export = {
   grpcTimeout,
   entries,
   wsCode,
+  bullmqCode,
+  bullmqStats,
 }
