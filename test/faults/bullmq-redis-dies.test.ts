@@ -80,7 +80,16 @@ async function freePort(): Promise<number> {
     expect(task.code).toBe('LAMEDUCK_ERR_BULLMQ_REDIS_UNAVAILABLE')
     expect(task.durationMs).toBeLessThanOrEqual(2_000)
     expect(elapsed).toBeLessThan(3_000)
-    expect(task.error).toMatch(/^Redis failed during the drain \(.+\): 10 job\(s\) could not be moved back to wait and 5 finished job\(s\) were not recorded/)
-    expect(stop.stats).toMatchObject({ activeAtStart: 15, notReturned: 10, unrecorded: 5, returned: 0, closed: false, disconnected: true })
+    expect(task.error).toMatch(
+      /^Redis failed during the drain \(.+\): 10 job\(s\) could not be moved back to wait and 5 finished job\(s\) were not recorded/,
+    )
+    expect(stop.stats).toMatchObject({
+      activeAtStart: 15,
+      notReturned: 10,
+      unrecorded: 5,
+      returned: 0,
+      closed: false,
+      disconnected: true,
+    })
   }, 20_000)
 })

@@ -328,7 +328,8 @@ export function stopWorker(shutdown: Shutdown, worker: BullmqWorkerLike, options
         const cause = redisError ?? closeError
         let detail = cause !== undefined ? errorMessage(cause) : 'commands without an answer when the budget ran out'
         if (!s.closed && usesApplicationClient(worker))
-          detail += "; the worker's connection is the client the application passed: left open, for the application to close"
+          detail +=
+            "; the worker's connection is the client the application passed: left open, for the application to close"
         throw new BullmqRedisUnavailableError(snapshot, detail, cause === undefined ? undefined : { cause })
       }
       if (!s.closed) throw new BullmqCloseTimeoutError(snapshot, closeBy - started)

@@ -82,7 +82,11 @@ export async function completions(redis: Redis, queue: Queue): Promise<Map<strin
 }
 
 /** Resolves when `check()` holds, polling every 20 ms; rejects after `timeoutMs`. */
-export async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+export async function until(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<void> {
   const start = performance.now()
   while (!(await check())) {
     if (performance.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)

@@ -45,7 +45,11 @@ await describeWith('Redis', 'the README snippet, as written', () => {
     mkdirSync(join(dir, 'node_modules/@lameduck'), { recursive: true })
     for (const pkg of ['core', 'bullmq'])
       symlinkSync(join(root, 'packages', pkg), join(dir, 'node_modules/@lameduck', pkg), 'dir')
-    symlinkSync(realpathSync(join(root, 'packages/bullmq/node_modules/bullmq')), join(dir, 'node_modules/bullmq'), 'dir')
+    symlinkSync(
+      realpathSync(join(root, 'packages/bullmq/node_modules/bullmq')),
+      join(dir, 'node_modules/bullmq'),
+      'dir',
+    )
     writeFileSync(join(dir, 'package.json'), '{ "name": "readme-worker", "private": true, "type": "module" }\n')
     writeFileSync(join(dir, 'worker.mjs'), snippet as string)
 

@@ -2,8 +2,9 @@
 // exactly once or back in wait at once (and then completed by a second worker), none left `active` for the
 // stalled-job check, and the process is gone before its deadline. The control: BullMQ's own `worker.close()` on
 // SIGTERM, as its guide has it, waits for the long jobs past the budget; at SIGKILL they are left `active`.
-import { fileURLToPath } from 'node:url'
+
 import { setTimeout as delay } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
 import { afterEach, expect, it } from 'vitest'
 import { type RunningChild, spawnChild } from '../../../test/support/child.js'
 import { describeWith, REDIS_URL } from '../../../test/support/services.js'
@@ -23,8 +24,16 @@ afterEach(() => {
 /** Short jobs of 100–2,000 ms, and long ones of 60 s: half of those watch their signal, half ignore it. */
 function jobs() {
   return [
-    ...Array.from({ length: SHORT }, (_, i) => ({ name: 'short', data: { ms: 100 + ((i * 37) % 1_900) }, opts: { jobId: `short-${i}` } })),
-    ...Array.from({ length: LONG }, (_, i) => ({ name: 'long', data: { ms: 60_000, heeds: i % 2 === 0 }, opts: { jobId: `long-${i}` } })),
+    ...Array.from({ length: SHORT }, (_, i) => ({
+      name: 'short',
+      data: { ms: 100 + ((i * 37) % 1_900) },
+      opts: { jobId: `short-${i}` },
+    })),
+    ...Array.from({ length: LONG }, (_, i) => ({
+      name: 'long',
+      data: { ms: 60_000, heeds: i % 2 === 0 },
+      opts: { jobId: `long-${i}` },
+    })),
   ]
 }
 
@@ -33,7 +42,14 @@ await describeWith('Redis', 'a worker process with 400 jobs in flight at SIGTERM
 
   const start = (queue: { name: string }, env: Record<string, string>) => {
     const child = spawnChild(process.execPath, [fixture], {
-      env: { REDIS_URL, QUEUE: queue.name, PREFIX: q.prefix, CONCURRENCY: String(TOTAL), READY_AT: String(TOTAL), ...env },
+      env: {
+        REDIS_URL,
+        QUEUE: queue.name,
+        PREFIX: q.prefix,
+        CONCURRENCY: String(TOTAL),
+        READY_AT: String(TOTAL),
+        ...env,
+      },
     })
     children.push(child)
     return child

@@ -41,7 +41,9 @@ await describeWith('Redis', 'stopWorker on a real BullMQ worker', () => {
     const shutdown = testShutdown()
     const stop = stopWorker(shutdown, worker, { timeoutMs: 2_000, cancelMs: 500, returnMs: 300 })
     const kinds: Kind[] = [...Array(20).fill('short'), ...Array(6).fill('heeds'), ...Array(6).fill('ignores'), 'fails']
-    await queue.addBulk(kinds.map((kind, i) => ({ name: kind, data: { kind, ms: 400 + i * 20 }, opts: { jobId: `${kind}-${i}` } })))
+    await queue.addBulk(
+      kinds.map((kind, i) => ({ name: kind, data: { kind, ms: 400 + i * 20 }, opts: { jobId: `${kind}-${i}` } })),
+    )
     await until(() => seen.length === kinds.length, 10_000, 'every job started')
 
     const report = await shutdown.shutdown('test')
@@ -112,7 +114,10 @@ await describeWith('Redis', 'stopWorker on a real BullMQ worker', () => {
     )
     const shutdown = testShutdown()
     const stop = stopWorker(shutdown, worker, { timeoutMs: 800, cancelMs: 400 })
-    await queue.addBulk([{ name: 'a', data: {} }, { name: 'b', data: {} }])
+    await queue.addBulk([
+      { name: 'a', data: {} },
+      { name: 'b', data: {} },
+    ])
     await until(() => stop.active() === 2)
     const report = await shutdown.shutdown()
     expect(taskReport(report, 'bullmq-worker').outcome).toBe('ok')
@@ -139,7 +144,9 @@ await describeWith('Redis', 'stopWorker on a real BullMQ worker', () => {
   it("still hands BullMQ's own cancellation (worker.cancelJob) to the processor, which then fails the job as BullMQ does", async () => {
     const queue = q.queue()
     const worker = q.worker(queue, async (_job, _token, signal) => {
-      await new Promise((_, reject) => signal?.addEventListener('abort', () => reject(new Error(String(signal.reason)))))
+      await new Promise((_, reject) =>
+        signal?.addEventListener('abort', () => reject(new Error(String(signal.reason)))),
+      )
     })
     const shutdown = testShutdown()
     const stop = stopWorker(shutdown, worker)
@@ -151,7 +158,7 @@ await describeWith('Redis', 'stopWorker on a real BullMQ worker', () => {
     await shutdown.shutdown()
   })
 
-  it("leaves a client the application passed as `connection` open: BullMQ closes only the connection it duplicated", async () => {
+  it('leaves a client the application passed as `connection` open: BullMQ closes only the connection it duplicated', async () => {
     const queue = q.queue()
     const { Redis } = await import('ioredis')
     const { redisOptions } = await import('./helpers.js')

@@ -22,10 +22,14 @@ declare const shutdown: Shutdown
 
 describe('public types of @lameduck/bullmq', () => {
   it("takes BullMQ's own Worker, whatever its job types, and returns the one handle shape", () => {
-    const worker = new Worker<{ to: string }, string>('emails', async (job, _token, signal) => {
-      expectTypeOf(signal).toEqualTypeOf<AbortSignal | undefined>()
-      return job.data.to
-    }, { connection: {} })
+    const worker = new Worker<{ to: string }, string>(
+      'emails',
+      async (job, _token, signal) => {
+        expectTypeOf(signal).toEqualTypeOf<AbortSignal | undefined>()
+        return job.data.to
+      },
+      { connection: {} },
+    )
     const stop = stopWorker(shutdown, worker, { timeoutMs: 20_000, cancelMs: 2_000, returnMs: 500 })
     expectTypeOf(stop).toEqualTypeOf<WorkerStop>()
     expectTypeOf(stop).toExtend<Registration>()
@@ -56,7 +60,9 @@ describe('public types of @lameduck/bullmq', () => {
     const stats = {} as BullmqStopStats
     expectTypeOf(new JobCancelledError('1', 'bullmq-worker').code).toEqualTypeOf<'LAMEDUCK_ERR_BULLMQ_JOB_CANCELLED'>()
     expectTypeOf(new BullmqJobsReturnedError(stats).code).toEqualTypeOf<'LAMEDUCK_ERR_BULLMQ_JOBS_RETURNED'>()
-    expectTypeOf(new BullmqRedisUnavailableError(stats, 'x').code).toEqualTypeOf<'LAMEDUCK_ERR_BULLMQ_REDIS_UNAVAILABLE'>()
+    expectTypeOf(
+      new BullmqRedisUnavailableError(stats, 'x').code,
+    ).toEqualTypeOf<'LAMEDUCK_ERR_BULLMQ_REDIS_UNAVAILABLE'>()
     expectTypeOf(new BullmqCloseTimeoutError(stats, 1).code).toEqualTypeOf<'LAMEDUCK_ERR_BULLMQ_CLOSE_TIMEOUT'>()
     expectTypeOf(new BullmqJobsReturnedError(stats).code).toExtend<BullmqErrorCode>()
     expectTypeOf(new BullmqJobsReturnedError(stats).stats).toEqualTypeOf<BullmqStopStats>()
