@@ -319,7 +319,8 @@ export function stopWorker(shutdown: Shutdown, worker: BullmqWorkerLike, options
         worker.off('failed', recorded)
         onStart = undefined
       }
-      // Jobs still running (their promise not settled) when the moves were given up: not returned either.
+      // A job still running and never taken over can only be left if close() ended without waiting for it (BullMQ's
+      // close() waits for every job): it was neither finished nor returned, so it is left to the stalled-job check.
       for (const entry of running) if (!entry.taken) s.notReturned++
       s.unrecorded = s.closed ? 0 : awaitingRecord.size
       s.durationMs = Math.round(clock.now() - started)
