@@ -24,6 +24,7 @@ const packages = [
   'ws',
   'socketio',
   'notify',
+  'bullmq',
 ]
 
 function node(args: string[]): Promise<{ code: number | null; output: string }> {

@@ -16,6 +16,7 @@ import testkit = require('@lameduck/testkit')
 import ws = require('@lameduck/ws')
 import socketio = require('@lameduck/socket.io')
 import notifyPkg = require('@lameduck/notify')
+import bullmq = require('@lameduck/bullmq')
 
 const shutdown: core.Shutdown = core.createShutdown({ exit: false, logger: false, signals: [] })
 const state: core.ShutdownState = shutdown.state
@@ -69,10 +70,13 @@ const entries: ((...args: never[]) => unknown)[] = [
   socketio.closeSocketIo,
   notifyPkg.notify,
   http.closeEventStreams,
+  bullmq.stopWorker,
 ]
 const wsCode: ws.WsErrorCode = ws.WS_ERROR_CODES[0]
 const socketIoCode: socketio.SocketIoErrorCode = socketio.SOCKETIO_ERROR_CODES[0]
 const notifyCode: notifyPkg.NotifyErrorCode = notifyPkg.NOTIFY_ERROR_CODES[0]
+const bullmqCode: bullmq.BullmqErrorCode = bullmq.BULLMQ_ERROR_CODES[0]
+const bullmqStats: bullmq.BullmqStopStats | undefined = undefined
 
 export = {
   state,
@@ -91,4 +95,6 @@ export = {
   wsCode,
   socketIoCode,
   notifyCode,
+  bullmqCode,
+  bullmqStats,
 }

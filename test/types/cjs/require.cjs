@@ -47,6 +47,7 @@ const entries = {
   '@lameduck/ws': ['closeWebSockets'],
   '@lameduck/socket.io': ['closeSocketIo'],
   '@lameduck/notify': ['notify', 'NotifyFailedError'],
+  '@lameduck/bullmq': ['stopWorker'],
 }
 for (const [pkg, names] of Object.entries(entries)) {
   const exports = require(pkg)
