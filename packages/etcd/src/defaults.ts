@@ -30,6 +30,11 @@ export const ETCD_DEFAULTS = {
    * fails them instead of holding them forever. During the release task the task's own budget applies.
    */
   requestTimeoutMs: 5_000,
+  /**
+   * etcd looks for expired leases every 500 ms (its lessor's loop), so a lease's keys go up to that much
+   * after its TTL ran out: counted in the time a failed revoke's report gives.
+   */
+  expiryCheckMs: 500,
   /** Prefix of election keys: `election/<name>/<lease id>`, the layout of etcd3's `client.election(name)`. */
   electionPrefix: 'election/',
 } as const

@@ -70,10 +70,11 @@ export class KeepAlive {
 
   /**
    * Wall-clock epoch ms by which etcd has expired the lease at the latest (unless it elects a new leader,
-   * which renews every lease by its TTL): the TTL after the last keep-alive etcd may have received.
+   * which renews every lease by its TTL): the TTL after the last keep-alive etcd may have received, plus the
+   * period of etcd's check for expired leases.
    */
   get expiresBy(): number {
-    return Math.max(this.#lastSent, this.#lastAnswered) + this.#ttlMs
+    return Math.max(this.#lastSent, this.#lastAnswered) + this.#ttlMs + ETCD_DEFAULTS.expiryCheckMs
   }
 
   start(): void {
