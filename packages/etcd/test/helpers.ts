@@ -23,8 +23,18 @@ export function etcdClient(url?: string): Etcd3 {
 /** Closes every client the file made and deletes what it wrote under its prefix. */
 export async function cleanUp(): Promise<void> {
   const [first] = clients
-  if (first) await first.delete().prefix(PREFIX).exec().catch(() => {})
-  if (first) await first.delete().prefix(`election/${PREFIX}`).exec().catch(() => {})
+  if (first)
+    await first
+      .delete()
+      .prefix(PREFIX)
+      .exec()
+      .catch(() => {})
+  if (first)
+    await first
+      .delete()
+      .prefix(`election/${PREFIX}`)
+      .exec()
+      .catch(() => {})
   for (const client of clients) client.close()
   clients.clear()
 }

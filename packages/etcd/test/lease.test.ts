@@ -1,12 +1,7 @@
 import { afterAll, expect, it } from 'vitest'
 import { describeWith } from '../../../test/support/services.js'
 import { memoryLogger, taskReport, testShutdown } from '../../../test/support/shutdown.js'
-import {
-  createLease,
-  EtcdLockTimeoutError,
-  EtcdShuttingDownError,
-  LeaseLostError,
-} from '../src/index.js'
+import { createLease, EtcdLockTimeoutError, EtcdShuttingDownError, LeaseLostError } from '../src/index.js'
 import { cleanUp, etcdClient, PREFIX, until } from './helpers.js'
 
 afterAll(cleanUp)

@@ -33,7 +33,9 @@ async function recordDeletes(prefix: string) {
   const deletes: { key: string; revision: number; at: number }[] = []
   const watcher = await etcdClient().watch().prefix(prefix).create()
   watchers.push(watcher)
-  watcher.on('delete', (kv) => deletes.push({ key: kv.key.toString(), revision: Number(kv.mod_revision), at: Date.now() }))
+  watcher.on('delete', (kv) =>
+    deletes.push({ key: kv.key.toString(), revision: Number(kv.mod_revision), at: Date.now() }),
+  )
   return deletes
 }
 

@@ -10,6 +10,7 @@ import grpc = require('@lameduck/grpc')
 import nestjs = require('@lameduck/nestjs')
 import cache = require('@lameduck/cache')
 import redis = require('@lameduck/redis')
+import etcd = require('@lameduck/etcd')
 import pg = require('@lameduck/pg')
 import prometheus = require('@lameduck/prometheus')
 import testkit = require('@lameduck/testkit')
@@ -61,11 +62,15 @@ const entries: ((...args: never[]) => unknown)[] = [
   nestjs.InjectShutdown,
   cache.createWriteBehind,
   redis.closeRedis,
+  etcd.createLease,
+  etcd.closeEtcd,
   pg.closePool,
   prometheus.instrument,
   ws.closeWebSockets,
 ]
 const wsCode: ws.WsErrorCode = ws.WS_ERROR_CODES[0]
+const etcdCode: etcd.EtcdErrorCode = etcd.ETCD_ERROR_CODES[0]
+const etcdTtl: number = etcd.ETCD_DEFAULTS.ttlSeconds
 
 export = {
   state,
@@ -82,4 +87,6 @@ export = {
   grpcTimeout,
   entries,
   wsCode,
+  etcdCode,
+  etcdTtl,
 }
