@@ -89,6 +89,9 @@ export async function campaign(
     .else(client.get(key))
     .options(state.requestOptions())
     .commit()
+    .catch((error: unknown) => {
+      throw state.attachFailure(error, generation, what)
+    })
   let fence = Number(response.header.revision)
   if (!response.succeeded) {
     // Left by an earlier campaign of this lease: keep its place in the queue, with the new value.

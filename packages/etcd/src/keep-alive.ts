@@ -51,6 +51,8 @@ export class KeepAlive {
   #lost: LeaseLostReason | undefined
   /** Keep-alives answered so far. */
   answered = 0
+  /** Streams that failed in a row: each reopening waits twice as long, up to the keep-alive period. */
+  #failures = 0
 
   constructor(options: KeepAliveOptions) {
     this.#options = options
@@ -143,6 +145,7 @@ export class KeepAlive {
       return
     }
     this.answered++
+    this.#failures = 0
     this.#lastAnswered = Date.now()
     // etcd renewed the lease for its TTL when it received the keep-alive, which is after we sent it.
     this.#validUntil = Math.max(this.#validUntil, sentAt + Number(ttl) * 1000)
@@ -159,7 +162,9 @@ export class KeepAlive {
   #scheduleReopen(): void {
     if (this.#stopped) return
     clearTimeout(this.#reopen)
-    this.#reopen = setTimeout(() => this.#open(), this.#options.retryDelayMs).unref()
+    const everyMs = this.#ttlMs / ETCD_DEFAULTS.keepAliveDivisor
+    const delayMs = Math.min(everyMs, this.#options.retryDelayMs * 2 ** Math.min(this.#failures++, 16))
+    this.#reopen = setTimeout(() => this.#open(), delayMs).unref()
   }
 
   #armExpiry(): void {

@@ -55,6 +55,9 @@ export async function register(state: LeaseState, key: string, value: string): P
       .lease(generation.id)
       .options(state.requestOptions())
       .exec()
+      .catch((error: unknown) => {
+        throw state.attachFailure(error, generation, what)
+      })
     if (generation.over) {
       state.refuseWhenStopping(what)
       continue

@@ -97,6 +97,9 @@ export async function lock(state: LeaseState, key: string, options: EtcdLockOpti
         .else(client.get(key))
         .options(state.requestOptions())
         .commit()
+        .catch((error: unknown) => {
+          throw state.attachFailure(error, generation, what)
+        })
       if (response.succeeded) {
         const held = new HeldLock(state, generation, key, Number(response.header.revision))
         if (generation.over) {

@@ -128,6 +128,18 @@ export class LeaseState {
     return deadlineIn(this.settings.requestTimeoutMs)
   }
 
+  /**
+   * What a request attaching a key to `generation` failed with, once the lease is known gone: etcd's "lease not
+   * found" becomes `EtcdShuttingDownError` when the lease was revoked for the shutdown, the lease's
+   * `LeaseLostError` when it was lost; anything else stays as it is.
+   */
+  attachFailure(error: unknown, generation: Generation, what: string): unknown {
+    if (!(error instanceof EtcdLeaseInvalidError)) return error
+    if (this.#stopping.signal.aborted || this.closed) return new EtcdShuttingDownError(what)
+    if (!generation.over) generation.lose('expired')
+    return generation.signal.reason ?? error
+  }
+
   /** Throws when nothing may be attached any more (`what`: `lock "x"`, for the message). */
   refuseWhenStopping(what: string): void {
     if (this.#stopping.signal.aborted || this.closed) throw new EtcdShuttingDownError(what)

@@ -171,6 +171,24 @@ await describeWith('etcd', 'createLease against a real etcd', () => {
     expect(taskReport(report, 'etcd-lease').outcome).toBe('ok')
   })
 
+  it('a key attached to a lease etcd no longer knows: LeaseLostError (not etcd3’s error), and the next use grants a new lease', async () => {
+    const client = etcdClient()
+    const shutdown = testShutdown()
+    // Keep-alives every 10 s: the revoke below is found by the next request, long before the next keep-alive.
+    const lease = createLease(shutdown, client, { ttlSeconds: 30 })
+    const id = await lease.id()
+    await client.leaseClient.leaseRevoke({ ID: id })
+    await expect(lease.register(`${PREFIX}services/gone`, 'v')).rejects.toMatchObject({
+      code: 'LAMEDUCK_ERR_ETCD_LEASE_LOST',
+      leaseId: id,
+    })
+    expect(lease.signal?.reason).toBeInstanceOf(LeaseLostError)
+    const again = await lease.register(`${PREFIX}services/gone`, 'v')
+    expect(again.leaseId).not.toBe(id)
+    await shutdown.shutdown('test')
+    expect(await client.get(`${PREFIX}services/gone`).string()).toBeNull()
+  })
+
   it('keeps the lease alive past its TTL', async () => {
     const client = etcdClient()
     const shutdown = testShutdown()
