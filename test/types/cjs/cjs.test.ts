@@ -18,6 +18,7 @@ const packages = [
   'grpc',
   'cache',
   'redis',
+  'etcd',
   'pg',
   'prometheus',
   'testkit',

@@ -10,6 +10,7 @@ import grpc = require('@lameduck/grpc')
 import nestjs = require('@lameduck/nestjs')
 import cache = require('@lameduck/cache')
 import redis = require('@lameduck/redis')
+import etcd = require('@lameduck/etcd')
 import pg = require('@lameduck/pg')
 import prometheus = require('@lameduck/prometheus')
 import testkit = require('@lameduck/testkit')
@@ -64,6 +65,8 @@ const entries: ((...args: never[]) => unknown)[] = [
   nestjs.InjectShutdown,
   cache.createWriteBehind,
   redis.closeRedis,
+  etcd.createLease,
+  etcd.closeEtcd,
   pg.closePool,
   prometheus.instrument,
   ws.closeWebSockets,
@@ -77,6 +80,8 @@ const socketIoCode: socketio.SocketIoErrorCode = socketio.SOCKETIO_ERROR_CODES[0
 const notifyCode: notifyPkg.NotifyErrorCode = notifyPkg.NOTIFY_ERROR_CODES[0]
 const bullmqCode: bullmq.BullmqErrorCode = bullmq.BULLMQ_ERROR_CODES[0]
 const bullmqStats: bullmq.BullmqStopStats | undefined = undefined
+const etcdCode: etcd.EtcdErrorCode = etcd.ETCD_ERROR_CODES[0]
+const etcdTtl: number = etcd.ETCD_DEFAULTS.ttlSeconds
 
 export = {
   state,
@@ -97,4 +102,6 @@ export = {
   notifyCode,
   bullmqCode,
   bullmqStats,
+  etcdCode,
+  etcdTtl,
 }

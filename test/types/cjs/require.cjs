@@ -42,6 +42,7 @@ const entries = {
   '@lameduck/nestjs': ['InjectShutdown', 'LameduckModule'],
   '@lameduck/cache': ['createWriteBehind'],
   '@lameduck/redis': ['closeRedis'],
+  '@lameduck/etcd': ['createLease', 'closeEtcd'],
   '@lameduck/pg': ['closePool'],
   '@lameduck/testkit': ['simulateTermination', 'parseDuration'],
   '@lameduck/ws': ['closeWebSockets'],
