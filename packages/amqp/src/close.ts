@@ -211,29 +211,37 @@ export function closeAmqp(shutdown: Shutdown, connection: AmqpConnectionLike, op
       } else confirms.unconfirmed = 0
 
       // 2. The channels, then 3. the connection: each close waits for the broker's answer, so that every
-      // frame sent before it (acks, publishes) has been read.
+      // frame sent before it (acks, publishes) has been read. amqplib settles neither close when the socket
+      // goes instead: the connection's `close` event ends the wait then.
+      const gone = new Promise<void>((resolve) => {
+        if (closed) return resolve()
+        connection.on('close', function off() {
+          connection.removeListener('close', off)
+          resolve()
+        })
+      })
       let timedOut: 'channels' | 'connection' | undefined
       if (!closed) {
         const channelsUntil = clock.now() + Math.max(0, stopAt - clock.now()) / 2
-        const closing = channels.map((channel) => channel.close().catch(() => {}))
-        const done = await settleBy(Promise.all(closing), channelsUntil, { clock, signal })
+        const closing = Promise.all(channels.map((channel) => channel.close().catch(() => {})))
+        const done = await settleBy(Promise.race([closing, gone]), channelsUntil, { clock, signal })
         if (!done.done && !closed) timedOut = 'channels'
       }
       if (!closed) {
-        const done = await settleBy(
-          connection.close().then(
-            () => true,
-            () => false,
-          ),
-          context.deadline,
-          { clock, signal },
+        const closing = connection.close().then(
+          () => true,
+          () => false,
         )
+        const done = await settleBy(Promise.race([closing, gone.then(() => false)]), stopAt, { clock, signal })
         s.closed = done.done && done.value
         if (!done.done && !closed) timedOut = 'connection'
       }
       finish()
       if (closeError !== undefined) throw new AmqpConnectionLostError('during', { cause: closeError })
-      if (!s.closed && !closed) throw new AmqpCloseTimeoutError(timedOut ?? 'connection', destroySocket(connection), s.blocked)
+      if (!s.closed && !closed) {
+        const destroyed = destroySocket(connection, new Error(`${name}: the connection did not close by the deadline`))
+        throw new AmqpCloseTimeoutError(timedOut ?? 'connection', destroyed, s.blocked)
+      }
       if (confirms.confirmed < confirms.channels) throw new AmqpUnconfirmedError({ ...confirms }, s.blocked)
       shutdown.logger.info(
         { event: 'amqp.closed', task: name, channels: s.channels, confirmChannels: confirms.channels },

@@ -1,6 +1,8 @@
 // Every private field of amqplib this package reads, in one place, each with feature detection and a
-// fallback that is tested (test/internals.test.ts). amqplib's ChannelModel (what `connect()` resolves to)
-// wraps its protocol-level Connection as `connection` — public in its declarations, without these members:
+// fallback that is tested (test/internals.test.ts, test/close.test.ts). amqplib's ChannelModel (what
+// `connect()` resolves to) and each of its channels hold the protocol-level Connection as `connection` —
+// public in amqplib's declarations (and the key that ties a channel to its connection here), but without
+// these members:
 // - `channels`: the open channels by number (`null` once closed; entry 0 is the connection's own), each
 //   `{ channel }`, where `channel` is the very object `createChannel()` resolved to. `closeAmqp` reads it to
 //   wait for the confirms of, and close, every channel the application opened. Without it: the channels of
@@ -42,11 +44,14 @@ export function isBlocked(model: object): boolean | undefined {
   return typeof blocked === 'boolean' ? blocked : undefined
 }
 
-/** Destroys the connection's socket; `false` when it cannot be reached. */
-export function destroySocket(model: object): boolean {
+/**
+ * Destroys the connection's socket with `error` — amqplib listens for the socket's `error`, not its `close`,
+ * so that is what makes it close the connection and emit `close` — or returns `false` when it cannot be reached.
+ */
+export function destroySocket(model: object, error: Error): boolean {
   const stream = protocolConnection(model)?.stream as { destroy?: unknown } | undefined
   if (typeof stream?.destroy !== 'function') return false
-  ;(stream.destroy as () => void).call(stream)
+  ;(stream.destroy as (error: Error) => void).call(stream, error)
   return true
 }
 
