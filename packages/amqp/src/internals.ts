@@ -7,7 +7,7 @@
 //   `{ channel }`, where `channel` is the very object `createChannel()` resolved to. `closeAmqp` reads it to
 //   wait for the confirms of, and close, every channel the application opened. Without it: the channels of
 //   `createConsumers` and those in the `channels` option (LAMEDUCK_WARN_AMQP_INTERNALS).
-// - `blocked`: whether the broker blocked the connection (a resource alarm), for the error messages. Without
+// - `blocked` (amqplib 1.0.4 on): whether the broker blocked the connection (a resource alarm), for the error messages. Without
 //   it: the `blocked`/`unblocked` events since the registration.
 // - `stream`: the socket, destroyed when the connection does not close by the deadline. Without it: nothing
 //   can be destroyed, and the error says so.
