@@ -22,7 +22,7 @@ import {
   AmqpUnconfirmedError,
 } from './errors.js'
 import { connectionKey, destroySocket, isBlocked, openChannels, unconfirmedCount } from './internals.js'
-import type { AmqpChannelLike, AmqpConfirmChannelLike, AmqpConnectionLike } from './types.js'
+import type { AmqpChannelLike, AmqpConfirmChannelLike, AmqpConnectionLike, AnyAmqpChannel } from './types.js'
 
 /** Options of {@link closeAmqp}: the task options every adapter takes, and its own. */
 export interface CloseAmqpOptions extends AdapterTaskOptions {
@@ -40,7 +40,7 @@ export interface CloseAmqpOptions extends AdapterTaskOptions {
    * Channels of the connection to wait for and close, besides those found: needed only where this amqplib
    * does not let the connection's channels be listed (LAMEDUCK_WARN_AMQP_INTERNALS). Default: none.
    */
-  channels?: readonly AmqpChannelLike<never>[]
+  channels?: readonly AnyAmqpChannel[]
 }
 
 /** What `closeAmqp` did, once its task has run. */
@@ -84,18 +84,21 @@ const isConfirmChannel = (channel: object): channel is AmqpConfirmChannelLike =>
  */
 export function closeAmqp(shutdown: Shutdown, connection: AmqpConnectionLike, options?: CloseAmqpOptions): AmqpClose {
   requireShutdown(WHERE, shutdown, 'closeAmqp(shutdown, connection, options?)')
-  requireClient(`connection argument of ${WHERE}`, connection, 'an amqplib connection (what amqp.connect() resolves to)', [
-    'createChannel',
-    'close',
-    'on',
-    'removeListener',
-  ])
+  requireClient(
+    `connection argument of ${WHERE}`,
+    connection,
+    'an amqplib connection (what amqp.connect() resolves to)',
+    ['createChannel', 'close', 'on', 'removeListener'],
+  )
   checkOptions(WHERE, options, CLOSE_OPTIONS)
   const o: CloseAmqpOptions = options ?? {}
   const task = taskOptions(WHERE, o, AMQP_DEFAULTS.close)
   const closeMs = duration(`closeMs of ${WHERE}`, o.closeMs, AMQP_DEFAULTS.closeMs)
   if (o.channels !== undefined && !Array.isArray(o.channels))
-    throw new InvalidOptionError(`channels of ${WHERE}`, `expected an array of channels; got ${describeValue(o.channels)}`)
+    throw new InvalidOptionError(
+      `channels of ${WHERE}`,
+      `expected an array of channels; got ${describeValue(o.channels)}`,
+    )
   const listed = (o.channels ?? []).map((channel, i) =>
     requireClient<AmqpChannelLike>(`channels[${i}] of ${WHERE}`, channel, 'an amqplib channel', ['close', 'on']),
   )

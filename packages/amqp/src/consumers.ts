@@ -22,7 +22,7 @@ import {
 import { AMQP_DEFAULTS } from './defaults.js'
 import { AmqpChannelLostError, type AmqpConsumersStats, AmqpRequeuedError, AmqpShuttingDownError } from './errors.js'
 import { connectionKey } from './internals.js'
-import type { AmqpChannelLike, AmqpConsumeOptions, AmqpMessageLike, MessageOf } from './types.js'
+import type { AmqpChannelLike, AmqpConsumeOptions, AmqpMessageLike, AnyAmqpChannel, MessageOf } from './types.js'
 
 /** What a handler's failure does to its delivery: requeue it (`nack(requeue=true)`) or reject it (`nack(requeue=false)`). */
 export type AmqpFailures = 'requeue' | 'reject'
@@ -152,7 +152,7 @@ type Counter = 'acked' | 'failed' | 'requeuedAborted' | 'requeuedAtStop'
  * at once with `AmqpChannelLostError`, and the broker requeues what was unacknowledged. The channel itself
  * stays open: `closeAmqp` closes it, in the `close` phase, after what later phases publish on it.
  */
-export function createConsumers<C extends AmqpChannelLike<never>>(
+export function createConsumers<C extends AnyAmqpChannel>(
   shutdown: Shutdown,
   channel: C,
   options?: CreateConsumersOptions,
@@ -281,8 +281,7 @@ export function createConsumers<C extends AmqpChannelLike<never>>(
     const where = 'consume'
     string(`queue of ${where}`, queue)
     optionalFunction(`handler of ${where}`, handler)
-    if (handler === undefined)
-      throw new InvalidOptionError(`handler of ${where}`, 'expected a function; got undefined')
+    if (handler === undefined) throw new InvalidOptionError(`handler of ${where}`, 'expected a function; got undefined')
     checkOptions(where, consumeOptions, CONSUME_OPTIONS)
     const c: ConsumeOptions = consumeOptions ?? {}
     if (c.noAck !== undefined && boolean(`noAck of ${where}`, c.noAck))
@@ -316,7 +315,11 @@ export function createConsumers<C extends AmqpChannelLike<never>>(
       )
       consumers.set(reply.consumerTag, queue)
       // The drain sent its cancels while this consumer was being set up: it cancels itself.
-      if (cancelling) ch.cancel(reply.consumerTag).then(() => consumers.delete(reply.consumerTag), () => {})
+      if (cancelling)
+        ch.cancel(reply.consumerTag).then(
+          () => consumers.delete(reply.consumerTag),
+          () => {},
+        )
       return reply
     })()
     starting.add(started)

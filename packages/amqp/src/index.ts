@@ -37,5 +37,6 @@ export type {
   AmqpConnectionLike,
   AmqpConsumeOptions,
   AmqpMessageLike,
+  AnyAmqpChannel,
   MessageOf,
 } from './types.js'

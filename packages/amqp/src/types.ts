@@ -27,7 +27,11 @@ type Listener = (...args: any[]) => void
  * `M` is the type of its deliveries.
  */
 export interface AmqpChannelLike<M extends AmqpMessageLike = AmqpMessageLike> {
-  consume(queue: string, onMessage: (message: M | null) => void, options?: AmqpConsumeOptions): Promise<{ consumerTag: string }>
+  consume(
+    queue: string,
+    onMessage: (message: M | null) => void,
+    options?: AmqpConsumeOptions,
+  ): Promise<{ consumerTag: string }>
   cancel(consumerTag: string): Promise<unknown>
   ack(message: M, allUpTo?: boolean): void
   nack(message: M, allUpTo?: boolean, requeue?: boolean): void
@@ -37,6 +41,10 @@ export interface AmqpChannelLike<M extends AmqpMessageLike = AmqpMessageLike> {
   on(event: string, listener: Listener): unknown
   removeListener(event: string, listener: Listener): unknown
 }
+
+/** Any channel, whatever the type of its deliveries: what `createConsumers` and `closeAmqp` accept. */
+// biome-ignore lint/suspicious/noExplicitAny: the delivery type is inferred from the channel (see MessageOf)
+export type AnyAmqpChannel = AmqpChannelLike<any>
 
 /** A confirm channel (`connection.createConfirmChannel()`): a channel with `waitForConfirms()`. */
 export interface AmqpConfirmChannelLike extends AmqpChannelLike {
@@ -55,6 +63,8 @@ export interface AmqpConnectionLike {
 }
 
 /** The type of the deliveries of channel `C`: amqplib's `ConsumeMessage` for its channels. */
-export type MessageOf<C> = C extends { consume(queue: string, onMessage: (message: infer M) => void, ...rest: never[]): unknown }
+export type MessageOf<C> = C extends {
+  consume(queue: string, onMessage: (message: infer M) => void, ...rest: never[]): unknown
+}
   ? Exclude<M, null>
   : AmqpMessageLike

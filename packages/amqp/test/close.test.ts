@@ -1,8 +1,9 @@
 // closeAmqp against a real RabbitMQ: publisher confirms of what was published during the shutdown awaited,
 // channels closed then the connection; and what goes wrong — a publish nacked, a connection lost, a broker
 // that no longer answers — reported within the budget.
-import amqp from 'amqplib'
+
 import { closeAmqp, createConsumers } from '@lameduck/amqp'
+import amqp from 'amqplib'
 import { describe, expect, it } from 'vitest'
 import { hiding } from '../../../test/support/adapter-contract.js'
 import { describeWith } from '../../../test/support/services.js'
@@ -47,7 +48,10 @@ await describeWith('RabbitMQ', 'closeAmqp', () => {
     const queue = queueName('full')
     const connection = await connect()
     const publisher = await connection.createConfirmChannel()
-    await publisher.assertQueue(queue, { durable: false, arguments: { 'x-max-length': 1, 'x-overflow': 'reject-publish' } })
+    await publisher.assertQueue(queue, {
+      durable: false,
+      arguments: { 'x-max-length': 1, 'x-overflow': 'reject-publish' },
+    })
     for (let i = 0; i < 5; i++) publisher.sendToQueue(queue, Buffer.from(String(i)))
     const shutdown = testShutdown()
     const close = closeAmqp(shutdown, connection)

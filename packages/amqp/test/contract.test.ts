@@ -71,7 +71,11 @@ await describeWith('RabbitMQ', '@lameduck/amqp', () => {
         /channel argument of createConsumers: expected an amqplib channel \(connection\.createChannel\(\)\); got .*which has no consume\(\) method/,
       )
       for (const nothing of [undefined, null, 'channel'])
-        await expectRefused(() => createConsumers(shutdown, nothing as never), INVALID, /channel argument of createConsumers/)
+        await expectRefused(
+          () => createConsumers(shutdown, nothing as never),
+          INVALID,
+          /channel argument of createConsumers/,
+        )
       await expectRefused(
         () => createConsumers(channels[0] as never, channels[0] as never),
         INVALID,
@@ -129,17 +133,17 @@ await describeWith('RabbitMQ', '@lameduck/amqp', () => {
         INVALID,
         /prefetch of consume: expected an integer from 0 to 65535; got -1/,
       )
-      await expectRefused(
-        () => consumers.consume(queue, handler, { prefetch: 70_000 }),
-        INVALID,
-        /prefetch of consume/,
-      )
+      await expectRefused(() => consumers.consume(queue, handler, { prefetch: 70_000 }), INVALID, /prefetch of consume/)
       await expectRefused(
         () => consumers.consume(queue, handler, { failures: 'retry' as never }),
         INVALID,
         /failures of consume/,
       )
-      await expectRefused(() => consumers.consume(queue, handler, { onError: 5 as never }), INVALID, /onError of consume/)
+      await expectRefused(
+        () => consumers.consume(queue, handler, { onError: 5 as never }),
+        INVALID,
+        /onError of consume/,
+      )
       await expectRefused(() => consumers.consume(queue, undefined as never), INVALID, /handler of consume/)
       await expectRefused(() => consumers.consume(5 as never, handler), INVALID, /queue of consume: expected a string/)
       await expectRefused(

@@ -6,17 +6,20 @@ import { createRequire } from 'node:module'
 import { createConsumers } from '@lameduck/amqp'
 import type amqplib from 'amqplib'
 import { describe, expect, it } from 'vitest'
-import { destroySocket, isBlocked, openChannels, unconfirmedCount } from '../src/internals.js'
 import { hiding } from '../../../test/support/adapter-contract.js'
 import { describeWith } from '../../../test/support/services.js'
 import { taskReport, testShutdown } from '../../../test/support/shutdown.js'
+import { destroySocket, isBlocked, openChannels, unconfirmedCount } from '../src/internals.js'
 import { AMQP_URL, queueName, queueWith, ready, until, work } from './helpers.js'
 
 const require = createRequire(import.meta.url)
 // amqplib 2 exports no ./package.json: its version is read from the file.
 const version = (name: string) =>
-  (JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8')) as { version: string })
-    .version
+  (
+    JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8')) as {
+      version: string
+    }
+  ).version
 const versions: [string, typeof amqplib][] = [
   [version('amqplib'), require('amqplib')],
   [version('amqplib010'), require('amqplib010')],

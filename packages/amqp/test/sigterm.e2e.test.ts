@@ -10,7 +10,7 @@ import { afterEach, expect, it } from 'vitest'
 import { type RunningChild, spawnChild } from '../../../test/support/child.js'
 import { describeWith } from '../../../test/support/services.js'
 import { loggedReport, taskReport } from '../../../test/support/shutdown.js'
-import { AMQP_URL, brokerProxy, queueName, queueWith, ready, takeAll, until } from './helpers.js'
+import { AMQP_URL, brokerProxy, queueName, queueWith, ready, takeAll } from './helpers.js'
 
 const fixture = fileURLToPath(new URL('./fixtures/consumer.mjs', import.meta.url))
 const COUNT = 300
@@ -119,7 +119,9 @@ await describeWith('RabbitMQ', 'a worker with 300 deliveries in flight at SIGTER
     const drain = taskReport(report!, 'amqp-consumers')
     expect(drain.code).toBe('LAMEDUCK_ERR_AMQP_REQUEUED')
     expect(drain.error).toMatch(
-      new RegExp(`^${SLOW} delivery\\(ies\\) did not finish .*\\(${SLOW / 2} stopped after their AbortSignal aborted, ${SLOW / 2} still running`),
+      new RegExp(
+        `^${SLOW} delivery\\(ies\\) did not finish .*\\(${SLOW / 2} stopped after their AbortSignal aborted, ${SLOW / 2} still running`,
+      ),
     )
     expect(taskReport(report!, 'amqp-close').outcome).toBe('ok')
     // Every result published during the drain was confirmed before the connection closed.
