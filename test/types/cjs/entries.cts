@@ -14,6 +14,7 @@ import pg = require('@lameduck/pg')
 import prometheus = require('@lameduck/prometheus')
 import testkit = require('@lameduck/testkit')
 import ws = require('@lameduck/ws')
+import amqplameduck = require('@lameduck/amqp')
 
 const shutdown: core.Shutdown = core.createShutdown({ exit: false, logger: false, signals: [] })
 const state: core.ShutdownState = shutdown.state
@@ -64,8 +65,12 @@ const entries: ((...args: never[]) => unknown)[] = [
   pg.closePool,
   prometheus.instrument,
   ws.closeWebSockets,
+  amqplameduck.createConsumers,
+  amqplameduck.closeAmqp,
 ]
 const wsCode: ws.WsErrorCode = ws.WS_ERROR_CODES[0]
+const amqpCode: amqplameduck.AmqpErrorCode = amqplameduck.AMQP_ERROR_CODES[0]
+const amqpDrain: number = amqplameduck.AMQP_DEFAULTS.consumers.timeoutMs
 
 export = {
   state,
@@ -82,4 +87,6 @@ export = {
   grpcTimeout,
   entries,
   wsCode,
+  amqpCode,
+  amqpDrain,
 }

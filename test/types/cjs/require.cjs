@@ -43,6 +43,7 @@ const entries = {
   '@lameduck/pg': ['closePool'],
   '@lameduck/testkit': ['simulateTermination', 'parseDuration'],
   '@lameduck/ws': ['closeWebSockets'],
+  '@lameduck/amqp': ['createConsumers', 'closeAmqp'],
 }
 for (const [pkg, names] of Object.entries(entries)) {
   const exports = require(pkg)
