@@ -182,7 +182,6 @@ export function createConsumers<C extends AnyAmqpChannel>(
   let draining = false
   let cancelling = false
   let closed = false
-  let closedDuringDrain = false
   let channelError: unknown
   let stats: AmqpConsumersStats | undefined
   let wake: (() => void) | undefined
@@ -255,7 +254,6 @@ export function createConsumers<C extends AnyAmqpChannel>(
 
   const onClose = () => {
     closed = true
-    if (draining) closedDuringDrain = true
     const reason = new DOMException(
       'the channel closed: the delivery is requeued by the broker, no acknowledgement can reach it',
       'AbortError',
@@ -415,14 +413,20 @@ export function createConsumers<C extends AnyAmqpChannel>(
             },
           )
           s.synced = round?.done === true
+          if (!s.synced && !closed)
+            shutdown.logger.warn(
+              { event: 'amqp.consumers.unsynced', task: name },
+              `${name}: the broker did not answer the round trip after the last ack in time: some acks may not ` +
+                'have been read yet',
+            )
         }
       } finally {
         ch.removeListener('error', onChannelError)
         s.durationMs = Math.round(clock.now() - started)
       }
-      if (closedDuringDrain || closed)
+      if (closed)
         throw new AmqpChannelLostError(
-          s,
+          { ...s },
           channelError === undefined ? 'the channel closed' : errorMessage(channelError),
           channelError === undefined ? undefined : { cause: channelError },
         )

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process'
 import { AMQP_DEFAULTS, CLOSE_OPTIONS, CONSUME_OPTIONS, CONSUMERS_OPTIONS } from '@lameduck/amqp'
 import { afterAll, describe, expect, it } from 'vitest'
 import { literal, readmeTables } from '../../../test/support/adapter-contract.js'
-import { block, project, removeProjects } from '../../../test/support/readme.js'
+import { project, removeProjects } from '../../../test/support/readme.js'
 import { describeWith } from '../../../test/support/services.js'
 import { AMQP_URL, connect, queueName, ready, takeAll } from './helpers.js'
 
