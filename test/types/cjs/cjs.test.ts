@@ -26,6 +26,7 @@ const packages = [
   'socketio',
   'notify',
   'bullmq',
+  'amqp',
 ]
 
 function node(args: string[]): Promise<{ code: number | null; output: string }> {

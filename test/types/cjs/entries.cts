@@ -18,6 +18,7 @@ import ws = require('@lameduck/ws')
 import socketio = require('@lameduck/socket.io')
 import notifyPkg = require('@lameduck/notify')
 import bullmq = require('@lameduck/bullmq')
+import amqplameduck = require('@lameduck/amqp')
 
 const shutdown: core.Shutdown = core.createShutdown({ exit: false, logger: false, signals: [] })
 const state: core.ShutdownState = shutdown.state
@@ -74,6 +75,8 @@ const entries: ((...args: never[]) => unknown)[] = [
   notifyPkg.notify,
   http.closeEventStreams,
   bullmq.stopWorker,
+  amqplameduck.createConsumers,
+  amqplameduck.closeAmqp,
 ]
 const wsCode: ws.WsErrorCode = ws.WS_ERROR_CODES[0]
 const socketIoCode: socketio.SocketIoErrorCode = socketio.SOCKETIO_ERROR_CODES[0]
@@ -82,6 +85,8 @@ const bullmqCode: bullmq.BullmqErrorCode = bullmq.BULLMQ_ERROR_CODES[0]
 const bullmqStats: bullmq.BullmqStopStats | undefined = undefined
 const etcdCode: etcd.EtcdErrorCode = etcd.ETCD_ERROR_CODES[0]
 const etcdTtl: number = etcd.ETCD_DEFAULTS.ttlSeconds
+const amqpCode: amqplameduck.AmqpErrorCode = amqplameduck.AMQP_ERROR_CODES[0]
+const amqpDrain: number = amqplameduck.AMQP_DEFAULTS.consumers.timeoutMs
 
 export = {
   state,
@@ -104,4 +109,6 @@ export = {
   bullmqStats,
   etcdCode,
   etcdTtl,
+  amqpCode,
+  amqpDrain,
 }

@@ -49,6 +49,7 @@ const entries = {
   '@lameduck/socket.io': ['closeSocketIo'],
   '@lameduck/notify': ['notify', 'NotifyFailedError'],
   '@lameduck/bullmq': ['stopWorker'],
+  '@lameduck/amqp': ['createConsumers', 'closeAmqp'],
 }
 for (const [pkg, names] of Object.entries(entries)) {
   const exports = require(pkg)
