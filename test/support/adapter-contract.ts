@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs'
 // `import { describeAdapterContract } from '../../../test/support/adapter-contract.js'`.
 import { LameduckError, type Registration, type Shutdown } from '@lameduck/core'
 import type { AdapterTaskDefaults } from '@lameduck/core/adapter'
+import { HTTP_DEFAULTS } from '@lameduck/http'
 import { describe, expect, it } from 'vitest'
 import { taskReport, testShutdown } from './shutdown.js'
 
@@ -242,6 +243,30 @@ export function readmeTables<K extends string>(readmeUrl: URL, headings: Record<
 
 /** A default as a README table cell writes it: `'name'`, `5000`, `true`. */
 export const literal = (value: string | number | boolean) => `\`${typeof value === 'string' ? `'${value}'` : value}\``
+
+/** A task's defaults as a README table cell writes them: `'name'`, `'phase'`, `timeoutMs`, `critical`. */
+export const taskCell = (task: { name: string; phase: string; timeoutMs: number; critical: boolean }) =>
+  [task.name, task.phase, task.timeoutMs, task.critical].map(literal).join(', ')
+
+/**
+ * The rows a framework integration's options table (express, fastify, nestjs) has for the probes' options,
+ * checked against HTTP_DEFAULTS.probes: the probe paths, the token's variable and length, `insecure`.
+ */
+export function expectProbeDefaults(table: Map<string, string[]>): void {
+  const { probes } = HTTP_DEFAULTS
+  const defaultOf = (option: string): string => {
+    const cells = table.get(option)
+    if (!cells) throw new Error(`the README's options table has no row for ${option}`)
+    return cells[2] ?? ''
+  }
+  for (const path of Object.values(probes.paths)) expect(defaultOf('paths')).toContain(`\`${path}\``)
+  expect(defaultOf('token')).toContain(`\`${probes.tokenEnv}\``)
+  expect(defaultOf('insecure')).toContain(`\`${probes.insecure}\``)
+  expect(table.get('token')?.[3]).toContain(`at least ${probes.minTokenLength} characters`)
+}
+
+/** A duration as a README's code writes it: `5_000`. */
+export const msLiteral = (ms: number) => String(ms).replace(/\B(?=(\d{3})+$)/g, '_')
 
 /** The codes a wrong argument or option gets, whatever the adapter. */
 export type OptionErrorCode =

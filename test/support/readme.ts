@@ -2,10 +2,12 @@
 // holds the built workspace packages (links, like pnpm's), and its shell lines run with bash there.
 import { spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { collected } from './child.js'
+import { listen } from './servers.js'
 
 export const root = fileURLToPath(new URL('../../', import.meta.url))
 
@@ -25,6 +27,13 @@ export function block(text: string, heading: string, lang: string): string {
   return match[1] as string
 }
 
+/** The first fenced block of `lang` anywhere in a README's text (the snippet at its top), as written. */
+export function firstBlock(text: string, lang: string): string {
+  const match = new RegExp(`\`\`\`${lang}\\n([\\s\\S]*?)\`\`\``).exec(text)
+  if (!match) throw new Error(`the README has no \`\`\`${lang} block`)
+  return match[1] as string
+}
+
 const dirs: string[] = []
 
 /** Removes every project made by {@link project} (call it from `afterAll`). */
@@ -33,8 +42,9 @@ export function removeProjects(): void {
 }
 
 /**
- * A user's project: `files` beside a node_modules holding the workspace packages `packages` (always core,
- * http and testkit, with `lameduck-sim` in node_modules/.bin) and the third-party `modules` a package of the
+ * A user's project: `files` beside a node_modules holding the workspace packages `packages`, by their folders
+ * under packages/ and linked at their package names (always core, http and testkit, with `lameduck-sim` in
+ * node_modules/.bin; `socketio` is `@lameduck/socket.io`) and the third-party `modules` a package of the
  * workspace depends on (`{ fastify: 'fastify' }`: packages/fastify's own `fastify`), as an install would.
  */
 export function project(
@@ -46,8 +56,11 @@ export function project(
   writeFileSync(join(dir, 'package.json'), '{ "name": "readme-service", "private": true }\n')
   mkdirSync(join(dir, 'node_modules/@lameduck'), { recursive: true })
   mkdirSync(join(dir, 'node_modules/.bin'))
-  for (const pkg of new Set(['core', 'http', 'testkit', ...packages]))
-    symlinkSync(join(root, 'packages', pkg), join(dir, 'node_modules/@lameduck', pkg), 'dir')
+  for (const pkg of new Set(['core', 'http', 'testkit', ...packages])) {
+    const folder = join(root, 'packages', pkg)
+    const { name } = JSON.parse(readFileSync(join(folder, 'package.json'), 'utf8')) as { name: string }
+    symlinkSync(folder, join(dir, 'node_modules', name), 'dir')
+  }
   for (const [module, from] of Object.entries(modules)) {
     const target = join(dir, 'node_modules', module)
     mkdirSync(join(target, '..'), { recursive: true })
@@ -78,3 +91,64 @@ export function sh(
 /** The run summaries `lameduck-sim` prints last, one per command: `N of M requests failed`. */
 export const summaries = (stdout: string): number[] =>
   [...stdout.matchAll(/^(\d+) of (\d+) requests failed$/gm)].map((m) => Number(m[1]))
+
+/** A README's service running in its project: `node server.mjs`, as its user would start it. */
+export interface Service {
+  /** The port it was given (PORT): free a moment before it started. */
+  port: number
+  /** Everything it wrote so far, stdout and stderr as they came: for the messages of assertions. */
+  readonly output: string
+  /** Its exit code, once it has exited and its output is all in. */
+  exited: Promise<number | null>
+  /**
+   * Calls `connect(port)` until it resolves, every 100 ms and 100 times at most (the service is starting):
+   * what it resolved, or undefined if it never did.
+   */
+  reach<T>(connect: (port: number) => Promise<T>): Promise<T | undefined>
+  /** Sends `signal` (SIGTERM: the drain) if it still runs; SIGKILL by default, for a `finally`. */
+  kill(signal?: NodeJS.Signals): void
+}
+
+/**
+ * Starts `node server.mjs` in the project `dir` on a free port (PORT) with a shutdown token, outside
+ * Kubernetes (no KUBERNETES_SERVICE_HOST), `env` added.
+ */
+export async function serve(dir: string, { env = {} }: { env?: Record<string, string> } = {}): Promise<Service> {
+  const probe = createServer()
+  const port = await listen(probe)
+  await new Promise((resolve) => probe.close(resolve))
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: String(port),
+    LAMEDUCK_SHUTDOWN_TOKEN: 'readme-token-0123456789',
+    ...env,
+  }
+  delete childEnv.KUBERNETES_SERVICE_HOST
+  const child = spawn(process.execPath, ['server.mjs'], { cwd: dir, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  for (const stream of [child.stdout, child.stderr]) stream.setEncoding('utf8').on('data', (chunk) => (output += chunk))
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject)
+    child.once('close', (code) => resolve(code))
+  })
+  return {
+    port,
+    get output() {
+      return output
+    },
+    exited,
+    async reach(connect) {
+      for (let i = 0; i < 100; i++) {
+        try {
+          return await connect(port)
+        } catch {
+          await new Promise((resolve) => setTimeout(resolve, 100))
+        }
+      }
+      return undefined
+    },
+    kill(signal = 'SIGKILL') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+    },
+  }
+}

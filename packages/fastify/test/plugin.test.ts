@@ -1,10 +1,10 @@
-import { Agent, request as httpRequest } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Shutdown, ShutdownOptions } from '@lameduck/core'
 import { lameduck } from '@lameduck/fastify'
 import Fastify5, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import Fastify4 from 'fastify4'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { keepAliveClients } from '../../../test/support/servers.js'
 import { delay, taskNames, taskReport, testShutdown } from '../../../test/support/shutdown.js'
 
 const TOKEN = 'fastify-token-0123456789'
@@ -96,47 +96,13 @@ describe.each(VERSIONS)('the lameduck Fastify plugin on Fastify %s', (major, fac
 
   it('keep-alive clients through a shutdown: zero errors, in-flight requests finish', async () => {
     const { shutdown, url } = await start({ drainDelayMs: 300 })
-    const agent = new Agent({ keepAlive: true, maxSockets: 8 })
-    let ok = 0
-    const errors: string[] = []
-    let stop = false
-    const get = (path: string) =>
-      new Promise<number>((resolve, reject) => {
-        const req = httpRequest(`${url}${path}`, { agent }, (res) => {
-          res.resume()
-          res.on('end', () => resolve(res.statusCode ?? 0))
-        })
-        req.on('error', reject)
-        req.end()
-      })
-    // Clients that stop once the readiness probe says so, as a load balancer would.
-    const client = async () => {
-      while (!stop) {
-        try {
-          const status = await get('/')
-          if (status === 200) ok++
-          else errors.push(`status ${status}`)
-        } catch (error) {
-          errors.push((error as Error).message)
-        }
-      }
-    }
-    const clients = Array.from({ length: 8 }, client)
-    await delay(100)
-    const slow = get('/slow?ms=500')
-    await delay(50)
-    const run = shutdown.shutdown()
-    await delay(150)
-    stop = true
-    await Promise.all(clients)
-    expect(await slow).toBe(200)
-    const report = await run
+    const { ok, errors, slow, report } = await keepAliveClients(url, shutdown)
+    expect(slow).toBe(200)
     expect(errors).toEqual([])
     expect(ok).toBeGreaterThan(0)
     expect(report.exitCode).toBe(0)
     expect(taskReport(report, 'http-drain')).toMatchObject({ outcome: 'ok' })
     expect(taskReport(report, 'fastify-close')).toMatchObject({ outcome: 'ok' })
-    agent.destroy()
   })
 
   it('forceCloseConnections: true does not cut the /shutdown report, and the close does not wait for it', async () => {

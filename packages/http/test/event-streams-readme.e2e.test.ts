@@ -1,20 +1,10 @@
 // The README's Server-Sent Events snippet runs as written, as a user's service would: its own process, real
 // event streams read over HTTP, SIGTERM. (A service of its own: an e2e file, run one at a time.)
-import { spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
-import { createServer, get } from 'node:http'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { get } from 'node:http'
 import { afterAll, describe, expect, it } from 'vitest'
-import { listen } from './helpers.js'
+import { block, project, readReadme, removeProjects, serve } from '../../../test/support/readme.js'
 
-const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
-const root = fileURLToPath(new URL('../../../', import.meta.url))
-const dirs: string[] = []
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
-})
+const readme = readReadme('packages/http/README.md')
 
 type Ended = Promise<{ body: string; at: number }>
 
@@ -37,48 +27,26 @@ function stream(port: number): Promise<{ ended: Ended }> {
 }
 
 describe('the README snippet of closeEventStreams, as written', () => {
-  it('serves event streams, and at SIGTERM ends each with retry: 1000, spread over its 3 s, then exits 0', async () => {
-    const section = readme.slice(readme.indexOf('## `closeEventStreams('))
-    const snippet = /```js\n([\s\S]*?)```/.exec(section)?.[1]
-    expect(snippet).toBeDefined()
-    const dir = mkdtempSync(join(tmpdir(), 'lameduck-sse-readme-'))
-    dirs.push(dir)
-    mkdirSync(join(dir, 'node_modules/@lameduck'), { recursive: true })
-    for (const pkg of ['core', 'http'])
-      symlinkSync(join(root, 'packages', pkg), join(dir, 'node_modules/@lameduck', pkg), 'dir')
-    writeFileSync(join(dir, 'package.json'), '{ "name": "readme-service", "private": true }\n')
-    writeFileSync(join(dir, 'server.mjs'), snippet as string)
+  afterAll(removeProjects)
 
-    const probe = createServer()
-    const port = await listen(probe)
-    await new Promise((resolve) => probe.close(resolve))
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      PORT: String(port),
-      LAMEDUCK_SHUTDOWN_TOKEN: 'readme-token-0123456789',
-    }
-    delete env.KUBERNETES_SERVICE_HOST
-    const child = spawn(process.execPath, ['server.mjs'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] })
-    let output = ''
-    for (const s of [child.stdout, child.stderr]) s.on('data', (chunk) => (output += chunk))
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  it('serves event streams, and at SIGTERM ends each with retry: 1000, spread over its 3 s, then exits 0', async () => {
+    const snippet = block(readme, '`closeEventStreams(shutdown, server, options?)`: Server-Sent Events', 'js')
+    const service = await serve(project({ 'server.mjs': snippet }))
     try {
-      let first: { ended: Ended } | undefined
-      for (let i = 0; i < 100 && first === undefined; i++)
-        first = await stream(port).catch(async () => {
-          await new Promise((resolve) => setTimeout(resolve, 100))
-          return undefined
-        })
-      expect(first, output).toBeDefined()
-      const opened = [first as { ended: Ended }, ...(await Promise.all(Array.from({ length: 9 }, () => stream(port))))]
-      child.kill('SIGTERM')
+      const first = await service.reach(stream)
+      expect(first, service.output).toBeDefined()
+      const opened = [
+        first as { ended: Ended },
+        ...(await Promise.all(Array.from({ length: 9 }, () => stream(service.port)))),
+      ]
+      service.kill('SIGTERM')
       const reads = await Promise.all(opened.map((s) => s.ended))
-      for (const read of reads) expect(read.body, output).toMatch(/^(id: \d+\ndata: tick\n\n)+retry: 1000\n\n$/)
+      for (const read of reads) expect(read.body, service.output).toMatch(/^(id: \d+\ndata: tick\n\n)+retry: 1000\n\n$/)
       const times = reads.map((r) => r.at)
       expect(Math.max(...times) - Math.min(...times)).toBeGreaterThan(2000)
-      expect(await exited, output).toBe(0)
+      expect(await service.exited, service.output).toBe(0)
     } finally {
-      child.kill('SIGKILL')
+      service.kill()
     }
   }, 30_000)
 })

@@ -1,4 +1,3 @@
-import { Agent, request as httpRequest } from 'node:http'
 import type { Shutdown, ShutdownReport } from '@lameduck/core'
 import { InjectShutdown, LameduckModule, SHUTDOWN } from '@lameduck/nestjs'
 import { type CanActivate, Inject, Injectable, Module } from '@nestjs/common'
@@ -7,6 +6,7 @@ import { FastifyAdapter } from '@nestjs/platform-fastify'
 import { Test } from '@nestjs/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { hiding } from '../../../test/support/adapter-contract.js'
+import { keepAliveClients } from '../../../test/support/servers.js'
 import { delay, taskNames, taskReport, testShutdown } from '../../../test/support/shutdown.js'
 import { closeApps, dbModule, type Journal, PLATFORMS, startApp, TOKEN, usersService } from './support.js'
 
@@ -95,42 +95,8 @@ describe.each(PLATFORMS)('LameduckModule on %s', (platform) => {
   it('keep-alive clients through a shutdown: zero errors, the in-flight request finishes', async () => {
     const shutdown = testShutdown({ drainDelayMs: 300 })
     const { url } = await startApp(platform, { lameduck: { shutdown, token: TOKEN } })
-    const agent = new Agent({ keepAlive: true, maxSockets: 8 })
-    let ok = 0
-    const errors: string[] = []
-    let stop = false
-    const get = (path: string) =>
-      new Promise<number>((resolve, reject) => {
-        const req = httpRequest(`${url}${path}`, { agent }, (res) => {
-          res.resume()
-          res.on('end', () => resolve(res.statusCode ?? 0))
-        })
-        req.on('error', reject)
-        req.end()
-      })
-    // Clients that stop once readiness says so, as a load balancer would.
-    const client = async () => {
-      while (!stop) {
-        try {
-          const status = await get('/')
-          if (status === 200) ok++
-          else errors.push(`status ${status}`)
-        } catch (error) {
-          errors.push((error as Error).message)
-        }
-      }
-    }
-    const clients = Array.from({ length: 8 }, client)
-    await delay(100)
-    const slow = get('/slow?ms=500')
-    await delay(50)
-    const run = shutdown.shutdown()
-    await delay(150)
-    stop = true
-    await Promise.all(clients)
-    expect(await slow).toBe(200)
-    const report = await run
-    agent.destroy()
+    const { ok, errors, slow, report } = await keepAliveClients(url, shutdown)
+    expect(slow).toBe(200)
     expect(errors).toEqual([])
     expect(ok).toBeGreaterThan(0)
     expect(report.exitCode).toBe(0)

@@ -1,4 +1,4 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import type { ShutdownReport } from '@lameduck/core'
@@ -6,24 +6,17 @@ import { HTTP_DEFAULTS } from '@lameduck/http'
 import { MODULE_OPTIONS, NESTJS_DEFAULTS } from '@lameduck/nestjs'
 import ts from 'typescript'
 import { afterEach, describe, expect, it } from 'vitest'
-import { readmeTable } from '../../../test/support/adapter-contract.js'
+import { expectProbeDefaults, msLiteral, readmeTables, taskCell } from '../../../test/support/adapter-contract.js'
 import { type RunningChild, spawnChild } from '../../../test/support/child.js'
 import { delay, taskNames } from '../../../test/support/shutdown.js'
 
 // The module's options: the probes' (with HTTP_DEFAULTS.probes), the coordinator, drain, and the two tasks
 // (with NESTJS_DEFAULTS): this keeps the README's table from drifting from either. And the README's example,
 // compiled as a Nest application is (decorators with their metadata) and run.
-const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
-const table = readmeTable(readme, '## `LameduckModule.forRoot(')
-
-function defaultOf(option: string): string {
-  const cells = table.get(option)
-  if (!cells) throw new Error(`the README's forRoot table has no row for ${option}`)
-  return cells[2] ?? ''
-}
-
-const task = (t: { name: string; phase: string; timeoutMs: number; critical: boolean }) =>
-  `\`'${t.name}'\`, \`'${t.phase}'\`, \`${t.timeoutMs}\`, \`${t.critical}\``
+const { readme, tables, defaultOf } = readmeTables(new URL('../README.md', import.meta.url), {
+  forRoot: '## `LameduckModule.forRoot(',
+})
+const table = tables.forRoot
 
 describe('README agrees with the code', () => {
   it('documents exactly the options forRoot accepts, each with a type', () => {
@@ -32,15 +25,11 @@ describe('README agrees with the code', () => {
   })
 
   it('states each default as the defaults objects have it', () => {
-    const { probes } = HTTP_DEFAULTS
-    for (const path of Object.values(probes.paths)) expect(defaultOf('paths')).toContain(`\`${path}\``)
-    expect(defaultOf('token')).toContain(`\`${probes.tokenEnv}\``)
-    expect(defaultOf('insecure')).toContain(`\`${probes.insecure}\``)
-    expect(table.get('token')?.[3]).toContain(`at least ${probes.minTokenLength} characters`)
-    expect(defaultOf('beforeShutdown')).toBe(task(NESTJS_DEFAULTS.beforeShutdown))
-    expect(defaultOf('close')).toBe(task(NESTJS_DEFAULTS.close))
+    expectProbeDefaults(table)
+    expect(defaultOf('forRoot', 'beforeShutdown')).toBe(taskCell(NESTJS_DEFAULTS.beforeShutdown))
+    expect(defaultOf('forRoot', 'close')).toBe(taskCell(NESTJS_DEFAULTS.close))
     for (const ms of [HTTP_DEFAULTS.keepAliveTimeoutMs, HTTP_DEFAULTS.headersTimeoutMs])
-      expect(readme).toContain(`= ${String(ms).replace(/\B(?=(\d{3})+$)/g, '_')}`)
+      expect(readme).toContain(`= ${msLiteral(ms)}`)
   })
 })
 

@@ -7,10 +7,9 @@ import { drainHttpServer } from '@lameduck/http'
 import { closeSocketIo } from '@lameduck/socket.io'
 import { describe, expect, it } from 'vitest'
 import { hiding } from '../../../test/support/adapter-contract.js'
-import { fastClock } from '../../../test/support/clock.js'
+import { itSpreadsTheCloses } from '../../../test/support/long-lived.js'
 import { delay, taskReport, testShutdown } from '../../../test/support/shutdown.js'
 import {
-  buckets,
   client,
   clientsOf,
   deafPollingClient,
@@ -76,49 +75,15 @@ describe('closeSocketIo: every connection is told to reconnect elsewhere', () =>
       expect(closing.connections()).toBe(0)
     })
 
-  it('spreads the closes evenly over spreadMs instead of all at once', async () => {
-    const shutdown = testShutdown()
-    const { server, io } = echoServer()
-    const closing = closeSocketIo(shutdown, io, { spreadMs: 1000, timeoutMs: 5000 })
-    const port = await listen(server)
-    const clients = await clientsOf(port, 40, WEBSOCKET)
-    const started = performance.now()
-    await shutdown.shutdown()
-    const times = (await Promise.all(clients.map((c) => c.gone))).map((d) => d.at)
-    const span = Math.max(...times) - Math.min(...times)
-    // Ideally 975 ms (40 closes, 25 ms apart) and 4 per 100 ms.
-    expect(span).toBeGreaterThan(700)
-    expect(span).toBeLessThan(2500)
-    expect(Math.min(...times) - started).toBeLessThan(500)
-    expect(Math.max(...buckets(times, 100))).toBeLessThanOrEqual(12)
-    expect(closing.stats).toMatchObject({ closed: 40, terminated: 0, windowMs: 1000 })
-  })
-
-  it('shortens the window to leave handshakeMs before the deadline', async () => {
-    const shutdown = testShutdown()
-    const { server, io } = echoServer()
-    const closing = closeSocketIo(shutdown, io, { spreadMs: 60_000, timeoutMs: 1000, handshakeMs: 300 })
-    const port = await listen(server)
-    const clients = await clientsOf(port, 10, WEBSOCKET)
-    const report = await shutdown.shutdown()
-    await Promise.all(clients.map((c) => c.gone))
-    // 1000 ms less the stopAt margin (50 ms) less 300 ms, less what the start took.
-    expect(closing.stats!.windowMs).toBeGreaterThan(500)
-    expect(closing.stats!.windowMs).toBeLessThanOrEqual(650)
-    expect(taskReport(report, 'socket.io-close').outcome).toBe('ok')
-  })
-
-  it('runs on the coordinator clock: a 10× clock spreads 2 s over about 200 ms', async () => {
-    const shutdown = testShutdown({ clock: fastClock(10) })
-    const { server, io } = echoServer()
-    const closing = closeSocketIo(shutdown, io, { spreadMs: 2000, timeoutMs: 8000 })
-    const port = await listen(server)
-    const clients = await clientsOf(port, 10, WEBSOCKET)
-    const started = performance.now()
-    await shutdown.shutdown()
-    await Promise.all(clients.map((c) => c.gone))
-    expect(performance.now() - started).toBeLessThan(1500)
-    expect(closing.stats).toMatchObject({ closed: 10, windowMs: 2000 })
+  itSpreadsTheCloses({
+    task: 'socket.io-close',
+    async start(shutdown, options) {
+      const { server, io } = echoServer()
+      const closing = closeSocketIo(shutdown, io, options)
+      return { port: await listen(server), closing }
+    },
+    clientsOf: (port, n) => clientsOf(port, n, WEBSOCKET),
+    closedAt: async (c) => (await c.gone).at,
   })
 
   it('connections of every namespace go with their engine.io connection', async () => {

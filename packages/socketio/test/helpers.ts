@@ -3,10 +3,12 @@
 // a browser keeps its connections: socket.io-client's Node default opens a new TCP connection per request).
 import { once } from 'node:events'
 import { Agent, createServer, type Server as HttpServer } from 'node:http'
-import { type AddressInfo, connect as netConnect, type Socket } from 'node:net'
+import { connect as netConnect, type Socket } from 'node:net'
 import { Server, type ServerOptions } from 'socket.io'
 import { type Socket as ClientSocket, io as connect, type ManagerOptions, type SocketOptions } from 'socket.io-client'
 import { afterEach } from 'vitest'
+
+export { listen } from '../../../test/support/servers.js'
 
 const servers: HttpServer[] = []
 const ios: Server[] = []
@@ -54,12 +56,6 @@ export function echoServer(
 export function closeAfter(server: HttpServer | Server): void {
   if (server instanceof Server) ios.push(server)
   else servers.push(server)
-}
-
-export async function listen(server: HttpServer): Promise<number> {
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  return (server.address() as AddressInfo).port
 }
 
 /** What a client saw of a disconnect. */
@@ -122,17 +118,6 @@ export async function until(check: () => boolean, ms = 5000, what = 'the conditi
     if (performance.now() > end) throw new Error(`timed out waiting for ${what}`)
     await new Promise((resolve) => setTimeout(resolve, 10))
   }
-}
-
-/** How many of `times` fall into each `bucketMs` bucket from the first one. */
-export function buckets(times: number[], bucketMs: number): number[] {
-  const first = Math.min(...times)
-  const counts: number[] = []
-  for (const t of times) {
-    const i = Math.floor((t - first) / bucketMs)
-    counts[i] = (counts[i] ?? 0) + 1
-  }
-  return Array.from(counts, (n) => n ?? 0)
 }
 
 export const POLLING: ClientOptions = { transports: ['polling'] }

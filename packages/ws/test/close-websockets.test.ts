@@ -7,9 +7,9 @@ import { drainHttpServer } from '@lameduck/http'
 import { closeWebSockets, WS_DEFAULTS } from '@lameduck/ws'
 import { describe, expect, it } from 'vitest'
 import { WebSocketServer } from 'ws'
-import { fastClock } from '../../../test/support/clock.js'
+import { itSpreadsTheCloses } from '../../../test/support/long-lived.js'
 import { delay, taskReport, testShutdown } from '../../../test/support/shutdown.js'
-import { buckets, client, clientsOf, closeAfter, echo, echoServer, listen, rawClient } from './helpers.js'
+import { client, clientsOf, closeAfter, echo, echoServer, listen, rawClient } from './helpers.js'
 
 describe('closeWebSockets: every connection is told to reconnect elsewhere', () => {
   it('sends 1012 with its reason by default, cleanly, and reports what it did', async () => {
@@ -46,49 +46,15 @@ describe('closeWebSockets: every connection is told to reconnect elsewhere', () 
     expect(await c!.closed).toMatchObject({ code: 1001, reason: 'bye' })
   })
 
-  it('spreads the closes evenly over spreadMs instead of all at once', async () => {
-    const shutdown = testShutdown()
-    const { server, wss } = echoServer()
-    const closing = closeWebSockets(shutdown, wss, { spreadMs: 1000, timeoutMs: 5000 })
-    const port = await listen(server)
-    const clients = await clientsOf(port, 40)
-    const started = performance.now()
-    await shutdown.shutdown()
-    const times = (await Promise.all(clients.map((c) => c.closed))).map((c) => c.at)
-    const span = Math.max(...times) - Math.min(...times)
-    // Ideally 975 ms (40 closes, 25 ms apart) and 4 per 100 ms.
-    expect(span).toBeGreaterThan(700)
-    expect(span).toBeLessThan(2500)
-    expect(Math.min(...times) - started).toBeLessThan(500)
-    expect(Math.max(...buckets(times, 100))).toBeLessThanOrEqual(12)
-    expect(closing.stats).toMatchObject({ closed: 40, terminated: 0, windowMs: 1000 })
-  })
-
-  it('shortens the window to leave handshakeMs before the deadline', async () => {
-    const shutdown = testShutdown()
-    const { server, wss } = echoServer()
-    const closing = closeWebSockets(shutdown, wss, { spreadMs: 60_000, timeoutMs: 1000, handshakeMs: 300 })
-    const port = await listen(server)
-    const clients = await clientsOf(port, 10)
-    const report = await shutdown.shutdown()
-    await Promise.all(clients.map((c) => c.closed))
-    // 1000 ms less the stopAt margin (50 ms) less 300 ms, less what the start took.
-    expect(closing.stats!.windowMs).toBeGreaterThan(500)
-    expect(closing.stats!.windowMs).toBeLessThanOrEqual(650)
-    expect(taskReport(report, 'ws-close').outcome).toBe('ok')
-  })
-
-  it('runs on the coordinator clock: a 10× clock spreads 2 s over about 200 ms', async () => {
-    const shutdown = testShutdown({ clock: fastClock(10) })
-    const { server, wss } = echoServer()
-    const closing = closeWebSockets(shutdown, wss, { spreadMs: 2000, timeoutMs: 8000 })
-    const port = await listen(server)
-    const clients = await clientsOf(port, 10)
-    const started = performance.now()
-    await shutdown.shutdown()
-    await Promise.all(clients.map((c) => c.closed))
-    expect(performance.now() - started).toBeLessThan(1500)
-    expect(closing.stats).toMatchObject({ closed: 10, windowMs: 2000 })
+  itSpreadsTheCloses({
+    task: 'ws-close',
+    async start(shutdown, options) {
+      const { server, wss } = echoServer()
+      const closing = closeWebSockets(shutdown, wss, options)
+      return { port: await listen(server), closing }
+    },
+    clientsOf,
+    closedAt: async (c) => (await c.closed).at,
   })
 })
 

@@ -2,11 +2,13 @@
 import { once } from 'node:events'
 import { createServer, type Server } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
-import { type AddressInfo, connect, type Socket } from 'node:net'
+import { connect, type Socket } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import { afterEach } from 'vitest'
 import { type ServerOptions, WebSocket, WebSocketServer } from 'ws'
 import { tls } from '../../http/test/helpers.js'
+
+export { listen } from '../../../test/support/servers.js'
 
 const servers: Server[] = []
 const wsServers: WebSocketServer[] = []
@@ -60,12 +62,6 @@ export function idleWss(options: ServerOptions = { noServer: true }): WebSocketS
 export function closeAfter(server: Server | WebSocketServer): void {
   if (server instanceof WebSocketServer) wsServers.push(server)
   else servers.push(server)
-}
-
-export async function listen(server: Server): Promise<number> {
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  return (server.address() as AddressInfo).port
 }
 
 /** What a client saw of its close. */
@@ -184,15 +180,4 @@ export async function rawClient(port: number, { read = true, secure = false } = 
       socket.write(Buffer.concat([Buffer.from([0x80 | opcode, 0x80 | data.length]), mask, masked]))
     },
   }
-}
-
-/** How many of `times` fall into each `bucketMs` bucket from the first one. */
-export function buckets(times: number[], bucketMs: number): number[] {
-  const first = Math.min(...times)
-  const counts: number[] = []
-  for (const t of times) {
-    const i = Math.floor((t - first) / bucketMs)
-    counts[i] = (counts[i] ?? 0) + 1
-  }
-  return Array.from(counts, (n) => n ?? 0)
 }
