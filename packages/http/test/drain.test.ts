@@ -102,7 +102,7 @@ describe('draining: details', () => {
     })
     const seen: { upgraded: number; responses: number; deadline: number }[] = []
     const drain = drainHttpServer(shutdown, server, {
-      timeoutMs: 400,
+      timeoutMs: 1_500,
       onDrain: (context) =>
         seen.push({
           upgraded: context.upgraded.length,
@@ -114,8 +114,9 @@ describe('draining: details', () => {
     const client = connect(port, '127.0.0.1')
     client.write('GET / HTTP/1.1\r\nHost: x\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n')
     await new Promise((resolve) => client.once('data', resolve))
-    const stream = get('http', port, '/slow?ms=200')
-    await delay(30)
+    const arrived = once(server, 'request')
+    const stream = get('http', port, '/slow?ms=400')
+    await arrived
     const before = Date.now()
     const report = await shutdown.shutdown()
     expect(seen).toHaveLength(1)
