@@ -132,11 +132,28 @@ export function closeAmqp(shutdown: Shutdown, connection: AmqpConnectionLike, op
   connection.on('unblocked', onUnblocked)
   const blocked = () => isBlocked(connection) ?? blockedByEvent
 
+  // From the first trigger, the broker's nacks on the confirm channels open then are counted: a publish
+  // nacked before the close task starts is settled by then, and waitForConfirms() would not see it.
+  const nackedChannels = new WeakSet<object>()
+  const nackListeners: (() => void)[] = []
+  const watchNacks = () => {
+    for (const channel of [...(openChannels(connection) ?? []), ...listed]) {
+      if (!isConfirmChannel(channel)) continue
+      const listener = () => nackedChannels.add(channel)
+      channel.on('nack', listener)
+      nackListeners.push(() => channel.removeListener('nack', listener))
+    }
+  }
+  const unwatchNacks = () => {
+    for (const off of nackListeners.splice(0)) off()
+  }
+
   // From the first trigger, a lost broker is the task's error to report, not an uncaught one.
   let guarding = false
   const guard = () => {
     if (guarding) return
     guarding = true
+    watchNacks()
     connection.on('error', onError)
   }
   const offState = shutdown.on('state', ({ to }) => {
@@ -199,12 +216,14 @@ export function closeAmqp(shutdown: Shutdown, connection: AmqpConnectionLike, op
         confirmChannels.map(async (channel) => {
           try {
             const settled = await settleBy(channel.waitForConfirms(), confirmsUntil, { clock, signal })
+            if (nackedChannels.has(channel)) return 'nacked'
             return settled.done ? 'confirmed' : 'timedOut'
           } catch (error) {
             return /nack/i.test(errorMessage(error)) ? 'nacked' : 'closed'
           }
         }),
       )
+      unwatchNacks()
       for (const outcome of outcomes) confirms[outcome]++
       if (confirms.confirmed < confirms.channels) {
         const counts = confirmChannels.map(unconfirmedCount)
@@ -253,6 +272,7 @@ export function closeAmqp(shutdown: Shutdown, connection: AmqpConnectionLike, op
       )
     },
     onRemove: () => {
+      unwatchNacks()
       offState()
       connection.removeListener('close', onClose)
       connection.removeListener('blocked', onBlocked)
