@@ -36,6 +36,7 @@ import {
   NatsUnconfirmedError,
 } from './errors.js'
 import {
+  blockPulls,
   hasCallback,
   hasOpenPulls,
   inboxOf,
@@ -300,6 +301,21 @@ export function consume<S extends NatsSource>(
         const protocol = typeof fence === 'object' ? fence : undefined
         s.fenced = protocol !== undefined
         const down = () => protocol?.connected === false
+        // A PING answered by `until`; false at once when the connection is (or goes) down: no use waiting for it.
+        const roundTrip = async (until: number): Promise<boolean> => {
+          if (!protocol || down()) return false
+          const stopWatching = new AbortController()
+          const lost = poll(down, { everyMs: NATS_DEFAULTS.pollMs, until, clock, signal: stopWatching.signal })
+          try {
+            const answer = Promise.race([protocol.flush().then(() => true), lost.then(() => false)])
+            const settled = await settleBy(answer, until, timing)
+            return settled.done && settled.value
+          } catch {
+            return false
+          } finally {
+            stopWatching.abort()
+          }
+        }
         if (protocol && kind === 'jetstream') {
           // No more pull requests; those still open are filled (or expire) while their messages are handled, so
           // that the UNSUB cannot catch the server delivering (see internals.ts).
@@ -324,7 +340,7 @@ export function consume<S extends NatsSource>(
           loop.unsub(protocol)
           // The server has processed the UNSUB: from the PONG on it routes nothing new here (queue groups: to
           // the other members), and everything it had sent before is arriving.
-          await settleBy(protocol.flush(), abortAt, timing)
+          await roundTrip(abortAt)
           // Nothing buffered, no handler running (or the connection is down: nothing more is coming anyway).
           await poll(() => loop.ended || loop.idle() || down(), {
             everyMs: NATS_DEFAULTS.pollMs,
@@ -333,8 +349,11 @@ export function consume<S extends NatsSource>(
           })
           // A message the server routed just before it processed the UNSUB may be written after that PONG: a
           // second round trip lets it arrive before the subscription goes.
-          if (!down()) await settleBy(protocol.flush(), abortAt, timing)
+          await roundTrip(abortAt)
         }
+        // The server is gone: JetStream messages not started yet would be processed without their acks getting
+        // through (and be redelivered after ack_wait all the same): only the running handlers finish.
+        if (down() && kind === 'jetstream') loop.release()
         // The subscription goes: its iterator ends after what it still holds. (Without the fence, nats.js's own
         // drain() or stop() has done that already.)
         if (fence !== 'missing') loop.end()
@@ -347,7 +366,7 @@ export function consume<S extends NatsSource>(
         }
         // Acks, naks and the handlers' replies went out during the drain: the server confirms them (a PING).
         const answered = s.handled + s.failed + s.naked > 0
-        if (protocol && !down()) s.confirmed = (await settleBy(protocol.flush(), stopAt, timing)).done
+        if (protocol) s.confirmed = await roundTrip(stopAt)
         s.disconnected = down()
         s.durationMs = Math.round(clock.now() - started)
         if (kind === 'core' && s.dropped + s.abandoned > 0) throw new NatsMessagesLostError({ ...s })
@@ -479,9 +498,16 @@ class ConsumerLoop<M> {
     return protocol
   }
 
-  /** A pull consumer asks for no more messages (not after a reconnect either). */
+  /**
+   * A pull consumer asks for no more messages: not after a reconnect, nor with the requests it had queued
+   * (blocked until the loop has ended).
+   */
   stopPulling(): void {
-    if (this.#iterable) stopPulling(this.#iterable)
+    const iterable = this.#iterable
+    if (!iterable) return
+    stopPulling(iterable)
+    const unblock = blockPulls(iterable)
+    if (unblock) void this.done.finally(unblock)
   }
 
   /** Whether a pull request is still open (JetStream), or `undefined` when that cannot be read. */
@@ -518,6 +544,11 @@ class ConsumerLoop<M> {
     } catch {
       // A closed connection: the iterator ends by itself.
     }
+  }
+
+  /** From now on, the messages not started are nak'ed (JetStream); the running handlers finish. */
+  release(): void {
+    if (this.#mode === 'run') this.#setMode('release')
   }
 
   /** The budget is nearly gone: handlers' signal aborts, and what comes from now on is nak'ed or dropped. */
