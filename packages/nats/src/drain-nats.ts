@@ -81,8 +81,9 @@ export function drainNats(shutdown: Shutdown, nc: NatsConnectionLike, options?: 
       try {
         settled = await settleBy(drained, context.stopAt(), timing)
       } catch (error) {
+        const disconnected = isConnected(nc) === false
         await settleBy(nc.close(), context.deadline, timing).catch(() => {})
-        throw new NatsDrainFailedError(error)
+        throw new NatsDrainFailedError(error, disconnected)
       }
       if (!settled.done) {
         const disconnected = isConnected(nc) === false

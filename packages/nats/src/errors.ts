@@ -109,7 +109,7 @@ export class NatsUnconfirmedError extends LameduckError {
       'LAMEDUCK_ERR_NATS_UNCONFIRMED',
       `${stats.disconnected ? 'the NATS server was unreachable' : 'the NATS server did not answer in time'}: ` +
         `the consumer's ${stats.handled + stats.failed + stats.naked} ack(s)/nak(s) of the drain were not ` +
-        `confirmed by the deadline${stats.kind === 'jetstream' ? '; JetStream redelivers those it did not get only after ack_wait' : ''}`,
+        `confirmed${stats.disconnected ? '' : ' by the deadline'}${stats.kind === 'jetstream' ? '; JetStream redelivers those it did not get only after ack_wait' : ''}`,
     )
   }
 }
@@ -135,14 +135,23 @@ export class NatsDrainTimeoutError extends LameduckError {
   }
 }
 
-/** `drain()` of the connection failed (nats.js rejected it); the connection was closed. Code `LAMEDUCK_ERR_NATS_DRAIN_FAILED`. */
+/**
+ * `drain()` of the connection failed: nats.js rejected it — typically because the connection was down
+ * (`disconnected`: the server unreachable). The connection was closed, and what it had not flushed may be lost.
+ * Code `LAMEDUCK_ERR_NATS_DRAIN_FAILED`.
+ */
 export class NatsDrainFailedError extends LameduckError {
   declare readonly code: NatsErrorCode
 
-  constructor(cause: unknown) {
+  constructor(
+    cause: unknown,
+    readonly disconnected: boolean,
+  ) {
     super(
       'LAMEDUCK_ERR_NATS_DRAIN_FAILED',
-      `drain() of the NATS connection failed: ${cause instanceof Error ? cause.message : String(cause)}; the connection was closed`,
+      `drain() of the NATS connection failed${disconnected ? ' (the server was unreachable)' : ''}: ` +
+        `${cause instanceof Error ? cause.message : String(cause)}; the connection was closed, and what it had ` +
+        'not flushed (publishes, acks, replies) may be lost',
       { cause },
     )
   }
