@@ -192,11 +192,6 @@ export function consume<S extends NatsSource>(
       `source argument of ${WHERE}`,
       `expected a NATS subscription, a JetStream pull consumer or the messages of its consume(); ${classified}`,
     )
-  if (isIterated(source))
-    throw new InvalidOptionError(
-      `source argument of ${WHERE}`,
-      'something already reads this subscription (nats.js allows one reader): let consume be the only one',
-    )
   if (typeof handler !== 'function')
     throw new InvalidOptionError(
       `handler argument of ${WHERE}`,
@@ -384,6 +379,18 @@ export function consume<S extends NatsSource>(
       return drained.finally(() => drains.delete(drained))
     },
   })
+  // nats.js lets one reader iterate a subscription: a second one (the application's, another coordinator's
+  // consume) would fail later, inside the loop. Refused now instead.
+  const readers = shared('nats:readers', () => new WeakSet<object>())
+  if (readers.has(source) || isIterated(source)) {
+    registration.remove()
+    throw new InvalidOptionError(
+      `source argument of ${WHERE}`,
+      'something already reads this subscription (nats.js allows one reader): let consume be the only one',
+    )
+  }
+  readers.add(source)
+  void loop.done.finally(() => readers.delete(source))
   loop.name = registration.name
   loop.start(kind === 'jetstream' && classified.consumer, source, consumeOptions)
 

@@ -80,7 +80,7 @@ export async function testStream(
   const id = unique()
   const name = `LAMEDUCK_${id}`
   const subject = `lameduck.test.${id}`
-  const durable = 'workers'
+  const durable = consumerConfig.durable_name ?? 'workers'
   // Made and deleted through a connection of its own, which outlives the test's (a drain closes those).
   const server = `nats://${nc.getServer()}`
   const admin = admins.get(server) ?? natsConnect(server)
