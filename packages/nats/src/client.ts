@@ -8,7 +8,7 @@ export interface NatsConnectionLike {
   drain(): Promise<void>
   close(): Promise<void>
   flush(): Promise<void>
-  closed(): Promise<void | Error>
+  closed(): Promise<unknown>
   isClosed(): boolean
   isDraining(): boolean
 }
@@ -35,7 +35,7 @@ export interface SubscriptionLike<M = unknown> extends AsyncIterable<M> {
 /** What a pull consumer's `consume()` returns (`ConsumerMessages`), made without a `callback`. */
 export interface ConsumerMessagesLike<M extends JsMsgLike = JsMsgLike> extends AsyncIterable<M> {
   stop(err?: Error): void
-  close(): Promise<void | Error>
+  close(): Promise<unknown>
 }
 
 /** A JetStream pull consumer (`await js.consumers.get(stream, name)`). */
@@ -50,13 +50,14 @@ export interface JetStreamConsumerLike<M extends JsMsgLike = JsMsgLike> {
 export type NatsSource = SubscriptionLike | JetStreamConsumerLike | ConsumerMessagesLike
 
 /** The message type of a source: nats.js's `Msg` for a subscription, `JsMsg` for JetStream. */
-export type MessageOf<S> = S extends JetStreamConsumerLike<infer M>
-  ? M
-  : S extends ConsumerMessagesLike<infer M>
+export type MessageOf<S> =
+  S extends JetStreamConsumerLike<infer M>
     ? M
-    : S extends AsyncIterable<infer M>
+    : S extends ConsumerMessagesLike<infer M>
       ? M
-      : never
+      : S extends AsyncIterable<infer M>
+        ? M
+        : never
 
 /** The options of the consumer's own `consume()` (nats.js's `ConsumeOptions`), for a JetStream consumer. */
 export type ConsumeOptionsOf<S> = S extends { consume(options?: infer O): unknown } ? O : never

@@ -30,8 +30,8 @@ import type {
 } from './client.js'
 import { NATS_DEFAULTS } from './defaults.js'
 import {
-  NatsHandlersAbandonedError,
   type NatsConsumeStats,
+  NatsHandlersAbandonedError,
   NatsMessagesLostError,
   NatsUnconfirmedError,
 } from './errors.js'

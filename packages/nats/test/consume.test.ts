@@ -1,8 +1,9 @@
 // consume() against the real NATS server (JetStream enabled), in-process: what the drain does with buffered and
 // in-flight messages, at the deadline, under load, and what nats.js's own ways of stopping do in the same spot.
+
+import { consume, drainNats, type NatsConsumeStats } from '@lameduck/nats'
 import type { JsMsg } from '@nats-io/jetstream'
 import type { Msg } from '@nats-io/transport-node'
-import { consume, drainNats, type NatsConsumeStats } from '@lameduck/nats'
 import { expect, it } from 'vitest'
 import { hiding } from '../../../test/support/adapter-contract.js'
 import { describeWith } from '../../../test/support/services.js'
@@ -159,7 +160,12 @@ await describeWith('NATS', '@lameduck/nats consume: core subscriptions', () => {
     const subject = `lameduck.core.${unique()}`
     const mine = nc.subscribe(subject, { queue: 'workers' })
     const theirs: string[] = []
-    const otherSub = other.subscribe(subject, { queue: 'workers', callback: (_error, msg) => theirs.push(msg.string()) })
+    const otherSub = other.subscribe(subject, {
+      queue: 'workers',
+      callback: (_error, msg) => {
+        theirs.push(msg.string())
+      },
+    })
     await Promise.all([nc.flush(), other.flush()])
     const shutdown = testShutdown()
     const handledHere: string[] = []
@@ -298,7 +304,7 @@ await describeWith('NATS', '@lameduck/nats consume: JetStream', () => {
     expect((await stream.info()).ackPending).toBe(0)
   })
 
-  it('a handler ignoring its signal is given up at the end: nak\'ed, reported as abandoned', async () => {
+  it("a handler ignoring its signal is given up at the end: nak'ed, reported as abandoned", async () => {
     const nc = await natsConnect()
     const stream = await testStream(nc)
     await stream.publish(1)
@@ -357,7 +363,7 @@ await describeWith('NATS', '@lameduck/nats consume: JetStream', () => {
     expect(new Set([...done, ...doneV2]).size).toBe(done.length + doneV2.length)
   })
 
-  it('without the nats.js internals the fence reads: says so, and stops with nats.js\'s own stop()', async () => {
+  it("without the nats.js internals the fence reads: says so, and stops with nats.js's own stop()", async () => {
     const nc = await natsConnect()
     const stream = await testStream(nc)
     await stream.publish(20)

@@ -51,9 +51,17 @@ await describeWith('NATS', '@lameduck/nats: contract and misuse', () => {
     expect(Object.keys(first).sort()).toEqual(['done', 'inFlight', 'name', 'remove', 'stats'])
     expect(first.name).toBe(NATS_DEFAULTS.consume.name)
     expect(typeof first[Symbol.dispose]).toBe('function')
-    await expectRefused(() => consume(shutdown, sub, noop), 'LAMEDUCK_ERR_DUPLICATE_REGISTRATION' as never, /consume: this subscription is already registered on this coordinator \(as "nats-consumer"\)/)
+    await expectRefused(
+      () => consume(shutdown, sub, noop),
+      'LAMEDUCK_ERR_DUPLICATE_REGISTRATION' as never,
+      /consume: this subscription is already registered on this coordinator \(as "nats-consumer"\)/,
+    )
     // Through the CommonJS build too: one claim for both copies.
-    await expectRefused(() => commonJs.consume(shutdown, sub, noop), 'LAMEDUCK_ERR_DUPLICATE_REGISTRATION' as never, /already registered/)
+    await expectRefused(
+      () => commonJs.consume(shutdown, sub, noop),
+      'LAMEDUCK_ERR_DUPLICATE_REGISTRATION' as never,
+      /already registered/,
+    )
     // Another coordinator: nats.js has one reader per subscription.
     await expectRefused(() => consume(testShutdown(), sub, noop), INVALID, /something already reads this subscription/)
     const second = consume(shutdown, subscription(), noop, { phase: 'report', critical: false })
@@ -87,8 +95,16 @@ await describeWith('NATS', '@lameduck/nats: contract and misuse', () => {
       'LAMEDUCK_ERR_UNKNOWN_OPTION',
       /consume: unknown option "timeout" — did you mean "timeoutMs"\?/,
     )
-    await expectRefused(() => consume(shutdown, sub, noop, { phase: 'cleanup' } as never), 'LAMEDUCK_ERR_UNKNOWN_PHASE' as never, /phase of consume/)
-    await expectRefused(() => consume(shutdown, sub, noop, { critical: 'yes' } as never), INVALID, /critical of consume/)
+    await expectRefused(
+      () => consume(shutdown, sub, noop, { phase: 'cleanup' } as never),
+      'LAMEDUCK_ERR_UNKNOWN_PHASE' as never,
+      /phase of consume/,
+    )
+    await expectRefused(
+      () => consume(shutdown, sub, noop, { critical: 'yes' } as never),
+      INVALID,
+      /critical of consume/,
+    )
     await expectRefused(() => consume(shutdown, sub, noop, null as never), INVALID, /consume/)
     for (const notCoordinator of [undefined, {}, sub])
       await expectRefused(
@@ -101,9 +117,15 @@ await describeWith('NATS', '@lameduck/nats: contract and misuse', () => {
 
   it('consume: refuses what it cannot stop cleanly, naming what was passed', async () => {
     const shutdown = testShutdown()
-    const call = (source: unknown, handler: unknown = noop, options?: unknown) => () =>
-      consume(shutdown, source as never, handler as never, options as never)
-    await expectRefused(call(nc), INVALID, /source argument of consume: expected a NATS subscription, a JetStream pull consumer or the messages of its consume\(\); got /)
+    const call =
+      (source: unknown, handler: unknown = noop, options?: unknown) =>
+      () =>
+        consume(shutdown, source as never, handler as never, options as never)
+    await expectRefused(
+      call(nc),
+      INVALID,
+      /source argument of consume: expected a NATS subscription, a JetStream pull consumer or the messages of its consume\(\); got /,
+    )
     for (const nothing of [undefined, null, 'orders'])
       await expectRefused(call(nothing), INVALID, /source argument of consume/)
     const withCallback = nc.subscribe(`lameduck.contract.${unique()}`, { callback: noop })
@@ -114,13 +136,29 @@ await describeWith('NATS', '@lameduck/nats: contract and misuse', () => {
     void iterator.next()
     await expectRefused(call(read), INVALID, /something already reads this subscription/)
     read.unsubscribe()
-    await expectRefused(call({ consume: noop, info: noop }), INVALID, /a JetStream push consumer \(it has no fetch\(\)\)/)
+    await expectRefused(
+      call({ consume: noop, info: noop }),
+      INVALID,
+      /a JetStream push consumer \(it has no fetch\(\)\)/,
+    )
     await expectRefused(call(subscription(), 'handler'), INVALID, /handler argument of consume: expected a function/)
     // JetStream's options on a core subscription.
-    await expectRefused(call(subscription(), noop, { buffered: 'nak' }), INVALID, /buffered of consume: a JetStream option, and this is a core NATS subscription \(core NATS cannot give messages back/)
+    await expectRefused(
+      call(subscription(), noop, { buffered: 'nak' }),
+      INVALID,
+      /buffered of consume: a JetStream option, and this is a core NATS subscription \(core NATS cannot give messages back/,
+    )
     await expectRefused(call(subscription(), noop, { ack: 'manual' }), INVALID, /ack of consume: a JetStream option/)
-    await expectRefused(call(subscription(), noop, { concurrency: 0 }), INVALID, /concurrency of consume: expected an integer of at least 1; got 0/)
-    await expectRefused(call(subscription(), noop, { onError: 'log' }), INVALID, /onError of consume: expected a function/)
+    await expectRefused(
+      call(subscription(), noop, { concurrency: 0 }),
+      INVALID,
+      /concurrency of consume: expected an integer of at least 1; got 0/,
+    )
+    await expectRefused(
+      call(subscription(), noop, { onError: 'log' }),
+      INVALID,
+      /onError of consume: expected a function/,
+    )
     await shutdown.shutdown()
   })
 
@@ -128,18 +166,35 @@ await describeWith('NATS', '@lameduck/nats: contract and misuse', () => {
     const stream = await testStream(nc)
     const consumer = await stream.consumer()
     const shutdown = testShutdown()
-    const call = (source: unknown, options?: unknown) => () => consume(shutdown, source as never, noop, options as never)
-    await expectRefused(call(consumer, { ack: 'sometimes' }), INVALID, /ack of consume: expected one of "auto", "manual"; got "sometimes"/)
-    await expectRefused(call(consumer, { buffered: 'drop' }), INVALID, /buffered of consume: expected one of "process", "nak"/)
+    const call = (source: unknown, options?: unknown) => () =>
+      consume(shutdown, source as never, noop, options as never)
+    await expectRefused(
+      call(consumer, { ack: 'sometimes' }),
+      INVALID,
+      /ack of consume: expected one of "auto", "manual"; got "sometimes"/,
+    )
+    await expectRefused(
+      call(consumer, { buffered: 'drop' }),
+      INVALID,
+      /buffered of consume: expected one of "process", "nak"/,
+    )
     await expectRefused(call(consumer, { consumeOptions: 5 }), INVALID, /consumeOptions of consume: expected an object/)
     const messages = await consumer.consume()
-    await expectRefused(call(messages, { consumeOptions: { max_messages: 5 } }), INVALID, /these messages come from a consume\(\) already called/)
+    await expectRefused(
+      call(messages, { consumeOptions: { max_messages: 5 } }),
+      INVALID,
+      /these messages come from a consume\(\) already called/,
+    )
     const withCallback = await (await stream.consumer()).consume({ callback: noop })
     await expectRefused(call(withCallback), INVALID, /the messages of a consume\(\) made with a callback/)
     withCallback.stop()
     const v2 = await natsV2Connect()
     const legacy = await v2.jetstream().pullSubscribe(stream.subject, { config: { durable_name: 'legacy' } })
-    await expectRefused(call(legacy), INVALID, /a JetStream subscription of the legacy API \(js\.subscribe \/ js\.pullSubscribe\)/)
+    await expectRefused(
+      call(legacy),
+      INVALID,
+      /a JetStream subscription of the legacy API \(js\.subscribe \/ js\.pullSubscribe\)/,
+    )
     legacy.unsubscribe()
     consume(shutdown, messages, noop)
     expect((await shutdown.shutdown()).exitCode).toBe(0)
@@ -147,8 +202,20 @@ await describeWith('NATS', '@lameduck/nats: contract and misuse', () => {
 
   it('drainNats: refuses what is not a connection', async () => {
     const shutdown = testShutdown()
-    await expectRefused(() => drainNats(shutdown, subscription() as never), INVALID, /nc argument of drainNats: expected a NatsConnection of nats\.js; got .*which has no flush\(\) method/)
-    await expectRefused(() => drainNats(nc as never, nc), INVALID, /shutdown argument of drainNats.*drainNats\(shutdown, nc, options\?\)/)
-    await expectRefused(() => drainNats(shutdown, nc, { timeoutMs: 100, drain: true } as never), 'LAMEDUCK_ERR_UNKNOWN_OPTION', /drainNats: unknown option "drain"/)
+    await expectRefused(
+      () => drainNats(shutdown, subscription() as never),
+      INVALID,
+      /nc argument of drainNats: expected a NatsConnection of nats\.js; got .*which has no flush\(\) method/,
+    )
+    await expectRefused(
+      () => drainNats(nc as never, nc),
+      INVALID,
+      /shutdown argument of drainNats.*drainNats\(shutdown, nc, options\?\)/,
+    )
+    await expectRefused(
+      () => drainNats(shutdown, nc, { timeoutMs: 100, drain: true } as never),
+      'LAMEDUCK_ERR_UNKNOWN_OPTION',
+      /drainNats: unknown option "drain"/,
+    )
   })
 })

@@ -54,7 +54,7 @@ const N = 600
 
 await describeWith('NATS', '@lameduck/nats: a worker with messages in flight at SIGTERM', () => {
   describe.each(['v3', 'v2'])('JetStream pull consumer (nats.js %s)', (client) => {
-    it('lameduck: each message processed once or nak\'ed and redelivered at once; exits before the deadline', async () => {
+    it("lameduck: each message processed once or nak'ed and redelivered at once; exits before the deadline", async () => {
       const nc = await natsConnect()
       const stream = await testStream(nc)
       await stream.publish(N)

@@ -22,6 +22,7 @@ const packages = [
   'prometheus',
   'testkit',
   'ws',
+  'nats',
 ]
 
 function node(args: string[]): Promise<{ code: number | null; output: string }> {

@@ -14,6 +14,7 @@ import pg = require('@lameduck/pg')
 import prometheus = require('@lameduck/prometheus')
 import testkit = require('@lameduck/testkit')
 import ws = require('@lameduck/ws')
+import nats = require('@lameduck/nats')
 
 const shutdown: core.Shutdown = core.createShutdown({ exit: false, logger: false, signals: [] })
 const state: core.ShutdownState = shutdown.state
@@ -64,8 +65,12 @@ const entries: ((...args: never[]) => unknown)[] = [
   pg.closePool,
   prometheus.instrument,
   ws.closeWebSockets,
+  nats.consume as never,
+  nats.drainNats,
 ]
 const wsCode: ws.WsErrorCode = ws.WS_ERROR_CODES[0]
+const natsCode: nats.NatsErrorCode = nats.NATS_ERROR_CODES[0]
+const natsStats: nats.NatsConsumeStats | undefined = undefined
 
 export = {
   state,
@@ -82,4 +87,6 @@ export = {
   grpcTimeout,
   entries,
   wsCode,
+  natsCode,
+  natsStats,
 }

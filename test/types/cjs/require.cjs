@@ -43,6 +43,7 @@ const entries = {
   '@lameduck/pg': ['closePool'],
   '@lameduck/testkit': ['simulateTermination', 'parseDuration'],
   '@lameduck/ws': ['closeWebSockets'],
+  '@lameduck/nats': ['consume', 'drainNats'],
 }
 for (const [pkg, names] of Object.entries(entries)) {
   const exports = require(pkg)
@@ -52,6 +53,7 @@ for (const [pkg, names] of Object.entries(entries)) {
 // Not a dependency of the workspace root: its folder, whose "main" is the CommonJS build.
 assert.equal(typeof require('../../../packages/prometheus').instrument, 'function')
 assert.deepEqual(require('@lameduck/testkit').TESTKIT_WARNING_CODES, [])
+assert.deepEqual(require('@lameduck/nats').NATS_WARNING_CODES, ['LAMEDUCK_WARN_NATS_INTERNALS'])
 // Nest loads it through require() as well: the module definition, its options checked.
 assert.equal(require('@lameduck/nestjs').LameduckModule.forRoot({ insecure: true }).global, true)
 assert.throws(() => require('@lameduck/nestjs').LameduckModule.forRoot({ tokn: 'x' }), {
