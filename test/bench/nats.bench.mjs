@@ -118,8 +118,10 @@ for (let i = 0; i < rounds; i++)
   }
 await nc.close()
 
-console.log(`nats: SIGTERM → exit with ${count} short messages in flight (2 ms each, 16 at a time; ${rounds} rounds, medians)`)
-const labels = { lameduck: "lameduck consume() + drainNats()", drain: "the client's own nc.drain()" }
+console.log(
+  `nats: SIGTERM → exit with ${count} short messages in flight (2 ms each, 16 at a time; ${rounds} rounds, medians)`,
+)
+const labels = { lameduck: 'lameduck consume() + drainNats()', drain: "the client's own nc.drain()" }
 for (const kind of ['jetstream', 'core']) {
   console.log(`  ${kind === 'jetstream' ? 'JetStream pull consumer' : 'core subscription'}`)
   for (const mode of ['lameduck', 'drain']) {

@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events'
 import { InvalidOptionError, type Registration, type Shutdown } from '@lameduck/core'
 import {
   type AdapterTaskOptions,
+  type Clock,
   checkOptions,
   count,
   describeArgument,
@@ -225,6 +226,7 @@ export function consume<S extends NatsSource>(
 
   const loop = new ConsumerLoop<MessageOf<S>>({
     kind,
+    clock: shutdown.clock,
     concurrency,
     ack,
     retryDelayMs,
@@ -316,7 +318,8 @@ export function consume<S extends NatsSource>(
           // that the UNSUB cannot catch the server delivering (see internals.ts).
           loop.stopPulling()
           let seen = loop.received()
-          let quietSince = clock.now()
+          // An idle consumer has been quiet since its last message: no wait at all for one that had nothing to do.
+          let quietSince = loop.idle() ? loop.lastTakenAt : clock.now()
           await poll(
             () => {
               if (loop.ended || down() || loop.openPulls() === false) return true
@@ -408,6 +411,7 @@ export function consume<S extends NatsSource>(
 
 interface LoopOptions<M> {
   kind: Kind
+  clock: Clock
   concurrency: number
   ack: 'auto' | 'manual'
   retryDelayMs: number
@@ -429,6 +433,8 @@ class ConsumerLoop<M> {
   /** Resolves once the iterator ended and every handler settled. */
   done: Promise<void>
   ended = false
+  /** When the loop last took a message from the iterator, by the coordinator's clock (never: -Infinity). */
+  lastTakenAt = Number.NEGATIVE_INFINITY
   #open!: () => void
   #finish!: () => void
   #iterable: ConsumerMessagesLike | SubscriptionLike | undefined
@@ -612,6 +618,7 @@ class ConsumerLoop<M> {
   }
 
   #take(msg: M): void {
+    this.lastTakenAt = this.options.clock.now()
     if (this.#mode !== 'run') {
       if (this.options.kind === 'jetstream') this.#nak(msg, 0)
       else if (this.#stats) this.#stats.dropped++
