@@ -275,13 +275,22 @@ export function consume<S extends NatsSource>(
         durationMs: 0,
       }
       stats = s
-      const drained = (async () => {
-        const stopAt = context.stopAt()
-        const abortAt = Math.max(clock.now(), stopAt - abortGraceMs)
-        const abandonAt = Math.max(abortAt, stopAt - Math.min(CONFIRM_MS, abortGraceMs / 2))
-        const timing = { clock, signal }
-        // The coordinator gave the task up: the handlers are told at once.
-        signal.addEventListener('abort', () => loop.abort(), { once: true })
+      const stopAt = context.stopAt()
+      const abortAt = Math.max(clock.now(), stopAt - abortGraceMs)
+      const abandonAt = Math.max(abortAt, stopAt - Math.min(CONFIRM_MS, abortGraceMs / 2))
+      const timing = { clock, signal }
+      // The coordinator gave the task up: the handlers are told at once.
+      const onAbort = () => loop.abort()
+      signal.addEventListener('abort', onAbort, { once: true })
+      const drains = runningDrains(shutdown)
+      const drained = drain().finally(() => {
+        signal.removeEventListener('abort', onAbort)
+        drains.delete(drained)
+      })
+      drains.add(drained)
+      return drained
+
+      async function drain(): Promise<void> {
         loop.startDrain(s, buffered === 'nak')
         // A consumer's consume() may not have answered yet.
         if (!(await settleBy(loop.opened, abortAt, timing)).done) loop.abort()
@@ -376,10 +385,7 @@ export function consume<S extends NatsSource>(
           `${name}: ${kind} consumer stopped in ${s.durationMs} ms: ${s.handled} handled, ${s.failed} failed` +
             (kind === 'jetstream' ? `, ${s.naked} nak'ed for redelivery` : ''),
         )
-      })()
-      const drains = runningDrains(shutdown)
-      drains.add(drained)
-      return drained.finally(() => drains.delete(drained))
+      }
     },
   })
   // nats.js lets one reader iterate a subscription: a second one (the application's, another coordinator's
