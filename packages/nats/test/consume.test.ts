@@ -154,6 +154,29 @@ await describeWith('NATS', '@lameduck/nats consume: core subscriptions', () => {
     expect(consumer.stats?.failed).toBe(0) // before the drain
   })
 
+  it("without the nats.js internals the fence reads: says so, and stops with nats.js's own drain()", async () => {
+    const nc = await natsConnect()
+    const subject = `lameduck.core.${unique()}`
+    const sub = nc.subscribe(subject)
+    await nc.flush()
+    const shutdown = testShutdown()
+    const warnings: string[] = []
+    shutdown.on('warning', ({ code }) => warnings.push(code))
+    const handled: string[] = []
+    const consumer = consume(shutdown, hiding(sub, 'protocol'), async (msg) => {
+      await pause(2)
+      handled.push(msg.string())
+    })
+    for (let i = 0; i < 50; i++) nc.publish(subject, String(i))
+    await nc.flush()
+    await eventually(() => handled.length >= 5)
+    expect((await shutdown.shutdown()).exitCode).toBe(0)
+    expect(warnings).toEqual(['LAMEDUCK_WARN_NATS_INTERNALS'])
+    expect(consumer.stats).toMatchObject({ fenced: false })
+    // sub.drain() leaves what had arrived in the iterator, which the loop still works through.
+    expect(handled).toHaveLength(50)
+  })
+
   it('a queue group: new messages go to the other members once this one has stopped', async () => {
     const nc = await natsConnect()
     const other = await natsConnect()
