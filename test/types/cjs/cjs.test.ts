@@ -27,6 +27,7 @@ const packages = [
   'notify',
   'bullmq',
   'amqp',
+  'nats',
 ]
 
 function node(args: string[]): Promise<{ code: number | null; output: string }> {

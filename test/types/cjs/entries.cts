@@ -19,6 +19,7 @@ import socketio = require('@lameduck/socket.io')
 import notifyPkg = require('@lameduck/notify')
 import bullmq = require('@lameduck/bullmq')
 import amqplameduck = require('@lameduck/amqp')
+import nats = require('@lameduck/nats')
 
 const shutdown: core.Shutdown = core.createShutdown({ exit: false, logger: false, signals: [] })
 const state: core.ShutdownState = shutdown.state
@@ -77,6 +78,8 @@ const entries: ((...args: never[]) => unknown)[] = [
   bullmq.stopWorker,
   amqplameduck.createConsumers,
   amqplameduck.closeAmqp,
+  nats.consume as never,
+  nats.drainNats,
 ]
 const wsCode: ws.WsErrorCode = ws.WS_ERROR_CODES[0]
 const socketIoCode: socketio.SocketIoErrorCode = socketio.SOCKETIO_ERROR_CODES[0]
@@ -87,6 +90,8 @@ const etcdCode: etcd.EtcdErrorCode = etcd.ETCD_ERROR_CODES[0]
 const etcdTtl: number = etcd.ETCD_DEFAULTS.ttlSeconds
 const amqpCode: amqplameduck.AmqpErrorCode = amqplameduck.AMQP_ERROR_CODES[0]
 const amqpDrain: number = amqplameduck.AMQP_DEFAULTS.consumers.timeoutMs
+const natsCode: nats.NatsErrorCode = nats.NATS_ERROR_CODES[0]
+const natsStats: nats.NatsConsumeStats | undefined = undefined
 
 export = {
   state,
@@ -111,4 +116,6 @@ export = {
   etcdTtl,
   amqpCode,
   amqpDrain,
+  natsCode,
+  natsStats,
 }

@@ -50,6 +50,7 @@ const entries = {
   '@lameduck/notify': ['notify', 'NotifyFailedError'],
   '@lameduck/bullmq': ['stopWorker'],
   '@lameduck/amqp': ['createConsumers', 'closeAmqp'],
+  '@lameduck/nats': ['consume', 'drainNats'],
 }
 for (const [pkg, names] of Object.entries(entries)) {
   const exports = require(pkg)
@@ -59,6 +60,7 @@ for (const [pkg, names] of Object.entries(entries)) {
 // Not a dependency of the workspace root: its folder, whose "main" is the CommonJS build.
 assert.equal(typeof require('../../../packages/prometheus').instrument, 'function')
 assert.deepEqual(require('@lameduck/testkit').TESTKIT_WARNING_CODES, [])
+assert.deepEqual(require('@lameduck/nats').NATS_WARNING_CODES, ['LAMEDUCK_WARN_NATS_INTERNALS'])
 // Nest loads it through require() as well: the module definition, its options checked.
 assert.equal(require('@lameduck/nestjs').LameduckModule.forRoot({ insecure: true }).global, true)
 assert.throws(() => require('@lameduck/nestjs').LameduckModule.forRoot({ tokn: 'x' }), {
