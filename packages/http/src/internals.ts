@@ -31,7 +31,7 @@ export interface Internals {
 }
 
 function detect(): Internals {
-  const found: Internals = { httpMessage: false, tlsParent: false, responseFlags: false }
+  const found = { httpMessage: false, responseFlags: false }
   try {
     const socket = new Socket()
     const res = new ServerResponse(new IncomingMessage(socket)) as NodeResponse
@@ -44,16 +44,26 @@ function detect(): Internals {
   } catch {
     // Leave the fallback.
   }
+  // Detected at the first read, by a TLS server's tracker: a TLSSocket builds a secure context, which loads
+  // the root certificates (half a megabyte of heap) — not a cost for every service that imports the package.
+  let tlsParent: boolean | undefined
+  return Object.defineProperty(found, 'tlsParent', {
+    enumerable: true,
+    get: () => (tlsParent ??= detectTlsParent()),
+  }) as Internals
+}
+
+function detectTlsParent(): boolean {
   try {
     const raw = new Socket()
     const secure = new TLSSocket(raw, { isServer: true })
-    found.tlsParent = (secure as NodeSocket)._parent === raw
+    const found = (secure as NodeSocket)._parent === raw
     secure.destroy()
     raw.destroy()
+    return found
   } catch {
-    // Leave the fallback.
+    return false
   }
-  return found
 }
 
 const DETECTED = detect()
