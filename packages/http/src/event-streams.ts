@@ -13,6 +13,7 @@ import {
   registerTask,
   requireShutdown,
   spread,
+  spreadWindow,
   TASK_OPTION_KEYS,
   taskOptions,
 } from '@lameduck/core/adapter'
@@ -242,7 +243,7 @@ export function closeEventStreams(
         },
         { everyMs: HTTP_DEFAULTS.sweepMs, until: stopAt, clock, signal },
       )
-      s.windowMs = Math.round(Math.max(0, Math.min(spreadMs, stopAt - clock.now() - handshakeMs)))
+      s.windowMs = spreadWindow(spreadMs, { until: stopAt, reserveMs: handshakeMs, clock })
       const spreading = await spread(present, { windowMs: s.windowMs, clock, signal }, goAway)
 
       // A stream is done once its connection has closed (HTTP/1), or its HTTP/2 stream has.

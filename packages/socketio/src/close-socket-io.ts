@@ -16,6 +16,7 @@ import {
   requireShutdown,
   settleBy,
   spread,
+  spreadWindow,
   TASK_OPTION_KEYS,
   taskOptions,
   trafficSource,
@@ -351,7 +352,7 @@ export function closeSocketIo(
       s.pollingAtStart = present.filter((conn) => conn.transport.name === 'polling').length
       for (const conn of present) watched.add(conn)
       const stopAt = context.stopAt()
-      s.windowMs = Math.round(Math.max(0, Math.min(spreadMs, stopAt - clock.now() - handshakeMs)))
+      s.windowMs = spreadWindow(spreadMs, { until: stopAt, reserveMs: handshakeMs, clock })
       const spreading = await spread(present, { windowMs: s.windowMs, clock, signal }, goAway)
 
       // Until every connection is done and every HTTP socket of theirs ended (the deadline, the signal).

@@ -13,6 +13,7 @@ import {
   requireShutdown,
   settleBy,
   spread,
+  spreadWindow,
   string,
   TASK_OPTION_KEYS,
   taskOptions,
@@ -247,7 +248,7 @@ export function closeWebSockets(
         watch(ws)
       }
       const stopAt = context.stopAt()
-      s.windowMs = Math.round(Math.max(0, Math.min(spreadMs, stopAt - clock.now() - handshakeMs)))
+      s.windowMs = spreadWindow(spreadMs, { until: stopAt, reserveMs: handshakeMs, clock })
       const spreading = await spread(present, { windowMs: s.windowMs, clock, signal }, goAway)
 
       // Until every watched connection has closed, the deadline passes or the signal aborts.

@@ -55,7 +55,7 @@ export {
 } from './register.js'
 export { shadow } from './shadow.js'
 export { shared } from './shared.js'
-export { type SpreadOptions, type SpreadResult, spread } from './spread.js'
+export { type SpreadOptions, type SpreadResult, spread, spreadWindow } from './spread.js'
 export {
   type LinkedSignal,
   linkSignals,

@@ -84,3 +84,15 @@ export function spread<T>(
     turn()
   })
 }
+
+/**
+ * The window to spread over: `spreadMs`, shortened so that `reserveMs` remain between its end and `until`
+ * (the task's `stopAt()`) for the last items to be acted on — a close handshake, a flush — and never
+ * negative; whole ms.
+ */
+export function spreadWindow(
+  spreadMs: number,
+  { until, reserveMs, clock }: { until: number; reserveMs: number; clock: { now(): number } },
+): number {
+  return Math.round(Math.max(0, Math.min(spreadMs, until - clock.now() - reserveMs)))
+}
