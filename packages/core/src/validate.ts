@@ -68,23 +68,31 @@ export function boolean(option: string, value: unknown): boolean {
 }
 
 /**
+ * The error of an unknown command-line flag (`--gracee`) of a lameduck CLI: names the nearest known flag
+ * (`did you mean "--grace"?`) and lists them all. `flags` are the known names, without `--`.
+ */
+export function unknownFlag(command: string, flag: string, flags: readonly string[]): UnknownOptionError {
+  const near = closest(flag, flags)
+  const known = flags.map((k) => `--${k}`)
+  return new UnknownOptionError(command, `--${flag}`, near === undefined ? undefined : `--${near}`, known)
+}
+
+/**
  * Whether `value` is what `createShutdown()` returns, checked by shape (a copy of core from another install
  * is as good) on the members adapters use. For an adapter's check of its coordinator argument.
  */
 export function isShutdown(value: unknown): value is Shutdown {
-  const s = value as Partial<Record<keyof Shutdown, unknown>> | null
-  return (
-    s !== null &&
-    typeof s === 'object' &&
-    typeof s.addTask === 'function' &&
-    typeof s.on === 'function' &&
-    typeof s.warn === 'function' &&
-    typeof s.shutdown === 'function' &&
-    typeof s.holdExit === 'function' &&
-    typeof s.isReady === 'function' &&
-    s.config !== null &&
-    typeof s.config === 'object' &&
-    s.logger !== null &&
-    typeof s.logger === 'object'
-  )
+  if (!hasMethods(value, ['addTask', 'on', 'warn', 'shutdown', 'holdExit', 'isReady'])) return false
+  const { config, logger } = value as Partial<Shutdown>
+  return typeof config === 'object' && config !== null && typeof logger === 'object' && logger !== null
+}
+
+/**
+ * Whether `value` is an object (or a function) with a function under each of `methods`: the duck-typed
+ * check of a client, an application or a coordinator from another copy of its package.
+ */
+export function hasMethods(value: unknown, methods: readonly string[]): boolean {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return false
+  const v = value as Record<string, unknown>
+  return methods.every((method) => typeof v[method] === 'function')
 }

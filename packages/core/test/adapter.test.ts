@@ -1,11 +1,14 @@
 import { createRequire } from 'node:module'
 import type { Clock } from '@lameduck/core'
 import {
+  checkedTaskOptions,
   claimRequests,
   count,
   DuplicateRegistrationError,
   duration,
   handOverSocket,
+  hasMethods,
+  isShutdown,
   linkSignals,
   poll,
   registerTask,
@@ -19,6 +22,7 @@ import {
   spread,
   string,
   taskOptions,
+  unknownFlag,
 } from '@lameduck/core/adapter'
 import { describe, expect, it } from 'vitest'
 import { testShutdown } from './helpers.js'
@@ -196,6 +200,44 @@ describe('validators: one error code per mistake', () => {
     )
     const shutdown = testShutdown()
     expect(requireShutdown('closeThing', shutdown)).toBe(shutdown)
+  })
+
+  it('checkedTaskOptions refuses a key that is not a task option, then validates the four', () => {
+    expect(checkedTaskOptions('closeThing', { timeoutMs: 50 }, DEFAULTS)).toMatchObject({ timeoutMs: 50, named: false })
+    expect(() => checkedTaskOptions('closeThing', { timeoutMS: 50 } as never, DEFAULTS)).toThrow(
+      expect.objectContaining({ code: 'LAMEDUCK_ERR_UNKNOWN_OPTION', message: expect.stringContaining('"timeoutMs"') }),
+    )
+    expect(() => checkedTaskOptions('closeThing', { timeoutMs: -1 }, DEFAULTS)).toThrow(
+      expect.objectContaining({ code: 'LAMEDUCK_ERR_INVALID_DURATION' }),
+    )
+    expect(() => checkedTaskOptions('closeThing', 'fast' as never, DEFAULTS)).toThrow(
+      expect.objectContaining({ code: 'LAMEDUCK_ERR_INVALID_OPTION' }),
+    )
+  })
+
+  it('hasMethods and isShutdown check by shape', () => {
+    expect(hasMethods({ end() {}, on() {} }, ['end', 'on'])).toBe(true)
+    expect(hasMethods({ end() {}, on: 1 }, ['end', 'on'])).toBe(false)
+    expect(
+      hasMethods(
+        Object.assign(() => {}, { listen() {} }),
+        ['listen'],
+      ),
+    ).toBe(true)
+    for (const wrong of [null, undefined, 'end', 3]) expect(hasMethods(wrong, ['end'])).toBe(false)
+    const shutdown = testShutdown()
+    expect(isShutdown(shutdown)).toBe(true)
+    expect(isShutdown({ ...shutdown, addTask: shutdown.addTask, config: null })).toBe(false)
+    expect(isShutdown({})).toBe(false)
+  })
+
+  it('unknownFlag names the nearest flag and lists them all', () => {
+    const error = unknownFlag('lameduck-thing', 'gracee', ['grace', 'port'])
+    expect(error).toMatchObject({ code: 'LAMEDUCK_ERR_UNKNOWN_OPTION', suggestion: '--grace' })
+    expect(error.message).toBe(
+      'lameduck-thing: unknown option "--gracee" — did you mean "--grace"? (known: --grace, --port)',
+    )
+    expect(unknownFlag('lameduck-thing', 'zzzzzz', ['grace']).suggestion).toBeUndefined()
   })
 })
 

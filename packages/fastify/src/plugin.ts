@@ -2,13 +2,12 @@ import type { Server as HttpServer } from 'node:http'
 import type { Shutdown } from '@lameduck/core'
 import {
   type AdapterTaskOptions,
+  checkedTaskOptions,
   checkOptions,
   optionalObject,
   type Registration,
   registerTask,
   requireShutdown,
-  TASK_OPTION_KEYS,
-  taskOptions,
 } from '@lameduck/core/adapter'
 import {
   closedByDrain,
@@ -72,8 +71,7 @@ function setUp(app: FastifyInstance, options: LameduckFastifyOptions): void {
   const { shutdown, drain: drainOptions, close: closeOptions, ...probeOptions } = options
   requireShutdown(WHERE, shutdown, 'app.register(lameduck, { shutdown, token })')
   optionalObject(`drain of ${WHERE}`, drainOptions)
-  checkOptions(`close of ${WHERE}`, closeOptions, TASK_OPTION_KEYS)
-  const closeTask = taskOptions(`close of ${WHERE}`, closeOptions, FASTIFY_DEFAULTS.close)
+  const closeTask = checkedTaskOptions(`close of ${WHERE}`, closeOptions, FASTIFY_DEFAULTS.close)
   const probes = createProbesFor(WHERE, shutdown, probeOptions)
 
   // Attached now, before listen(): Fastify creates its server with the instance, and the drain must see

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs'
 import { type ClientRequest, request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { parseArgs } from 'node:util'
-import { InvalidOptionError, LameduckError, type ShutdownReport, UnknownOptionError } from '@lameduck/core'
-import { closest, MAX_TIMER_MS } from '@lameduck/core/adapter'
+import { InvalidOptionError, LameduckError, type ShutdownReport } from '@lameduck/core'
+import { MAX_TIMER_MS, unknownFlag } from '@lameduck/core/adapter'
 import { HTTP_DEFAULTS } from './defaults.js'
 
 // lameduck-prestop: the preStop hook as an `exec` command. It runs inside the container, so it has the
@@ -179,13 +179,7 @@ function checkFlags(argv: readonly string[]): void {
       if (flag.value === undefined && inline !== undefined) throw new UsageError(`--${name} takes no value`)
       continue
     }
-    const suggestion = closest(name, known)
-    throw new UnknownOptionError(
-      NAME,
-      `--${name}`,
-      suggestion === undefined ? undefined : `--${suggestion}`,
-      known.map((k) => `--${k}`),
-    )
+    throw unknownFlag(NAME, name, known)
   }
 }
 
@@ -413,22 +407,20 @@ function answerOf(target: Target, where: string, status: number, body: string): 
   return { report }
 }
 
+// What lameduck-prestop reads of a report, with its type: an answer without these fields is not one.
+const REPORT_FIELDS = { exitCode: 'number', trigger: 'string', durationMs: 'number' } as const
+
 function asReport(body: string): ShutdownReport | undefined {
+  let value: unknown
   try {
-    const value = JSON.parse(body) as Partial<ShutdownReport> | null
-    if (
-      value !== null &&
-      typeof value === 'object' &&
-      typeof value.exitCode === 'number' &&
-      typeof value.trigger === 'string' &&
-      typeof value.durationMs === 'number' &&
-      Array.isArray(value.phases)
-    )
-      return value as ShutdownReport
+    value = JSON.parse(body)
   } catch {
-    // Not JSON: not a report.
+    return undefined // Not JSON: not a report.
   }
-  return undefined
+  if (typeof value !== 'object' || value === null) return undefined
+  const fields = value as Record<string, unknown>
+  const typed = Object.entries(REPORT_FIELDS).every(([key, type]) => typeof fields[key] === type)
+  return typed && Array.isArray(fields.phases) ? (value as ShutdownReport) : undefined
 }
 
 function preview(body: string): string {

@@ -4,6 +4,7 @@ import {
   checkOptions,
   DuplicateRegistrationError,
   describeArgument,
+  hasMethods,
   isShutdown,
   optionalFunction,
   registerTask,
@@ -172,15 +173,7 @@ function moduleOf(settings: DynamicModule['providers'] & object, imports: Dynami
 }
 
 function isNestApplication(app: unknown): app is INestApplication {
-  const a = app as Partial<Record<keyof INestApplication, unknown>> | null
-  return (
-    a !== null &&
-    typeof a === 'object' &&
-    typeof a.get === 'function' &&
-    typeof a.close === 'function' &&
-    typeof a.getHttpServer === 'function' &&
-    typeof a.getHttpAdapter === 'function'
-  )
+  return typeof app === 'object' && hasMethods(app, ['get', 'close', 'getHttpServer', 'getHttpAdapter'])
 }
 
 /** The module's instance in one application: its coordinator, its probes, and what `attach` registered. */

@@ -1,13 +1,12 @@
 import { InvalidOptionError, PHASES, type Shutdown, type ShutdownOptions } from '@lameduck/core'
 import {
   type AdapterTaskOptions,
+  checkedTaskOptions,
   checkOptions,
   describeArgument,
   isShutdown,
   optionalObject,
   type ResolvedTaskOptions,
-  TASK_OPTION_KEYS,
-  taskOptions,
 } from '@lameduck/core/adapter'
 import { type DrainOptions, PROBE_OPTIONS, type ProbeOptions } from '@lameduck/http'
 import { NESTJS_DEFAULTS } from './defaults.js'
@@ -61,12 +60,10 @@ export function settingsOf(where: string, options: unknown): Settings {
         `beforeShutdown of ${where}`,
         `expected the task's options ({ name?, phase?, timeoutMs?, critical? }) or false; got ${describeArgument(beforeShutdown)}`,
       )
-    checkOptions(`beforeShutdown of ${where}`, beforeShutdown, TASK_OPTION_KEYS)
-    before = taskOptions(`beforeShutdown of ${where}`, beforeShutdown, NESTJS_DEFAULTS.beforeShutdown)
+    before = checkedTaskOptions(`beforeShutdown of ${where}`, beforeShutdown, NESTJS_DEFAULTS.beforeShutdown)
   }
   optionalObject(`close of ${where}`, close)
-  checkOptions(`close of ${where}`, close, TASK_OPTION_KEYS)
-  const closeTask = taskOptions(`close of ${where}`, close, NESTJS_DEFAULTS.close)
+  const closeTask = checkedTaskOptions(`close of ${where}`, close, NESTJS_DEFAULTS.close)
   // Nest's close() calls the beforeApplicationShutdown hooks itself when their task has not started: a task
   // in a later phase would call them a second time, and one beside it would race the onModuleDestroy hooks.
   if (before !== false && PHASES.indexOf(before.phase) >= PHASES.indexOf(closeTask.phase))

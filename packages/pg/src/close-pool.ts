@@ -1,13 +1,11 @@
 import type { Shutdown } from '@lameduck/core'
 import {
   type AdapterTaskOptions,
-  checkOptions,
+  checkedTaskOptions,
   poll,
   type Registration,
   registerTask,
   requireShutdown,
-  TASK_OPTION_KEYS,
-  taskOptions,
 } from '@lameduck/core/adapter'
 import type { Pool } from 'pg'
 import { requirePool } from './arguments.js'
@@ -52,8 +50,7 @@ export interface PoolCloser extends Registration {
 export function closePool(shutdown: Shutdown, pool: Pool, options?: ClosePoolOptions): PoolCloser {
   requireShutdown('closePool', shutdown, 'closePool(shutdown, pool, options?)')
   requirePool('closePool', pool)
-  checkOptions('closePool', options, TASK_OPTION_KEYS)
-  const task = taskOptions('closePool', options, PG_DEFAULTS.pool)
+  const task = checkedTaskOptions('closePool', options, PG_DEFAULTS.pool)
   const control = poolControl(pool)
   let stats: PoolCloseStats | undefined
 

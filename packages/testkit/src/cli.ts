@@ -1,25 +1,15 @@
 import { constants } from 'node:os'
-import { parseArgs } from 'node:util'
-import { InvalidOptionError, LameduckError, UnknownOptionError } from '@lameduck/core'
-import { closest } from '@lameduck/core/adapter'
+import { InvalidOptionError, LameduckError } from '@lameduck/core'
 import { splitCommand } from './command-line.js'
 import { SIM_DEFAULTS } from './defaults.js'
 import { parseDuration } from './duration.js'
 import { SimulatorError } from './errors.js'
+import { COMMON_FLAGS, type FlagDoc, flagHelp, parseFlags } from './flags.js'
 import { formatResult } from './format.js'
 import type { SimulationOptions } from './options.js'
 import { simulateTermination } from './simulate.js'
 
-interface OptionDoc {
-  name: string
-  value?: string
-  help: string
-  /** Shown in --help as `(default: …)`: every option has one, `none` or `off` when unset means nothing. */
-  default: string | number
-  multiple?: boolean
-}
-
-const DOCS: OptionDoc[] = [
+const DOCS: readonly FlagDoc[] = [
   { name: 'concurrency', value: 'n', help: 'concurrent callers', default: SIM_DEFAULTS.concurrency },
   {
     name: 'think',
@@ -133,8 +123,7 @@ const DOCS: OptionDoc[] = [
     default: 'none',
     multiple: true,
   },
-  { name: 'json', help: 'print the result as one JSON object', default: 'off' },
-  { name: 'help', help: 'show this help', default: 'off' },
+  ...COMMON_FLAGS,
 ]
 
 /** Signals that interrupt a run: the replicas' groups are killed, and the exit code is 128 + the signal's number. */
@@ -152,10 +141,7 @@ pass it with --env (it may say more than --grace gives: a spot or eviction budge
 500ms / 8s / 1m.
 
 Options:
-${DOCS.map((d) => {
-  const flag = `--${d.name}${d.value ? ` <${d.value}>` : ''}`
-  return `  ${flag.padEnd(32)} ${d.help} (default: ${d.default})`
-}).join('\n')}
+${flagHelp(DOCS, 32)}
 
 Exit codes: 0 passed; 1 failed, each reason stated: a request failed, a WebSocket was dropped (1006), failed
 to reconnect or lost a message, SIGKILL was needed, replica A did not
@@ -239,40 +225,8 @@ const defaultIo = {
   err: (s: string) => void process.stderr.write(s),
 }
 
-/** `--gracee 30s` → "did you mean --grace?", before parseArgs' own message, which suggests nothing. */
-function checkFlags(argv: string[]): void {
-  const known = DOCS.map((d) => d.name)
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string
-    if (arg === '--') return
-    if (!arg.startsWith('--')) continue
-    const [name, inline] = arg.slice(2).split(/=(.*)/s) as [string, string | undefined]
-    const doc = DOCS.find((d) => d.name === name)
-    if (doc) {
-      // The value of `--path --x` is `--x`, not a flag.
-      if (doc.value && inline === undefined) i++
-      continue
-    }
-    const suggestion = closest(name, known)
-    throw new UnknownOptionError(
-      'lameduck-sim',
-      `--${name}`,
-      suggestion === undefined ? undefined : `--${suggestion}`,
-      known.map((k) => `--${k}`),
-    )
-  }
-}
-
 function parse(argv: string[]): 'help' | { options: SimulationOptions; json: boolean } {
-  checkFlags(argv)
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: Object.fromEntries(
-      DOCS.map((d) => [d.name, { type: d.value ? 'string' : 'boolean', multiple: d.multiple ?? false }]),
-    ) as Record<string, { type: 'string' | 'boolean'; multiple: boolean }>,
-  })
+  const { values, positionals } = parseFlags('lameduck-sim', DOCS, argv)
   if (values.help) return 'help'
   if (positionals.length === 0) throw new Error('missing the service command after --')
   const str = (name: string) => values[name] as string | undefined

@@ -1,20 +1,11 @@
-import { parseArgs } from 'node:util'
-import { LameduckError, UnknownOptionError } from '@lameduck/core'
-import { closest } from '@lameduck/core/adapter'
+import { LameduckError } from '@lameduck/core'
 import { checkManifests, type DoctorResult } from './doctor.js'
 import { DOCTOR_FINDING_CODES } from './doctor-findings.js'
 import { type DoctorPlan, readDoctorPlan } from './doctor-plan.js'
 import { readManifestSources } from './doctor-yaml.js'
+import { COMMON_FLAGS, type FlagDoc, flagHelp, parseFlags } from './flags.js'
 
-interface FlagDoc {
-  name: string
-  value?: string
-  help: string
-  default: string
-  multiple?: boolean
-}
-
-const FLAGS: FlagDoc[] = [
+const FLAGS: readonly FlagDoc[] = [
   {
     name: 'plan',
     value: 'file.json',
@@ -35,8 +26,7 @@ const FLAGS: FlagDoc[] = [
     default: 'none',
     multiple: true,
   },
-  { name: 'json', help: 'print the result as one JSON object', default: 'off' },
-  { name: 'help', help: 'show this help', default: 'off' },
+  ...COMMON_FLAGS,
 ]
 
 export const DOCTOR_HELP = `lameduck-doctor — check Kubernetes manifests against a lameduck service's shutdown plan, offline.
@@ -49,10 +39,7 @@ Checks Deployments, StatefulSets, DaemonSets and Pods (with the PodDisruptionBud
 HorizontalPodAutoscalers of the same input). Each finding: file:line, its code, what is wrong, the fix.
 
 Options:
-${FLAGS.map((d) => {
-  const flag = `--${d.name}${d.value ? ` <${d.value}>` : ''}`
-  return `  ${flag.padEnd(22)} ${d.help} (default: ${d.default})`
-}).join('\n')}
+${flagHelp(FLAGS, 22)}
 
 Finding codes (each also accepted without LAMEDUCK_DOCTOR_ by --ignore):
 ${DOCTOR_FINDING_CODES.map((c) => `  ${c}`).join('\n')}
@@ -98,32 +85,11 @@ export async function doctorMain(
 }
 
 function parse(argv: string[]) {
-  const known = FLAGS.map((d) => d.name)
-  for (const arg of argv) {
-    if (arg === '--') break
-    if (!arg.startsWith('--')) continue
-    const name = arg.slice(2).split('=')[0] as string
-    if (!known.includes(name)) {
-      const near = closest(name, known)
-      throw new UnknownOptionError(
-        'lameduck-doctor',
-        `--${name}`,
-        near === undefined ? undefined : `--${near}`,
-        known.map((k) => `--${k}`),
-      )
-    }
-  }
-  let parsed: ReturnType<typeof parseArgs>
+  let parsed: ReturnType<typeof parseFlags>
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: Object.fromEntries(
-        FLAGS.map((d) => [d.name, { type: d.value ? 'string' : 'boolean', multiple: d.multiple ?? false }]),
-      ) as Record<string, { type: 'string' | 'boolean'; multiple: boolean }>,
-    })
+    parsed = parseFlags('lameduck-doctor', FLAGS, argv)
   } catch (error) {
+    if (error instanceof LameduckError) throw error
     throw new Error((error as Error).message)
   }
   const { values, positionals } = parsed

@@ -4,13 +4,8 @@ export { checkManifests, type DoctorOptions, type DoctorResult } from './doctor.
 export { DOCTOR_HELP, doctorMain } from './doctor-cli.js'
 export { DOCTOR_DEFAULTS } from './doctor-defaults.js'
 export { DoctorError, type DoctorErrorCode } from './doctor-errors.js'
-export {
-  DOCTOR_FINDING_CODES,
-  DOCTOR_PLAN_ONLY,
-  DOCTOR_PLAN_PARTLY,
-  type DoctorFinding,
-  type DoctorFindingCode,
-} from './doctor-findings.js'
+// The finding codes, the plan-dependent ones, and the finding's type: the whole module is public.
+export * from './doctor-findings.js'
 export {
   type DoctorDrainDelay,
   type DoctorHttpOptions,

@@ -13,7 +13,7 @@ export {
   LameduckError,
 } from '../errors.js'
 export { type Registration, registration } from '../task.js'
-export { boolean, checkOptions, closest, isShutdown, orDefault } from '../validate.js'
+export { boolean, checkOptions, closest, hasMethods, isShutdown, orDefault, unknownFlag } from '../validate.js'
 export {
   type ClaimedRequest,
   claimRequests,
@@ -45,6 +45,7 @@ export {
   type AdapterTaskDefaults,
   type AdapterTaskOptions,
   type AdapterTaskSpec,
+  checkedTaskOptions,
   claimResource,
   DuplicateRegistrationError,
   type ResolvedTaskOptions,

@@ -53,6 +53,19 @@ export function taskOptions(where: string, options: AdapterTaskOptions | undefin
 }
 
 /**
+ * {@link taskOptions} for an adapter whose options are the task options and nothing else: an unknown key
+ * (a typo, an option of another adapter) throws `UnknownOptionError` first, as `checkOptions` does.
+ */
+export function checkedTaskOptions(
+  where: string,
+  options: AdapterTaskOptions | undefined,
+  defaults: AdapterTaskDefaults,
+): ResolvedTaskOptions {
+  checkOptions(where, options, TASK_OPTION_KEYS)
+  return taskOptions(where, options, defaults)
+}
+
+/**
  * The same resource (a server, a pool, a client) given twice to the same adapter on one coordinator:
  * the second registration would run the same work twice (two drains of one server, two `end()`s of one
  * pool). Remove the first registration to replace it.
