@@ -13,7 +13,10 @@ export interface BudgetPlan {
   drainDelay: ResolvedDrainDelay
   /** From the first trigger to the end of the last phase: grace − margin − the exit reserve. */
   availableMs: number
-  /** Per phase, the time reserved for it: its longest task `timeoutMs` (and `drainDelayMs` for readiness). */
+  /**
+   * Per phase, the time reserved for it: its longest task `timeoutMs` (at least `drainDelayMs` for readiness),
+   * plus its longest `last` task's.
+   */
   phases: { phase: Phase; reservedMs: number }[]
   /** Sum of the reserved times: what a run takes when every task uses its whole budget. */
   totalMs: number
@@ -25,10 +28,19 @@ export function exitReserveMs(gracePeriodMs: number, safetyMarginMs: number): nu
   return Math.min(DEFAULTS.exitReserveMs, (gracePeriodMs - safetyMarginMs) / 10)
 }
 
+/**
+ * The time a phase reserves: its longest task's `timeoutMs` (at least `drainDelayMs` for readiness), plus
+ * the longest of its `last` tasks', which start only once the others have settled.
+ */
 export function reservedFor(phase: Phase, tasks: Iterable<Task>, drainDelayMs: number): number {
-  let reserved = phase === 'readiness' ? drainDelayMs : 0
-  for (const task of tasks) if (task.phase === phase && task.timeoutMs > reserved) reserved = task.timeoutMs
-  return reserved
+  let first = phase === 'readiness' ? drainDelayMs : 0
+  let last = 0
+  for (const task of tasks) {
+    if (task.phase !== phase) continue
+    if (task.last) last = Math.max(last, task.timeoutMs)
+    else first = Math.max(first, task.timeoutMs)
+  }
+  return first + last
 }
 
 export function planBudget(

@@ -322,14 +322,20 @@ class Coordinator implements Shutdown {
     const { cutoff, budgetMs } = phaseWindow(phase, start, end, [...this.#tasks.values()], drainDelayMs)
     this.#emitter.emit('phaseStart', { phase, start, budgetMs, tasks: tasks.map((task) => task.name) })
 
-    const runs = tasks.map((task) =>
-      noTimeFor(task, start, cutoff) ? this.#skip(task, start) : this.#run1(task, cutoff),
+    const runAll = (group: Task[], at: number) =>
+      group.map((task) => (noTimeFor(task, at, cutoff) ? this.#skip(task, at) : this.#run1(task, cutoff)))
+    const runs = runAll(
+      tasks.filter((task) => !task.last),
+      start,
     )
     if (phase === 'readiness') {
       this.#drainDelay = await this.#traffic.wait(drainDelay, start, cutoff, () => this.#unfed())
       this.#emitter.emit('drainDelayEnd', this.#drainDelay)
     }
     const taskReports = await Promise.all(runs)
+    // The `last` tasks: once every other task of the phase has settled or been given up.
+    const last = tasks.filter((task) => task.last)
+    if (last.length > 0) taskReports.push(...(await Promise.all(runAll(last, clock.now()))))
 
     const report: PhaseReport = {
       name: phase,

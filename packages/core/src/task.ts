@@ -66,6 +66,13 @@ export interface TaskSpec {
   /** Whether its failure makes the exit code non-zero. Default: {@link DEFAULTS}`.critical`. */
   critical?: boolean
   /**
+   * Starts only once every other task of its phase has settled (or been given up at its timeout): the
+   * last word of the `report` phase, e.g. a telemetry flush after every other task emitted what it had.
+   * Tasks with `last` run side by side with each other. The phase reserves the longest `last` task's
+   * `timeoutMs` on top of the longest other one's. Default: `false`.
+   */
+  last?: boolean
+  /**
    * The work. May be sync or async; throwing, rejecting (with anything) or timing out is recorded,
    * never stops the run. Watch `signal` to stop early when the budget runs out.
    */
@@ -92,13 +99,14 @@ export interface Task {
   readonly phase: Phase
   readonly timeoutMs: number
   readonly critical: boolean
+  readonly last: boolean
   readonly run: TaskSpec['run']
   readonly onAbandon: TaskSpec['onAbandon']
 }
 
 export function normalizeTask(spec: TaskSpec): Task {
   if (spec === null || typeof spec !== 'object') throw new InvalidOptionError('task', 'expected a task object')
-  checkOptions('addTask', spec, ['name', 'phase', 'timeoutMs', 'critical', 'run', 'onAbandon'])
+  checkOptions('addTask', spec, ['name', 'phase', 'timeoutMs', 'critical', 'last', 'run', 'onAbandon'])
   if (typeof spec.name !== 'string' || spec.name.trim() === '')
     throw new InvalidOptionError('task.name', 'expected a non-empty string')
   if (typeof spec.run !== 'function')
@@ -109,6 +117,8 @@ export function normalizeTask(spec: TaskSpec): Task {
   if (!isPhase(phase)) throw new UnknownPhaseError(phase, PHASES)
   if (spec.critical !== undefined && typeof spec.critical !== 'boolean')
     throw new InvalidOptionError(`task "${spec.name}".critical`, 'expected a boolean')
+  if (spec.last !== undefined && typeof spec.last !== 'boolean')
+    throw new InvalidOptionError(`task "${spec.name}".last`, 'expected a boolean')
   return {
     name: spec.name,
     phase,
@@ -117,6 +127,7 @@ export function normalizeTask(spec: TaskSpec): Task {
       spec.timeoutMs === undefined ? DEFAULTS.taskTimeoutMs : spec.timeoutMs,
     ),
     critical: spec.critical ?? DEFAULTS.critical,
+    last: spec.last ?? false,
     run: spec.run,
     onAbandon: spec.onAbandon,
   }

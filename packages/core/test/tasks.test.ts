@@ -1,6 +1,6 @@
 import { DuplicateTaskError, InvalidDurationError, PhaseStartedError, UnknownPhaseError } from '@lameduck/core'
 import { describe, expect, it } from 'vitest'
-import { testShutdown } from './helpers.js'
+import { delay, testShutdown } from './helpers.js'
 
 const noop = () => {}
 
@@ -13,6 +13,7 @@ describe('addTask', () => {
     expect(() => shutdown.addTask({ name: '', run: noop })).toThrow(/task.name/)
     expect(() => shutdown.addTask({ name: 'a', run: 'nope' as never })).toThrow(/task "a".run/)
     expect(() => shutdown.addTask({ name: 'a', critical: 'no' as never, run: noop })).toThrow(/critical/)
+    expect(() => shutdown.addTask({ name: 'a', last: 1 as never, run: noop })).toThrow(/task "a".last/)
     expect(() => shutdown.addTask(null as never)).toThrow(/task/)
   })
 
@@ -95,5 +96,67 @@ describe('context.detail', () => {
     expect(tasks.find((t) => t.name === 'told')?.details).toEqual({ attempts: 2, status: 200 })
     expect(tasks.find((t) => t.name === 'slow')).toMatchObject({ outcome: 'timeout', details: { flushed: 10 } })
     expect(tasks.find((t) => t.name === 'quiet')).not.toHaveProperty('details')
+  })
+})
+
+describe('last: the last word of a phase', () => {
+  it('starts once every other task of the phase has settled, side by side with the other last tasks', async () => {
+    const shutdown = testShutdown()
+    const events: string[] = []
+    const slow = (name: string, ms: number) => async () => {
+      events.push(`${name} start`)
+      await delay(ms)
+      events.push(`${name} end`)
+    }
+    shutdown.addTask({ name: 'flush-telemetry', phase: 'report', last: true, run: slow('flush-telemetry', 30) })
+    shutdown.addTask({ name: 'push-metrics', phase: 'report', run: slow('push-metrics', 60) })
+    shutdown.addTask({ name: 'flush-logs', phase: 'report', last: true, run: slow('flush-logs', 10) })
+    shutdown.addTask({ name: 'stats', phase: 'report', run: slow('stats', 5) })
+    const report = await shutdown.shutdown()
+    const lastStart = Math.min(events.indexOf('flush-telemetry start'), events.indexOf('flush-logs start'))
+    expect(lastStart).toBeGreaterThan(events.indexOf('push-metrics end'))
+    expect(lastStart).toBeGreaterThan(events.indexOf('stats end'))
+    // Side by side: both last tasks started before either ended.
+    expect(events.indexOf('flush-logs start')).toBeLessThan(events.indexOf('flush-telemetry end'))
+    expect(events.indexOf('flush-telemetry start')).toBeLessThan(events.indexOf('flush-logs end'))
+    const phase = report.phases.find((p) => p.name === 'report')
+    expect(phase?.tasks.map((t) => [t.name, t.outcome])).toEqual([
+      ['stats', 'ok'],
+      ['push-metrics', 'ok'],
+      ['flush-logs', 'ok'],
+      ['flush-telemetry', 'ok'],
+    ])
+  })
+
+  it('starts after a task given up at its timeout, and reserves its own time on top', async () => {
+    const shutdown = testShutdown()
+    let lastStarted = 0
+    let hangStarted = 0
+    shutdown.addTask({
+      name: 'hang',
+      phase: 'report',
+      timeoutMs: 100,
+      run: () => {
+        hangStarted = Date.now()
+        return new Promise(() => {})
+      },
+    })
+    shutdown.addTask({
+      name: 'final',
+      phase: 'report',
+      last: true,
+      timeoutMs: 300,
+      run: () => {
+        lastStarted = Date.now()
+      },
+    })
+    expect(shutdown.plan().phases.find((p) => p.phase === 'report')?.reservedMs).toBe(400)
+    const report = await shutdown.shutdown()
+    const tasks = report.phases.find((p) => p.name === 'report')?.tasks
+    expect(tasks?.map((t) => [t.name, t.outcome])).toEqual([
+      ['hang', 'timeout'],
+      ['final', 'ok'],
+    ])
+    expect(lastStarted - hangStarted).toBeGreaterThanOrEqual(95)
   })
 })

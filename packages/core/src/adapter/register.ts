@@ -93,6 +93,8 @@ export interface AdapterTaskSpec {
   task: ResolvedTaskOptions
   run: (signal: AbortSignal, context: TaskContext) => unknown
   onAbandon?: (event: AbandonEvent) => void
+  /** The task starts once the phase's other tasks have settled (`TaskSpec.last`). */
+  last?: boolean
   /**
    * The object this registration takes charge of (the server, the pool, the client). The same object given
    * to the same adapter (`where`) twice on one coordinator throws {@link DuplicateRegistrationError}
@@ -205,6 +207,7 @@ function addNumbered(shutdown: Shutdown, task: ResolvedTaskOptions, spec: Adapte
         phase: task.phase,
         timeoutMs: task.timeoutMs,
         critical: task.critical,
+        ...(spec.last ? { last: true } : {}),
         run: spec.run,
         ...(spec.onAbandon === undefined ? {} : { onAbandon: spec.onAbandon }),
       })
