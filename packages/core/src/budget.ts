@@ -11,8 +11,10 @@ export interface BudgetPlan {
   drainDelayMs: number
   /** The drain delay as configured: fixed, or adaptive with `minMs`, `maxMs` and `quietMs`. */
   drainDelay: ResolvedDrainDelay
-  /** From the first trigger to the end of the last phase: grace − margin − the exit reserve. */
+  /** From the first trigger to the end of the last phase: grace − margin − the exit reserve − `exitFlushMs`. */
   availableMs: number
+  /** The time kept for the exit flushes (`addExitFlush`) between the report and the exit: the longest one's. */
+  exitFlushMs: number
   /**
    * Per phase, the time reserved for it: its longest task `timeoutMs` (at least `drainDelayMs` for readiness),
    * plus its longest `last` task's.
@@ -48,18 +50,20 @@ export function planBudget(
   gracePeriodMs: number,
   safetyMarginMs: number,
   drainDelay: ResolvedDrainDelay,
+  exitFlushMs = 0,
 ): BudgetPlan {
   const drainDelayMs = drainDelay.maxMs
   const list = [...tasks]
   const phases = PHASES.map((phase) => ({ phase, reservedMs: reservedFor(phase, list, drainDelayMs) }))
   const totalMs = phases.reduce((sum, p) => sum + p.reservedMs, 0)
-  const availableMs = gracePeriodMs - safetyMarginMs - exitReserveMs(gracePeriodMs, safetyMarginMs)
+  const availableMs = gracePeriodMs - safetyMarginMs - exitReserveMs(gracePeriodMs, safetyMarginMs) - exitFlushMs
   return {
     gracePeriodMs,
     safetyMarginMs,
     drainDelayMs,
     drainDelay: { ...drainDelay },
     availableMs,
+    exitFlushMs,
     phases,
     totalMs,
     fits: totalMs <= availableMs,
@@ -84,16 +88,16 @@ export function phaseCutoff(now: number, end: number, reservedMs: number, laterR
 export interface RunWindow {
   /** By when the process must be gone: first trigger + grace − margin. */
   deadline: number
-  /** When the last phase must end: the deadline less the exit reserve, so that the exit itself fits. */
+  /** When the last phase must end: the deadline less the exit reserve and the exit flushes' time, so that they fit. */
   end: number
   /** When the watchdog exits the process: halfway through the exit reserve, so even its exit is done in time. */
   watchdogAt: number
 }
 
-export function runWindow(firstAt: number, gracePeriodMs: number, safetyMarginMs: number): RunWindow {
+export function runWindow(firstAt: number, gracePeriodMs: number, safetyMarginMs: number, exitFlushMs = 0): RunWindow {
   const deadline = firstAt + gracePeriodMs - safetyMarginMs
   const reserve = exitReserveMs(gracePeriodMs, safetyMarginMs)
-  return { deadline, end: deadline - reserve, watchdogAt: deadline - reserve / 2 }
+  return { deadline, end: deadline - reserve - exitFlushMs, watchdogAt: deadline - reserve / 2 }
 }
 
 /**

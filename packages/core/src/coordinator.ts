@@ -12,6 +12,13 @@ import {
   UncaughtDuringShutdownError,
 } from './errors.js'
 import { ExitPath } from './exit.js'
+import {
+  type ExitFlush,
+  type ExitFlushSpec,
+  exitFlushReserveMs,
+  normalizeExitFlush,
+  runExitFlushes,
+} from './exit-flush.js'
 import { fitWarning, severalCoordinatorsWarning } from './fit-check.js'
 import { logEvents } from './log-events.js'
 import type { Logger } from './logger.js'
@@ -72,6 +79,7 @@ class Coordinator implements Shutdown {
   #counted = false
   #severalWarning: number | undefined
   readonly #traffic: TrafficLog
+  readonly #exitFlushes = new Map<string, ExitFlush>()
   #drainDelay: DrainDelayReport | undefined
 
   constructor(options: ResolvedOptions) {
@@ -98,6 +106,7 @@ class Coordinator implements Shutdown {
       },
       beforeExit: () => this.#removeListeners(this.#runListeners),
       lastWords: (code) => this.#writeTerminationLog(code),
+      flush: (until) => this.#flushAtExit(until),
     })
     for (const signal of options.signals) this.#listen(this.#listeners, signal, () => this.#onSignal(signal))
     if (options.signals.length > 0) {
@@ -171,9 +180,25 @@ class Coordinator implements Shutdown {
     return this.#exitPath.hold()
   }
 
+  addExitFlush(spec: ExitFlushSpec): Registration {
+    const flush = normalizeExitFlush(spec)
+    if (this.#exitFlushes.has(flush.name)) throw new DuplicateTaskError(flush.name)
+    // Its time is taken out of the run's window at the first trigger: one added later would have none.
+    if (this.#run) throw new PhaseStartedError(flush.name, 'report')
+    this.#exitFlushes.set(flush.name, flush)
+    this.#scheduleFitCheck()
+    return registration(flush.name, () => {
+      if (this.#exitFlushes.get(flush.name) === flush && !this.#run) {
+        this.#exitFlushes.delete(flush.name)
+        this.#scheduleFitCheck()
+      }
+    })
+  }
+
   plan(): BudgetPlan {
     const { gracePeriodMs, safetyMarginMs, drainDelay } = this.#options
-    return planBudget(this.#tasks.values(), gracePeriodMs, safetyMarginMs, drainDelay)
+    const flushMs = exitFlushReserveMs(this.#exitFlushes.values())
+    return planBudget(this.#tasks.values(), gracePeriodMs, safetyMarginMs, drainDelay, flushMs)
   }
 
   /** The adapter kit's `trafficSource()`: adapters that see connections feed the adaptive drain delay. */
@@ -253,7 +278,8 @@ class Coordinator implements Shutdown {
 
   async #execute(first: TriggerRecord): Promise<ShutdownReport> {
     const { gracePeriodMs, safetyMarginMs, clock } = this.#options
-    const { deadline, end, watchdogAt } = runWindow(first.at, gracePeriodMs, safetyMarginMs)
+    const flushMs = exitFlushReserveMs(this.#exitFlushes.values())
+    const { deadline, end, watchdogAt } = runWindow(first.at, gracePeriodMs, safetyMarginMs, flushMs)
     this.#deadline = deadline
     const ownsExit = this.#options.exit !== undefined && first.trigger !== 'dispose'
     this.#exitPath.arm(ownsExit, watchdogAt)
@@ -293,8 +319,16 @@ class Coordinator implements Shutdown {
     }
     this.#setState('stopped')
     this.#emitter.emit('report', report)
+    // Nobody here exits: the exit flushes run now, so that what the report line left buffered is written
+    // before the caller (the application's own exit) gets the report.
+    if (!ownsExit) await this.#flushAtExit(deadline)
     void this.#exitPath.finish(report)
     return report
+  }
+
+  #flushAtExit(until: number): Promise<void> {
+    const { clock, logger } = this.#options
+    return runExitFlushes([...this.#exitFlushes.values()], until, clock, logger)
   }
 
   #buildReport(first: TriggerRecord, end: number): ShutdownReport {

@@ -28,6 +28,8 @@ export const DEFAULTS = {
   terminationLogMaxBytes: 4096,
   /** The run's last phase ends this long before the deadline so the exit itself fits too. */
   exitReserveMs: 100,
+  /** An exit flush's budget (`addExitFlush`), reserved between the report and the exit. */
+  exitFlushTimeoutMs: 1_000,
   /** `context.stopAt()`: how long before its deadline a task stops its own work to report what is left. */
   stopMarginMs: 50,
   /** How long the event loop must be blocked during a run before the stall watcher (a worker thread) says so. */

@@ -22,6 +22,11 @@ export interface ExitOptions {
   beforeExit(code: number): void
   /** Called once the exit is this coordinator's to make (claimed), just before it: the termination log. */
   lastWords(code: number): void
+  /**
+   * The exit flushes (`addExitFlush`), after the `exit` log line and before the exit function, on the
+   * ordinary exit path (not the watchdog's or a second SIGINT's). Never past `until`; never rejects.
+   */
+  flush(until: number): Promise<void>
 }
 
 /**
@@ -34,6 +39,9 @@ export class ExitPath {
   readonly #options: ExitOptions
   readonly #holds = new Set<Promise<void>>()
   #watchdog: unknown
+  #watchdogAt = Number.POSITIVE_INFINITY
+  /** The exit code, once the exit has begun (the exit flushes run then). */
+  #exiting: number | undefined
   #stallWatch: StallWatch | undefined
   #processRun: { run: ProcessRun; finish(exitCode: number): void } | undefined
   #runFinished = false
@@ -55,6 +63,7 @@ export class ExitPath {
     const { clock } = this.#options
     this.#processRun = beginRun(() => this.#options.abandonAll('the process exits'))
     if (!ownsExit) return
+    this.#watchdogAt = watchdogAt
     this.#watchdog = clock.setTimeout(() => this.#onWatchdog(), watchdogAt - clock.now())
     this.#stallWatch = startStallWatch({
       deadline: watchdogAt,
@@ -109,28 +118,49 @@ export class ExitPath {
     const processRun = this.#finishProcessRun(own)
     // Another coordinator's run in this process (a module wired on its own) must not be cut short: wait
     // for it — never past this run's watchdog — and exit once, with the worst code of the two.
-    if (processRun) {
-      await othersFinished(processRun)
-      this.exit(worstExitCode(processRun, own))
-      return
-    }
-    this.exit(own)
+    if (processRun) await othersFinished(processRun)
+    const code = processRun ? worstExitCode(processRun, own) : own
+    if (!this.#begin(code)) return
+    // The exit flushes write out what the exit line and everything before it left buffered. The watchdog
+    // stays armed: a flush the event loop cannot finish does not hold the exit past it.
+    await this.#options.flush(this.#watchdogAt)
+    this.#hand(code)
   }
 
+  /** Exits now, without the exit flushes (the watchdog, a second SIGINT). */
   exit(code: number): void {
-    if (this.#exited || !this.#options.exit) return
-    this.#exited = true
-    this.#options.clock.clearTimeout(this.#watchdog)
+    if (this.#exiting !== undefined) {
+      this.#hand(code)
+      return
+    }
+    if (this.#begin(code)) this.#hand(code)
+  }
+
+  /** The exit's first half: its last words and the `exit` line. False when it is not this coordinator's to make. */
+  #begin(code: number): boolean {
+    if (this.#exited || this.#exiting !== undefined || !this.#options.exit) return false
+    this.#exiting = code
     this.#stallWatch?.stop()
     this.#options.beforeExit(code)
     // One exit per process: another coordinator of this run's cohort may have claimed it already. Claiming
     // gives up every task still running anywhere in the process (their onAbandon hooks run now).
-    if (this.#processRun && !claimExit(this.#processRun.run)) return
+    if (this.#processRun && !claimExit(this.#processRun.run)) {
+      this.#exited = true
+      this.#options.clock.clearTimeout(this.#watchdog)
+      return false
+    }
     this.#options.lastWords(code)
-    const { logger } = this.#options
-    logger.info({ event: 'exit', exitCode: code }, `exiting with code ${code}`)
+    this.#options.logger.info({ event: 'exit', exitCode: code }, `exiting with code ${code}`)
+    return true
+  }
+
+  /** The exit's second half: the exit function. */
+  #hand(code: number): void {
+    if (this.#exited || !this.#options.exit) return
+    this.#exited = true
+    this.#options.clock.clearTimeout(this.#watchdog)
     try {
-      logger.flush?.()
+      this.#options.logger.flush?.()
     } catch {
       // A logger that cannot flush must not keep the process from exiting.
     }
@@ -153,6 +183,11 @@ export class ExitPath {
   #onWatchdog(): void {
     if (this.#exited) return
     const { logger } = this.#options
+    if (this.#exiting !== undefined) {
+      logger.warn({ event: 'watchdog', exitFlushes: true }, 'deadline reached while the exit flushes ran; exiting')
+      this.#hand(this.#exiting)
+      return
+    }
     const report = this.#report
     if (report) {
       const processRun = this.#processRun?.run

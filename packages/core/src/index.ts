@@ -33,6 +33,7 @@ export {
   UnknownPhaseError,
   UnknownSignalError,
 } from './errors.js'
+export type { ExitFlushSpec } from './exit-flush.js'
 export { createJsonLogger, type Logger } from './logger.js'
 export type { ResolvedOptions, ShutdownOptions } from './options.js'
 export { isPhase, PHASES, type Phase } from './phases.js'

@@ -2,6 +2,7 @@ import type { BudgetPlan } from './budget.js'
 import type { Clock } from './clock.js'
 import type { DrainDelayReport } from './drain-delay.js'
 import type { LameduckWarningCode } from './errors.js'
+import type { ExitFlushSpec } from './exit-flush.js'
 import type { Logger } from './logger.js'
 import type { ResolvedOptions } from './options.js'
 import type { Phase } from './phases.js'
@@ -84,6 +85,15 @@ export interface Shutdown {
    * is flushed), never past the deadline.
    */
   holdExit(): () => void
+  /**
+   * Registers an exit flush: the very last work before the process exits, after the report and the `exit`
+   * log line, before the exit function — e.g. `flushPino` waiting for a log transport to write out its
+   * buffer. Flushes run side by side, each within its `timeoutMs`, which is reserved out of the grace
+   * period; never past the watchdog, which exits without them. With `exit: false` (or `close()`) they run
+   * right after the report, before `shutdown()` resolves. Throws `DuplicateTaskError` for a name taken, and
+   * `PhaseStartedError` once a run has begun (its time could no longer be reserved).
+   */
+  addExitFlush(spec: ExitFlushSpec): Registration
   /** How the grace period is shared among the phases with the tasks registered now. */
   plan(): BudgetPlan
   /** Logs a warning and emits it as a `warning` event; for adapters reporting risky configuration. */

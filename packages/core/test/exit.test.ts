@@ -108,3 +108,121 @@ describe('the exit path', () => {
     expect(process.listenerCount('SIGHUP')).toBe(before)
   })
 })
+
+describe('exit flushes: the very last work before the exit', () => {
+  it('run after the report and the exit line, before the exit function, side by side', async () => {
+    const logger = memoryLogger()
+    const order: string[] = []
+    const shutdown = testShutdown({
+      logger,
+      exit: (code) => order.push(`exit ${code}`),
+    })
+    shutdown.on('report', () => order.push('report'))
+    for (const [name, ms] of [
+      ['logs', 40],
+      ['traces', 20],
+    ] as const)
+      shutdown.addExitFlush({
+        name,
+        run: async () => {
+          const linesSoFar = logger.entries.map((e) => e.fields.event)
+          order.push(`${name} start (exit line ${linesSoFar.includes('exit') ? 'written' : 'missing'})`)
+          await delay(ms)
+          order.push(`${name} end`)
+        },
+      })
+    await shutdown.shutdown()
+    await delay(150)
+    expect(order).toEqual([
+      'report',
+      'logs start (exit line written)',
+      'traces start (exit line written)',
+      'traces end',
+      'logs end',
+      'exit 0',
+    ])
+  })
+
+  it('reserve their time out of the grace period, and a slow or failing one does not hold the exit', async () => {
+    const logger = memoryLogger()
+    const exits: number[] = []
+    const shutdown = testShutdown({ logger, gracePeriodMs: 5000, safetyMarginMs: 100, exit: (c) => exits.push(c) })
+    const before = shutdown.plan().availableMs
+    let aborted: unknown
+    shutdown.addExitFlush({
+      name: 'hangs',
+      timeoutMs: 80,
+      run: (signal) =>
+        new Promise(() => {
+          signal.addEventListener('abort', () => {
+            aborted = signal.reason
+          })
+        }),
+    })
+    shutdown.addExitFlush({ name: 'throws', timeoutMs: 50, run: () => Promise.reject(new Error('disk full')) })
+    expect(shutdown.plan()).toMatchObject({ exitFlushMs: 80, availableMs: before - 80 })
+    const started = Date.now()
+    const report = await shutdown.shutdown()
+    await delay(400)
+    expect(exits).toEqual([report.exitCode])
+    expect(report.exitCode).toBe(0)
+    expect(aborted).toBeInstanceOf(Error)
+    expect(Date.now() - started).toBeGreaterThanOrEqual(80)
+    expect(logger.entries.map((e) => e.fields.event)).toEqual(
+      expect.arrayContaining(['exit-flush.timeout', 'exit-flush.error']),
+    )
+  })
+
+  it('the watchdog exits while a flush still runs, never later', async () => {
+    const exits: { code: number; at: number }[] = []
+    const shutdown = testShutdown({
+      gracePeriodMs: 600,
+      safetyMarginMs: 100,
+      exit: (code) => exits.push({ code, at: Date.now() }),
+    })
+    // A flush whose own timer cannot fire: the event loop is blocked past the watchdog.
+    shutdown.addExitFlush({
+      name: 'blocks',
+      timeoutMs: 100,
+      run: () => {
+        const until = Date.now() + 700
+        while (Date.now() < until) {}
+      },
+    })
+    const started = Date.now()
+    await shutdown.shutdown()
+    await delay(900)
+    expect(exits).toHaveLength(1)
+    expect(exits[0]!.code).toBe(0)
+    expect(exits[0]!.at - started).toBeGreaterThanOrEqual(690)
+  })
+
+  it('with exit: false run before shutdown() resolves; refused once a run began or for a name taken', async () => {
+    const shutdown = testShutdown()
+    let flushed = false
+    shutdown.addExitFlush({
+      name: 'logs',
+      run: async () => {
+        await delay(20)
+        flushed = true
+      },
+    })
+    expect(() => shutdown.addExitFlush({ name: 'logs', run: () => {} })).toThrow(
+      expect.objectContaining({ code: 'LAMEDUCK_ERR_DUPLICATE_TASK' }),
+    )
+    expect(() => shutdown.addExitFlush({ name: 'x', timeoutMs: -1, run: () => {} })).toThrow(
+      expect.objectContaining({ code: 'LAMEDUCK_ERR_INVALID_DURATION' }),
+    )
+    expect(() => shutdown.addExitFlush({ name: 'x', run: () => {}, timeout: 5 } as never)).toThrow(
+      expect.objectContaining({ code: 'LAMEDUCK_ERR_UNKNOWN_OPTION' }),
+    )
+    const removed = shutdown.addExitFlush({ name: 'gone', run: () => Promise.reject(new Error('ran')) })
+    removed.remove()
+    const run = shutdown.shutdown()
+    expect(() => shutdown.addExitFlush({ name: 'late', run: () => {} })).toThrow(
+      expect.objectContaining({ code: 'LAMEDUCK_ERR_PHASE_STARTED' }),
+    )
+    await run
+    expect(flushed).toBe(true)
+  })
+})

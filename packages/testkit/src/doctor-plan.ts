@@ -52,6 +52,7 @@ const PLAN_KEYS = [
   'totalMs',
   'fits',
   'drainDelay',
+  'exitFlushMs',
 ] as const
 const HTTP_KEYS = ['port', 'shutdownPath', 'readyPath', 'livePath', 'https'] as const
 const DRAIN_DELAY_KEYS = ['minMs', 'maxMs', 'quietMs'] as const
@@ -157,7 +158,8 @@ export function parseDoctorPlan(value: unknown, where = 'the plan'): DoctorPlan 
     'plan',
     file.plan,
     PLAN_KEYS,
-    PLAN_KEYS.filter((k) => k !== 'drainDelay'),
+    // Optional: plans written before they existed have no drainDelay and no exitFlushMs.
+    PLAN_KEYS.filter((k) => k !== 'drainDelay' && k !== 'exitFlushMs'),
   )
   const gracePeriodMs = ms('plan.gracePeriodMs', p.gracePeriodMs)
   if (gracePeriodMs === 0) bad('plan.gracePeriodMs', 'must be more than 0')
@@ -228,6 +230,7 @@ export function parseDoctorPlan(value: unknown, where = 'the plan'): DoctorPlan 
       safetyMarginMs,
       drainDelayMs,
       availableMs: p.availableMs as number,
+      exitFlushMs: p.exitFlushMs === undefined ? 0 : ms('plan.exitFlushMs', p.exitFlushMs),
       phases,
       totalMs,
       fits: p.fits as boolean,
