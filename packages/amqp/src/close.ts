@@ -1,4 +1,4 @@
-import type { Registration, Shutdown } from '@lameduck/core'
+import type { Registration, Shutdown, TaskContext } from '@lameduck/core'
 import {
   type AdapterTaskOptions,
   checkOptions,
@@ -161,126 +161,122 @@ export function closeAmqp(shutdown: Shutdown, connection: AmqpConnectionLike, op
   })
   if (shutdown.state !== 'running') guard()
 
-  const registration = registerTask(shutdown, {
-    where: WHERE,
-    task,
-    resource: connection,
-    resourceLabel: 'this connection',
-    run: async (signal, context) => {
-      const { clock } = context
-      const started = clock.now()
-      const name = context.name
-      const confirms: AmqpConfirmsSummary = {
-        channels: 0,
-        confirmed: 0,
-        nacked: 0,
-        closed: 0,
-        timedOut: 0,
-        unconfirmed: undefined,
-      }
-      const s: AmqpCloseStats = { channels: 0, confirms, closed: false, blocked: blocked(), durationMs: 0 }
-      stats = s
-      const finish = () => {
-        s.blocked = blocked()
-        s.durationMs = Math.round(clock.now() - started)
-      }
-      if (closed) {
-        finish()
-        if (closeError !== undefined) throw new AmqpConnectionLostError('before', { cause: closeError })
-        shutdown.logger.info({ event: 'amqp.closed', task: name }, `${name}: the connection was already closed`)
-        return
-      }
-
-      const found = openChannels(connection)
-      if (found === undefined && listed.length === 0)
-        shutdown.warn({
-          code: 'LAMEDUCK_WARN_AMQP_INTERNALS',
-          message:
-            `${name}: this amqplib does not let the connection's channels be listed: only the channels of ` +
-            'createConsumers get closed one by one (pass the others in `channels`); connection.close() closes the rest',
-        })
-      const key = connectionKey(connection)
-      const ofConsumers = key === undefined ? [] : [...(consumerChannels().get(key) ?? [])]
-      const channels = [...new Set<object>([...(found ?? ofConsumers), ...listed])].filter(
-        (channel) => !closedChannels.has(channel),
-      ) as AmqpChannelLike[]
-      s.channels = channels.length
-
-      const stopAt = context.stopAt()
-      // 1. Publisher confirms, until closeMs before the stop (or half the time left, when less remains).
-      const remaining = stopAt - clock.now()
-      const confirmsUntil = clock.now() + Math.max(remaining - closeMs, remaining / 2)
-      const confirmChannels = channels.filter(isConfirmChannel)
-      confirms.channels = confirmChannels.length
-      const outcomes = await Promise.all(
-        confirmChannels.map(async (channel) => {
-          try {
-            const settled = await settleBy(channel.waitForConfirms(), confirmsUntil, { clock, signal })
-            if (nackedChannels.has(channel)) return 'nacked'
-            return settled.done ? 'confirmed' : 'timedOut'
-          } catch (error) {
-            return /nack/i.test(errorMessage(error)) ? 'nacked' : 'closed'
-          }
-        }),
-      )
-      unwatchNacks()
-      for (const outcome of outcomes) confirms[outcome]++
-      if (confirms.confirmed < confirms.channels) {
-        const counts = confirmChannels.map(unconfirmedCount)
-        confirms.unconfirmed = counts.includes(undefined)
-          ? undefined
-          : counts.reduce<number>((sum, n) => sum + (n ?? 0), 0)
-      } else confirms.unconfirmed = 0
-
-      // 2. The channels, then 3. the connection: each close waits for the broker's answer, so that every
-      // frame sent before it (acks, publishes) has been read. amqplib settles neither close when the socket
-      // goes instead: the connection's `close` event ends the wait then.
-      const gone = new Promise<void>((resolve) => {
-        if (closed) return resolve()
-        connection.on('close', function off() {
-          connection.removeListener('close', off)
-          resolve()
-        })
-      })
-      let timedOut: 'channels' | 'connection' | undefined
-      if (!closed) {
-        const channelsUntil = clock.now() + Math.max(0, stopAt - clock.now()) / 2
-        const closing = Promise.all(channels.map((channel) => channel.close().catch(() => {})))
-        const done = await settleBy(Promise.race([closing, gone]), channelsUntil, { clock, signal })
-        if (!done.done && !closed) timedOut = 'channels'
-      }
-      if (!closed) {
-        const closing = connection.close().then(
-          () => true,
-          () => false,
-        )
-        const done = await settleBy(Promise.race([closing, gone.then(() => false)]), stopAt, { clock, signal })
-        s.closed = done.done && done.value
-        if (!done.done && !closed) timedOut = 'connection'
-      }
+  const run = async (signal: AbortSignal, context: TaskContext) => {
+    const { clock } = context
+    const started = clock.now()
+    const name = context.name
+    const confirms: AmqpConfirmsSummary = {
+      channels: 0,
+      confirmed: 0,
+      nacked: 0,
+      closed: 0,
+      timedOut: 0,
+      unconfirmed: undefined,
+    }
+    const s: AmqpCloseStats = { channels: 0, confirms, closed: false, blocked: blocked(), durationMs: 0 }
+    stats = s
+    const finish = () => {
+      s.blocked = blocked()
+      s.durationMs = Math.round(clock.now() - started)
+    }
+    if (closed) {
       finish()
-      if (closeError !== undefined) throw new AmqpConnectionLostError('during', { cause: closeError })
-      if (!s.closed && !closed) {
-        const destroyed = destroySocket(connection, new Error(`${name}: the connection did not close by the deadline`))
-        throw new AmqpCloseTimeoutError(timedOut ?? 'connection', destroyed, s.blocked)
-      }
-      if (confirms.confirmed < confirms.channels) throw new AmqpUnconfirmedError({ ...confirms }, s.blocked)
-      shutdown.logger.info(
-        { event: 'amqp.closed', task: name, channels: s.channels, confirmChannels: confirms.channels },
-        `${name}: publisher confirms received on ${confirms.channels} channel(s), ${s.channels} channel(s) and the ` +
-          `connection closed in ${s.durationMs} ms`,
+      if (closeError !== undefined) throw new AmqpConnectionLostError('before', { cause: closeError })
+      shutdown.logger.info({ event: 'amqp.closed', task: name }, `${name}: the connection was already closed`)
+      return
+    }
+
+    const found = openChannels(connection)
+    if (found === undefined && listed.length === 0)
+      shutdown.warn({
+        code: 'LAMEDUCK_WARN_AMQP_INTERNALS',
+        message:
+          `${name}: this amqplib does not let the connection's channels be listed: only the channels of ` +
+          'createConsumers get closed one by one (pass the others in `channels`); connection.close() closes the rest',
+      })
+    const key = connectionKey(connection)
+    const ofConsumers = key === undefined ? [] : [...(consumerChannels().get(key) ?? [])]
+    const channels = [...new Set<object>([...(found ?? ofConsumers), ...listed])].filter(
+      (channel) => !closedChannels.has(channel),
+    ) as AmqpChannelLike[]
+    s.channels = channels.length
+
+    const stopAt = context.stopAt()
+    // 1. Publisher confirms, until closeMs before the stop (or half the time left, when less remains).
+    const remaining = stopAt - clock.now()
+    const confirmsUntil = clock.now() + Math.max(remaining - closeMs, remaining / 2)
+    const confirmChannels = channels.filter(isConfirmChannel)
+    confirms.channels = confirmChannels.length
+    const outcomes = await Promise.all(
+      confirmChannels.map(async (channel) => {
+        try {
+          const settled = await settleBy(channel.waitForConfirms(), confirmsUntil, { clock, signal })
+          if (nackedChannels.has(channel)) return 'nacked'
+          return settled.done ? 'confirmed' : 'timedOut'
+        } catch (error) {
+          return /nack/i.test(errorMessage(error)) ? 'nacked' : 'closed'
+        }
+      }),
+    )
+    unwatchNacks()
+    for (const outcome of outcomes) confirms[outcome]++
+    if (confirms.confirmed < confirms.channels) {
+      const counts = confirmChannels.map(unconfirmedCount)
+      confirms.unconfirmed = counts.includes(undefined)
+        ? undefined
+        : counts.reduce<number>((sum, n) => sum + (n ?? 0), 0)
+    } else confirms.unconfirmed = 0
+
+    // 2. The channels, then 3. the connection: each close waits for the broker's answer, so that every
+    // frame sent before it (acks, publishes) has been read. amqplib settles neither close when the socket
+    // goes instead: the connection's `close` event ends the wait then.
+    const gone = new Promise<void>((resolve) => {
+      if (closed) return resolve()
+      connection.on('close', function off() {
+        connection.removeListener('close', off)
+        resolve()
+      })
+    })
+    let timedOut: 'channels' | 'connection' | undefined
+    if (!closed) {
+      const channelsUntil = clock.now() + Math.max(0, stopAt - clock.now()) / 2
+      const closing = Promise.all(channels.map((channel) => channel.close().catch(() => {})))
+      const done = await settleBy(Promise.race([closing, gone]), channelsUntil, { clock, signal })
+      if (!done.done && !closed) timedOut = 'channels'
+    }
+    if (!closed) {
+      const closing = connection.close().then(
+        () => true,
+        () => false,
       )
-    },
-    onRemove: () => {
-      unwatchNacks()
-      offState()
-      connection.removeListener('close', onClose)
-      connection.removeListener('blocked', onBlocked)
-      connection.removeListener('unblocked', onUnblocked)
-      if (guarding) connection.removeListener('error', onError)
-      for (const off of channelListeners) off()
-    },
-  })
+      const done = await settleBy(Promise.race([closing, gone.then(() => false)]), stopAt, { clock, signal })
+      s.closed = done.done && done.value
+      if (!done.done && !closed) timedOut = 'connection'
+    }
+    finish()
+    if (closeError !== undefined) throw new AmqpConnectionLostError('during', { cause: closeError })
+    if (!s.closed && !closed) {
+      const destroyed = destroySocket(connection, new Error(`${name}: the connection did not close by the deadline`))
+      throw new AmqpCloseTimeoutError(timedOut ?? 'connection', destroyed, s.blocked)
+    }
+    if (confirms.confirmed < confirms.channels) throw new AmqpUnconfirmedError({ ...confirms }, s.blocked)
+    shutdown.logger.info(
+      { event: 'amqp.closed', task: name, channels: s.channels, confirmChannels: confirms.channels },
+      `${name}: publisher confirms received on ${confirms.channels} channel(s), ${s.channels} channel(s) and the ` +
+        `connection closed in ${s.durationMs} ms`,
+    )
+  }
+  const onRemove = () => {
+    unwatchNacks()
+    offState()
+    connection.removeListener('close', onClose)
+    connection.removeListener('blocked', onBlocked)
+    connection.removeListener('unblocked', onUnblocked)
+    if (guarding) connection.removeListener('error', onError)
+    for (const off of channelListeners) off()
+  }
+  const spec = { where: WHERE, task, resource: connection, resourceLabel: 'this connection', run, onRemove }
+  const registration = registerTask(shutdown, spec)
 
   return {
     name: registration.name,

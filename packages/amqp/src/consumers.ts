@@ -1,4 +1,4 @@
-import type { Registration, Shutdown } from '@lameduck/core'
+import type { Registration, Shutdown, TaskContext } from '@lameduck/core'
 import {
   type AdapterTaskOptions,
   boolean,
@@ -339,113 +339,109 @@ export function createConsumers<C extends AnyAmqpChannel>(
     })
   }
 
-  const registration = registerTask(shutdown, {
-    where: WHERE,
-    task,
-    resource: channel,
-    resourceLabel: 'this channel',
-    run: async (signal, context) => {
-      const { clock } = context
-      const started = clock.now()
-      const s: AmqpConsumersStats = {
-        consumers: consumers.size,
-        cancelled: 0,
-        inFlightAtDrain: inFlight.size,
-        arrivedDuringDrain: 0,
-        acked: 0,
-        failed: 0,
-        requeuedAborted: 0,
-        requeuedAtStop: 0,
-        lost: 0,
-        synced: false,
-        durationMs: 0,
-      }
-      stats = s
-      draining = true
-      const name = context.name
-      if (closed) {
-        s.durationMs = Math.round(clock.now() - started)
-        shutdown.logger.info(
-          { event: 'amqp.consumers.closed', task: name },
-          `${name}: the channel was closed before the drain; nothing to settle`,
-        )
-        return
-      }
-      ch.on('error', onChannelError)
-      // Waits until no handler runs (or the channel closed), until `until` or the task's signal.
-      const quiet = async (until: number) => {
-        while (inFlight.size > 0 && !closed) {
-          const woken = new Promise<void>((resolve) => {
-            wake = resolve
-          })
-          const outcome = await settleBy(woken, until, { clock, signal })
-          wake = undefined
-          if (!outcome.done) return
-        }
-      }
-      try {
-        const stopAt = context.stopAt()
-        if (starting.size > 0) await settleBy(Promise.allSettled(starting), stopAt, { clock, signal })
-        cancelling = true
-        s.consumers = consumers.size
-        const cancels = [...consumers.keys()].map((tag) =>
-          ch.cancel(tag).then(() => {
-            s.cancelled++
-            consumers.delete(tag)
-          }),
-        )
-        await settleBy(Promise.allSettled(cancels), stopAt, { clock, signal })
-        await quiet(Math.max(clock.now(), stopAt - abortBeforeMs))
-        if (inFlight.size > 0 && !closed) {
-          const reason = new DOMException(
-            `the drain's budget is nearly spent (${name}): stop, the delivery is requeued`,
-            'TimeoutError',
-          )
-          for (const delivery of inFlight) delivery.controller.abort(reason)
-          await quiet(stopAt)
-        }
-        for (const delivery of [...inFlight]) settle(delivery, 'requeue', 'requeuedAtStop')
-        if (!closed && !signal.aborted) {
-          const round = await settleBy(ch.checkExchange(SYNC_EXCHANGE), context.deadline, { clock, signal }).catch(
-            (error: unknown) => {
-              channelError ??= error
-              return undefined
-            },
-          )
-          s.synced = round?.done === true
-          if (!s.synced && !closed)
-            shutdown.logger.warn(
-              { event: 'amqp.consumers.unsynced', task: name },
-              `${name}: the broker did not answer the round trip after the last ack in time: some acks may not ` +
-                'have been read yet',
-            )
-        }
-      } finally {
-        ch.removeListener('error', onChannelError)
-        s.durationMs = Math.round(clock.now() - started)
-      }
-      if (closed)
-        throw new AmqpChannelLostError(
-          { ...s },
-          channelError === undefined ? 'the channel closed' : errorMessage(channelError),
-          channelError === undefined ? undefined : { cause: channelError },
-        )
-      if (s.requeuedAborted + s.requeuedAtStop > 0) throw new AmqpRequeuedError({ ...s })
+  const run = async (signal: AbortSignal, context: TaskContext) => {
+    const { clock } = context
+    const started = clock.now()
+    const s: AmqpConsumersStats = {
+      consumers: consumers.size,
+      cancelled: 0,
+      inFlightAtDrain: inFlight.size,
+      arrivedDuringDrain: 0,
+      acked: 0,
+      failed: 0,
+      requeuedAborted: 0,
+      requeuedAtStop: 0,
+      lost: 0,
+      synced: false,
+      durationMs: 0,
+    }
+    stats = s
+    draining = true
+    const name = context.name
+    if (closed) {
+      s.durationMs = Math.round(clock.now() - started)
       shutdown.logger.info(
-        { event: 'amqp.consumers.drained', task: name, ...s },
-        `${name}: ${s.cancelled} consumer(s) cancelled, ${s.acked} delivery(ies) finished and acked in ${s.durationMs} ms`,
+        { event: 'amqp.consumers.closed', task: name },
+        `${name}: the channel was closed before the drain; nothing to settle`,
       )
-    },
-    onAbandon: () => {
-      // The process exits with handlers still running: give their deliveries back now, not at the socket's end.
+      return
+    }
+    ch.on('error', onChannelError)
+    // Waits until no handler runs (or the channel closed), until `until` or the task's signal.
+    const quiet = async (until: number) => {
+      while (inFlight.size > 0 && !closed) {
+        const woken = new Promise<void>((resolve) => {
+          wake = resolve
+        })
+        const outcome = await settleBy(woken, until, { clock, signal })
+        wake = undefined
+        if (!outcome.done) return
+      }
+    }
+    try {
+      const stopAt = context.stopAt()
+      if (starting.size > 0) await settleBy(Promise.allSettled(starting), stopAt, { clock, signal })
+      cancelling = true
+      s.consumers = consumers.size
+      const cancels = [...consumers.keys()].map((tag) =>
+        ch.cancel(tag).then(() => {
+          s.cancelled++
+          consumers.delete(tag)
+        }),
+      )
+      await settleBy(Promise.allSettled(cancels), stopAt, { clock, signal })
+      await quiet(Math.max(clock.now(), stopAt - abortBeforeMs))
+      if (inFlight.size > 0 && !closed) {
+        const reason = new DOMException(
+          `the drain's budget is nearly spent (${name}): stop, the delivery is requeued`,
+          'TimeoutError',
+        )
+        for (const delivery of inFlight) delivery.controller.abort(reason)
+        await quiet(stopAt)
+      }
       for (const delivery of [...inFlight]) settle(delivery, 'requeue', 'requeuedAtStop')
-    },
-    onRemove: () => {
-      ch.removeListener('close', onClose)
-      const key = connectionKey(channel)
-      if (key) consumerChannels().get(key)?.delete(channel)
-    },
-  })
+      if (!closed && !signal.aborted) {
+        const round = await settleBy(ch.checkExchange(SYNC_EXCHANGE), context.deadline, { clock, signal }).catch(
+          (error: unknown) => {
+            channelError ??= error
+            return undefined
+          },
+        )
+        s.synced = round?.done === true
+        if (!s.synced && !closed)
+          shutdown.logger.warn(
+            { event: 'amqp.consumers.unsynced', task: name },
+            `${name}: the broker did not answer the round trip after the last ack in time: some acks may not ` +
+              'have been read yet',
+          )
+      }
+    } finally {
+      ch.removeListener('error', onChannelError)
+      s.durationMs = Math.round(clock.now() - started)
+    }
+    if (closed)
+      throw new AmqpChannelLostError(
+        { ...s },
+        channelError === undefined ? 'the channel closed' : errorMessage(channelError),
+        channelError === undefined ? undefined : { cause: channelError },
+      )
+    if (s.requeuedAborted + s.requeuedAtStop > 0) throw new AmqpRequeuedError({ ...s })
+    shutdown.logger.info(
+      { event: 'amqp.consumers.drained', task: name, ...s },
+      `${name}: ${s.cancelled} consumer(s) cancelled, ${s.acked} delivery(ies) finished and acked in ${s.durationMs} ms`,
+    )
+  }
+  const onAbandon = () => {
+    // The process exits with handlers still running: give their deliveries back now, not at the socket's end.
+    for (const delivery of [...inFlight]) settle(delivery, 'requeue', 'requeuedAtStop')
+  }
+  const onRemove = () => {
+    ch.removeListener('close', onClose)
+    const key = connectionKey(channel)
+    if (key) consumerChannels().get(key)?.delete(channel)
+  }
+  const spec = { where: WHERE, task, resource: channel, resourceLabel: 'this channel', run, onAbandon, onRemove }
+  const registration = registerTask(shutdown, spec)
   ch.on('close', onClose)
   const key = connectionKey(channel)
   if (key) {

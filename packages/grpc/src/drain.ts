@@ -6,7 +6,7 @@ import {
   boolean,
   callHook,
   checkOptions,
-  errorMessage,
+  hookErrorLogger,
   optionalFunction,
   orDefault,
   poll,
@@ -106,41 +106,31 @@ export function drainGrpcServer(shutdown: Shutdown, server: Server, options?: Gr
   let stats: GrpcDrainStats | undefined
   // What remove() undoes, last first: filled in as the registration takes the server over.
   const undo: (() => void)[] = []
+  const run = async (signal: AbortSignal, context: TaskContext) => {
+    const onHookError = hookErrorLogger(shutdown.logger, { event: 'grpc.onDrain.error', task: name, hook: 'onDrain' })
+    try {
+      stats = await drain(server, tracker, signal, context, {
+        tryShutdown: guard.original,
+        health: served?.value,
+        onDrain,
+        onHookError,
+      })
+    } finally {
+      guard.drained()
+    }
+    if (stats.forced) throw new GrpcDrainForcedError(stats)
+    shutdown.logger.info(
+      { event: 'grpc.drained', task: name, ...stats },
+      `${name}: drained ${stats.sessionsAtStart} session(s), ${stats.callsAtStart} call(s), in ${stats.durationMs} ms`,
+    )
+  }
+  const onRemove = () => {
+    for (const step of undo.splice(0).reverse()) step()
+  }
   // Registered first: a task that cannot be registered (the server already drained by this coordinator, a
   // name taken, a phase already begun) leaves the server untouched.
-  const registration = registerTask(shutdown, {
-    where: WHERE,
-    task,
-    resource: server,
-    resourceLabel: 'this server',
-    run: async (signal, context) => {
-      const onHookError = (error: unknown) =>
-        shutdown.logger.warn(
-          { event: 'grpc.onDrain.error', task: name, error: errorMessage(error) },
-          `${name}: onDrain threw: ${errorMessage(error)}; the drain goes on`,
-        )
-      try {
-        stats = await drain(server, tracker, {
-          tryShutdown: guard.original,
-          health: served?.value,
-          onDrain,
-          onHookError,
-          signal,
-          context,
-        })
-      } finally {
-        guard.drained()
-      }
-      if (stats.forced) throw new GrpcDrainForcedError(stats)
-      shutdown.logger.info(
-        { event: 'grpc.drained', task: name, ...stats },
-        `${name}: drained ${stats.sessionsAtStart} session(s), ${stats.callsAtStart} call(s), in ${stats.durationMs} ms`,
-      )
-    },
-    onRemove: () => {
-      for (const step of undo.splice(0).reverse()) step()
-    },
-  })
+  const spec = { where: WHERE, task, resource: server, resourceLabel: 'this server', run, onRemove }
+  const registration = registerTask(shutdown, spec)
   const name = registration.name
   let served: ReturnType<typeof useHealth> | undefined
   try {
@@ -205,18 +195,17 @@ function healthHandle(health: GrpcHealth): GrpcHealth {
 async function drain(
   server: Server,
   tracker: CallTracker,
+  signal: AbortSignal,
+  context: TaskContext,
   options: {
     /** grpc-js's own, not the guard the application's calls go through. */
     tryShutdown: Server['tryShutdown']
     health: { endWatches(): number } | undefined
     onDrain: GrpcDrainOptions['onDrain']
     onHookError: (error: unknown) => void
-    signal: AbortSignal
-    context: TaskContext
   },
 ): Promise<GrpcDrainStats> {
   // The budget is the task's, by the coordinator's clock: its deadline, its signal, the kit's poll.
-  const { context, signal } = options
   const { clock } = context
   const { control, calls } = tracker
   const started = clock.now()

@@ -8,7 +8,7 @@ import {
   callHook,
   checkOptions,
   duration,
-  errorMessage,
+  hookErrorLogger,
   optionalFunction,
   orDefault,
   perResource,
@@ -156,36 +156,28 @@ export function drainHttpServerFor(
   )
 
   let stats: DrainStats | undefined
+  const run = async (signal: AbortSignal, context: TaskContext) => {
+    // The hook is the application's: a throw or a rejection is logged, and the drain goes on.
+    const onHookError = hookErrorLogger(shutdown.logger, { event: 'http.onDrain.error', task: name, hook: 'onDrain' })
+    stats = await drain(tracker, signal, context, { idleMs, onDrain, onHookError })
+    if (stats.forced > 0) throw new DrainForcedError(stats)
+    shutdown.logger.info(
+      { event: 'http.drained', task: name, ...stats },
+      `${name}: drained ${stats.connectionsAtStart} connection(s) in ${stats.durationMs} ms`,
+    )
+  }
+  const onRemove = () => {
+    offArrival()
+    traffic.remove()
+    offState()
+    server.off('listening', onListening)
+    server.off('listening', checkOnListen)
+    release()
+  }
   // Registered first: a task that cannot be registered (the server already drained by this coordinator, a
   // name taken, a phase already begun) leaves the server untouched.
-  const registration = registerTask(shutdown, {
-    where: WHERE,
-    task,
-    resource: server,
-    resourceLabel: 'this server',
-    run: async (signal, context) => {
-      // The hook is the application's: a throw or a rejection is logged, and the drain goes on.
-      const onHookError = (error: unknown) =>
-        shutdown.logger.warn(
-          { event: 'http.onDrain.error', task: name, error: errorMessage(error) },
-          `${name}: onDrain threw: ${errorMessage(error)}; the drain goes on`,
-        )
-      stats = await drain(tracker, { idleMs, onDrain, onHookError, signal, context })
-      if (stats.forced > 0) throw new DrainForcedError(stats)
-      shutdown.logger.info(
-        { event: 'http.drained', task: name, ...stats },
-        `${name}: drained ${stats.connectionsAtStart} connection(s) in ${stats.durationMs} ms`,
-      )
-    },
-    onRemove: () => {
-      offArrival()
-      traffic.remove()
-      offState()
-      server.off('listening', onListening)
-      server.off('listening', checkOnListen)
-      release()
-    },
-  })
+  const spec = { where: WHERE, task, resource: server, resourceLabel: 'this server', run, onRemove }
+  const registration = registerTask(shutdown, spec)
   const name = registration.name
   const { value: tracker, release } = useTracker(server)
   // New connections during the drain delay tell an adaptive delay that the load balancers still send.
@@ -255,16 +247,11 @@ export function drainHttpServerFor(
 
 async function drain(
   tracker: ConnectionTracker,
-  options: {
-    idleMs: number
-    onDrain: DrainOptions['onDrain']
-    onHookError: (error: unknown) => void
-    signal: AbortSignal
-    context: TaskContext
-  },
+  signal: AbortSignal,
+  context: TaskContext,
+  options: { idleMs: number; onDrain: DrainOptions['onDrain']; onHookError: (error: unknown) => void },
 ): Promise<DrainStats> {
   // The budget is the task's, by the coordinator's clock: its deadline, its signal, the kit's poll.
-  const { context, signal } = options
   const { clock } = context
   const started = clock.now()
   const stats: DrainStats = {

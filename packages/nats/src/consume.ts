@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events'
-import { InvalidOptionError, type Registration, type Shutdown } from '@lameduck/core'
+import { InvalidOptionError, type Registration, type Shutdown, type TaskContext } from '@lameduck/core'
 import {
   type AdapterTaskOptions,
   type Clock,
@@ -253,141 +253,137 @@ export function consume<S extends NatsSource>(
   })
   let stats: NatsConsumeStats | undefined
 
-  const registration = registerTask(shutdown, {
-    where: WHERE,
-    task,
-    resource: source,
-    resourceLabel: kind === 'core' ? 'this subscription' : 'this consumer',
-    run: (signal, context) => {
-      const { clock } = context
-      const started = clock.now()
-      const s: NatsConsumeStats = {
-        kind,
-        inFlightAtStart: loop.inFlight(),
-        handled: 0,
-        failed: 0,
-        naked: 0,
-        dropped: 0,
-        abandoned: 0,
-        fenced: false,
-        confirmed: false,
-        disconnected: false,
-        durationMs: 0,
-      }
-      stats = s
-      const stopAt = context.stopAt()
-      const abortAt = Math.max(clock.now(), stopAt - abortGraceMs)
-      const abandonAt = Math.max(abortAt, stopAt - Math.min(CONFIRM_MS, abortGraceMs / 2))
-      const timing = { clock, signal }
-      // The coordinator gave the task up: the handlers are told at once.
-      const onAbort = () => loop.abort()
-      signal.addEventListener('abort', onAbort, { once: true })
-      const drains = runningDrains(shutdown)
-      const drained = drain().finally(() => {
-        signal.removeEventListener('abort', onAbort)
-        drains.delete(drained)
-      })
-      drains.add(drained)
-      return drained
+  const run = (signal: AbortSignal, context: TaskContext) => {
+    const { clock } = context
+    const started = clock.now()
+    const s: NatsConsumeStats = {
+      kind,
+      inFlightAtStart: loop.inFlight(),
+      handled: 0,
+      failed: 0,
+      naked: 0,
+      dropped: 0,
+      abandoned: 0,
+      fenced: false,
+      confirmed: false,
+      disconnected: false,
+      durationMs: 0,
+    }
+    stats = s
+    const stopAt = context.stopAt()
+    const abortAt = Math.max(clock.now(), stopAt - abortGraceMs)
+    const abandonAt = Math.max(abortAt, stopAt - Math.min(CONFIRM_MS, abortGraceMs / 2))
+    const timing = { clock, signal }
+    // The coordinator gave the task up: the handlers are told at once.
+    const onAbort = () => loop.abort()
+    signal.addEventListener('abort', onAbort, { once: true })
+    const drains = runningDrains(shutdown)
+    const drained = drain().finally(() => {
+      signal.removeEventListener('abort', onAbort)
+      drains.delete(drained)
+    })
+    drains.add(drained)
+    return drained
 
-      async function drain(): Promise<void> {
-        loop.startDrain(s, buffered === 'nak')
-        // A consumer's consume() may not have answered yet.
-        if (!(await settleBy(loop.opened, abortAt, timing)).done) loop.abort()
-        const fence = loop.protocol()
-        if (fence === 'missing') {
-          shutdown.warn({
-            code: 'LAMEDUCK_WARN_NATS_INTERNALS',
-            message:
-              `${loop.name}: this nats.js lacks the internals the fence reads (sub.protocol, messages.sub): the ` +
-              "consumer was stopped with nats.js's own drain()/stop(), and messages the server had already sent " +
-              'may be dropped by the client (JetStream: redelivered only after ack_wait)',
-          })
+    async function drain(): Promise<void> {
+      loop.startDrain(s, buffered === 'nak')
+      // A consumer's consume() may not have answered yet.
+      if (!(await settleBy(loop.opened, abortAt, timing)).done) loop.abort()
+      const fence = loop.protocol()
+      if (fence === 'missing') {
+        shutdown.warn({
+          code: 'LAMEDUCK_WARN_NATS_INTERNALS',
+          message:
+            `${loop.name}: this nats.js lacks the internals the fence reads (sub.protocol, messages.sub): the ` +
+            "consumer was stopped with nats.js's own drain()/stop(), and messages the server had already sent " +
+            'may be dropped by the client (JetStream: redelivered only after ack_wait)',
+        })
+      }
+      const protocol = typeof fence === 'object' ? fence : undefined
+      s.fenced = protocol !== undefined
+      const down = () => protocol?.connected === false
+      // A PING answered by `until`; false at once when the connection is (or goes) down: no use waiting for it.
+      const roundTrip = async (until: number): Promise<boolean> => {
+        if (!protocol || down()) return false
+        const stopWatching = new AbortController()
+        const lost = poll(down, { everyMs: NATS_DEFAULTS.pollMs, until, clock, signal: stopWatching.signal })
+        try {
+          const answer = Promise.race([protocol.flush().then(() => true), lost.then(() => false)])
+          const settled = await settleBy(answer, until, timing)
+          return settled.done && settled.value
+        } catch {
+          return false
+        } finally {
+          stopWatching.abort()
         }
-        const protocol = typeof fence === 'object' ? fence : undefined
-        s.fenced = protocol !== undefined
-        const down = () => protocol?.connected === false
-        // A PING answered by `until`; false at once when the connection is (or goes) down: no use waiting for it.
-        const roundTrip = async (until: number): Promise<boolean> => {
-          if (!protocol || down()) return false
-          const stopWatching = new AbortController()
-          const lost = poll(down, { everyMs: NATS_DEFAULTS.pollMs, until, clock, signal: stopWatching.signal })
-          try {
-            const answer = Promise.race([protocol.flush().then(() => true), lost.then(() => false)])
-            const settled = await settleBy(answer, until, timing)
-            return settled.done && settled.value
-          } catch {
-            return false
-          } finally {
-            stopWatching.abort()
-          }
-        }
-        if (protocol && kind === 'jetstream') {
-          // No more pull requests; those still open are filled (or expire) while their messages are handled, so
-          // that the UNSUB cannot catch the server delivering (see internals.ts).
-          loop.stopPulling()
-          let seen = loop.received()
-          // An idle consumer has been quiet since its last message: no wait at all for one that had nothing to do.
-          let quietSince = loop.idle() ? loop.lastTakenAt : clock.now()
-          await poll(
-            () => {
-              if (loop.ended || down() || loop.openPulls() === false) return true
-              const received = loop.received()
-              if (received !== seen) {
-                seen = received
-                quietSince = clock.now()
-              }
-              return clock.now() - quietSince >= NATS_DEFAULTS.quietMs
-            },
-            { everyMs: NATS_DEFAULTS.pollMs, until: abortAt, ...timing },
-          )
-        }
-        if (protocol) {
-          // The server is told to stop sending, while the subscription stays: what it has sent still arrives.
-          loop.unsub(protocol)
-          // The server has processed the UNSUB: from the PONG on it routes nothing new here (queue groups: to
-          // the other members), and everything it had sent before is arriving.
-          await roundTrip(abortAt)
-          // Nothing buffered, no handler running (or the connection is down: nothing more is coming anyway).
-          await poll(() => loop.ended || loop.idle() || down(), {
-            everyMs: NATS_DEFAULTS.pollMs,
-            until: abortAt,
-            ...timing,
-          })
-          // A message the server routed just before it processed the UNSUB may be written after that PONG: a
-          // second round trip lets it arrive before the subscription goes.
-          await roundTrip(abortAt)
-        }
-        // The server is gone: JetStream messages not started yet would be processed without their acks getting
-        // through (and be redelivered after ack_wait all the same): only the running handlers finish.
-        if (down() && kind === 'jetstream') loop.release()
-        // The subscription goes: its iterator ends after what it still holds. (Without the fence, nats.js's own
-        // drain() or stop() has done that already.)
-        if (fence !== 'missing') loop.end()
-        let finished: Settled<void> = await settleBy(loop.done, abortAt, timing)
-        if (!finished.done) {
-          // The budget is nearly gone: the handlers are told to stop; what is not started is nak'ed or dropped.
-          loop.abort()
-          finished = await settleBy(loop.done, abandonAt, timing)
-          if (!finished.done) loop.abandon()
-        }
-        // Acks, naks and the handlers' replies went out during the drain: the server confirms them (a PING).
-        const answered = s.handled + s.failed + s.naked > 0
-        if (protocol) s.confirmed = await roundTrip(stopAt)
-        s.disconnected = down()
-        s.durationMs = Math.round(clock.now() - started)
-        if (kind === 'core' && s.dropped + s.abandoned > 0) throw new NatsMessagesLostError({ ...s })
-        if (s.abandoned > 0) throw new NatsHandlersAbandonedError({ ...s })
-        if (protocol && answered && !s.confirmed) throw new NatsUnconfirmedError({ ...s })
-        const name = registration.name
-        shutdown.logger.info(
-          { event: 'nats.consumer.stopped', task: name, ...s },
-          `${name}: ${kind} consumer stopped in ${s.durationMs} ms: ${s.handled} handled, ${s.failed} failed` +
-            (kind === 'jetstream' ? `, ${s.naked} nak'ed for redelivery` : ''),
+      }
+      if (protocol && kind === 'jetstream') {
+        // No more pull requests; those still open are filled (or expire) while their messages are handled, so
+        // that the UNSUB cannot catch the server delivering (see internals.ts).
+        loop.stopPulling()
+        let seen = loop.received()
+        // An idle consumer has been quiet since its last message: no wait at all for one that had nothing to do.
+        let quietSince = loop.idle() ? loop.lastTakenAt : clock.now()
+        await poll(
+          () => {
+            if (loop.ended || down() || loop.openPulls() === false) return true
+            const received = loop.received()
+            if (received !== seen) {
+              seen = received
+              quietSince = clock.now()
+            }
+            return clock.now() - quietSince >= NATS_DEFAULTS.quietMs
+          },
+          { everyMs: NATS_DEFAULTS.pollMs, until: abortAt, ...timing },
         )
       }
-    },
-  })
+      if (protocol) {
+        // The server is told to stop sending, while the subscription stays: what it has sent still arrives.
+        loop.unsub(protocol)
+        // The server has processed the UNSUB: from the PONG on it routes nothing new here (queue groups: to
+        // the other members), and everything it had sent before is arriving.
+        await roundTrip(abortAt)
+        // Nothing buffered, no handler running (or the connection is down: nothing more is coming anyway).
+        await poll(() => loop.ended || loop.idle() || down(), {
+          everyMs: NATS_DEFAULTS.pollMs,
+          until: abortAt,
+          ...timing,
+        })
+        // A message the server routed just before it processed the UNSUB may be written after that PONG: a
+        // second round trip lets it arrive before the subscription goes.
+        await roundTrip(abortAt)
+      }
+      // The server is gone: JetStream messages not started yet would be processed without their acks getting
+      // through (and be redelivered after ack_wait all the same): only the running handlers finish.
+      if (down() && kind === 'jetstream') loop.release()
+      // The subscription goes: its iterator ends after what it still holds. (Without the fence, nats.js's own
+      // drain() or stop() has done that already.)
+      if (fence !== 'missing') loop.end()
+      let finished: Settled<void> = await settleBy(loop.done, abortAt, timing)
+      if (!finished.done) {
+        // The budget is nearly gone: the handlers are told to stop; what is not started is nak'ed or dropped.
+        loop.abort()
+        finished = await settleBy(loop.done, abandonAt, timing)
+        if (!finished.done) loop.abandon()
+      }
+      // Acks, naks and the handlers' replies went out during the drain: the server confirms them (a PING).
+      const answered = s.handled + s.failed + s.naked > 0
+      if (protocol) s.confirmed = await roundTrip(stopAt)
+      s.disconnected = down()
+      s.durationMs = Math.round(clock.now() - started)
+      if (kind === 'core' && s.dropped + s.abandoned > 0) throw new NatsMessagesLostError({ ...s })
+      if (s.abandoned > 0) throw new NatsHandlersAbandonedError({ ...s })
+      if (protocol && answered && !s.confirmed) throw new NatsUnconfirmedError({ ...s })
+      const name = registration.name
+      shutdown.logger.info(
+        { event: 'nats.consumer.stopped', task: name, ...s },
+        `${name}: ${kind} consumer stopped in ${s.durationMs} ms: ${s.handled} handled, ${s.failed} failed` +
+          (kind === 'jetstream' ? `, ${s.naked} nak'ed for redelivery` : ''),
+      )
+    }
+  }
+  const resourceLabel = kind === 'core' ? 'this subscription' : 'this consumer'
+  const registration = registerTask(shutdown, { where: WHERE, task, resource: source, resourceLabel, run })
   // nats.js lets one reader iterate a subscription: a second one (the application's, another coordinator's
   // consume) would fail later, inside the loop. Refused now instead.
   const readers = shared('nats:readers', () => new WeakSet<object>())

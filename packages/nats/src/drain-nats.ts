@@ -1,4 +1,4 @@
-import type { Shutdown } from '@lameduck/core'
+import type { Shutdown, TaskContext } from '@lameduck/core'
 import {
   type AdapterTaskOptions,
   checkOptions,
@@ -25,6 +25,7 @@ import { isConnected } from './internals.js'
 export type DrainNatsOptions = AdapterTaskOptions
 
 const WHERE = 'drainNats'
+const CONNECTION_METHODS = ['drain', 'close', 'flush', 'closed', 'isClosed', 'isDraining'] as const
 
 /**
  * Drains the NATS connection `nc` at shutdown (the `close` phase by default) within its budget: nats.js's
@@ -46,51 +47,39 @@ const WHERE = 'drainNats'
  */
 export function drainNats(shutdown: Shutdown, nc: NatsConnectionLike, options?: DrainNatsOptions): Registration {
   requireShutdown(WHERE, shutdown, 'drainNats(shutdown, nc, options?)')
-  requireClient(`nc argument of ${WHERE}`, nc, 'a NatsConnection of nats.js', [
-    'drain',
-    'close',
-    'flush',
-    'closed',
-    'isClosed',
-    'isDraining',
-  ])
+  requireClient(`nc argument of ${WHERE}`, nc, 'a NatsConnection of nats.js', CONNECTION_METHODS)
   checkOptions(WHERE, options, TASK_OPTION_KEYS)
   const task = taskOptions(WHERE, options, NATS_DEFAULTS.drain)
-  return registerTask(shutdown, {
-    where: WHERE,
-    task,
-    resource: nc,
-    resourceLabel: 'this connection',
-    run: async (signal, context) => {
-      const { clock } = context
-      const name = context.name
-      const timing = { clock, signal }
-      // Consumers of the same phase start in the same turn as this task: let them register their drains first.
-      await sleep(0, timing)
-      const consumers = [...runningDrains(shutdown)]
-      if (consumers.length > 0)
-        await settleBy(Promise.allSettled(consumers), clock.now() + context.remainingMs() / 2, timing)
-      if (nc.isClosed()) {
-        shutdown.logger.info({ event: 'nats.closed', task: name }, `${name}: the connection was closed already`)
-        return
-      }
-      const budgetMs = context.remainingMs()
-      // A drain already going (the application's own) is waited for, not started again: nats.js would reject.
-      const drained: Promise<unknown> = nc.isDraining() ? nc.closed() : nc.drain()
-      let settled: Settled<unknown>
-      try {
-        settled = await settleBy(drained, context.stopAt(), timing)
-      } catch (error) {
-        const disconnected = isConnected(nc) === false
-        await settleBy(nc.close(), context.deadline, timing).catch(() => {})
-        throw new NatsDrainFailedError(error, disconnected)
-      }
-      if (!settled.done) {
-        const disconnected = isConnected(nc) === false
-        await settleBy(nc.close(), context.deadline, timing).catch(() => {})
-        throw new NatsDrainTimeoutError(budgetMs, disconnected)
-      }
-      shutdown.logger.info({ event: 'nats.drained', task: name }, `${name}: connection drained and closed`)
-    },
-  })
+  const run = async (signal: AbortSignal, context: TaskContext) => {
+    const { clock } = context
+    const name = context.name
+    const timing = { clock, signal }
+    // Consumers of the same phase start in the same turn as this task: let them register their drains first.
+    await sleep(0, timing)
+    const consumers = [...runningDrains(shutdown)]
+    if (consumers.length > 0)
+      await settleBy(Promise.allSettled(consumers), clock.now() + context.remainingMs() / 2, timing)
+    if (nc.isClosed()) {
+      shutdown.logger.info({ event: 'nats.closed', task: name }, `${name}: the connection was closed already`)
+      return
+    }
+    const budgetMs = context.remainingMs()
+    // A drain already going (the application's own) is waited for, not started again: nats.js would reject.
+    const drained: Promise<unknown> = nc.isDraining() ? nc.closed() : nc.drain()
+    let settled: Settled<unknown>
+    try {
+      settled = await settleBy(drained, context.stopAt(), timing)
+    } catch (error) {
+      const disconnected = isConnected(nc) === false
+      await settleBy(nc.close(), context.deadline, timing).catch(() => {})
+      throw new NatsDrainFailedError(error, disconnected)
+    }
+    if (!settled.done) {
+      const disconnected = isConnected(nc) === false
+      await settleBy(nc.close(), context.deadline, timing).catch(() => {})
+      throw new NatsDrainTimeoutError(budgetMs, disconnected)
+    }
+    shutdown.logger.info({ event: 'nats.drained', task: name }, `${name}: connection drained and closed`)
+  }
+  return registerTask(shutdown, { where: WHERE, task, resource: nc, resourceLabel: 'this connection', run })
 }

@@ -24,6 +24,7 @@ export {
   socketOwner,
 } from './hand-over.js'
 export { callHook } from './hook.js'
+export { type HookErrorLog, hookErrorLogger } from './hook-error.js'
 export {
   count,
   describeArgument,
