@@ -1,6 +1,7 @@
+import { keptAlive, summarizeKeptAlive } from './alive.js'
 import { type BudgetPlan, noTimeFor, phaseWindow, planBudget, runWindow } from './budget.js'
 import type { Clock } from './clock.js'
-import { EXIT_CODES } from './defaults.js'
+import { DEFAULTS, EXIT_CODES } from './defaults.js'
 import { type DrainDelayReport, TRAFFIC_SOURCE, type TrafficFeed, TrafficLog } from './drain-delay.js'
 import { Emitter } from './emitter.js'
 import {
@@ -304,6 +305,11 @@ class Coordinator implements Shutdown {
       this.#completed.push(await this.#runPhase(phase, end))
     }
     const report = this.#buildReport(first, clock.now())
+    // lameduck does not end the process now: say what keeps it alive, in the report and (if it is still
+    // alive a moment later) in the log.
+    const leftRunning = (!ownsExit && first.trigger !== 'dispose') || this.#exitPath.held
+    if (leftRunning) report.keptAlive = keptAlive()
+    if (!ownsExit && first.trigger !== 'dispose') this.#watchKeptAlive()
     this.#report = report
     this.#exitPath.reported(report)
     if (report.end > report.deadline)
@@ -324,6 +330,19 @@ class Coordinator implements Shutdown {
     if (!ownsExit) await this.#flushAtExit(deadline)
     void this.#exitPath.finish(report)
     return report
+  }
+
+  /** With `exit: false`: if the process is still alive a moment after the run (an unref'd timer fires only then), log why. */
+  #watchKeptAlive(): void {
+    const timer = setTimeout(() => {
+      const alive = keptAlive()
+      this.#options.logger.warn(
+        { event: 'process.alive', afterMs: DEFAULTS.keptAliveLogMs, keptAlive: alive },
+        `the shutdown finished ${DEFAULTS.keptAliveLogMs} ms ago (exit: false) and the process is still alive: ` +
+          summarizeKeptAlive(alive),
+      )
+    }, DEFAULTS.keptAliveLogMs)
+    timer.unref()
   }
 
   #flushAtExit(until: number): Promise<void> {

@@ -28,6 +28,11 @@ export const DEFAULTS = {
   terminationLogMaxBytes: 4096,
   /** The run's last phase ends this long before the deadline so the exit itself fits too. */
   exitReserveMs: 100,
+  /**
+   * With `exit: false`, how long after the run a process still alive logs what keeps it so (`process.alive`):
+   * an unref'd timer, which fires only if something else keeps the event loop alive.
+   */
+  keptAliveLogMs: 2_000,
   /** An exit flush's budget (`addExitFlush`), reserved between the report and the exit. */
   exitFlushTimeoutMs: 1_000,
   /** `context.stopAt()`: how long before its deadline a task stops its own work to report what is left. */

@@ -1,3 +1,4 @@
+import { keptAlive, summarizeKeptAlive } from './alive.js'
 import type { Clock } from './clock.js'
 import { DEFAULTS, EXIT_CODES } from './defaults.js'
 import type { Logger } from './logger.js'
@@ -83,6 +84,11 @@ export class ExitPath {
       this.#holds.delete(hold)
       release()
     }
+  }
+
+  /** Whether the exit is held now (`holdExit()` not released). */
+  get held(): boolean {
+    return this.#holds.size > 0
   }
 
   /** The tasks running now, for the stall watcher's report. */
@@ -183,8 +189,12 @@ export class ExitPath {
   #onWatchdog(): void {
     if (this.#exited) return
     const { logger } = this.#options
+    const alive = keptAlive()
     if (this.#exiting !== undefined) {
-      logger.warn({ event: 'watchdog', exitFlushes: true }, 'deadline reached while the exit flushes ran; exiting')
+      logger.warn(
+        { event: 'watchdog', exitFlushes: true, keptAlive: alive },
+        `deadline reached while the exit flushes ran; exiting. Still alive: ${summarizeKeptAlive(alive)}`,
+      )
       this.#hand(this.#exiting)
       return
     }
@@ -193,18 +203,19 @@ export class ExitPath {
       const processRun = this.#processRun?.run
       const othersRunning = processRun !== undefined && this.#runFinished && othersPending(processRun)
       logger.warn(
-        { event: 'watchdog', holds: this.#holds.size },
-        othersRunning
+        { event: 'watchdog', holds: this.#holds.size, keptAlive: alive },
+        (othersRunning
           ? "deadline reached while another coordinator's run in this process was still going; exiting"
-          : 'deadline reached while exit was held (e.g. a /shutdown response); exiting',
+          : 'deadline reached while exit was held (e.g. a /shutdown response); exiting') +
+          `. Still alive: ${summarizeKeptAlive(alive)}`,
       )
       const own = this.#ownCode(report)
       this.exit(othersRunning ? Math.max(worstExitCode(processRun, own), EXIT_CODES.watchdog) : own)
       return
     }
     logger.error(
-      { event: 'watchdog', ...this.#options.describeRun() },
-      'deadline reached before the shutdown finished: exiting before SIGKILL',
+      { event: 'watchdog', ...this.#options.describeRun(), keptAlive: alive },
+      `deadline reached before the shutdown finished: exiting before SIGKILL. Still alive: ${summarizeKeptAlive(alive)}`,
     )
     this.exit(EXIT_CODES.watchdog)
   }

@@ -1,4 +1,5 @@
 export { abortable } from './abortable.js'
+export type { KeptAlive } from './alive.js'
 export type { BudgetPlan } from './budget.js'
 export type { Clock } from './clock.js'
 export { createShutdown } from './coordinator.js'

@@ -1,3 +1,4 @@
+import type { KeptAlive } from './alive.js'
 import { EXIT_CODES } from './defaults.js'
 import type { DrainDelayReport } from './drain-delay.js'
 import type { Phase } from './phases.js'
@@ -75,6 +76,11 @@ export interface ShutdownReport {
   drainDelay: DrainDelayReport
   /** Uncaught exceptions and unhandled rejections during the run; each makes the exit code 1. */
   errors: RunErrorRecord[]
+  /**
+   * What still kept the event loop alive when the run ended — only when lameduck does not end the process
+   * then: `exit: false`, or the exit held (`holdExit()`). Why a process does not exit.
+   */
+  keptAlive?: KeptAlive
 }
 
 const severity: Record<TaskOutcome, number> = { ok: 0, skipped: 1, timeout: 2, error: 3 }
