@@ -1,4 +1,4 @@
-import type { Registration, Shutdown } from '@lameduck/core'
+import type { Registration, Shutdown, TaskContext } from '@lameduck/core'
 import {
   type AdapterTaskOptions,
   checkOptions,
@@ -49,6 +49,17 @@ export interface BullmqWorkerLike {
   off(event: string, listener: Listener): unknown
 }
 
+/**
+ * What `stopWorker` returns: its {@link Registration} — `name`, `remove()` (unregisters the task and gives the
+ * worker its own `callProcessJob` back; idempotent), `[Symbol.dispose]` — and what is its own.
+ */
+export interface WorkerStop extends Registration {
+  /** Jobs this worker is running right now (those started since `stopWorker` was called). */
+  active(): number
+  /** What the task did, once it has run. */
+  readonly stats: BullmqStopStats | undefined
+}
+
 export interface StopWorkerOptions extends AdapterTaskOptions {
   /** Task name. Default: {@link BULLMQ_DEFAULTS}`.name`, numbered for further workers (`bullmq-worker-2`, …). */
   name?: string
@@ -62,17 +73,6 @@ export interface StopWorkerOptions extends AdapterTaskOptions {
   cancelMs?: number
   /** Kept at the end of the budget to move the unfinished jobs back and close the connections. Default: {@link BULLMQ_DEFAULTS}`.returnMs`. */
   returnMs?: number
-}
-
-/**
- * What `stopWorker` returns: its {@link Registration} — `name`, `remove()` (unregisters the task and gives the
- * worker its own `callProcessJob` back; idempotent), `[Symbol.dispose]` — and what is its own.
- */
-export interface WorkerStop extends Registration {
-  /** Jobs this worker is running right now (those started since `stopWorker` was called). */
-  active(): number
-  /** What the task did, once it has run. */
-  readonly stats: BullmqStopStats | undefined
 }
 
 /** Every key `StopWorkerOptions` has, for JavaScript callers' typos. */
@@ -199,148 +199,143 @@ export function stopWorker(shutdown: Shutdown, worker: BullmqWorkerLike, options
   let drainReturn: ((entry: Running) => void) | undefined
   const restore = original === undefined ? undefined : shadow(worker, { callProcessJob: hook })
 
-  const registration = registerTask(shutdown, {
-    where: WHERE,
-    task,
-    resource: worker,
-    resourceLabel: 'this Worker',
-    onRemove: () => restore?.(),
-    run: async (signal, context) => {
-      const { clock } = context
-      const started = clock.now()
-      const s: BullmqStopStats = {
-        activeAtStart: running.size,
-        startedDuringDrain: 0,
-        finished: 0,
-        cancelled: 0,
-        returned: 0,
-        notReturned: 0,
-        lost: 0,
-        unrecorded: 0,
-        closed: false,
-        disconnected: false,
-        durationMs: 0,
-      }
-      stats = s
-      state = 'draining'
-      // The moments of the drain, each shortened to fit a short budget: the jobs' signals abort at `cancelAt`, what
-      // still runs at `returnAt` goes back to the queue; the moves must have answered by `movesBy`, close() by
-      // `closeBy`, the dropped connections by `dropBy`. The last fifth of `returnMs` is a margin: dropping
-      // connections to a dead Redis fails every command queued on them at once, which takes the event loop a while.
-      const returnAt = Math.max(started, context.deadline - returnMs)
-      const cancelAt = Math.max(started, returnAt - cancelMs)
-      const at = (fraction: number) => returnAt + (context.deadline - returnAt) * fraction
-      const movesBy = at(0.4)
-      const closeBy = at(0.6)
-      const dropBy = at(0.8)
+  const run = async (signal: AbortSignal, context: TaskContext) => {
+    const { clock } = context
+    const started = clock.now()
+    state = 'draining'
+    const s: BullmqStopStats = {
+      activeAtStart: running.size,
+      startedDuringDrain: 0,
+      finished: 0,
+      cancelled: 0,
+      returned: 0,
+      notReturned: 0,
+      lost: 0,
+      unrecorded: 0,
+      closed: false,
+      disconnected: false,
+      durationMs: 0,
+    }
+    stats = s
+    // The moments of the drain, each shortened to fit a short budget: the jobs' signals abort at `cancelAt`, what
+    // still runs at `returnAt` goes back to the queue; the moves must have answered by `movesBy`, close() by
+    // `closeBy`, the dropped connections by `dropBy`. The last fifth of `returnMs` is a margin: dropping
+    // connections to a dead Redis fails every command queued on them at once, which takes the event loop a while.
+    const returnAt = Math.max(started, context.deadline - returnMs)
+    const cancelAt = Math.max(started, returnAt - cancelMs)
+    const at = (fraction: number) => returnAt + (context.deadline - returnAt) * fraction
+    const movesBy = at(0.4)
+    const closeBy = at(0.6)
+    const dropBy = at(0.8)
 
-      // A finished job's result is recorded by BullMQ after the processor settles: `completed`/`failed` say it was.
-      const awaitingRecord = new Set<string | undefined>()
-      const recorded = (job: { id?: string | undefined }) => awaitingRecord.delete(job?.id)
-      worker.on('completed', recorded)
-      worker.on('failed', recorded)
-      const watch = (entry: Running) => {
-        entry.settled.then(() => {
-          if (entry.taken) return
-          s.finished++
-          awaitingRecord.add(entry.job.id)
-        })
-      }
-      for (const entry of running) watch(entry)
-      onStart = (entry) => {
-        s.startedDuringDrain++
-        watch(entry)
-        if (state === 'returning') drainReturn?.(entry)
-      }
-
-      // Moving back: one script per job, all at once, each bounded by the budget. The job's promise is settled for
-      // BullMQ once the move has answered (or could not), never before: BullMQ must not touch the job meanwhile.
-      let redisError: unknown
-      drainReturn = (entry) => {
+    // A finished job's result is recorded by BullMQ after the processor settles: `completed`/`failed` say it was.
+    const awaitingRecord = new Set<string | undefined>()
+    const recorded = (job: { id?: string | undefined }) => awaitingRecord.delete(job?.id)
+    worker.on('completed', recorded)
+    worker.on('failed', recorded)
+    const watch = (entry: Running) => {
+      entry.settled.then(() => {
         if (entry.taken) return
-        entry.taken = true
-        const move = settleBy(entry.job.moveToWait(entry.token), movesBy, { clock }).then(
-          (answer: Settled<unknown>) => {
-            if (answer.done) s.returned++
-            else {
-              s.notReturned++
-              redisError ??= new Error('Redis did not answer in time')
-            }
-          },
-          (error: unknown) => {
-            if (isNoLongerHeld(error)) s.lost++
-            else {
-              s.notReturned++
-              redisError ??= error
-            }
-          },
-        )
-        void move.then(() => entry.release())
-      }
+        s.finished++
+        awaitingRecord.add(entry.job.id)
+      })
+    }
+    for (const entry of running) watch(entry)
+    onStart = (entry) => {
+      s.startedDuringDrain++
+      watch(entry)
+      if (state === 'returning') drainReturn?.(entry)
+    }
 
-      let closeError: unknown
-      const closing = Promise.resolve()
-        .then(() => worker.close())
-        .then(
-          () => {
-            s.closed = true
-          },
-          (error: unknown) => {
-            closeError = error
-          },
-        )
-      try {
-        // 1. Every job may finish by itself until `cancelAt`; then each still running is told to stop…
-        if (!(await settleBy(closing, cancelAt, { clock, signal })).done) {
-          for (const entry of running) {
-            if (entry.taken) continue
-            entry.cancelled = true
-            s.cancelled++
-            entry.controller.abort(new JobCancelledError(entry.job.id, name))
+    // Moving back: one script per job, all at once, each bounded by the budget. The job's promise is settled for
+    // BullMQ once the move has answered (or could not), never before: BullMQ must not touch the job meanwhile.
+    let redisError: unknown
+    drainReturn = (entry) => {
+      if (entry.taken) return
+      entry.taken = true
+      const move = settleBy(entry.job.moveToWait(entry.token), movesBy, { clock }).then(
+        (answer: Settled<unknown>) => {
+          if (answer.done) s.returned++
+          else {
+            s.notReturned++
+            redisError ??= new Error('Redis did not answer in time')
           }
-          // 2. …and until `returnAt` to do so; what runs then goes back to the queue.
-          if (!(await settleBy(closing, returnAt, { clock, signal })).done) {
-            state = 'returning'
-            for (const entry of running) drainReturn(entry)
+        },
+        (error: unknown) => {
+          if (isNoLongerHeld(error)) s.lost++
+          else {
+            s.notReturned++
+            redisError ??= error
           }
-        }
-        // 3. close() ends once every job's promise has settled (a returned job's once its move has answered): it is
-        // given until `closeBy`, then the worker's own connections are dropped.
-        await settleBy(closing, closeBy, { clock, signal })
-        if (!s.closed && !usesApplicationClient(worker)) {
-          s.disconnected = true
-          const dropped = Promise.resolve()
-            .then(() => worker.disconnect())
-            .catch(() => {})
-          await settleBy(dropped, dropBy, { clock, signal })
-        }
-      } finally {
-        worker.off('completed', recorded)
-        worker.off('failed', recorded)
-        onStart = undefined
-      }
-      // A job still running and never taken over can only be left if close() ended without waiting for it (BullMQ's
-      // close() waits for every job): it was neither finished nor returned, so it is left to the stalled-job check.
-      for (const entry of running) if (!entry.taken) s.notReturned++
-      s.unrecorded = s.closed ? 0 : awaitingRecord.size
-      s.durationMs = Math.round(clock.now() - started)
-      const snapshot = { ...s }
-      if (redisError !== undefined || s.notReturned > 0 || s.unrecorded > 0) {
-        const cause = redisError ?? closeError
-        let detail = cause !== undefined ? errorMessage(cause) : 'commands without an answer when the budget ran out'
-        if (!s.closed && usesApplicationClient(worker))
-          detail +=
-            "; the worker's connection is the client the application passed: left open, for the application to close"
-        throw new BullmqRedisUnavailableError(snapshot, detail, cause === undefined ? undefined : { cause })
-      }
-      if (!s.closed) throw new BullmqCloseTimeoutError(snapshot, closeBy - started)
-      if (s.returned > 0 || s.lost > 0) throw new BullmqJobsReturnedError(snapshot)
-      shutdown.logger.info(
-        { event: 'bullmq.stopped', task: name, queue: worker.name, ...snapshot },
-        `${name}: worker of queue "${worker.name}" stopped in ${s.durationMs} ms, ${s.finished} job(s) finished`,
+        },
       )
-    },
-  })
+      void move.then(() => entry.release())
+    }
+
+    let closeError: unknown
+    const closing = Promise.resolve()
+      .then(() => worker.close())
+      .then(
+        () => {
+          s.closed = true
+        },
+        (error: unknown) => {
+          closeError = error
+        },
+      )
+    try {
+      // 1. Every job may finish by itself until `cancelAt`; then each still running is told to stop…
+      if (!(await settleBy(closing, cancelAt, { clock, signal })).done) {
+        for (const entry of running) {
+          if (entry.taken) continue
+          entry.cancelled = true
+          s.cancelled++
+          entry.controller.abort(new JobCancelledError(entry.job.id, name))
+        }
+        // 2. …and until `returnAt` to do so; what runs then goes back to the queue.
+        if (!(await settleBy(closing, returnAt, { clock, signal })).done) {
+          state = 'returning'
+          for (const entry of running) drainReturn(entry)
+        }
+      }
+      // 3. close() ends once every job's promise has settled (a returned job's once its move has answered): it is
+      // given until `closeBy`, then the worker's own connections are dropped.
+      await settleBy(closing, closeBy, { clock, signal })
+      if (!s.closed && !usesApplicationClient(worker)) {
+        s.disconnected = true
+        const dropped = Promise.resolve()
+          .then(() => worker.disconnect())
+          .catch(() => {})
+        await settleBy(dropped, dropBy, { clock, signal })
+      }
+    } finally {
+      worker.off('completed', recorded)
+      worker.off('failed', recorded)
+      onStart = undefined
+    }
+    // A job still running and never taken over can only be left if close() ended without waiting for it (BullMQ's
+    // close() waits for every job): it was neither finished nor returned, so it is left to the stalled-job check.
+    for (const entry of running) if (!entry.taken) s.notReturned++
+    s.unrecorded = s.closed ? 0 : awaitingRecord.size
+    s.durationMs = Math.round(clock.now() - started)
+    const snapshot = { ...s }
+    if (redisError !== undefined || s.notReturned > 0 || s.unrecorded > 0) {
+      const cause = redisError ?? closeError
+      let detail = cause !== undefined ? errorMessage(cause) : 'commands without an answer when the budget ran out'
+      if (!s.closed && usesApplicationClient(worker))
+        detail +=
+          "; the worker's connection is the client the application passed: left open, for the application to close"
+      throw new BullmqRedisUnavailableError(snapshot, detail, cause === undefined ? undefined : { cause })
+    }
+    if (!s.closed) throw new BullmqCloseTimeoutError(snapshot, closeBy - started)
+    if (s.returned > 0 || s.lost > 0) throw new BullmqJobsReturnedError(snapshot)
+    shutdown.logger.info(
+      { event: 'bullmq.stopped', task: name, queue: worker.name, ...snapshot },
+      `${name}: worker of queue "${worker.name}" stopped in ${s.durationMs} ms, ${s.finished} job(s) finished`,
+    )
+  }
+  const spec = { where: WHERE, task, resource: worker, resourceLabel: 'this Worker', run, onRemove: () => restore?.() }
+  const registration = registerTask(shutdown, spec)
   name = registration.name
   if (original === undefined)
     shutdown.warn({

@@ -1,5 +1,4 @@
 import { createRequire } from 'node:module'
-import type { Clock } from '@lameduck/core'
 import {
   checkedTaskOptions,
   claimRequests,
@@ -26,37 +25,9 @@ import {
 } from '@lameduck/core/adapter'
 import { describe, expect, it } from 'vitest'
 import { testShutdown } from './helpers.js'
+import { manualClock } from './manual-clock.js'
 
 const DEFAULTS = { name: 'thing', phase: 'close', timeoutMs: 1000, critical: true } as const
-
-/** A clock whose time moves only when told: timers fire in order as `advance()` passes them. */
-function manualClock(start = 1_000_000): Clock & { advance(ms: number): void; pending(): number } {
-  let now = start
-  let id = 0
-  const timers = new Map<number, { at: number; callback: () => void }>()
-  return {
-    now: () => now,
-    setTimeout(callback, ms) {
-      timers.set(++id, { at: now + ms, callback })
-      return id
-    },
-    clearTimeout(handle) {
-      timers.delete(handle as number)
-    },
-    advance(ms) {
-      const until = now + ms
-      for (;;) {
-        const next = [...timers.entries()].sort((a, b) => a[1].at - b[1].at)[0]
-        if (next === undefined || next[1].at > until) break
-        timers.delete(next[0])
-        now = next[1].at
-        next[1].callback()
-      }
-      now = until
-    },
-    pending: () => timers.size,
-  }
-}
 
 describe('registerTask: one naming and duplicate policy for every adapter', () => {
   it('numbers the default name, refuses a chosen name that is taken, and returns the one handle shape', async () => {

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http'
 import type { Http2ServerResponse } from 'node:http2'
 import type { Socket } from 'node:net'
-import type { Phase, Registration, Shutdown } from '@lameduck/core'
+import type { Phase, Registration, Shutdown, TaskContext } from '@lameduck/core'
 import {
   type AdapterTaskOptions,
   checkOptions,
@@ -12,8 +12,8 @@ import {
   poll,
   registerTask,
   requireShutdown,
-  spread,
-  spreadWindow,
+  type SpreadClose,
+  spreadClose,
   TASK_OPTION_KEYS,
   taskOptions,
 } from '@lameduck/core/adapter'
@@ -78,14 +78,13 @@ function isHttp2(res: EventStreamResponse): res is Http2ServerResponse {
   return (res as Http2ServerResponse).stream !== undefined
 }
 
+/** What `add()` writes on a response with. */
+const RESPONSE_METHODS = ['write', 'end', 'writeHead'] as const
+
 function isResponse(value: unknown): value is EventStreamResponse {
   const res = value as Partial<ServerResponse> | null
   return (
-    res !== null &&
-    typeof res === 'object' &&
-    typeof res.write === 'function' &&
-    typeof res.end === 'function' &&
-    typeof res.writeHead === 'function'
+    res !== null && typeof res === 'object' && RESPONSE_METHODS.every((method) => typeof res[method] === 'function')
   )
 }
 
@@ -143,7 +142,7 @@ export function closeEventStreams(
   let registered = true
   let stats: EventStreamStats | undefined
   // Set when the task starts: streams from then on are ended at once.
-  let drain: { take(stream: Stream): void } | undefined
+  let drain: SpreadClose<Stream> | undefined
 
   const manage = (res: EventStreamResponse): Stream => {
     const known = streams.get(res)
@@ -159,6 +158,7 @@ export function closeEventStreams(
           if (stream.ended) return
           stream.active = false
           streams.delete(res)
+          drain?.forget(stream)
         },
         [Symbol.dispose]: () => stream.handle.remove(),
       },
@@ -175,43 +175,47 @@ export function closeEventStreams(
           return registered && stream.active
         },
       })
-    drain?.take(stream)
+    drain?.accepted(stream)
     return stream
   }
 
-  const registration = registerTask(shutdown, {
-    where: WHERE,
-    task,
-    resource: server,
-    resourceLabel: 'this server',
-    run: async (signal, context) => {
-      const { clock } = context
-      const started = clock.now()
-      const s: EventStreamStats = {
-        streamsAtStart: 0,
-        acceptedDuringDrain: 0,
-        ended: 0,
-        closed: 0,
-        terminated: 0,
-        unsentBytes: 0,
-        lateWrites: 0,
-        windowMs: 0,
-        durationMs: 0,
-      }
-      stats = s
-      const onLateWrite = () => {
-        s.lateWrites++
-      }
-      const goAway = (stream: Stream) => {
+  /** Takes charge of the event streams in flight on the server it does not know yet. */
+  const scan = () => {
+    for (const res of tracker.inFlight()) if (!streams.has(res) && isEventStream(res)) manage(res)
+  }
+
+  const run = async (signal: AbortSignal, context: TaskContext) => {
+    const { clock } = context
+    const started = clock.now()
+    scan()
+    const present = [...streams.values()].filter((stream) => stream.active)
+    const s: EventStreamStats = {
+      streamsAtStart: present.length,
+      acceptedDuringDrain: 0,
+      ended: 0,
+      closed: 0,
+      terminated: 0,
+      unsentBytes: 0,
+      lateWrites: 0,
+      windowMs: 0,
+      durationMs: 0,
+    }
+    stats = s
+    const closing = spreadClose<Stream>({
+      stats: s,
+      goAway(stream) {
         if (!stream.active || stream.ended) return
         stream.ended = true
         const { res, socket } = stream
         // Node reports a write after the end as an 'error' on the response, which, unheard, would crash the
         // process: the application's timer writing its next event is told through its write callback instead.
-        res.on('error', onLateWrite)
+        res.on('error', () => {
+          s.lateWrites++
+        })
         // Ended by the application already: an ordinary response now, its socket the HTTP drain's again.
         if (res.writableEnded || res.destroyed) {
           stream.active = false
+          closing.forget(stream)
           return
         }
         ;(res as ServerResponse).write(`retry: ${retryMs}\n\n`)
@@ -219,67 +223,47 @@ export function closeEventStreams(
         // the reconnect does not come back on it (a kept-alive connection stays pinned to this replica).
         ;(res as ServerResponse).end(() => socket?.end())
         s.ended++
-      }
-      const scan = () => {
-        for (const res of tracker.inFlight()) if (!streams.has(res) && isEventStream(res)) manage(res)
-      }
-      scan()
-      const present = [...streams.values()].filter((stream) => stream.active)
-      s.streamsAtStart = present.length
-      drain = {
-        take(stream) {
-          s.acceptedDuringDrain++
-          goAway(stream)
-        },
-      }
-      const stopAt = context.stopAt()
-      // Streams starting from now on (a request on a kept-alive connection) are looked for every sweep, the
-      // window included, and ended as soon as they are seen.
-      let over = false
-      const looking = poll(
-        () => {
-          scan()
-          return over
-        },
-        { everyMs: HTTP_DEFAULTS.sweepMs, until: stopAt, clock, signal },
-      )
-      s.windowMs = spreadWindow(spreadMs, { until: stopAt, reserveMs: handshakeMs, clock })
-      const spreading = await spread(present, { windowMs: s.windowMs, clock, signal }, goAway)
-
+      },
       // A stream is done once its connection has closed (HTTP/1), or its HTTP/2 stream has.
-      const isDone = (stream: Stream) =>
-        stream.socket ? stream.socket.destroyed : (stream.res as Http2ServerResponse).stream.closed
-      const mine = () => [...streams.values()].filter((stream) => stream.active)
-      const allDone = () => {
-        scan()
-        return mine().every(isDone)
-      }
-      if (spreading.left.length === 0)
-        await poll(allDone, { everyMs: HTTP_DEFAULTS.sweepMs, until: stopAt, clock, signal })
-      over = true
-      await looking
-      for (const stream of mine()) {
-        if (isDone(stream)) {
-          s.closed++
-          continue
-        }
-        s.terminated++
+      isGone: (stream) => (stream.socket ? stream.socket.destroyed : (stream.res as Http2ServerResponse).stream.closed),
+      cut(stream) {
         s.unsentBytes += stream.socket?.writableLength ?? 0
         if (stream.socket) stream.socket.destroy()
         else (stream.res as Http2ServerResponse).stream.close()
-      }
-      s.durationMs = Math.round(clock.now() - started)
-      if (s.terminated > 0) throw new EventStreamsTerminatedError({ ...s })
-      shutdown.logger.info(
-        { event: 'http.event-streams.closed', task: name, ...s },
-        `${name}: ${s.ended} event stream(s) ended with retry: ${retryMs} over ${s.windowMs} ms in ${s.durationMs} ms`,
-      )
-    },
-    onRemove: () => {
-      registered = false
-      release()
-    },
-  })
+      },
+    })
+    drain = closing
+    const stopAt = context.stopAt()
+    const sweep = { everyMs: HTTP_DEFAULTS.sweepMs, until: stopAt, clock, signal }
+    // Streams starting from now on (a request on a kept-alive connection) are looked for every sweep, the
+    // window included, and ended as soon as they are seen.
+    let over = false
+    const looking = poll(() => {
+      scan()
+      return over
+    }, sweep)
+    // Until every stream has closed (those starting meanwhile too), the deadline passes or the signal aborts.
+    if (await closing.spread(present, { spreadMs, reserveMs: handshakeMs, until: stopAt, clock, signal }))
+      await poll(() => {
+        scan()
+        return closing.allGone()
+      }, sweep)
+    over = true
+    await looking
+    closing.cutRest()
+    s.durationMs = Math.round(clock.now() - started)
+    if (s.terminated > 0) throw new EventStreamsTerminatedError({ ...s })
+    shutdown.logger.info(
+      { event: 'http.event-streams.closed', task: name, ...s },
+      `${name}: ${s.ended} event stream(s) ended with retry: ${retryMs} over ${s.windowMs} ms in ${s.durationMs} ms`,
+    )
+  }
+  const onRemove = () => {
+    registered = false
+    release()
+  }
+  const spec = { where: WHERE, task, resource: server, resourceLabel: 'this server', run, onRemove }
+  const registration = registerTask(shutdown, spec)
   const name = registration.name
   const { value: tracker, release } = useTracker(server)
 

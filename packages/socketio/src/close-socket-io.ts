@@ -1,5 +1,5 @@
 import { Server as NetServer } from 'node:net'
-import type { Registration, Shutdown } from '@lameduck/core'
+import type { Registration, Shutdown, TaskContext } from '@lameduck/core'
 import {
   type AdapterTaskOptions,
   type ClaimedRequest,
@@ -14,9 +14,9 @@ import {
   poll,
   registerTask,
   requireShutdown,
+  type SpreadClose,
   settleBy,
-  spread,
-  spreadWindow,
+  spreadClose,
   TASK_OPTION_KEYS,
   taskOptions,
   trafficSource,
@@ -203,7 +203,7 @@ export function closeSocketIo(
   /** The task has run: its sockets are closed, and new connections are refused. */
   let finished = false
   // Set when the task starts: connections made from then on are told to go at once.
-  let drain: { goAway(conn: EngineConnectionLike): void } | undefined
+  let drain: SpreadClose<EngineConnectionLike> | undefined
 
   const own = (socket: SocketLike) => {
     if (owned.has(socket) || socket.destroyed === true) return
@@ -283,53 +283,44 @@ export function closeSocketIo(
     // A new client during the drain delay tells an adaptive delay that the load balancers still send.
     const userAgent = conn.request?.headers['user-agent']
     if (drain === undefined && !isProbeTraffic(typeof userAgent === 'string' ? userAgent : undefined)) traffic.arrived()
-    drain?.goAway(conn)
+    drain?.accepted(conn)
   }
 
-  const registration = registerTask(shutdown, {
-    where: WHERE,
-    task,
-    resource: io,
-    resourceLabel: 'this socket.io Server',
-    run: async (signal, context) => {
-      const { clock } = context
-      const started = clock.now()
-      const s: SocketIoCloseStats = {
-        connectionsAtStart: 0,
-        pollingAtStart: 0,
-        acceptedDuringDrain: 0,
-        closeSent: 0,
-        closed: 0,
-        terminated: 0,
-        unsentPackets: 0,
-        acksPending: 0,
-        windowMs: 0,
-        durationMs: 0,
+  const run = async (signal: AbortSignal, context: TaskContext) => {
+    const { clock } = context
+    const started = clock.now()
+    const present = [...conns.values()].filter((conn) => conn.readyState === 'open')
+    const s: SocketIoCloseStats = {
+      connectionsAtStart: present.length,
+      pollingAtStart: present.filter((conn) => conn.transport.name === 'polling').length,
+      acceptedDuringDrain: 0,
+      closeSent: 0,
+      closed: 0,
+      terminated: 0,
+      unsentPackets: 0,
+      acksPending: 0,
+      windowMs: 0,
+      durationMs: 0,
+    }
+    stats = s
+    // The socket.io sockets (one per namespace) of each connection, read once: to count the emits awaiting
+    // their acknowledgement when it is closed.
+    const socketsByConn = new Map<object, object[]>()
+    for (const nsp of io._nsps?.values() ?? [])
+      for (const socket of nsp.sockets.values()) {
+        const list = socketsByConn.get(socket.conn) ?? []
+        socketsByConn.set(socket.conn, list)
+        list.push(socket)
       }
-      stats = s
-      // Every connection the task answers for. One is done once engine.io has closed it and the WebSocket under
-      // it (if any) has completed its close handshake.
-      const watched = new Set<EngineConnectionLike>()
-      const done = (conn: EngineConnectionLike) =>
-        conn.readyState === 'closed' &&
-        [...(socketsOf.get(conn.id) ?? [])].every((socket) => !upgraded.has(socket) || socket.destroyed === true)
-      // The socket.io sockets (one per namespace) of each connection, read once: to count the emits awaiting
-      // their acknowledgement when it is closed.
-      const socketsByConn = new Map<object, object[]>()
-      for (const nsp of io._nsps?.values() ?? [])
-        for (const socket of nsp.sockets.values()) {
-          const list = socketsByConn.get(socket.conn) ?? []
-          socketsByConn.set(socket.conn, list)
-          list.push(socket)
-        }
-      const acksOf = (conn: EngineConnectionLike) => {
-        let n = 0
-        for (const socket of socketsByConn.get(conn) ?? []) n += pendingAcks(socket)
-        return n
-      }
-      const told = new WeakSet<EngineConnectionLike>()
-      const goAway = (conn: EngineConnectionLike) => {
-        watched.add(conn)
+    const acksOf = (conn: EngineConnectionLike) => {
+      let n = 0
+      for (const socket of socketsByConn.get(conn) ?? []) n += pendingAcks(socket)
+      return n
+    }
+    const told = new WeakSet<EngineConnectionLike>()
+    const closing = spreadClose<EngineConnectionLike>({
+      stats: s,
+      goAway(conn) {
         if (conn.readyState !== 'open' || told.has(conn)) return
         told.add(conn)
         s.acksPending += acksOf(conn)
@@ -337,75 +328,57 @@ export function closeSocketIo(
         // close packet on the next poll. The client sees "transport close" and reconnects.
         conn.close()
         s.closeSent++
-      }
-      drain = {
-        goAway(conn) {
-          s.acceptedDuringDrain++
-          goAway(conn)
-        },
-      }
-      // Reconnects must go elsewhere (an HTTP server shared with the application is also stopped by its drain).
-      stopAccepting(io.httpServer)
-
-      const present = [...conns.values()].filter((conn) => conn.readyState === 'open')
-      s.connectionsAtStart = present.length
-      s.pollingAtStart = present.filter((conn) => conn.transport.name === 'polling').length
-      for (const conn of present) watched.add(conn)
-      const stopAt = context.stopAt()
-      s.windowMs = spreadWindow(spreadMs, { until: stopAt, reserveMs: handshakeMs, clock })
-      const spreading = await spread(present, { windowMs: s.windowMs, clock, signal }, goAway)
-
-      // Until every connection is done and every HTTP socket of theirs ended (the deadline, the signal).
-      const everyMs = HTTP_SWEEP_MS
-      // Only those not yet done are looked at again.
-      const remaining = new Set<EngineConnectionLike>()
-      const allDone = () => {
-        for (const conn of watched) remaining.add(conn)
-        watched.clear()
-        for (const conn of remaining) {
-          if (!done(conn)) return false
-          remaining.delete(conn)
-          s.closed++
-        }
-        for (const socket of owned) endWhenIdle(socket)
-        return owned.size === 0
-      }
-      if (spreading.left.length === 0) await poll(allDone, { everyMs, until: stopAt, clock, signal })
-      // What is left — close not completed, or never started because the budget ran out — is cut.
-      for (const conn of new Set([...remaining, ...watched, ...conns.values()])) {
-        if (done(conn)) {
-          s.closed++
-          continue
-        }
-        s.terminated++
+      },
+      // Closed by engine.io, and the WebSocket under it (if any) through its close handshake.
+      isGone: (conn) =>
+        conn.readyState === 'closed' &&
+        [...(socketsOf.get(conn.id) ?? [])].every((socket) => !upgraded.has(socket) || socket.destroyed === true),
+      cut(conn) {
         s.unsentPackets += unsentPackets(conn)
         for (const socket of socketsOf.get(conn.id) ?? []) socket.destroy()
         if (conn.readyState !== 'closed') conn.close(true)
-      }
-      for (const socket of owned) socket.destroy()
-      socketsOf.clear()
-      finished = true
-      // Nothing of engine.io's is left to hand over: what comes now (a poll for a session that is gone, on a
-      // kept-alive connection) is the HTTP drain's again.
-      owner.active = false
+      },
+    })
+    drain = closing
+    // Reconnects must go elsewhere (an HTTP server shared with the application is also stopped by its drain).
+    stopAccepting(io.httpServer)
 
-      // What io.close() does besides: the namespaces' adapters (a Redis adapter's subscriptions), engine.io's
-      // state. Without the HTTP server: its drain has it, and would be cut short.
-      await closeWithoutServer(io, context.deadline, clock)
-      s.durationMs = Math.round(clock.now() - started)
-      if (s.terminated > 0) throw new SocketIoTerminatedError({ ...s })
-      shutdown.logger.info(
-        { event: 'socket.io.closed', task: name, ...s },
-        `${name}: ${s.closed} socket.io connection(s) told to reconnect over ${s.windowMs} ms, in ${s.durationMs} ms`,
-      )
-    },
-    onRemove: () => {
-      owner.active = false
-      engine.off('connection', onConnection)
-      traffic.remove()
-      unclaim()
-    },
-  })
+    // Every connection gone, then every HTTP socket of theirs ended once idle (the deadline, the signal).
+    const socketsEnded = () => {
+      for (const socket of owned) endWhenIdle(socket)
+      return owned.size === 0
+    }
+    const stopAt = context.stopAt()
+    const timing = { until: stopAt, clock, signal }
+    if (await closing.spread(present, { spreadMs, reserveMs: handshakeMs, ...timing }))
+      await poll(() => closing.allGone() && socketsEnded(), { everyMs: HTTP_SWEEP_MS, ...timing })
+    // What is left — close not completed, or never started because the budget ran out — is cut.
+    closing.cutRest(conns.values())
+    for (const socket of owned) socket.destroy()
+    socketsOf.clear()
+    finished = true
+    // Nothing of engine.io's is left to hand over: what comes now (a poll for a session that is gone, on a
+    // kept-alive connection) is the HTTP drain's again.
+    owner.active = false
+
+    // What io.close() does besides: the namespaces' adapters (a Redis adapter's subscriptions), engine.io's
+    // state. Without the HTTP server: its drain has it, and would be cut short.
+    await closeWithoutServer(io, context.deadline, clock)
+    s.durationMs = Math.round(clock.now() - started)
+    if (s.terminated > 0) throw new SocketIoTerminatedError({ ...s })
+    shutdown.logger.info(
+      { event: 'socket.io.closed', task: name, ...s },
+      `${name}: ${s.closed} socket.io connection(s) told to reconnect over ${s.windowMs} ms, in ${s.durationMs} ms`,
+    )
+  }
+  const onRemove = () => {
+    owner.active = false
+    engine.off('connection', onConnection)
+    traffic.remove()
+    unclaim()
+  }
+  const spec = { where: WHERE, task, resource: io, resourceLabel: 'this socket.io Server', run, onRemove }
+  const registration = registerTask(shutdown, spec)
   const name = registration.name
   owner.name = name
   const traffic = trafficSource(shutdown, name)

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http'
-import { InvalidOptionError, type Registration, type Shutdown } from '@lameduck/core'
+import { InvalidOptionError, type Registration, type Shutdown, type TaskContext } from '@lameduck/core'
 import {
   type AdapterTaskOptions,
   checkOptions,
@@ -11,9 +11,8 @@ import {
   registerTask,
   requireClient,
   requireShutdown,
-  settleBy,
-  spread,
-  spreadWindow,
+  type SpreadClose,
+  spreadClose,
   string,
   TASK_OPTION_KEYS,
   taskOptions,
@@ -164,7 +163,7 @@ export function closeWebSockets(
   const owner = { name: task.name, active: true }
   let stats: WsCloseStats | undefined
   // Set when the task starts: connections accepted from then on are sent the close at once.
-  let drain: { goAway(ws: WebSocketLike): void } | undefined
+  let drain: SpreadClose<WebSocketLike> | undefined
 
   const onHeaders = (_headers: string[], req: IncomingMessage) => {
     handOverSocket(req.socket, owner)
@@ -176,49 +175,35 @@ export function closeWebSockets(
       tracked.add(ws)
       ws.once('close', () => tracked.delete(ws))
     }
-    drain?.goAway(ws)
+    drain?.accepted(ws)
   }
 
-  const registration = registerTask(shutdown, {
-    where: WHERE,
-    task,
-    resource: wss,
-    resourceLabel: 'this WebSocketServer',
-    run: async (signal, context) => {
-      const { clock } = context
-      const started = clock.now()
-      const s: WsCloseStats = {
-        connectionsAtStart: 0,
-        acceptedDuringDrain: 0,
-        closeSent: 0,
-        closed: 0,
-        terminated: 0,
-        unsentBytes: 0,
-        lateMessages: 0,
-        windowMs: 0,
-        durationMs: 0,
-      }
-      stats = s
-      // Every connection the task answers for, and how many of them are still open.
-      const watched = new Set<WebSocketLike>()
-      let open = 0
-      let settled = false
-      let wake: (() => void) | undefined
-      const onLate = () => {
-        s.lateMessages++
-      }
-      const watch = (ws: WebSocketLike) => {
-        if (watched.has(ws) || ws.readyState === CLOSED) return
-        watched.add(ws)
-        open++
-        ws.once('close', () => {
-          open--
-          if (!settled) s.closed++
-          if (open === 0) wake?.()
-        })
-      }
-      const goAway = (ws: WebSocketLike) => {
-        watch(ws)
+  const run = async (signal: AbortSignal, context: TaskContext) => {
+    const { clock } = context
+    const started = clock.now()
+    const present = clients().filter((ws) => ws.readyState === OPEN || ws.readyState === CLOSING)
+    for (const ws of present) {
+      const socket = socketOf(ws)
+      if (socket) handOverSocket(socket, owner)
+    }
+    const s: WsCloseStats = {
+      connectionsAtStart: present.length,
+      acceptedDuringDrain: 0,
+      closeSent: 0,
+      closed: 0,
+      terminated: 0,
+      unsentBytes: 0,
+      lateMessages: 0,
+      windowMs: 0,
+      durationMs: 0,
+    }
+    stats = s
+    const onLate = () => {
+      s.lateMessages++
+    }
+    const closing = spreadClose<WebSocketLike>({
+      stats: s,
+      goAway(ws) {
         if (ws.readyState !== OPEN) return
         // From the close frame on, the application can no longer answer: a message arriving now is late.
         if (lateMessages === 'drop') ws.removeAllListeners('message')
@@ -229,60 +214,42 @@ export function closeWebSockets(
         } catch {
           // A socket ws cannot write to any more: it is terminated with the rest at the deadline.
         }
-      }
-      drain = {
-        goAway(ws) {
-          s.acceptedDuringDrain++
-          goAway(ws)
-        },
-      }
-      // A server on a port of its own stops accepting (an HTTP server shared with the application is stopped by
-      // its own drain). ws's close() closes no connection and waits for all of them: its callback is not awaited.
-      if (wss.options?.port != null) wss.close()
-
-      const present = clients().filter((ws) => ws.readyState === OPEN || ws.readyState === CLOSING)
-      s.connectionsAtStart = present.length
-      for (const ws of present) {
-        const socket = socketOf(ws)
-        if (socket) handOverSocket(socket, owner)
-        watch(ws)
-      }
-      const stopAt = context.stopAt()
-      s.windowMs = spreadWindow(spreadMs, { until: stopAt, reserveMs: handshakeMs, clock })
-      const spreading = await spread(present, { windowMs: s.windowMs, clock, signal }, goAway)
-
-      // Until every watched connection has closed, the deadline passes or the signal aborts.
-      while (open > 0 && !signal.aborted && spreading.left.length === 0) {
-        const allClosed = new Promise<void>((resolve) => {
-          wake = resolve
-        })
-        const outcome = await settleBy(allClosed, stopAt, { clock, signal })
-        wake = undefined
-        if (!outcome.done) break
-      }
-      settled = true
-      // What is left — close not completed, or never sent because the budget ran out — is terminated.
-      for (const ws of new Set([...watched, ...clients()])) {
-        if (ws.readyState === CLOSED) continue
-        s.terminated++
+      },
+      isGone: (ws) => ws.readyState === CLOSED,
+      // Every close is heard of: the wait ends with the last one, without polling.
+      onWatch: (ws) => ws.once('close', () => closing.gone(ws)),
+      cut(ws) {
         s.unsentBytes += ws.bufferedAmount
         ws.terminate()
-      }
-      s.durationMs = Math.round(clock.now() - started)
-      if (s.terminated > 0) throw new WsTerminatedError({ ...s })
-      shutdown.logger.info(
-        { event: 'ws.closed', task: name, ...s },
-        `${name}: ${s.closed} WebSocket connection(s) closed with ${code} over ${s.windowMs} ms in ${s.durationMs} ms`,
-      )
-    },
-    onRemove: () => {
-      owner.active = false
-      wss.off('headers', onHeaders)
-      wss.off('connection', onConnection)
-      traffic.remove()
-      tracked?.clear()
-    },
-  })
+      },
+    })
+    drain = closing
+    // A server on a port of its own stops accepting (an HTTP server shared with the application is stopped by
+    // its own drain). ws's close() closes no connection and waits for all of them: its callback is not awaited.
+    if (wss.options?.port != null) wss.close()
+
+    // Until every connection has closed, the deadline passes or the signal aborts.
+    const stopAt = context.stopAt()
+    if (await closing.spread(present, { spreadMs, reserveMs: handshakeMs, until: stopAt, clock, signal }))
+      await closing.settle(stopAt, { clock, signal })
+    // What is left — close not completed, or never sent because the budget ran out — is terminated.
+    closing.cutRest(clients())
+    s.durationMs = Math.round(clock.now() - started)
+    if (s.terminated > 0) throw new WsTerminatedError({ ...s })
+    shutdown.logger.info(
+      { event: 'ws.closed', task: name, ...s },
+      `${name}: ${s.closed} WebSocket connection(s) closed with ${code} over ${s.windowMs} ms in ${s.durationMs} ms`,
+    )
+  }
+  const onRemove = () => {
+    owner.active = false
+    wss.off('headers', onHeaders)
+    wss.off('connection', onConnection)
+    traffic.remove()
+    tracked?.clear()
+  }
+  const spec = { where: WHERE, task, resource: wss, resourceLabel: 'this WebSocketServer', run, onRemove }
+  const registration = registerTask(shutdown, spec)
   const name = registration.name
   owner.name = name
   const traffic = trafficSource(shutdown, name)

@@ -59,6 +59,13 @@ export { shadow } from './shadow.js'
 export { shared } from './shared.js'
 export { type SpreadOptions, type SpreadResult, spread, spreadWindow } from './spread.js'
 export {
+  type SpreadClose,
+  type SpreadCloseOptions,
+  type SpreadCloseSpec,
+  type SpreadCloseStats,
+  spreadClose,
+} from './spread-close.js'
+export {
   type LinkedSignal,
   linkSignals,
   type PollOptions,
