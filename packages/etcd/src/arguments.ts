@@ -1,6 +1,6 @@
 import type { Shutdown } from '@lameduck/core'
 import { InvalidOptionError } from '@lameduck/core'
-import { requireClient, requireShutdown } from '@lameduck/core/adapter'
+import { requireClient, requireShutdownFirst } from '@lameduck/core/adapter'
 import type { Etcd3 } from 'etcd3'
 import { type EtcdClient, LEASE_CLIENT_METHODS } from './client.js'
 
@@ -19,12 +19,7 @@ function isEtcd3(value: unknown): boolean {
 
 /** The kit's `requireShutdown`, except that an etcd3 client given first (the arguments swapped) is named as one. */
 export function requireCoordinator(where: string, value: unknown, usage: string): Shutdown {
-  if (isEtcd3(value))
-    throw new InvalidOptionError(
-      `shutdown argument of ${where}`,
-      `expected the coordinator createShutdown() returns; got an etcd3 client (the coordinator comes first: ${usage})`,
-    )
-  return requireShutdown(where, value, usage)
+  return requireShutdownFirst(where, value, usage, { kind: 'an etcd3 client', looksLike: isEtcd3 })
 }
 
 /** The client argument of `createLease`: an etcd3 client (`new Etcd3(…)`) or a namespace of one. */

@@ -1,8 +1,22 @@
 import type { ReleaseOutcome } from '@lameduck/core/adapter'
-import type { Attachment, Generation, LeaseState } from './state.js'
+import type { Attachment, Generation } from './generation.js'
+import type { LeaseState } from './state.js'
 
 // What locks, registered keys and leaderships have in common: a key attached to the lease, given back by a
 // compare-and-delete (only while it is still ours), or settled all at once when the lease is revoked or lost.
+
+/** What a lock, a registered key and a leadership have in common: a key attached to the lease. */
+export interface EtcdAttachment extends AsyncDisposable {
+  /** The ID of the lease the key is attached to. */
+  readonly leaseId: string
+  /**
+   * Aborts (with a `LeaseLostError`) as soon as the lease is known lost: the key — and the lock, the
+   * registration or the leadership — is gone with it.
+   */
+  readonly signal: AbortSignal
+  /** Same as `release()` (`resign()` for a leadership), for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>
+}
 
 export abstract class Attached implements Attachment {
   abstract readonly kind: Attachment['kind']

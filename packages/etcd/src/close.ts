@@ -1,12 +1,5 @@
 import type { Shutdown } from '@lameduck/core'
-import {
-  type AdapterTaskOptions,
-  checkOptions,
-  type Registration,
-  registerTask,
-  TASK_OPTION_KEYS,
-  taskOptions,
-} from '@lameduck/core/adapter'
+import { type AdapterTaskOptions, type Registration, registerClientTask } from '@lameduck/core/adapter'
 import type { Etcd3 } from 'etcd3'
 import { requireClosableClient, requireCoordinator } from './arguments.js'
 import { ETCD_DEFAULTS } from './defaults.js'
@@ -27,15 +20,8 @@ export type CloseEtcdOptions = AdapterTaskOptions
 export function closeEtcd(shutdown: Shutdown, client: Etcd3, options?: CloseEtcdOptions): Registration {
   requireCoordinator('closeEtcd', shutdown, 'closeEtcd(shutdown, client, options?)')
   requireClosableClient('closeEtcd', client)
-  checkOptions('closeEtcd', options, TASK_OPTION_KEYS)
-  return registerTask(shutdown, {
-    where: 'closeEtcd',
-    task: taskOptions('closeEtcd', options, ETCD_DEFAULTS.close),
-    resource: client,
-    resourceLabel: 'this client',
-    run: (_signal, context) => {
-      client.close()
-      shutdown.logger.info({ event: 'etcd.closed', task: context.name }, `${context.name}: client closed`)
-    },
+  return registerClientTask(shutdown, 'closeEtcd', client, options, ETCD_DEFAULTS.close, (_signal, context) => {
+    client.close()
+    shutdown.logger.info({ event: 'etcd.closed', task: context.name }, `${context.name}: client closed`)
   })
 }

@@ -1,3 +1,5 @@
+import { LOCK_RETRY_DEFAULTS } from '@lameduck/core/adapter'
+
 /**
  * Every default of `@lameduck/etcd`, in one place: the code reads them from here, the README states them
  * (a test checks it) and the TSDoc refers to them.
@@ -17,12 +19,12 @@ export const ETCD_DEFAULTS = {
   ttlSeconds: 10,
   /** The keep-alive is sent every `TTL / keepAliveDivisor` (what etcd's Go client does). */
   keepAliveDivisor: 3,
-  /** How long `lock` waits for a lock another lease holds. 0: one attempt only. */
-  waitMs: 0,
-  /** Mean delay between two attempts of a waiting `lock`, each jittered by `retryJitter`. */
-  retryDelayMs: 50,
-  /** Each delay between attempts is `retryDelayMs × (1 ± retryJitter)`, at random: ±50%. */
-  retryJitter: 0.5,
+  /**
+   * `waitMs` (how long `lock` waits for a lock another lease holds; 0: one attempt only), `retryDelayMs` (the
+   * mean delay between two attempts, also before reopening a failed keep-alive stream) and `retryJitter`:
+   * the retry of every lock adapter, from the kit.
+   */
+  ...LOCK_RETRY_DEFAULTS,
   /** How often a campaign that is not (yet) the leader checks whether the candidates before it are gone. */
   electionPollMs: 250,
   /**

@@ -1,9 +1,18 @@
 import { InvalidOptionError } from '@lameduck/core'
-import { checkOptions, linkSignals, nonEmptyString, optionalSignal, sleep, string } from '@lameduck/core/adapter'
-import { Attached } from './attached.js'
+import {
+  checkOptions,
+  linkSignals,
+  nonEmptyString,
+  optionalSignal,
+  type ReleaseOutcome,
+  sleep,
+  string,
+} from '@lameduck/core/adapter'
+import { Attached, type EtcdAttachment } from './attached.js'
 import { ETCD_DEFAULTS } from './defaults.js'
 import { EtcdShuttingDownError } from './errors.js'
-import type { Generation, LeaseState } from './state.js'
+import type { Generation } from './generation.js'
+import type { LeaseState } from './state.js'
 
 // Campaigning on the lease: a candidate key `election/<name>/<lease id>` attached to the lease — the layout of
 // etcd3's `client.election(name)` (and of the Go client's, with its own prefix), so `election.leader()` and
@@ -19,7 +28,7 @@ export interface EtcdCampaignOptions {
 }
 
 /** This process leads the election, on the lease. */
-export interface EtcdLeadership extends AsyncDisposable {
+export interface EtcdLeadership extends EtcdAttachment {
   /** The election's name, as given to `campaign`. */
   readonly election: string
   /** The candidate key: `election/<name>/<lease id>`. */
@@ -28,13 +37,8 @@ export interface EtcdLeadership extends AsyncDisposable {
   readonly value: string
   /** The candidate key's create revision: a fencing token, greater than every earlier leader's. */
   readonly fence: number
-  /** The ID of the lease the candidate key is attached to. */
-  readonly leaseId: string
-  /** Aborts (with a `LeaseLostError`) as soon as the lease is known lost: leadership is gone with it. */
-  readonly signal: AbortSignal
   /** Resigns: deletes the candidate key if it is still this one; the next candidate leads. Idempotent. */
-  resign(): Promise<'released' | 'lost'>
-  [Symbol.asyncDispose](): Promise<void>
+  resign(): Promise<ReleaseOutcome>
 }
 
 export const CAMPAIGN_OPTIONS: readonly (keyof EtcdCampaignOptions)[] = ['signal']
@@ -56,7 +60,7 @@ class Candidate extends Attached implements EtcdLeadership {
     return ['Create', String(this.fence)]
   }
 
-  resign(): Promise<'released' | 'lost'> {
+  resign(): Promise<ReleaseOutcome> {
     return this.release()
   }
 }
@@ -83,15 +87,7 @@ export async function campaign(
         'election of campaign',
         `this lease already campaigns in election "${election}" (resign first, or use another lease)`,
       )
-  const response = await client
-    .if(key, 'Create', '==', 0)
-    .then(client.put(key).value(value).lease(generation.id))
-    .else(client.get(key))
-    .options(state.requestOptions())
-    .commit()
-    .catch((error: unknown) => {
-      throw state.attachFailure(error, generation, what)
-    })
+  const response = await state.createIfAbsent(key, value, generation, what)
   let fence = Number(response.header.revision)
   if (!response.succeeded) {
     // Left by an earlier campaign of this lease: keep its place in the queue, with the new value.

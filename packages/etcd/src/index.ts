@@ -1,3 +1,4 @@
+export type { EtcdAttachment } from './attached.js'
 export type { EtcdClient } from './client.js'
 export { type CloseEtcdOptions, closeEtcd } from './close.js'
 export { ETCD_DEFAULTS } from './defaults.js'

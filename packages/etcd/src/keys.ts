@@ -1,29 +1,25 @@
-import { nonEmptyString, string } from '@lameduck/core/adapter'
-import { Attached } from './attached.js'
-import type { Generation, LeaseState } from './state.js'
+import { nonEmptyString, type ReleaseOutcome, string } from '@lameduck/core/adapter'
+import { Attached, type EtcdAttachment } from './attached.js'
+import type { Generation } from './generation.js'
+import type { LeaseState } from './state.js'
 
 // Registering a key on the lease: service discovery ("this pod serves at 10.0.0.7:8080"), presence, a
 // claim. A plain put attached to the lease: it vanishes with the lease, at the revoke at shutdown, or at the
 // TTL when the process dies without one.
 
 /** A key registered on the lease. */
-export interface EtcdRegisteredKey extends AsyncDisposable {
+export interface EtcdRegisteredKey extends EtcdAttachment {
   /** The key, as given to `register` (within the client's namespace, if it has one). */
   readonly key: string
   /** The value last written by `register`. */
   readonly value: string
   /** The etcd revision of that write. */
   readonly revision: number
-  /** The ID of the lease the key is attached to. */
-  readonly leaseId: string
-  /** Aborts (with a `LeaseLostError`) as soon as the lease is known lost: the key is gone with it. */
-  readonly signal: AbortSignal
   /**
    * Deletes the key if it is still attached to this lease (nobody wrote it since without the lease).
    * Idempotent; `'released'` also when the lease was revoked, `'lost'` when the key was gone or taken over.
    */
-  release(): Promise<'released' | 'lost'>
-  [Symbol.asyncDispose](): Promise<void>
+  release(): Promise<ReleaseOutcome>
 }
 
 class RegisteredKey extends Attached implements EtcdRegisteredKey {

@@ -5,9 +5,9 @@ import {
   checkOptions,
   describeValue,
   duration,
+  optionKeys,
   type Registration,
   registerTask,
-  TASK_OPTION_KEYS,
   taskOptions,
 } from '@lameduck/core/adapter'
 import { requireCoordinator, requireEtcdClient } from './arguments.js'
@@ -86,13 +86,12 @@ export interface EtcdLease extends Registration {
   revoke(): Promise<RevokeResult>
 }
 
-export const LEASE_OPTIONS: readonly (keyof EtcdLeaseOptions)[] = [
-  ...TASK_OPTION_KEYS,
-  'ttlSeconds',
-  'retryDelayMs',
-  'electionPollMs',
-  'requestTimeoutMs',
-]
+export const LEASE_OPTIONS = optionKeys<EtcdLeaseOptions>({
+  ttlSeconds: true,
+  retryDelayMs: true,
+  electionPollMs: true,
+  requestTimeoutMs: true,
+})
 
 /** The lease's TTL: whole seconds, at least 1 (etcd leases have a TTL in seconds). */
 function ttlSeconds(option: string, value: unknown): number {

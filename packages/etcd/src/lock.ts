@@ -2,17 +2,17 @@ import { hostname } from 'node:os'
 import {
   checkOptions,
   duration,
-  linkSignals,
+  lockRetry,
   nonEmptyString,
   optionalSignal,
   type ReleaseOutcome,
-  sleep,
   string,
 } from '@lameduck/core/adapter'
-import { Attached } from './attached.js'
+import { Attached, type EtcdAttachment } from './attached.js'
 import { ETCD_DEFAULTS } from './defaults.js'
 import { EtcdLockTimeoutError, EtcdShuttingDownError } from './errors.js'
-import type { Generation, LeaseState } from './state.js'
+import type { Generation } from './generation.js'
+import type { LeaseState } from './state.js'
 
 // Taking a lock on the lease: one key, created only if absent (`create_revision == 0`), attached to the lease —
 // the key layout of etcd3's own `client.lock(key)`, so the two exclude each other. Its create revision is the
@@ -29,7 +29,7 @@ export interface EtcdLockOptions {
 }
 
 /** A lock held on the lease. `await using lock = await lease.lock(...)` releases it at the end of the block. */
-export interface EtcdLock extends AsyncDisposable {
+export interface EtcdLock extends EtcdAttachment {
   /** The lock key, as given to `lock` (within the client's namespace, if it has one). */
   readonly key: string
   /**
@@ -38,17 +38,12 @@ export interface EtcdLock extends AsyncDisposable {
    * smaller one.
    */
   readonly fence: number
-  /** The ID of the lease the lock key is attached to. */
-  readonly leaseId: string
-  /** Aborts (with a `LeaseLostError`) as soon as the lease is known lost: the lock is gone with it. */
-  readonly signal: AbortSignal
   /**
    * Deletes the lock key if it is still this holder's (same create revision) — never another holder's.
    * Idempotent: every call gets the same `ReleaseOutcome`; `'released'` also when the lease was revoked.
    * Rejects when etcd fails (the lock is then still held; call again).
    */
   release(): Promise<ReleaseOutcome>
-  [Symbol.asyncDispose](): Promise<void>
 }
 
 export const LOCK_OPTIONS: readonly (keyof EtcdLockOptions)[] = ['waitMs', 'signal', 'value']
@@ -81,30 +76,16 @@ export async function lock(state: LeaseState, key: string, options: EtcdLockOpti
   state.refuseWhenStopping(what)
   signal?.throwIfAborted()
 
-  const { clock, client } = state
-  const waitUntil = clock.now() + waitMs
-  const stop = linkSignals([state.stopping, signal])
-  const stopped = () => {
-    if (state.stopping.aborted) throw new EtcdShuttingDownError(what)
-    signal?.throwIfAborted()
-  }
+  const retry = lockRetry(state, { waitMs, signal, shuttingDown: () => new EtcdShuttingDownError(what) })
   try {
     for (;;) {
       const generation = await state.lease(what)
-      const response = await client
-        .if(key, 'Create', '==', 0)
-        .then(client.put(key).value(value).lease(generation.id))
-        .else(client.get(key))
-        .options(state.requestOptions())
-        .commit()
-        .catch((error: unknown) => {
-          throw state.attachFailure(error, generation, what)
-        })
+      const response = await state.createIfAbsent(key, value, generation, what)
       if (response.succeeded) {
         const held = new HeldLock(state, generation, key, Number(response.header.revision))
         if (generation.over) {
           // The lease is being revoked (or was lost) meanwhile: the key goes with it.
-          stopped()
+          retry.check()
           continue
         }
         generation.attached.add(held)
@@ -113,14 +94,10 @@ export async function lock(state: LeaseState, key: string, options: EtcdLockOpti
       const holderLease = response.responses[0]?.response_range?.kvs[0]?.lease
       if (holderLease !== undefined && String(holderLease) === generation.id)
         throw new EtcdLockTimeoutError(key, waitMs, true)
-      stopped()
-      const remaining = waitUntil - clock.now()
-      if (remaining <= 0) throw new EtcdLockTimeoutError(key, waitMs)
-      const delay = state.settings.retryDelayMs * (1 + ETCD_DEFAULTS.retryJitter * (2 * Math.random() - 1))
-      if (!(await sleep(Math.min(delay, remaining), { clock, signal: stop.signal }))) stopped()
+      if (!(await retry.pause())) throw new EtcdLockTimeoutError(key, waitMs)
     }
   } finally {
-    stop.dispose()
+    retry.dispose()
   }
 }
 

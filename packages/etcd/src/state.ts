@@ -1,72 +1,18 @@
 import type { Clock, Shutdown } from '@lameduck/core'
-import { type ReleaseOutcome, settleBy } from '@lameduck/core/adapter'
-import { EtcdLeaseInvalidError } from 'etcd3'
+import { onFirstTrigger, settleBy } from '@lameduck/core/adapter'
+import { EtcdLeaseInvalidError, type ITxnResponse } from 'etcd3'
 import { deadlineIn, type EtcdClient } from './client.js'
-import {
-  EtcdShuttingDownError,
-  LeaseGrantError,
-  LeaseLostError,
-  type LeaseLostReason,
-  LeaseRevokeError,
-  type LeaseSummary,
-} from './errors.js'
+import { EtcdShuttingDownError, LeaseGrantError, LeaseRevokeError, type LeaseSummary } from './errors.js'
+import { Generation } from './generation.js'
 import { KeepAlive } from './keep-alive.js'
 
-// The state of one `createLease`: the lease granted now (a "generation": a lost or revoked lease is never
-// reused, the next use grants a new one), what is attached to it, and the revoke.
+// The state of one `createLease`: the lease granted now (its generation, see generation.ts), and the revoke.
 
 export interface LeaseSettings {
   ttlSeconds: number
   retryDelayMs: number
   electionPollMs: number
   requestTimeoutMs: number
-}
-
-/** Something attached to the lease: a lock, a registered key, a leadership (or a candidate). */
-export interface Attachment {
-  readonly kind: 'lock' | 'registration' | 'leadership'
-  /** The lease revoked (`'released'`) or lost (`'lost'`): the key is gone; settle without asking etcd. */
-  settle(outcome: ReleaseOutcome, reason?: Error): void
-}
-
-/** One granted lease and what is attached to it. */
-export class Generation {
-  readonly #controller = new AbortController()
-  readonly attached = new Set<Attachment>()
-  /** Set when the lease is finished (revoked, or being revoked, or lost): nothing more is attached to it. */
-  over = false
-
-  constructor(
-    readonly id: string,
-    readonly ttlSeconds: number,
-    readonly keepAlive: KeepAlive,
-  ) {}
-
-  get signal(): AbortSignal {
-    return this.#controller.signal
-  }
-
-  summary(): LeaseSummary {
-    const summary: LeaseSummary = { locks: 0, registrations: 0, leaderships: 0 }
-    for (const { kind } of this.attached)
-      summary[kind === 'lock' ? 'locks' : kind === 'registration' ? 'registrations' : 'leaderships']++
-    return summary
-  }
-
-  /** Every attachment settles with `outcome`. */
-  settleAll(outcome: ReleaseOutcome, reason?: Error): void {
-    const all = [...this.attached]
-    this.attached.clear()
-    for (const attachment of all) attachment.settle(outcome, reason)
-  }
-
-  lose(reason: LeaseLostReason): void {
-    if (this.#controller.signal.aborted) return
-    this.over = true
-    const error = new LeaseLostError(this.id, reason)
-    this.#controller.abort(error)
-    this.settleAll('lost', error)
-  }
 }
 
 /** What a revoke did. */
@@ -101,12 +47,7 @@ export class LeaseState {
 
   /** Stops taking anything new at the first trigger of `shutdown`. */
   follow(shutdown: Shutdown): void {
-    this.#off = shutdown.on('state', ({ to }) => {
-      if (to === 'running') return
-      this.#off()
-      this.#stopping.abort()
-    })
-    if (shutdown.state !== 'running') this.#stopping.abort()
+    this.#off = onFirstTrigger(shutdown, () => this.#stopping.abort())
   }
 
   /** No longer follows the coordinator (its registration was removed). */
@@ -121,6 +62,11 @@ export class LeaseState {
 
   get generation(): Generation | undefined {
     return this.#generation
+  }
+
+  /** The mean delay between two attempts of a waiting `lock` (for the kit's `lockRetry`). */
+  get retryDelayMs(): number {
+    return this.settings.retryDelayMs
   }
 
   /** gRPC call options for a request outside the release task. */
@@ -138,6 +84,24 @@ export class LeaseState {
     if (this.#stopping.signal.aborted || this.closed) return new EtcdShuttingDownError(what)
     if (!generation.over) generation.lose('expired')
     return generation.signal.reason ?? error
+  }
+
+  /**
+   * Creates `key` = `value` attached to `generation`'s lease if the key does not exist (create revision 0),
+   * else reads it: the transaction's answer says which (`succeeded`; the key as it is in `responses[0]`). A
+   * failure is the one `attachFailure` gives.
+   */
+  createIfAbsent(key: string, value: string, generation: Generation, what: string): Promise<ITxnResponse> {
+    const { client } = this
+    return client
+      .if(key, 'Create', '==', 0)
+      .then(client.put(key).value(value).lease(generation.id))
+      .else(client.get(key))
+      .options(this.requestOptions())
+      .commit()
+      .catch((error: unknown) => {
+        throw this.attachFailure(error, generation, what)
+      })
   }
 
   /** Throws when nothing may be attached any more (`what`: `lock "x"`, for the message). */

@@ -1,3 +1,5 @@
+import { LOCK_RETRY_DEFAULTS } from '@lameduck/core/adapter'
+
 /**
  * Every default of `@lameduck/pg`, in one place: the code reads them from here, the README states them
  * (a test checks it) and the TSDoc refers to them.
@@ -7,12 +9,11 @@ export const PG_DEFAULTS = {
   pool: { name: 'pg-pool', phase: 'close', timeoutMs: 5_000, critical: true },
   /** The task `createAdvisoryLocks` registers: unlocks every advisory lock and gives the connection back. */
   locks: { name: 'pg-advisory-locks', phase: 'release', timeoutMs: 2_000, critical: true },
-  /** How long `acquire` retries a lock another session holds. 0: one attempt only. */
-  waitMs: 0,
-  /** Mean delay between two attempts of a waiting `acquire`, each jittered by `retryJitter`. */
-  retryDelayMs: 50,
-  /** Each delay between attempts is `retryDelayMs × (1 ± retryJitter)`, at random: ±50%. */
-  retryJitter: 0.5,
+  /**
+   * `waitMs` (how long `acquire` retries a lock another session holds; 0: one attempt only), `retryDelayMs`
+   * (the mean delay between two attempts) and `retryJitter`: the retry of every lock adapter, from the kit.
+   */
+  ...LOCK_RETRY_DEFAULTS,
   /** How often the pool close checks whether the pool has ended. */
   pollMs: 10,
   /** Type of the value column of `pgSink`. */

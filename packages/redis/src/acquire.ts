@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto'
-import { type Clock, InvalidOptionError } from '@lameduck/core'
+import { InvalidOptionError } from '@lameduck/core'
 import {
   boolean,
   checkOptions,
   duration,
-  linkSignals,
+  type LockRetryOwner,
+  lockRetry,
   nonEmptyString,
   optionalSignal,
   orDefault,
-  sleep,
 } from '@lameduck/core/adapter'
 import { wholeMs } from './arguments.js'
 import { REDIS_DEFAULTS } from './defaults.js'
@@ -23,12 +23,8 @@ import { FENCE_SUFFIX, fenceFailure } from './scripts.js'
 export const ACQUIRE_OPTIONS: readonly (keyof RedisAcquireOptions)[] = ['ttlMs', 'waitMs', 'autoExtend', 'signal']
 
 /** What `acquire` needs of its lock set. */
-export interface AcquireContext extends LockOwner {
+export interface AcquireContext extends LockOwner, LockRetryOwner {
   readonly keyPrefix: string
-  readonly retryDelayMs: number
-  readonly clock: Clock
-  /** Aborts at the first trigger of the shutdown: no new lock from then on, and a waiting acquire stops. */
-  readonly stopping: AbortSignal
   /** Set when the release task starts: a lock acquired after that would never be released. */
   readonly closed: boolean
   /** Adds a lock just acquired to `held()`. */
@@ -58,13 +54,7 @@ export async function acquire(set: AcquireContext, key: string, options: RedisAc
 
   const fenceKey = `${lockKey}${FENCE_SUFFIX}`
   const token = randomBytes(16).toString('hex')
-  const { clock } = set
-  const waitUntil = clock.now() + waitMs
-  const stop = linkSignals([set.stopping, signal])
-  const stopped = () => {
-    if (set.stopping.aborted) throw new ShuttingDownError(key)
-    signal?.throwIfAborted()
-  }
+  const retry = lockRetry(set, { waitMs, signal, shuttingDown: () => new ShuttingDownError(key) })
   try {
     for (;;) {
       // Wall clock: the lock's validity follows its TTL in Redis (see held-lock.ts).
@@ -83,13 +73,9 @@ export async function acquire(set: AcquireContext, key: string, options: RedisAc
         set.adopt(lock)
         return lock
       }
-      stopped()
-      const remaining = waitUntil - clock.now()
-      if (remaining <= 0) throw new LockTimeoutError(key, waitMs)
-      const jittered = set.retryDelayMs * (1 + REDIS_DEFAULTS.retryJitter * (2 * Math.random() - 1))
-      if (!(await sleep(Math.min(jittered, remaining), { clock, signal: stop.signal }))) stopped()
+      if (!(await retry.pause())) throw new LockTimeoutError(key, waitMs)
     }
   } finally {
-    stop.dispose()
+    retry.dispose()
   }
 }

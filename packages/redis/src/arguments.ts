@@ -1,6 +1,5 @@
 import type { Shutdown } from '@lameduck/core'
-import { InvalidOptionError } from '@lameduck/core'
-import { duration, requireClient, requireShutdown } from '@lameduck/core/adapter'
+import { duration, requireClient, requireShutdownFirst } from '@lameduck/core/adapter'
 import type { RedisClient } from './scripts.js'
 
 // The checks of this package's own arguments; every other option goes through the kit's validators.
@@ -16,12 +15,7 @@ function isIoredis(value: unknown): boolean {
  * one: ioredis' classes are mixins, whose constructor name ("EventEmitter") would say nothing.
  */
 export function requireCoordinator(where: string, value: unknown, usage: string): Shutdown {
-  if (isIoredis(value))
-    throw new InvalidOptionError(
-      `shutdown argument of ${where}`,
-      `expected the coordinator createShutdown() returns; got an ioredis client (the coordinator comes first: ${usage})`,
-    )
-  return requireShutdown(where, value, usage)
+  return requireShutdownFirst(where, value, usage, { kind: 'an ioredis client', looksLike: isIoredis })
 }
 
 /**

@@ -1,13 +1,10 @@
-import type { Shutdown } from '@lameduck/core'
+import type { Shutdown, TaskContext } from '@lameduck/core'
 import {
   type AdapterTaskOptions,
-  checkOptions,
   type Registration,
-  registerTask,
+  registerClientTask,
   type Settled,
   settleBy,
-  TASK_OPTION_KEYS,
-  taskOptions,
 } from '@lameduck/core/adapter'
 import { requireCoordinator, requireRedisClient } from './arguments.js'
 import { REDIS_DEFAULTS } from './defaults.js'
@@ -35,47 +32,45 @@ export type CloseRedisOptions = AdapterTaskOptions
 export function closeRedis(shutdown: Shutdown, client: RedisClient, options?: CloseRedisOptions): Registration {
   requireCoordinator('closeRedis', shutdown, 'closeRedis(shutdown, client, options?)')
   requireRedisClient('closeRedis', client, ['quit', 'disconnect', 'once'])
-  checkOptions('closeRedis', options, TASK_OPTION_KEYS)
-  return registerTask(shutdown, {
-    where: 'closeRedis',
-    task: taskOptions('closeRedis', options, REDIS_DEFAULTS.quit),
-    resource: client,
-    resourceLabel: 'this client',
-    run: async (signal, context) => {
-      const task = context.name
-      const status = client.status
-      if (status === 'end') return
-      if (status !== 'ready') {
-        // Never QUIT here: ioredis would queue it until a reconnect that may never come. (A client disconnected
-        // while waiting to reconnect keeps the status 'reconnecting' but makes no further attempt.)
-        const dropped = queuedOffline(client)
-        client.disconnect()
-        if (dropped !== undefined && dropped > 0) throw new RedisUnavailableError(status, dropped)
-        shutdown.logger.info(
-          { event: 'redis.disconnected', task, status, dropped: dropped ?? 'unknown' },
-          `${task}: client was not connected (${status}); disconnected` +
-            (dropped === undefined ? ' (this ioredis shows no offline queue: dropped commands cannot be counted)' : ''),
-        )
-        return
-      }
-      const budgetMs = context.remainingMs()
-      const ended = new Promise<void>((resolve) => client.once('end', () => resolve()))
-      let settled: Settled<void>
-      try {
-        settled = await settleBy(
-          client.quit().then(() => ended),
-          context.stopAt(),
-          { clock: context.clock, signal },
-        )
-      } catch (error) {
-        client.disconnect()
-        throw new RedisQuitError(error)
-      }
-      if (!settled.done) {
-        client.disconnect()
-        throw new RedisQuitTimeoutError(budgetMs)
-      }
-      shutdown.logger.info({ event: 'redis.quit', task }, `${task}: connection closed`)
-    },
-  })
+  return registerClientTask(shutdown, 'closeRedis', client, options, REDIS_DEFAULTS.quit, (signal, context) =>
+    quit(shutdown, client, signal, context),
+  )
+}
+
+/** The task of {@link closeRedis}. */
+async function quit(shutdown: Shutdown, client: RedisClient, signal: AbortSignal, context: TaskContext): Promise<void> {
+  const task = context.name
+  const status = client.status
+  if (status === 'end') return
+  if (status !== 'ready') {
+    // Never QUIT here: ioredis would queue it until a reconnect that may never come. (A client disconnected
+    // while waiting to reconnect keeps the status 'reconnecting' but makes no further attempt.)
+    const dropped = queuedOffline(client)
+    client.disconnect()
+    if (dropped !== undefined && dropped > 0) throw new RedisUnavailableError(status, dropped)
+    shutdown.logger.info(
+      { event: 'redis.disconnected', task, status, dropped: dropped ?? 'unknown' },
+      `${task}: client was not connected (${status}); disconnected` +
+        (dropped === undefined ? ' (this ioredis shows no offline queue: dropped commands cannot be counted)' : ''),
+    )
+    return
+  }
+  const budgetMs = context.remainingMs()
+  const ended = new Promise<void>((resolve) => client.once('end', () => resolve()))
+  let settled: Settled<void>
+  try {
+    settled = await settleBy(
+      client.quit().then(() => ended),
+      context.stopAt(),
+      { clock: context.clock, signal },
+    )
+  } catch (error) {
+    client.disconnect()
+    throw new RedisQuitError(error)
+  }
+  if (!settled.done) {
+    client.disconnect()
+    throw new RedisQuitTimeoutError(budgetMs)
+  }
+  shutdown.logger.info({ event: 'redis.quit', task }, `${task}: connection closed`)
 }

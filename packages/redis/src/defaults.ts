@@ -1,3 +1,5 @@
+import { LOCK_RETRY_DEFAULTS } from '@lameduck/core/adapter'
+
 /**
  * Every default of `@lameduck/redis`, in one place: the code reads them from here, the README states them
  * (a test checks it) and the TSDoc refers to them.
@@ -11,12 +13,11 @@ export const REDIS_DEFAULTS = {
   keyPrefix: 'lock:',
   /** Releases per pipeline when releasing many locks at once. */
   batchSize: 500,
-  /** How long `acquire` waits for a lock someone else holds. 0: one attempt only. */
-  waitMs: 0,
-  /** Mean delay between two attempts of a waiting `acquire`, each jittered by `retryJitter`. */
-  retryDelayMs: 50,
-  /** Each delay between attempts is `retryDelayMs × (1 ± retryJitter)`, at random: ±50%. */
-  retryJitter: 0.5,
+  /**
+   * `waitMs` (how long `acquire` waits for a lock someone else holds; 0: one attempt only), `retryDelayMs`
+   * (the mean delay between two attempts) and `retryJitter`: the retry of every lock adapter, from the kit.
+   */
+  ...LOCK_RETRY_DEFAULTS,
   /** Whether `acquire` keeps extending the lock while it is held. */
   autoExtend: false,
   /** With `autoExtend`, the lock is extended every `ttlMs / autoExtendDivisor`… */

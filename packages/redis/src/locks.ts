@@ -9,9 +9,10 @@ import {
   type AdapterTaskOptions,
   checkOptions,
   count,
+  onFirstTrigger,
+  optionKeys,
   type Registration,
   registerTask,
-  TASK_OPTION_KEYS,
   taskOptions,
 } from '@lameduck/core/adapter'
 import { acquire } from './acquire.js'
@@ -112,12 +113,7 @@ export interface RedisLocks extends Registration {
   releaseAll(): Promise<ReleaseSummary>
 }
 
-export const LOCKS_OPTIONS: readonly (keyof RedisLocksOptions)[] = [
-  ...TASK_OPTION_KEYS,
-  'keyPrefix',
-  'batchSize',
-  'retryDelayMs',
-]
+export const LOCKS_OPTIONS = optionKeys<RedisLocksOptions>({ keyPrefix: true, batchSize: true, retryDelayMs: true })
 
 /**
  * Distributed locks with fencing tokens, all released at shutdown.
@@ -198,12 +194,7 @@ class LockSet {
 
   /** Stops taking locks at the first trigger of `shutdown`. */
   follow(shutdown: Shutdown): void {
-    this.#off = shutdown.on('state', ({ to }) => {
-      if (to === 'running') return
-      this.#off()
-      this.#stopping.abort()
-    })
-    if (shutdown.state !== 'running') this.#stopping.abort()
+    this.#off = onFirstTrigger(shutdown, () => this.#stopping.abort())
   }
 
   get stopping(): AbortSignal {

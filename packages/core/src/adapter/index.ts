@@ -14,6 +14,8 @@ export {
 } from '../errors.js'
 export { type Registration, registration } from '../task.js'
 export { boolean, checkOptions, closest, hasMethods, isShutdown, orDefault, unknownFlag } from '../validate.js'
+export { registerClientTask, requireShutdownFirst, type SwappedClient } from './client-adapter.js'
+export { onFirstTrigger } from './first-trigger.js'
 export {
   type ClaimedRequest,
   claimRequests,
@@ -25,6 +27,14 @@ export {
 } from './hand-over.js'
 export { callHook } from './hook.js'
 export { type HookErrorLog, hookErrorLogger } from './hook-error.js'
+export {
+  LOCK_RETRY_DEFAULTS,
+  type LockRetry,
+  type LockRetryOwner,
+  type LockRetryWait,
+  lockRetry,
+} from './lock-retry.js'
+export { optionKeys } from './option-keys.js'
 export {
   count,
   describeArgument,
