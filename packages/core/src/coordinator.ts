@@ -307,9 +307,9 @@ class Coordinator implements Shutdown {
     const report = this.#buildReport(first, clock.now())
     // lameduck does not end the process now: say what keeps it alive, in the report and (if it is still
     // alive a moment later) in the log.
-    const leftRunning = (!ownsExit && first.trigger !== 'dispose') || this.#exitPath.held
-    if (leftRunning) report.keptAlive = keptAlive()
-    if (!ownsExit && first.trigger !== 'dispose') this.#watchKeptAlive()
+    const exitDisabled = !ownsExit && first.trigger !== 'dispose'
+    if (exitDisabled || this.#exitPath.held) report.keptAlive = keptAlive()
+    if (exitDisabled) this.#watchKeptAlive()
     this.#report = report
     this.#exitPath.reported(report)
     if (report.end > report.deadline)

@@ -1,15 +1,13 @@
 import { InvalidOptionError } from '../errors.js'
 import type { Shutdown } from '../shutdown.js'
 import type { Registration } from '../task.js'
-import { checkOptions } from '../validate.js'
 import { requireShutdown } from './options.js'
 import {
   type AdapterTaskDefaults,
   type AdapterTaskOptions,
   type AdapterTaskSpec,
+  checkedTaskOptions,
   registerTask,
-  TASK_OPTION_KEYS,
-  taskOptions,
 } from './register.js'
 
 // An adapter of one client, `fn(shutdown, client, options?)` — `closeRedis`, `closeEtcd`, `createLocks`,
@@ -53,7 +51,6 @@ export function registerClientTask(
   defaults: AdapterTaskDefaults,
   run: AdapterTaskSpec['run'],
 ): Registration {
-  checkOptions(where, options, TASK_OPTION_KEYS)
-  const task = taskOptions(where, options, defaults)
+  const task = checkedTaskOptions(where, options, defaults)
   return registerTask(shutdown, { where, task, resource: client, resourceLabel: 'this client', run })
 }
