@@ -16,9 +16,6 @@ export const AMQP_ERROR_CODES = [
   'LAMEDUCK_ERR_AMQP_SHUTTING_DOWN',
 ] as const
 
-/** A code of {@link AMQP_ERROR_CODES}. */
-export type AmqpErrorCode = (typeof AMQP_ERROR_CODES)[number]
-
 /**
  * The warning codes `@lameduck/amqp` emits (`shutdown.on('warning')` and the log):
  * - `LAMEDUCK_WARN_AMQP_CONSUMER_CANCELLED` — the broker cancelled a consumer (its queue was deleted, or
@@ -29,9 +26,6 @@ export type AmqpErrorCode = (typeof AMQP_ERROR_CODES)[number]
  *   are closed one by one.
  */
 export const AMQP_WARNING_CODES = ['LAMEDUCK_WARN_AMQP_CONSUMER_CANCELLED', 'LAMEDUCK_WARN_AMQP_INTERNALS'] as const
-
-/** A code of {@link AMQP_WARNING_CODES}. */
-export type AmqpWarningCode = (typeof AMQP_WARNING_CODES)[number]
 
 /** What the consumers task of `createConsumers` did, once it has run. */
 export interface AmqpConsumersStats {
@@ -202,3 +196,8 @@ export class AmqpShuttingDownError extends LameduckError {
     super('LAMEDUCK_ERR_AMQP_SHUTTING_DOWN', `cannot consume from "${queue}": the drain of this channel has begun`)
   }
 }
+
+/** A code of {@link AMQP_ERROR_CODES}. */
+export type AmqpErrorCode = (typeof AMQP_ERROR_CODES)[number]
+/** A code of {@link AMQP_WARNING_CODES}. */
+export type AmqpWarningCode = (typeof AMQP_WARNING_CODES)[number]

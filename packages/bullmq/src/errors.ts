@@ -12,17 +12,11 @@ export const BULLMQ_ERROR_CODES = [
   'LAMEDUCK_ERR_BULLMQ_CLOSE_TIMEOUT',
 ] as const
 
-/** A code of {@link BULLMQ_ERROR_CODES}. */
-export type BullmqErrorCode = (typeof BULLMQ_ERROR_CODES)[number]
-
 /** The warning codes `@lameduck/bullmq` emits. */
 export const BULLMQ_WARNING_CODES = [
   /** This worker lacks the method jobs are intercepted through (`callProcessJob`): see the README. */
   'LAMEDUCK_WARN_BULLMQ_INTERNALS',
 ] as const
-
-/** A code of {@link BULLMQ_WARNING_CODES}. */
-export type BullmqWarningCode = (typeof BULLMQ_WARNING_CODES)[number]
 
 /** What `stopWorker` did, once its task has run. */
 export interface BullmqStopStats {
@@ -138,3 +132,8 @@ export class BullmqCloseTimeoutError extends LameduckError {
     )
   }
 }
+
+/** A code of {@link BULLMQ_ERROR_CODES}. */
+export type BullmqErrorCode = (typeof BULLMQ_ERROR_CODES)[number]
+/** A code of {@link BULLMQ_WARNING_CODES}. */
+export type BullmqWarningCode = (typeof BULLMQ_WARNING_CODES)[number]

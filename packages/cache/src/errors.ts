@@ -15,10 +15,6 @@ export const CACHE_ERROR_CODES = [
   'LAMEDUCK_ERR_CACHE_FLUSH_INCOMPLETE',
 ] as const
 export const CACHE_WARNING_CODES = ['LAMEDUCK_WARN_CACHE_ENTRIES_FAILING'] as const
-/** A code of {@link CACHE_ERROR_CODES}. */
-export type CacheErrorCode = (typeof CACHE_ERROR_CODES)[number]
-/** A code of {@link CACHE_WARNING_CODES}. */
-export type CacheWarningCode = (typeof CACHE_WARNING_CODES)[number]
 
 /**
  * A write the cache can no longer carry to its sink: its shutdown flush is over (written, timed out,
@@ -103,3 +99,8 @@ export class CacheFlushIncompleteError extends LameduckError {
   /** How many of the entries left had been refused by the sink when written alone. */
   readonly refused: number
 }
+
+/** A code of {@link CACHE_ERROR_CODES}. */
+export type CacheErrorCode = (typeof CACHE_ERROR_CODES)[number]
+/** A code of {@link CACHE_WARNING_CODES}. */
+export type CacheWarningCode = (typeof CACHE_WARNING_CODES)[number]

@@ -19,18 +19,12 @@ export const CORE_ERROR_CODES = [
   'LAMEDUCK_ERR_UNCAUGHT_DURING_SHUTDOWN',
 ] as const
 
-/** A code of {@link CORE_ERROR_CODES}. */
-export type CoreErrorCode = (typeof CORE_ERROR_CODES)[number]
-
 /** The warning codes `@lameduck/core` emits (`shutdown.on('warning')` and the log). */
 export const CORE_WARNING_CODES = [
   'LAMEDUCK_WARN_BUDGET_EXCEEDS_GRACE',
   'LAMEDUCK_WARN_SEVERAL_COORDINATORS',
   'LAMEDUCK_WARN_DRAIN_DELAY_UNFED',
 ] as const
-
-/** A code of {@link CORE_WARNING_CODES}. */
-export type CoreWarningCode = (typeof CORE_WARNING_CODES)[number]
 
 /**
  * The shape of every lameduck error code, whatever the package: `LAMEDUCK_ERR_` and upper-case words.
@@ -256,3 +250,8 @@ export function errorMessage(error: unknown): string {
     return String(error)
   }
 }
+
+/** A code of {@link CORE_ERROR_CODES}. */
+export type CoreErrorCode = (typeof CORE_ERROR_CODES)[number]
+/** A code of {@link CORE_WARNING_CODES}. */
+export type CoreWarningCode = (typeof CORE_WARNING_CODES)[number]

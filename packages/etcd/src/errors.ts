@@ -14,14 +14,8 @@ export const ETCD_ERROR_CODES = [
   'LAMEDUCK_ERR_ETCD_REVOKE_FAILED',
 ] as const
 
-/** A code of {@link ETCD_ERROR_CODES}. */
-export type EtcdErrorCode = (typeof ETCD_ERROR_CODES)[number]
-
 /** The warning codes `@lameduck/etcd` emits: none (its problems are errors of its tasks). */
 export const ETCD_WARNING_CODES = [] as const
-
-/** A code of {@link ETCD_WARNING_CODES}. */
-export type EtcdWarningCode = (typeof ETCD_WARNING_CODES)[number]
 
 const messageOf = (error: unknown): string => String((error as Error)?.message ?? error)
 
@@ -136,3 +130,8 @@ export class LeaseRevokeError extends LameduckError {
     )
   }
 }
+
+/** A code of {@link ETCD_ERROR_CODES}. */
+export type EtcdErrorCode = (typeof ETCD_ERROR_CODES)[number]
+/** A code of {@link ETCD_WARNING_CODES}. */
+export type EtcdWarningCode = (typeof ETCD_WARNING_CODES)[number]

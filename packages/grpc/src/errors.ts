@@ -7,9 +7,6 @@ import { ConfigurationError, LameduckError } from '@lameduck/core'
  */
 export const GRPC_ERROR_CODES = ['LAMEDUCK_ERR_GRPC_DRAIN_FORCED', 'LAMEDUCK_ERR_GRPC_HEALTH_SERVED'] as const
 
-/** A code of {@link GRPC_ERROR_CODES}. */
-export type GrpcErrorCode = (typeof GRPC_ERROR_CODES)[number]
-
 /**
  * The warning codes `@lameduck/grpc` emits through the coordinator (`shutdown.on('warning')` and the log):
  * `LAMEDUCK_WARN_GRPC_INTERNALS` — the server lacks the grpc-js internals the drain reads (another grpc-js
@@ -17,9 +14,6 @@ export type GrpcErrorCode = (typeof GRPC_ERROR_CODES)[number]
  * `forceShutdown()` leaves open cannot be destroyed.
  */
 export const GRPC_WARNING_CODES = ['LAMEDUCK_WARN_GRPC_INTERNALS'] as const
-
-/** A code of {@link GRPC_WARNING_CODES}. */
-export type GrpcWarningCode = (typeof GRPC_WARNING_CODES)[number]
 
 /** What the drain of a gRPC server did; see {@link GrpcDrainForcedError} and `GrpcDrain.stats`. */
 export interface GrpcDrainStats {
@@ -73,3 +67,8 @@ export class GrpcHealthServedError extends ConfigurationError {
     )
   }
 }
+
+/** A code of {@link GRPC_ERROR_CODES}. */
+export type GrpcErrorCode = (typeof GRPC_ERROR_CODES)[number]
+/** A code of {@link GRPC_WARNING_CODES}. */
+export type GrpcWarningCode = (typeof GRPC_WARNING_CODES)[number]

@@ -14,9 +14,6 @@ export const HTTP_ERROR_CODES = [
   'LAMEDUCK_ERR_SSE_TERMINATED',
 ] as const
 
-/** A code of {@link HTTP_ERROR_CODES}. */
-export type HttpErrorCode = (typeof HTTP_ERROR_CODES)[number]
-
 /**
  * The warning codes `@lameduck/http` emits through the coordinator (`shutdown.on('warning')` and the log),
  * by suffix of `LAMEDUCK_WARN_`: `ADMIN_NO_TOKEN` — `listenAdmin` serves `/shutdown` without a token; `DRAIN_ATTACHED_LATE` —
@@ -35,9 +32,6 @@ export const HTTP_WARNING_CODES = [
   'LAMEDUCK_WARN_PRESTOP_UNAUTHORIZED',
   'LAMEDUCK_WARN_SHORT_TOKEN',
 ] as const
-
-/** A code of {@link HTTP_WARNING_CODES}. */
-export type HttpWarningCode = (typeof HTTP_WARNING_CODES)[number]
 
 /** `/shutdown` would be reachable by anyone who can reach the pod: no token and no `insecure: true`. */
 export class ShutdownTokenRequiredError extends ConfigurationError {
@@ -148,3 +142,8 @@ export class EventStreamsTerminatedError extends LameduckError {
     )
   }
 }
+
+/** A code of {@link HTTP_ERROR_CODES}. */
+export type HttpErrorCode = (typeof HTTP_ERROR_CODES)[number]
+/** A code of {@link HTTP_WARNING_CODES}. */
+export type HttpWarningCode = (typeof HTTP_WARNING_CODES)[number]

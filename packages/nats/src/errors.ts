@@ -13,9 +13,6 @@ export const NATS_ERROR_CODES = [
   'LAMEDUCK_ERR_NATS_DRAIN_FAILED',
 ] as const
 
-/** A code of {@link NATS_ERROR_CODES}. */
-export type NatsErrorCode = (typeof NATS_ERROR_CODES)[number]
-
 /**
  * The warning codes `@lameduck/nats` emits through the coordinator (`shutdown.on('warning')` and the log):
  * `LAMEDUCK_WARN_NATS_INTERNALS` — the nats.js in use lacks the internals the fence reads (another version):
@@ -23,9 +20,6 @@ export type NatsErrorCode = (typeof NATS_ERROR_CODES)[number]
  * stopped may be dropped by the client (JetStream: redelivered only after `ack_wait`).
  */
 export const NATS_WARNING_CODES = ['LAMEDUCK_WARN_NATS_INTERNALS'] as const
-
-/** A code of {@link NATS_WARNING_CODES}. */
-export type NatsWarningCode = (typeof NATS_WARNING_CODES)[number]
 
 /** What the drain of one consumer did, once its task has run (`consumer.stats`). */
 export interface NatsConsumeStats {
@@ -156,3 +150,8 @@ export class NatsDrainFailedError extends LameduckError {
     )
   }
 }
+
+/** A code of {@link NATS_ERROR_CODES}. */
+export type NatsErrorCode = (typeof NATS_ERROR_CODES)[number]
+/** A code of {@link NATS_WARNING_CODES}. */
+export type NatsWarningCode = (typeof NATS_WARNING_CODES)[number]

@@ -13,14 +13,8 @@ export const NESTJS_ERROR_CODES = [
   'LAMEDUCK_ERR_NEST_MODULE_TWICE',
 ] as const
 
-/** A code of {@link NESTJS_ERROR_CODES}. */
-export type NestjsErrorCode = (typeof NESTJS_ERROR_CODES)[number]
-
 /** The warning codes `@lameduck/nestjs` emits of its own: none. */
 export const NESTJS_WARNING_CODES = [] as const
-
-/** A code of {@link NESTJS_WARNING_CODES} (none: `never`). */
-export type NestjsWarningCode = (typeof NESTJS_WARNING_CODES)[number]
 
 /**
  * The application was initialized (`app.init()`, `app.listen()`) with `LameduckModule` imported but without
@@ -90,3 +84,8 @@ export class NestModuleImportedTwiceError extends ConfigurationError {
     )
   }
 }
+
+/** A code of {@link NESTJS_ERROR_CODES}. */
+export type NestjsErrorCode = (typeof NESTJS_ERROR_CODES)[number]
+/** A code of {@link NESTJS_WARNING_CODES} (none: `never`). */
+export type NestjsWarningCode = (typeof NESTJS_WARNING_CODES)[number]

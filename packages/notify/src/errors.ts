@@ -3,14 +3,8 @@ import { LameduckError } from '@lameduck/core'
 /** The closed catalogue of the error codes `@lameduck/notify` throws or records: {@link NotifyFailedError}. */
 export const NOTIFY_ERROR_CODES = ['LAMEDUCK_ERR_NOTIFY_FAILED'] as const
 
-/** A code of {@link NOTIFY_ERROR_CODES}. */
-export type NotifyErrorCode = (typeof NOTIFY_ERROR_CODES)[number]
-
 /** The warning codes `@lameduck/notify` emits of its own: none. */
 export const NOTIFY_WARNING_CODES = [] as const
-
-/** A code of {@link NOTIFY_WARNING_CODES} (none: `never`). */
-export type NotifyWarningCode = (typeof NOTIFY_WARNING_CODES)[number]
 
 /** One attempt, as the result records it. */
 export interface NotifyAttempt {
@@ -50,3 +44,8 @@ export class NotifyFailedError extends LameduckError {
     super('LAMEDUCK_ERR_NOTIFY_FAILED', `${result.url} was not told of the shutdown: ${why}`)
   }
 }
+
+/** A code of {@link NOTIFY_ERROR_CODES}. */
+export type NotifyErrorCode = (typeof NOTIFY_ERROR_CODES)[number]
+/** A code of {@link NOTIFY_WARNING_CODES} (none: `never`). */
+export type NotifyWarningCode = (typeof NOTIFY_WARNING_CODES)[number]

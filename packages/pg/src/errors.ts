@@ -14,9 +14,6 @@ export const PG_ERROR_CODES = [
   'LAMEDUCK_ERR_ADVISORY_UNLOCK_FAILED',
 ] as const
 
-/** A code of {@link PG_ERROR_CODES}. */
-export type PgErrorCode = (typeof PG_ERROR_CODES)[number]
-
 /** The warning codes `@lameduck/pg` emits (`shutdown.on('warning')` and the log). */
 export const PG_WARNING_CODES = [
   /** The advisory locks' dedicated connection failed while the application ran: its locks are lost. */
@@ -26,9 +23,6 @@ export const PG_WARNING_CODES = [
   /** `closePool` was given a pool without pg-pool's internals: it falls back to `pool.end()` alone. */
   'LAMEDUCK_WARN_POOL_INTERNALS',
 ] as const
-
-/** A code of {@link PG_WARNING_CODES}. */
-export type PgWarningCode = (typeof PG_WARNING_CODES)[number]
 
 /**
  * `pool.connect()` or `pool.query()` was called after `closePool`'s task started, or was waiting in the
@@ -140,3 +134,8 @@ export class AdvisoryUnlockError extends LameduckError {
 function describeKey(key: string | number | bigint): string {
   return typeof key === 'string' ? JSON.stringify(key) : String(key)
 }
+
+/** A code of {@link PG_ERROR_CODES}. */
+export type PgErrorCode = (typeof PG_ERROR_CODES)[number]
+/** A code of {@link PG_WARNING_CODES}. */
+export type PgWarningCode = (typeof PG_WARNING_CODES)[number]

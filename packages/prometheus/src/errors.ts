@@ -31,6 +31,7 @@ export class PushFailedError extends LameduckError {
  */
 export const PROMETHEUS_ERROR_CODES = ['LAMEDUCK_ERR_PUSH_FAILED'] as const
 export const PROMETHEUS_WARNING_CODES = [] as const
+
 /** A code of {@link PROMETHEUS_ERROR_CODES}. */
 export type PrometheusErrorCode = (typeof PROMETHEUS_ERROR_CODES)[number]
 /** A code of {@link PROMETHEUS_WARNING_CODES}: there is none. */

@@ -22,14 +22,8 @@ export const REDIS_ERROR_CODES = [
   'LAMEDUCK_ERR_REDIS_SINK_WRITE',
 ] as const
 
-/** A code of {@link REDIS_ERROR_CODES}. */
-export type RedisErrorCode = (typeof REDIS_ERROR_CODES)[number]
-
 /** The warning codes `@lameduck/redis` emits: none so far (its problems are errors of its tasks). */
 export const REDIS_WARNING_CODES = [] as const
-
-/** A code of {@link REDIS_WARNING_CODES}. */
-export type RedisWarningCode = (typeof REDIS_WARNING_CODES)[number]
 
 /** `acquire` gave up: the lock was still held by someone else when `waitMs` ran out. */
 export class LockTimeoutError extends LameduckError {
@@ -190,3 +184,8 @@ export class SinkWriteError extends LameduckError {
     )
   }
 }
+
+/** A code of {@link REDIS_ERROR_CODES}. */
+export type RedisErrorCode = (typeof REDIS_ERROR_CODES)[number]
+/** A code of {@link REDIS_WARNING_CODES}. */
+export type RedisWarningCode = (typeof REDIS_WARNING_CODES)[number]

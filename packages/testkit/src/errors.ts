@@ -21,17 +21,11 @@ export const TESTKIT_ERROR_CODES = [
   'LAMEDUCK_ERR_DOCTOR_INVALID_PLAN',
 ] as const
 
-/** A code of {@link TESTKIT_ERROR_CODES}. */
-export type TestkitErrorCode = (typeof TESTKIT_ERROR_CODES)[number]
-
 /** The code of a {@link SimulatorError}: the same as {@link TestkitErrorCode}. */
 export type SimulatorErrorCode = TestkitErrorCode
 
 /** The warning codes `@lameduck/testkit` emits: none (what would bite in a cluster is in `result.warnings`). */
 export const TESTKIT_WARNING_CODES = [] as const
-
-/** A code of {@link TESTKIT_WARNING_CODES}: there is none. */
-export type TestkitWarningCode = (typeof TESTKIT_WARNING_CODES)[number]
 
 /** Why a simulation could not run to the end. The message says what to do about it. */
 export class SimulatorError extends LameduckError {
@@ -47,3 +41,8 @@ export class SimulatorError extends LameduckError {
     super(code, message, options)
   }
 }
+
+/** A code of {@link TESTKIT_ERROR_CODES}. */
+export type TestkitErrorCode = (typeof TESTKIT_ERROR_CODES)[number]
+/** A code of {@link TESTKIT_WARNING_CODES}: there is none. */
+export type TestkitWarningCode = (typeof TESTKIT_WARNING_CODES)[number]

@@ -1,37 +1,21 @@
 import { LameduckError } from '@lameduck/core'
+import type { ConnectionCloseStats } from '@lameduck/core/adapter'
 
 /** The closed catalogue of the error codes `@lameduck/ws` throws or records: {@link WsTerminatedError}. */
 export const WS_ERROR_CODES = ['LAMEDUCK_ERR_WS_TERMINATED'] as const
 
-/** A code of {@link WS_ERROR_CODES}. */
-export type WsErrorCode = (typeof WS_ERROR_CODES)[number]
-
 /** The warning codes `@lameduck/ws` emits of its own: none. */
 export const WS_WARNING_CODES = [] as const
 
-/** A code of {@link WS_WARNING_CODES} (none: `never`). */
-export type WsWarningCode = (typeof WS_WARNING_CODES)[number]
-
-/** What `closeWebSockets` did, once its task has run. */
-export interface WsCloseStats {
-  /** Connections open (or closing) when the task started. */
-  connectionsAtStart: number
-  /** Connections accepted while the task ran (an upgrade on a kept-alive HTTP connection): told to go at once. */
-  acceptedDuringDrain: number
-  /** Connections sent the close code. */
-  closeSent: number
-  /** Connections that closed by the deadline: close handshake completed, or the client went first. */
-  closed: number
-  /** Connections still open at the deadline, terminated (the client sees 1006). */
-  terminated: number
+/**
+ * What `closeWebSockets` did, once its task has run. `connectionsAtStart` counts those closing already too;
+ * `closeSent`, those sent the close code; those `terminated` were cut with `terminate()` (their clients see 1006).
+ */
+export interface WsCloseStats extends ConnectionCloseStats {
   /** Bytes the server had queued on the terminated connections: sent by the application, never delivered. */
   unsentBytes: number
   /** Client messages that arrived after their connection's close frame was sent (see `lateMessages`). */
   lateMessages: number
-  /** The window the closes were spread over: `spreadMs`, shortened to fit the budget. */
-  windowMs: number
-  /** How long the task took, by the coordinator's clock. */
-  durationMs: number
 }
 
 /**
@@ -50,3 +34,8 @@ export class WsTerminatedError extends LameduckError {
     )
   }
 }
+
+/** A code of {@link WS_ERROR_CODES}. */
+export type WsErrorCode = (typeof WS_ERROR_CODES)[number]
+/** A code of {@link WS_WARNING_CODES} (none: `never`). */
+export type WsWarningCode = (typeof WS_WARNING_CODES)[number]

@@ -69,6 +69,7 @@ export { shadow } from './shadow.js'
 export { shared } from './shared.js'
 export { type SpreadOptions, type SpreadResult, spread, spreadWindow } from './spread.js'
 export {
+  type ConnectionCloseStats,
   type SpreadClose,
   type SpreadCloseOptions,
   type SpreadCloseSpec,

@@ -20,6 +20,19 @@ export interface SpreadCloseStats {
   windowMs: number
 }
 
+/**
+ * The stats of an adapter that closes its connections with {@link spreadClose} (WebSocket, socket.io): the
+ * kit's counts, and the three every such adapter keeps besides.
+ */
+export interface ConnectionCloseStats extends SpreadCloseStats {
+  /** Connections open when the task started. */
+  connectionsAtStart: number
+  /** Connections told to go ({@link SpreadCloseSpec.goAway}): a close frame sent, a transport closed. */
+  closeSent: number
+  /** How long the task took, by the coordinator's clock. */
+  durationMs: number
+}
+
 /** What {@link spreadClose} is told of the adapter's connections. */
 export interface SpreadCloseSpec<T extends object> {
   /** The adapter's stats: the counts of {@link SpreadCloseStats} are kept in it. */
