@@ -16,9 +16,9 @@ import { PinoDestinationError, type PinoFlushResult, PinoFlushTimeoutError } fro
 import {
   beginEnd,
   type Destination,
+  describeThreadStream,
   destinationClosed,
   destinationsOf,
-  describeThreadStream,
   failed,
   handedOver,
   type PinoStreamSlot,
@@ -85,7 +85,12 @@ export function flushPino(shutdown: Shutdown, logger: PinoLoggerLike, options: F
     if (result.outcome === 'failed') throw result.error
   }
   // One flush per destination: a child logger shares its parent's, and two flushes would close it twice.
-  const claim = claimResource(shutdown, where, slot.stream as object, 'this logger (or another logger of its destination)')
+  const claim = claimResource(
+    shutdown,
+    where,
+    slot.stream as object,
+    'this logger (or another logger of its destination)',
+  )
   let added: Registration
   try {
     added = addNumbered(shutdown, flushName, chosen, (n) => ({ name: n, timeoutMs, run }))
@@ -198,7 +203,9 @@ async function flushOne(d: Destination, o: OneOptions): Promise<OneOutcome> {
           return { error: new PinoDestinationError('the destination errored', { cause: errors[0] }) }
         return {}
       }
-      return { error: new PinoFlushTimeoutError(o.budgetMs, `the destination (fd ${s.fd}) still holds ${s._len} byte(s)`) }
+      return {
+        error: new PinoFlushTimeoutError(o.budgetMs, `the destination (fd ${s.fd}) still holds ${s._len} byte(s)`),
+      }
     }
     case 'writable': {
       const s = d.stream
@@ -247,9 +254,12 @@ async function flushThreadStream(
   if (impl === undefined) return viaFlushCallback(s, o)
   const dead = () => failed(impl, s) || errors.length > 0
   const deadError = () =>
-    new PinoDestinationError(`the transport failed: ${errors.length > 0 ? String((errors[0] as Error)?.message ?? errors[0]) : "its worker exited"}`, {
-      cause: errors[0],
-    })
+    new PinoDestinationError(
+      `the transport failed: ${errors.length > 0 ? String((errors[0] as Error)?.message ?? errors[0]) : 'its worker exited'}`,
+      {
+        cause: errors[0],
+      },
+    )
   // 1. Until the worker has taken everything from the main thread's buffer and the shared one.
   const taken = await poll(() => handedOver(impl) || dead(), o)
   if (dead()) return { error: deadError(), gone: true }
@@ -273,7 +283,11 @@ async function flushThreadStream(
   const why = describeThreadStream(impl)
   s.worker.terminate().catch(() => {})
   await poll(() => impl.destroyed || s.closed === true, { clock: o.clock, everyMs: o.everyMs, until: o.hardUntil })
-  return { error: new PinoFlushTimeoutError(o.budgetMs, `${why}; the transport's worker was terminated`), gone: true, terminated: true }
+  return {
+    error: new PinoFlushTimeoutError(o.budgetMs, `${why}; the transport's worker was terminated`),
+    gone: true,
+    terminated: true,
+  }
 }
 
 /** The logger's lines from now on go to stderr, written synchronously: the transport takes no more. */

@@ -8,4 +8,10 @@ export {
   PinoFlushTimeoutError,
   type PinoWarningCode,
 } from './errors.js'
-export { FLUSH_PINO_OPTIONS, type FlushPinoOptions, flushPino, type PinoFlush, type PinoLoggerLike } from './flush-pino.js'
+export {
+  FLUSH_PINO_OPTIONS,
+  type FlushPinoOptions,
+  flushPino,
+  type PinoFlush,
+  type PinoLoggerLike,
+} from './flush-pino.js'

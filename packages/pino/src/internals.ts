@@ -104,7 +104,8 @@ export function destinationsOf(stream: unknown, seen = new Set<unknown>()): Dest
     return [{ kind: 'thread-stream', stream: stream as ThreadStreamLike, impl: threadStreamImpl(stream) }]
   if (isFunction(s.flushSync) && typeof s.minLength === 'number' && typeof s.fd === 'number')
     return [{ kind: 'sonic-boom', stream: stream as SonicBoomLike }]
-  if (typeof s.writableLength === 'number' && isFunction(s.on)) return [{ kind: 'writable', stream: stream as WritableLike }]
+  if (typeof s.writableLength === 'number' && isFunction(s.on))
+    return [{ kind: 'writable', stream: stream as WritableLike }]
   return [{ kind: 'other', stream: stream as { flush?: unknown } }]
 }
 

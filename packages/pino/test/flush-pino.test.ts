@@ -180,7 +180,11 @@ describe('flushPino: the flush, in process (exit: false)', () => {
     expect(flush.result).toMatchObject({ outcome: 'timeout', terminated: true })
     expect(flush.result?.durationMs).toBeLessThan(400)
     expect(warnings).toEqual([
-      expect.objectContaining({ event: 'exit-flush.error', flush: 'pino', error: expect.stringMatching(/worker was terminated/) }),
+      expect.objectContaining({
+        event: 'exit-flush.error',
+        flush: 'pino',
+        error: expect.stringMatching(/worker was terminated/),
+      }),
     ])
     expect((transport as unknown as { destroyed: boolean }).destroyed).toBe(true)
     expect(new PinoFlushTimeoutError(400, 'x').code).toBe('LAMEDUCK_ERR_PINO_FLUSH_TIMEOUT')

@@ -2,7 +2,7 @@ import type { Registration, Shutdown } from '@lameduck/core'
 import {
   type FlushPinoOptions,
   flushPino,
-  PINO_ERROR_CODES,
+  type PINO_ERROR_CODES,
   PINO_WARNING_CODES,
   PinoDestinationError,
   type PinoErrorCode,
