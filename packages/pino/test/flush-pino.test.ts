@@ -5,6 +5,7 @@ import { once } from 'node:events'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Writable } from 'node:stream'
 import { LameduckError } from '@lameduck/core'
 import { FLUSH_PINO_OPTIONS, flushPino, PINO_DEFAULTS, PinoFlushTimeoutError } from '@lameduck/pino'
 import pino from 'pino'
@@ -162,6 +163,45 @@ describe('flushPino: the flush, in process (exit: false)', () => {
     await shutdown.shutdown()
     expect(flush.result).toMatchObject({ outcome: 'flushed', streams: ['sonic-boom', 'sonic-boom'] })
     for (const path of paths) expect(lines(path).at(-1)).toContain('"event":"report"')
+  })
+
+  it('any other Writable: until its writableLength is 0', async () => {
+    const written: string[] = []
+    const slow = new Writable({
+      highWaterMark: 1 << 20,
+      write(chunk, _encoding, done) {
+        setTimeout(() => {
+          written.push(String(chunk))
+          done()
+        }, 1)
+      },
+    })
+    const logger = pino(slow)
+    const shutdown = testShutdown({ logger })
+    const flush = flushPino(shutdown, logger)
+    for (let i = 0; i < 200; i++) logger.info({ i }, 'buffered')
+    await shutdown.shutdown()
+    expect(flush.result).toMatchObject({ outcome: 'flushed', streams: ['writable'] })
+    expect(slow.writableLength).toBe(0)
+    expect(written.filter((l) => l.includes('"msg":"buffered"'))).toHaveLength(200)
+    expect(written.at(-1)).toContain('"event":"report"')
+  })
+
+  it('a destination of its own with flush(cb): its callback, and a timeout when it never comes', async () => {
+    let flushed = 0
+    const own = { write() {}, flush: (cb: () => void) => setTimeout(() => cb(flushed++), 20) }
+    const logger = pino({}, own)
+    const shutdown = testShutdown({ logger })
+    const flush = flushPino(shutdown, logger)
+    await shutdown.shutdown()
+    expect(flush.result).toMatchObject({ outcome: 'flushed', streams: ['other'] })
+    expect(flushed).toBe(1)
+
+    const never = pino({}, { write() {}, flush() {} })
+    const second = testShutdown({ logger: never })
+    const stuck = flushPino(second, never, { timeoutMs: 200 })
+    await second.shutdown()
+    expect(stuck.result).toMatchObject({ outcome: 'timeout', terminated: false })
   })
 
   it('a stalled transport: a PinoFlushTimeoutError within the budget, the worker terminated', async () => {
