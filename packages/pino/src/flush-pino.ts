@@ -7,6 +7,7 @@ import {
   describeArgument,
   duration,
   name,
+  onFirstTrigger,
   poll,
   requireShutdown,
   settleBy,
@@ -79,8 +80,13 @@ export function flushPino(shutdown: Shutdown, logger: PinoLoggerLike, options: F
   const close = options.close === undefined ? PINO_DEFAULTS.close : boolean(`close of ${where}`, options.close)
 
   let result: Outcome | undefined
+  // From the first trigger on, a destination's 'error' (a transport whose worker died mid-shutdown) is
+  // recorded for the flush to report, instead of being thrown by an EventEmitter with no listener — which
+  // would crash the shutdown it happens in. Before it, the application's own handling stands.
+  const watching = new ErrorWatch()
+  const offTrigger = onFirstTrigger(shutdown, () => watching.start(destinationsOf(slot.stream)))
   const run = async (signal: AbortSignal) => {
-    result = await flushDestinations(shutdown, slot, { timeoutMs, close, signal })
+    result = await flushDestinations(shutdown, slot, { timeoutMs, close, signal, watching })
     if (result.outcome === 'timeout') throw result.error
     if (result.outcome === 'failed') throw result.error
   }
@@ -102,6 +108,7 @@ export function flushPino(shutdown: Shutdown, logger: PinoLoggerLike, options: F
   const remove = () => {
     added.remove()
     claim.release()
+    offTrigger()
   }
   return {
     name: added.name,
@@ -137,7 +144,12 @@ type Outcome = PinoFlushResult & { error?: Error }
 async function flushDestinations(
   shutdown: Shutdown,
   slot: PinoStreamSlot,
-  { timeoutMs, close, signal }: { timeoutMs: number; close: boolean; signal: AbortSignal },
+  {
+    timeoutMs,
+    close,
+    signal,
+    watching,
+  }: { timeoutMs: number; close: boolean; signal: AbortSignal; watching: ErrorWatch },
 ): Promise<Outcome> {
   const clock = shutdown.clock
   const start = clock.now()
@@ -146,8 +158,11 @@ async function flushDestinations(
   const until = hardUntil - Math.min(PINO_DEFAULTS.terminateMs, timeoutMs / 4)
   const timing = { clock, signal, everyMs: PINO_DEFAULTS.pollMs }
   const destinations = destinationsOf(slot.stream)
+  watching.start(destinations)
   const outcomes = await Promise.all(
-    destinations.map((d) => flushOne(d, { ...timing, until, hardUntil, close, budgetMs: timeoutMs })),
+    destinations.map((d) =>
+      flushOne(d, { ...timing, until, hardUntil, close, budgetMs: timeoutMs, errors: watching.of(d.stream) }),
+    ),
   )
   // A transport that is closed or was terminated takes no more lines: what is logged after (another exit
   // flush's outcome, the coordinator's last words) goes to stderr rather than nowhere.
@@ -178,6 +193,8 @@ interface OneOptions {
   hardUntil: number
   close: boolean
   budgetMs: number
+  /** The errors the destination emitted since the first trigger. */
+  errors: unknown[]
 }
 
 interface OneOutcome {
@@ -197,7 +214,7 @@ async function flushOne(d: Destination, o: OneOptions): Promise<OneOutcome> {
       if (destroyed()) return { error: new PinoDestinationError('the destination is destroyed') }
       const idle = () => destroyed() || sonicBoomIdle(s) === true
       if (sonicBoomIdle(s) === undefined) return viaFlushCallback(s, o)
-      const errors = watchErrors(s)
+      const { errors } = o
       if (await poll(() => idle() || errors.length > 0, o)) {
         if (errors.length > 0 || destroyed())
           return { error: new PinoDestinationError('the destination errored', { cause: errors[0] }) }
@@ -236,11 +253,23 @@ async function viaFlushCallback(s: FlushCallable, o: OneOptions): Promise<OneOut
   return {}
 }
 
-/** Errors the stream emits from now on, recorded rather than thrown (an 'error' without a listener throws). */
-function watchErrors(s: { on(event: string, listener: (...args: unknown[]) => void): unknown }): unknown[] {
-  const errors: unknown[] = []
-  s.on('error', (error) => errors.push(error))
-  return errors
+/** Errors the destinations emit, recorded rather than thrown (an 'error' without a listener throws). */
+class ErrorWatch {
+  readonly #errors = new Map<unknown, unknown[]>()
+
+  start(destinations: readonly Destination[]): void {
+    for (const { stream } of destinations) {
+      const on = (stream as { on?: unknown }).on
+      if (this.#errors.has(stream) || typeof on !== 'function') continue
+      const errors: unknown[] = []
+      this.#errors.set(stream, errors)
+      on.call(stream, 'error', (error: unknown) => errors.push(error))
+    }
+  }
+
+  of(stream: unknown): unknown[] {
+    return this.#errors.get(stream) ?? []
+  }
 }
 
 async function flushThreadStream(
@@ -248,14 +277,18 @@ async function flushThreadStream(
   impl: Parameters<typeof failed>[0],
   o: OneOptions,
 ): Promise<OneOutcome> {
+  const { errors } = o
+  const cause = () => (errors.length > 0 ? `: ${errorText(errors[0])}` : '')
   if (failed(impl, s) || s.closed === true)
-    return { error: new PinoDestinationError("the transport's worker has exited") }
-  const errors = watchErrors(s)
+    return {
+      error: new PinoDestinationError(`the transport's worker has exited${cause()}`, { cause: errors[0] }),
+      gone: true,
+    }
   if (impl === undefined) return viaFlushCallback(s, o)
   const dead = () => failed(impl, s) || errors.length > 0
   const deadError = () =>
     new PinoDestinationError(
-      `the transport failed: ${errors.length > 0 ? String((errors[0] as Error)?.message ?? errors[0]) : 'its worker exited'}`,
+      `the transport failed: ${errors.length > 0 ? errorText(errors[0]) : 'its worker exited'}`,
       {
         cause: errors[0],
       },
@@ -289,6 +322,8 @@ async function flushThreadStream(
     terminated: true,
   }
 }
+
+const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error))
 
 /** The logger's lines from now on go to stderr, written synchronously: the transport takes no more. */
 function redirectToStderr(slot: PinoStreamSlot): void {

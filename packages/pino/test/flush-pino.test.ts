@@ -189,7 +189,13 @@ describe('flushPino: the flush, in process (exit: false)', () => {
 
   it('a destination of its own with flush(cb): its callback, and a timeout when it never comes', async () => {
     let flushed = 0
-    const own = { write() {}, flush: (cb: () => void) => setTimeout(() => cb(flushed++), 20) }
+    const own = {
+      write() {},
+      flush: (cb: () => void) => {
+        flushed++
+        setTimeout(cb, 20)
+      },
+    }
     const logger = pino({}, own)
     const shutdown = testShutdown({ logger })
     const flush = flushPino(shutdown, logger)
@@ -197,11 +203,25 @@ describe('flushPino: the flush, in process (exit: false)', () => {
     expect(flush.result).toMatchObject({ outcome: 'flushed', streams: ['other'] })
     expect(flushed).toBe(1)
 
-    const never = pino({}, { write() {}, flush() {} })
+    const never = pino({}, { write() {}, flush() {} } as pino.DestinationStream)
     const second = testShutdown({ logger: never })
     const stuck = flushPino(second, never, { timeoutMs: 200 })
     await second.shutdown()
     expect(stuck.result).toMatchObject({ outcome: 'timeout', terminated: false })
+  })
+
+  it('a transport whose destination dies during the shutdown: PinoDestinationError, and the shutdown is not crashed', async () => {
+    const transport = pino.transport({ target: new URL('./fixtures/die-target.mjs', import.meta.url).href })
+    await once(transport, 'ready')
+    const logger = pino(transport)
+    const shutdown = testShutdown({ logger })
+    const flush = flushPino(shutdown, logger)
+    logger.info('before the shutdown')
+    // The target errors at the coordinator's first line (the trigger): mid-run, an 'error' nobody listens to.
+    const report = await shutdown.shutdown()
+    expect(report.exitCode).toBe(0)
+    expect(flush.result).toMatchObject({ outcome: 'failed' })
+    logger.info('after: to stderr, not to a dead worker')
   })
 
   it('a stalled transport: a PinoFlushTimeoutError within the budget, the worker terminated', async () => {
