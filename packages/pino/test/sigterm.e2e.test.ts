@@ -18,9 +18,9 @@ const LINES = 10_000
 /** The coordinator's own lines around the 10,000: trigger, phase starts and ends, report, exit. */
 const AT_LEAST = LINES + 2
 
-// pino 9 (thread-stream 3, whose flush(cb) does not wait for the main thread's buffer): fastify's own copy.
-const fastify = createRequire(new URL('../../fastify/package.json', import.meta.url)).resolve('fastify')
-const PINO_9 = createRequire(fastify).resolve('pino')
+// pino 9 (thread-stream 3, whose flush(cb) does not wait for the main thread's buffer): the dev dependency
+// `pino-9` (an npm alias of pino@9) beside pino 10.
+const PINO_9 = createRequire(import.meta.url).resolve('pino-9')
 
 const dir = mkdtempSync(join(tmpdir(), 'lameduck-pino-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
