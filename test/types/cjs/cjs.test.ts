@@ -28,6 +28,7 @@ const packages = [
   'bullmq',
   'amqp',
   'nats',
+  'otel',
 ]
 
 function node(args: string[]): Promise<{ code: number | null; output: string }> {

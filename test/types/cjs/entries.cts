@@ -20,6 +20,7 @@ import notifyPkg = require('@lameduck/notify')
 import bullmq = require('@lameduck/bullmq')
 import amqplameduck = require('@lameduck/amqp')
 import nats = require('@lameduck/nats')
+import otel = require('@lameduck/otel')
 
 const shutdown: core.Shutdown = core.createShutdown({ exit: false, logger: false, signals: [] })
 const state: core.ShutdownState = shutdown.state
@@ -80,6 +81,7 @@ const entries: ((...args: never[]) => unknown)[] = [
   amqplameduck.closeAmqp,
   nats.consume as never,
   nats.drainNats,
+  otel.instrumentShutdown,
 ]
 const wsCode: ws.WsErrorCode = ws.WS_ERROR_CODES[0]
 const socketIoCode: socketio.SocketIoErrorCode = socketio.SOCKETIO_ERROR_CODES[0]
@@ -92,6 +94,8 @@ const amqpCode: amqplameduck.AmqpErrorCode = amqplameduck.AMQP_ERROR_CODES[0]
 const amqpDrain: number = amqplameduck.AMQP_DEFAULTS.consumers.timeoutMs
 const natsCode: nats.NatsErrorCode = nats.NATS_ERROR_CODES[0]
 const natsStats: nats.NatsConsumeStats | undefined = undefined
+const otelCode: otel.OtelErrorCode = otel.OTEL_ERROR_CODES[0]
+const otelFlush: 'shutdown' | 'forceFlush' = otel.OTEL_DEFAULTS.flush
 
 export = {
   state,
@@ -118,4 +122,6 @@ export = {
   amqpDrain,
   natsCode,
   natsStats,
+  otelCode,
+  otelFlush,
 }

@@ -56,6 +56,7 @@ const entries = {
   '@lameduck/bullmq': ['stopWorker'],
   '@lameduck/amqp': ['createConsumers', 'closeAmqp'],
   '@lameduck/nats': ['consume', 'drainNats'],
+  '@lameduck/otel': ['instrumentShutdown', 'OtelFlushFailedError', 'OtelNothingToFlushError'],
 }
 for (const [pkg, names] of Object.entries(entries)) {
   const exports = require(pkg)
