@@ -1,7 +1,7 @@
 import { INSTRUMENT_SHUTDOWN_OPTIONS, OTEL_CONVENTIONS, OTEL_DEFAULTS } from '@lameduck/otel'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { literal, readmeTable, readmeTables } from '../../../test/support/adapter-contract.js'
-import { firstBlock, project, readReadme, removeProjects, type Service, serve } from '../../../test/support/readme.js'
+import { firstBlock, project, removeProjects, type Service, serve } from '../../../test/support/readme.js'
 import { type Receiver, startReceiver } from './receiver.js'
 
 // Defaults live in OTEL_DEFAULTS and the names in OTEL_CONVENTIONS: this keeps the README's tables from
