@@ -150,4 +150,24 @@ describe('a real SIGTERM, a real OTLP receiver', () => {
     expect(flush.durationMs, log).toBeLessThanOrEqual(800 + 100)
     expect(exit.elapsedMs, log).toBeLessThan(5_000)
   })
+
+  // The README's warning, shown: a preloaded hook that shuts the SDK down at SIGTERM (as
+  // auto-instrumentations-node/register does) races the drain, and every span that ends after it is dropped —
+  // the application's spans buffered before the signal arrive, lameduck's do not. Its workaround brings them back.
+  it("a register hook's own SIGTERM handler loses the run's spans; with its listener removed, they arrive", async () => {
+    const spansWith = async (hook: string) => {
+      const receiver = await startReceiver()
+      receivers.push(receiver)
+      const { exit, log } = await runService(receiver.url, { REGISTER_HOOK: hook, APP_SPANS: '20' })
+      expect(exit.code, log).toBe(0)
+      return receiver.spans().map((s) => s.name)
+    }
+    const raced = await spansWith('installed')
+    expect(raced.filter((name) => name === 'app work')).toHaveLength(20)
+    expect(raced.filter((name) => name.startsWith('lameduck '))).toEqual([])
+    const fixed = await spansWith('removed')
+    expect(fixed.filter((name) => name === 'app work')).toHaveLength(20)
+    expect(fixed).toContain(SPANS.run)
+    expect(fixed.filter((name) => name.startsWith(`${SPANS.phase} `))).toHaveLength(PHASES.length)
+  })
 })
