@@ -136,7 +136,8 @@ export function instrumentShutdown(shutdown: Shutdown, options: InstrumentShutdo
     )
 
   const trail = new Trail(shutdown, tracerProvider, meterProvider)
-  const offs = trail.listen()
+  // Listening starts once the registration stands: a refused one (a duplicate) leaves nothing behind.
+  let offs: (() => void)[] = []
   const registration = registerTask(shutdown, {
     where: WHERE,
     task,
@@ -160,6 +161,7 @@ export function instrumentShutdown(shutdown: Shutdown, options: InstrumentShutdo
     },
   })
   trail.ownTask = registration.name
+  offs = trail.listen()
   return registration
 }
 

@@ -123,6 +123,18 @@ describe('instrumentShutdown: what it refuses at configuration time', () => {
     first.remove()
     expect(instrumentShutdown(shutdown).name).toBe(OTEL_DEFAULTS.name)
   })
+
+  it('a refused second call leaves nothing behind: one trace of the run, not two', async () => {
+    const { exporter, tracerProvider } = memoryTracing()
+    const shutdown = testShutdown()
+    instrumentShutdown(shutdown, { tracerProvider, flush: 'forceFlush' })
+    expect(() => instrumentShutdown(shutdown, { tracerProvider, name: 'again' })).toThrow(
+      expect.objectContaining({ code: 'LAMEDUCK_ERR_DUPLICATE_REGISTRATION' }),
+    )
+    await shutdown.shutdown()
+    expect(names(exporter.getFinishedSpans()).filter((name) => name === SPANS.run)).toHaveLength(1)
+    await tracerProvider.shutdown()
+  })
 })
 
 describe('instrumentShutdown: the flush', () => {
