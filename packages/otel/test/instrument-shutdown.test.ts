@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module'
+import { sleep } from '@lameduck/core/adapter'
 import { instrumentShutdown, OTEL_CONVENTIONS, OTEL_DEFAULTS, OtelFlushFailedError } from '@lameduck/otel'
 import { metrics, trace } from '@opentelemetry/api'
 import {
@@ -10,6 +11,7 @@ import {
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace'
 import { afterEach, describe, expect, it } from 'vitest'
 import { describeAdapterContract, expectRefused } from '../../../test/support/adapter-contract.js'
+import { fastClock } from '../../../test/support/clock.js'
 import { taskReport, testShutdown } from '../../../test/support/shutdown.js'
 
 // In-process: the adapter contract, the options refused at configuration time, and the order of the flush —
@@ -229,6 +231,31 @@ describe('instrumentShutdown: the flush', () => {
     expect(new Set(exported)).toEqual(new Set(Object.values(OTEL_CONVENTIONS.metrics)))
     await tracerProvider.shutdown()
     await meterProvider.shutdown()
+  })
+
+  // Ten times faster than the wall clock: a task of 2 s on the coordinator's clock takes 200 ms. The spans
+  // carry the coordinator's times, as the report does — not the wall clock's.
+  it("times the spans by the coordinator's clock, as the report", async () => {
+    const { exporter, tracerProvider } = memoryTracing()
+    const clock = fastClock(10)
+    const shutdown = testShutdown({ clock, gracePeriodMs: 60_000 })
+    shutdown.addTask({
+      name: 'slow',
+      phase: 'close',
+      timeoutMs: 10_000,
+      run: (signal) => sleep(2_000, { clock, signal }),
+    })
+    instrumentShutdown(shutdown, { tracerProvider, flush: 'forceFlush' })
+    const report = await shutdown.shutdown()
+    const entry = taskReport(report, 'slow')
+    expect(entry.durationMs).toBeGreaterThanOrEqual(1_900)
+    const span = exporter.getFinishedSpans().find((s) => s.name === `${SPANS.task} slow`) as ReadableSpan
+    const ms = ([seconds, nanos]: [number, number]) => seconds * 1_000 + nanos / 1e6
+    expect(ms(span.startTime)).toBeCloseTo(entry.start, 0)
+    expect(ms(span.duration)).toBeCloseTo(entry.durationMs, 0)
+    const run = exporter.getFinishedSpans().find((s) => s.name === SPANS.run) as ReadableSpan
+    expect(ms(run.startTime)).toBeCloseTo(report.start, 0)
+    await tracerProvider.shutdown()
   })
 
   it("the global providers, unwrapped from the API's proxy, when none is given", async () => {
