@@ -29,6 +29,7 @@ const packages = [
   'amqp',
   'nats',
   'pino',
+  'otel',
 ]
 
 function node(args: string[]): Promise<{ code: number | null; output: string }> {

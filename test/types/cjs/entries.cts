@@ -21,6 +21,7 @@ import bullmq = require('@lameduck/bullmq')
 import amqplameduck = require('@lameduck/amqp')
 import nats = require('@lameduck/nats')
 import pinoPkg = require('@lameduck/pino')
+import otel = require('@lameduck/otel')
 
 const shutdown: core.Shutdown = core.createShutdown({ exit: false, logger: false, signals: [] })
 const state: core.ShutdownState = shutdown.state
@@ -82,6 +83,7 @@ const entries: ((...args: never[]) => unknown)[] = [
   nats.consume as never,
   nats.drainNats,
   pinoPkg.flushPino,
+  otel.instrumentShutdown,
 ]
 const wsCode: ws.WsErrorCode = ws.WS_ERROR_CODES[0]
 const socketIoCode: socketio.SocketIoErrorCode = socketio.SOCKETIO_ERROR_CODES[0]
@@ -97,6 +99,8 @@ const natsStats: nats.NatsConsumeStats | undefined = undefined
 const pinoCode: pinoPkg.PinoErrorCode = pinoPkg.PINO_ERROR_CODES[0]
 const pinoResult: pinoPkg.PinoFlushResult | undefined = undefined
 const pinoTimeout: number = pinoPkg.PINO_DEFAULTS.timeoutMs
+const otelCode: otel.OtelErrorCode = otel.OTEL_ERROR_CODES[0]
+const otelFlush: 'shutdown' | 'forceFlush' = otel.OTEL_DEFAULTS.flush
 
 export = {
   state,
@@ -126,4 +130,6 @@ export = {
   pinoCode,
   pinoResult,
   pinoTimeout,
+  otelCode,
+  otelFlush,
 }

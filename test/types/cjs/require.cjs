@@ -57,6 +57,7 @@ const entries = {
   '@lameduck/amqp': ['createConsumers', 'closeAmqp'],
   '@lameduck/nats': ['consume', 'drainNats'],
   '@lameduck/pino': ['flushPino', 'PinoFlushTimeoutError'],
+  '@lameduck/otel': ['instrumentShutdown', 'OtelFlushFailedError', 'OtelNothingToFlushError'],
 }
 for (const [pkg, names] of Object.entries(entries)) {
   const exports = require(pkg)
