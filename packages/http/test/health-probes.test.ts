@@ -103,7 +103,8 @@ describe('health checks in /readyz and /healthz', () => {
     expect(plain.status).toBe(503)
     expect(plain.body).not.toContain('ECONNREFUSED')
     expect(plain.body).not.toContain('db')
-    for (const headers of [{}, { authorization: 'Bearer wrong-token-wrong-token' }]) {
+    const attempts: Record<string, string>[] = [{}, { authorization: 'Bearer wrong-token-wrong-token' }]
+    for (const headers of attempts) {
       const denied = await get('http', port, '/readyz?verbose', { headers })
       expect(denied.status).toBe(401)
       expect(denied.body).not.toContain('ECONNREFUSED')
