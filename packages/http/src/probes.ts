@@ -241,7 +241,7 @@ function resolvePaths(where: string, given: ProbeOptions['paths']): Paths {
   if (new Set(taken).size !== taken.length)
     throw new InvalidOptionError(
       `paths of ${where}`,
-      'each route needs a path of its own; got ' + PATHS.map((key) => `${key} ${describeValue(paths[key])}`).join(', '),
+      `each route needs a path of its own; got ${PATHS.map((key) => `${key} ${describeValue(paths[key])}`).join(', ')}`,
     )
   return paths
 }
