@@ -89,7 +89,7 @@ class Coordinator implements Shutdown {
 
   constructor(options: ResolvedOptions) {
     this.#options = options
-    this.#health = new Health(options.clock)
+    this.#health = new Health(options.clock, options.logger)
     this.#startup = new Startup({
       clock: options.clock,
       logger: options.logger,

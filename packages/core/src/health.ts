@@ -1,6 +1,6 @@
+import { duration, name as nameOption } from './adapter/options.js'
 import type { Clock } from './clock.js'
 import { DEFAULTS } from './defaults.js'
-import { requireDuration } from './duration.js'
 import {
   DuplicateTaskError,
   describeValue,
@@ -9,8 +9,9 @@ import {
   InvalidOptionError,
   UnknownProbeError,
 } from './errors.js'
+import type { Logger } from './logger.js'
 import { type Registration, registration } from './task.js'
-import { checkOptions } from './validate.js'
+import { boolean, checkOptions, orDefault } from './validate.js'
 
 // The health registry: named checks of the service's dependencies, run for the probes. A slow dependency
 // never hangs a probe: every run is bounded by the check's `timeoutMs` on the coordinator's clock (its
@@ -97,15 +98,16 @@ const OPTION_KEYS = ['timeoutMs', 'cacheMs', 'affects', 'critical'] as const
 export class Health implements HealthRegistry {
   readonly #checks = new Map<string, Check>()
   readonly #clock: Clock
+  readonly #logger: Logger
 
-  constructor(clock: Clock) {
+  constructor(clock: Clock, logger: Logger) {
     this.#clock = clock
+    this.#logger = logger
   }
 
   check(name: string, fn: HealthCheckFn, options?: HealthCheckOptions): Registration {
     const where = 'health.check'
-    if (typeof name !== 'string' || name.trim() === '')
-      throw new InvalidOptionError(`name of ${where}`, `expected a non-empty name; got ${describeValue(name)}`)
+    nameOption(`name of ${where}`, name)
     if (typeof fn !== 'function')
       throw new InvalidOptionError(`check "${name}" of ${where}`, `expected a function; got ${describeValue(fn)}`)
     checkOptions(`${where} "${name}"`, options, OPTION_KEYS)
@@ -119,27 +121,17 @@ export class Health implements HealthRegistry {
       )
     for (const probe of affects)
       if (!PROBES.includes(probe)) throw new UnknownProbeError(probe, `affects of ${where} "${name}"`)
-    if (o.critical !== undefined && typeof o.critical !== 'boolean')
-      throw new InvalidOptionError(
-        `critical of ${where} "${name}"`,
-        `expected true or false; got ${describeValue(o.critical)}`,
-      )
     const check: Check = {
       name,
       fn,
-      timeoutMs: requireDuration(
-        `timeoutMs of ${where} "${name}"`,
-        o.timeoutMs === undefined ? d.timeoutMs : o.timeoutMs,
-      ),
-      cacheMs: requireDuration(`cacheMs of ${where} "${name}"`, o.cacheMs === undefined ? d.cacheMs : o.cacheMs),
+      timeoutMs: duration(`timeoutMs of ${where} "${name}"`, o.timeoutMs, d.timeoutMs, { positive: true }),
+      cacheMs: duration(`cacheMs of ${where} "${name}"`, o.cacheMs, d.cacheMs),
       affects: [...new Set(affects)],
-      critical: o.critical ?? d.critical,
+      critical: boolean(`critical of ${where} "${name}"`, orDefault(o.critical, d.critical)),
       last: undefined,
       inflight: undefined,
       unsettled: false,
     }
-    if (check.timeoutMs === 0)
-      throw new InvalidOptionError(`timeoutMs of ${where} "${name}"`, 'must be greater than 0 ms')
     if (this.#checks.has(name)) throw new DuplicateTaskError(name, 'health check')
     this.#checks.set(name, check)
     return registration(name, () => {
@@ -170,12 +162,30 @@ export class Health implements HealthRegistry {
       return Promise.resolve(check.last)
     if (check.inflight) return check.inflight
     const run = this.#run(check).then((result) => {
+      this.#logChange(check, check.last, result)
       check.last = result
       check.inflight = undefined
       return result
     })
     check.inflight = run
     return run
+  }
+
+  /** One line when a check's status changes (not one per probe): the first failure, the recovery. */
+  #logChange(check: Check, before: HealthCheckReport | undefined, after: HealthCheckReport): void {
+    if ((before?.status ?? 'ok') === after.status) return
+    const fields = {
+      event: 'health.check',
+      check: check.name,
+      status: after.status,
+      from: before?.status ?? 'ok',
+      critical: check.critical,
+      ...(after.error === undefined ? {} : { error: after.error }),
+      ...(after.code === undefined ? {} : { code: after.code }),
+    }
+    const message = `health check ${check.name}: ${fields.from} → ${after.status}${after.error ? ` (${after.error})` : ''}`
+    if (after.status === 'ok') this.#logger.info(fields, message)
+    else this.#logger.warn(fields, message)
   }
 
   #run(check: Check): Promise<HealthCheckReport> {

@@ -1,6 +1,6 @@
+import { duration, name as nameOption } from './adapter/options.js'
 import type { Clock } from './clock.js'
 import { DEFAULTS } from './defaults.js'
-import { requireDuration } from './duration.js'
 import {
   DuplicateTaskError,
   describeValue,
@@ -118,16 +118,13 @@ export class Startup implements StartupRegistry {
 
   task(name: string, fn: StartupTaskFn, options?: StartupTaskOptions): Registration {
     const where = 'startup.task'
-    if (typeof name !== 'string' || name.trim() === '')
-      throw new InvalidOptionError(`name of ${where}`, `expected a non-empty name; got ${describeValue(name)}`)
+    nameOption(`name of ${where}`, name)
     if (typeof fn !== 'function')
       throw new InvalidOptionError(`task "${name}" of ${where}`, `expected a function; got ${describeValue(fn)}`)
     checkOptions(`${where} "${name}"`, options, ['timeoutMs'])
-    const raw = options?.timeoutMs
-    const timeoutMs = requireDuration(
-      `timeoutMs of ${where} "${name}"`,
-      raw === undefined ? DEFAULTS.startup.timeoutMs : raw,
-    )
+    const timeoutMs = duration(`timeoutMs of ${where} "${name}"`, options?.timeoutMs, DEFAULTS.startup.timeoutMs, {
+      positive: true,
+    })
     if (this.#tasks.has(name)) throw new DuplicateTaskError(name, 'start-up task')
     if (this.#aborted || this.#isShuttingDown()) throw new StartupClosedError(name, 'a shutdown has begun')
     if (this.#sealed) throw new StartupClosedError(name, 'startup.done() was called')

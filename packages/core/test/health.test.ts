@@ -7,7 +7,7 @@ import {
   UnknownProbeError,
 } from '@lameduck/core'
 import { afterEach, describe, expect, it } from 'vitest'
-import { delay, testShutdown } from './helpers.js'
+import { delay, memoryLogger, testShutdown } from './helpers.js'
 import { manualClock } from './manual-clock.js'
 
 const open: { close(): Promise<unknown> }[] = []
@@ -116,6 +116,7 @@ describe('shutdown.health', () => {
     expect(bad(() => health.check('a', 'nope' as never))).toBeInstanceOf(InvalidOptionError)
     expect(bad(() => health.check('a', () => true, { timeoutMs: -1 }))).toBeInstanceOf(InvalidDurationError)
     expect(bad(() => health.check('a', () => true, { cacheMs: Number.NaN }))).toBeInstanceOf(InvalidDurationError)
+    expect(bad(() => health.check('a', () => true, { timeoutMs: 0 }))).toBeInstanceOf(InvalidDurationError)
     const unknown = bad(() => health.check('a', () => true, { timeout: 5 } as never)) as UnknownOptionError
     expect(unknown).toBeInstanceOf(UnknownOptionError)
     expect(unknown.suggestion).toBe('timeoutMs')
@@ -125,6 +126,25 @@ describe('shutdown.health', () => {
     expect(bad(() => health.check('a', () => true, { affects: [] }))).toBeInstanceOf(InvalidOptionError)
     expect(bad(() => health.check('a', () => true, { critical: 'yes' as never }))).toBeInstanceOf(InvalidOptionError)
     expect(health.names()).toEqual([])
+  })
+
+  it('logs a line when a check changes status, not one per probe', async () => {
+    const logger = memoryLogger()
+    const shutdown = coordinator({ logger })
+    let up = true
+    shutdown.health.check('db', () => up, { cacheMs: 0 })
+    const lines = () =>
+      logger.entries.filter((e) => e.fields.event === 'health.check').map((e) => [e.level, e.fields.status])
+    await shutdown.health.status('readiness')
+    expect(lines()).toEqual([])
+    up = false
+    for (let i = 0; i < 3; i++) await shutdown.health.status('readiness')
+    up = true
+    await shutdown.health.status('readiness')
+    expect(lines()).toEqual([
+      ['warn', 'failing'],
+      ['info', 'ok'],
+    ])
   })
 
   it('uses DEFAULTS.health', async () => {

@@ -141,6 +141,7 @@ describe('shutdown.startup', () => {
     expect(() => startup.task('a', null as never)).toThrow(InvalidOptionError)
     expect(() => startup.task('a', () => {}, { timeoutMs: Number.POSITIVE_INFINITY })).toThrow(InvalidDurationError)
     expect(() => startup.task('a', () => {}, { timeout: 5 } as never)).toThrow(UnknownOptionError)
+    expect(() => startup.task('a', () => {}, { timeoutMs: 0 })).toThrow(InvalidDurationError)
     expect(startup.report().tasks).toEqual([])
     startup.task('a', () => {})
     expect(() => startup.task('a', () => {})).toThrow(DuplicateTaskError)
