@@ -7,6 +7,7 @@ import {
   UnknownOptionError,
 } from '@lameduck/core'
 import { afterEach, describe, expect, it } from 'vitest'
+import { terminationSummary } from '../src/termination-log.js'
 import { delay, memoryLogger, testShutdown } from './helpers.js'
 
 const open: { close(): Promise<unknown> }[] = []
@@ -107,6 +108,8 @@ describe('shutdown.startup', () => {
     expect(report.exitCode).toBe(1)
     expect(shutdown.isReady()).toBe(false)
     expect(() => shutdown.startup.task('after', () => {})).toThrow(StartupClosedError)
+    // What `kubectl describe pod` shows of it.
+    expect(terminationSummary({ report, exitCode: report.exitCode })).toContain('start-up aborted: connect aborted')
   })
 
   it('a start-up that finished before the shutdown is reported done, exit code 0', async () => {
