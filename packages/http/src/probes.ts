@@ -117,7 +117,7 @@ export function probeHandler(
   const startup = (shutdown as Partial<Shutdown>).startup
   let hinted = false
 
-  /** `true` to go on; `false` when a `?verbose` request without the right token was answered 401. */
+  /** Whether to answer with the details; `undefined` when a `?verbose` request without the right token was answered 401. */
   const verbose = (req: Request, res: Response): boolean | undefined => {
     if (!isVerbose(req.url)) return false
     if (mayDetail(req)) return true
