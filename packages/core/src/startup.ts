@@ -19,7 +19,10 @@ import { checkOptions } from './validate.js'
 // keeps it down (the startupProbe's failureThreshold then restarts the container); a shutdown during
 // start-up aborts them, and its report says so.
 
-/** `pending` while a task runs; `done` when all finished; `failed` when one failed or timed out; `aborted` by a shutdown. */
+/**
+ * `pending` while a task runs; `done` when all finished; `failed` when one failed or timed out (even if a
+ * shutdown aborted the others later); `aborted` when a shutdown aborted it before anything failed.
+ */
 export type StartupState = 'pending' | 'done' | 'failed' | 'aborted'
 
 export type StartupTaskOutcome = 'running' | 'ok' | 'error' | 'timeout' | 'aborted'
@@ -186,8 +189,9 @@ export class Startup implements StartupRegistry {
 
   get state(): StartupState {
     const tasks = [...this.#tasks.values()]
-    if (tasks.some((t) => t.outcome === 'aborted')) return 'aborted'
+    // A failure came first (a shutdown after it aborts what was left): it is what the start-up died of.
     if (tasks.some((t) => t.outcome === 'error' || t.outcome === 'timeout')) return 'failed'
+    if (tasks.some((t) => t.outcome === 'aborted')) return 'aborted'
     if (tasks.some((t) => t.outcome === 'running')) return 'pending'
     return this.#aborted ? 'aborted' : 'done'
   }

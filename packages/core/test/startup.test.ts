@@ -112,6 +112,17 @@ describe('shutdown.startup', () => {
     expect(terminationSummary({ report, exitCode: report.exitCode })).toContain('start-up aborted: connect aborted')
   })
 
+  it('a failure, then a shutdown: the start-up is reported failed, the rest aborted', async () => {
+    const shutdown = coordinator()
+    shutdown.startup.task('bad', () => Promise.reject(new Error('nope')))
+    shutdown.startup.task('slow', () => new Promise(() => {}))
+    await delay(10)
+    const report = await shutdown.shutdown('test')
+    expect(report.startup?.state).toBe('failed')
+    expect(report.startup?.tasks.map((t) => t.outcome)).toEqual(['error', 'aborted'])
+    expect(report.exitCode).toBe(1)
+  })
+
   it('a start-up that finished before the shutdown is reported done, exit code 0', async () => {
     const shutdown = coordinator()
     shutdown.startup.task('quick', () => delay(5))
