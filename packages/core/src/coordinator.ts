@@ -21,6 +21,7 @@ import {
   runExitFlushes,
 } from './exit-flush.js'
 import { fitWarning, severalCoordinatorsWarning } from './fit-check.js'
+import { Health, type HealthRegistry } from './health.js'
 import { logEvents } from './log-events.js'
 import type { Logger } from './logger.js'
 import { type ResolvedOptions, resolveOptions, type ShutdownOptions } from './options.js'
@@ -39,6 +40,7 @@ import {
 } from './report.js'
 import { runTask } from './run-task.js'
 import type { Shutdown, ShutdownEvents, ShutdownState, ShutdownWarning, TriggerOptions } from './shutdown.js'
+import { Startup, type StartupRegistry } from './startup.js'
 import { type AbandonEvent, normalizeTask, type Registration, registration, type Task, type TaskSpec } from './task.js'
 import { terminationSummary, writeTerminationLog } from './termination-log.js'
 
@@ -82,9 +84,25 @@ class Coordinator implements Shutdown {
   readonly #traffic: TrafficLog
   readonly #exitFlushes = new Map<string, ExitFlush>()
   #drainDelay: DrainDelayReport | undefined
+  readonly #health: Health
+  readonly #startup: Startup
 
   constructor(options: ResolvedOptions) {
     this.#options = options
+    this.#health = new Health(options.clock, options.logger)
+    this.#startup = new Startup({
+      clock: options.clock,
+      logger: options.logger,
+      isShuttingDown: () => this.#run !== undefined,
+      onFailed: (task) =>
+        this.warn({
+          code: 'LAMEDUCK_WARN_STARTUP_FAILED',
+          message:
+            `start-up task "${task.name}" ${task.outcome === 'timeout' ? 'timed out' : 'failed'}: ${task.error}; ` +
+            'readiness and /startupz stay down (the startupProbe restarts the container)',
+          details: { task: task.name, outcome: task.outcome, durationMs: task.durationMs, errorCode: task.code },
+        }),
+    })
     this.#traffic = new TrafficLog(options.clock)
     this.#emitter = new Emitter((event, error) =>
       options.logger.warn(
@@ -151,8 +169,16 @@ class Coordinator implements Shutdown {
     return this.#options.clock
   }
 
+  get health(): HealthRegistry {
+    return this.#health
+  }
+
+  get startup(): StartupRegistry {
+    return this.#startup
+  }
+
   isReady(): boolean {
-    return this.#state === 'running'
+    return this.#state === 'running' && this.#startup.isDone()
   }
 
   addTask(spec: TaskSpec): Registration {
@@ -296,7 +322,9 @@ class Coordinator implements Shutdown {
       )
     }
 
-    // Not ready from the very moment of the trigger: the readiness probe must fail at once.
+    // Not ready from the very moment of the trigger: the readiness probe must fail at once. A start-up
+    // still going is aborted: readiness never comes up.
+    this.#startup.abort()
     this.#setState('draining')
     // Let the caller's synchronous code (and the trigger event) finish before the first phase starts.
     await Promise.resolve()
@@ -351,6 +379,10 @@ class Coordinator implements Shutdown {
   }
 
   #buildReport(first: TriggerRecord, end: number): ShutdownReport {
+    const startup = this.#startup.hasTasks ? this.#startup.report() : undefined
+    // A start-up that never completed (aborted by this run, failed, timed out) is no clean exit.
+    const startupFailed = startup !== undefined && startup.state !== 'done'
+    const exitCode = exitCodeFor(first.trigger, this.#completed, this.#runErrors)
     return {
       trigger: first.trigger,
       reason: first.reason,
@@ -358,11 +390,12 @@ class Coordinator implements Shutdown {
       deadline: this.#deadline as number,
       end,
       durationMs: end - first.at,
-      exitCode: exitCodeFor(first.trigger, this.#completed, this.#runErrors),
+      exitCode: startupFailed && exitCode === EXIT_CODES.ok ? EXIT_CODES.failed : exitCode,
       triggers: [...this.#triggers],
       phases: [...this.#completed],
       drainDelay: this.#drainDelay as DrainDelayReport,
       errors: [...this.#runErrors],
+      ...(startup === undefined ? {} : { startup }),
     }
   }
 

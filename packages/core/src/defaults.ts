@@ -41,6 +41,16 @@ export const DEFAULTS = {
   stallReportMs: 1_000,
   /** The main thread's heartbeat to the stall watcher, and how often the watcher looks. */
   stallBeatMs: 100,
+  /** `shutdown.health.check()`: a run past `timeoutMs` is failing; a result is reused for `cacheMs`. */
+  health: {
+    timeoutMs: 1_000,
+    cacheMs: 1_000,
+    affects: ['readiness'] as readonly ('readiness' | 'liveness')[],
+    /** A failing check fails its probes (a non-critical one only makes them `degraded`). */
+    critical: true,
+  },
+  /** `shutdown.startup.task()`: past `timeoutMs` the task's signal aborts and start-up has failed. */
+  startup: { timeoutMs: 60_000 },
 } as const
 
 /**

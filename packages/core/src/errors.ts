@@ -17,6 +17,16 @@ export const CORE_ERROR_CODES = [
   'LAMEDUCK_ERR_TASK_OVERRUN',
   'LAMEDUCK_ERR_TASK_ABANDONED',
   'LAMEDUCK_ERR_UNCAUGHT_DURING_SHUTDOWN',
+  /** `affects` of a health check names something that is not a probe (`readiness`, `liveness`). */
+  'LAMEDUCK_ERR_UNKNOWN_PROBE',
+  /** Recorded: a health check did not settle within its `timeoutMs` (or its previous run still has not). */
+  'LAMEDUCK_ERR_HEALTH_CHECK_TIMEOUT',
+  /** Recorded, and the task's abort reason: a start-up task did not finish within its `timeoutMs`. */
+  'LAMEDUCK_ERR_STARTUP_TIMEOUT',
+  /** Recorded, and the task's abort reason: a shutdown began while the start-up task still ran. */
+  'LAMEDUCK_ERR_STARTUP_ABORTED',
+  /** `startup.task()` after `startup.done()`, or once a shutdown has begun: the task would never count. */
+  'LAMEDUCK_ERR_STARTUP_CLOSED',
 ] as const
 
 /** The warning codes `@lameduck/core` emits (`shutdown.on('warning')` and the log). */
@@ -24,6 +34,8 @@ export const CORE_WARNING_CODES = [
   'LAMEDUCK_WARN_BUDGET_EXCEEDS_GRACE',
   'LAMEDUCK_WARN_SEVERAL_COORDINATORS',
   'LAMEDUCK_WARN_DRAIN_DELAY_UNFED',
+  /** A start-up task failed or timed out: readiness and `/startupz` stay down for good. */
+  'LAMEDUCK_WARN_STARTUP_FAILED',
 ] as const
 
 /**
@@ -142,8 +154,76 @@ export class UnknownSignalError extends ConfigurationError {
 }
 
 export class DuplicateTaskError extends ConfigurationError {
-  constructor(readonly task: string) {
-    super('LAMEDUCK_ERR_DUPLICATE_TASK', `a task named "${task}" is already registered; task names must be unique`)
+  constructor(
+    readonly task: string,
+    /** What has the name: `'task'`, `'health check'`, `'start-up task'`. */
+    readonly kind = 'task',
+  ) {
+    super(
+      'LAMEDUCK_ERR_DUPLICATE_TASK',
+      `a ${kind} named "${task}" is already registered; ${kind} names must be unique`,
+    )
+  }
+}
+
+/** A health check's `affects` names something that is not a probe. */
+export class UnknownProbeError extends ConfigurationError {
+  constructor(
+    readonly probe: unknown,
+    /** The option that held it. */
+    readonly option: string,
+  ) {
+    super(
+      'LAMEDUCK_ERR_UNKNOWN_PROBE',
+      `${option}: unknown probe ${describeValue(probe)}; expected 'readiness' or 'liveness'`,
+    )
+  }
+}
+
+/** The abort reason of a health check's signal at its `timeoutMs`, and its recorded error. */
+export class HealthCheckTimeoutError extends LameduckError {
+  constructor(
+    readonly check: string,
+    readonly timeoutMs: number,
+    /** True when its previous run, already timed out, still had not settled: no new run was started. */
+    readonly stillRunning: boolean,
+  ) {
+    super(
+      'LAMEDUCK_ERR_HEALTH_CHECK_TIMEOUT',
+      stillRunning
+        ? `health check "${check}": its previous run timed out after ${timeoutMs} ms and has not settled yet`
+        : `health check "${check}" timed out after ${timeoutMs} ms`,
+    )
+  }
+}
+
+/** The abort reason of a start-up task's signal at its `timeoutMs`, and its recorded error. */
+export class StartupTimeoutError extends LameduckError {
+  constructor(
+    readonly task: string,
+    readonly timeoutMs: number,
+  ) {
+    super('LAMEDUCK_ERR_STARTUP_TIMEOUT', `start-up task "${task}" timed out after ${timeoutMs} ms`)
+  }
+}
+
+/** The abort reason of a start-up task's signal when a shutdown began (or it was removed) while it ran. */
+export class StartupAbortedError extends LameduckError {
+  constructor(
+    readonly task: string,
+    why: string,
+  ) {
+    super('LAMEDUCK_ERR_STARTUP_ABORTED', `start-up task "${task}" was aborted: ${why}`)
+  }
+}
+
+/** `startup.task()` once start-up is closed: `done()` was called, or a shutdown has begun. */
+export class StartupClosedError extends ConfigurationError {
+  constructor(
+    readonly task: string,
+    why: string,
+  ) {
+    super('LAMEDUCK_ERR_STARTUP_CLOSED', `cannot add start-up task "${task}": ${why}`)
   }
 }
 

@@ -19,12 +19,16 @@ export {
   type CoreWarningCode,
   DuplicateTaskError,
   describeValue,
+  HealthCheckTimeoutError,
   InvalidDurationError,
   InvalidOptionError,
   LameduckError,
   type LameduckErrorCode,
   type LameduckWarningCode,
   PhaseStartedError,
+  StartupAbortedError,
+  StartupClosedError,
+  StartupTimeoutError,
   TaskAbandonedError,
   TaskOverrunError,
   TaskSkippedError,
@@ -32,9 +36,21 @@ export {
   UncaughtDuringShutdownError,
   UnknownOptionError,
   UnknownPhaseError,
+  UnknownProbeError,
   UnknownSignalError,
 } from './errors.js'
 export type { ExitFlushSpec } from './exit-flush.js'
+export {
+  type HealthCheckFn,
+  type HealthCheckOptions,
+  type HealthCheckReport,
+  type HealthCheckResult,
+  type HealthRegistry,
+  type HealthReport,
+  type HealthState,
+  PROBES,
+  type Probe,
+} from './health.js'
 export { createJsonLogger, type Logger } from './logger.js'
 export type { ResolvedOptions, ShutdownOptions } from './options.js'
 export { isPhase, PHASES, type Phase } from './phases.js'
@@ -48,5 +64,15 @@ export type {
   TriggerRecord,
 } from './report.js'
 export type { Shutdown, ShutdownEvents, ShutdownState, ShutdownWarning, TriggerOptions } from './shutdown.js'
+export type {
+  StartupRegistry,
+  StartupReport,
+  StartupState,
+  StartupTaskContext,
+  StartupTaskFn,
+  StartupTaskOptions,
+  StartupTaskOutcome,
+  StartupTaskReport,
+} from './startup.js'
 export { type AbandonEvent, type Registration, registration, type TaskContext, type TaskSpec } from './task.js'
 export { boolean, checkOptions, closest, isShutdown, nonEmptyString, orDefault } from './validate.js'

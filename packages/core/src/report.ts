@@ -2,6 +2,7 @@ import type { KeptAlive } from './alive.js'
 import { EXIT_CODES } from './defaults.js'
 import type { DrainDelayReport } from './drain-delay.js'
 import type { Phase } from './phases.js'
+import type { StartupReport } from './startup.js'
 
 /** How a run was started. `http` is the preStop `/shutdown` endpoint; `dispose` is `await using`/`close()`. */
 export type TriggerKind = 'signal' | 'http' | 'manual' | 'fatal' | 'dispose'
@@ -81,6 +82,11 @@ export interface ShutdownReport {
    * then: `exit: false`, or the exit held (`holdExit()`). Why a process does not exit.
    */
   keptAlive?: KeptAlive
+  /**
+   * The start-up (`shutdown.startup`), when it had tasks: a run that began during it lists its tasks as
+   * `aborted`. A start-up that did not complete (aborted, failed, timed out) makes the exit code 1.
+   */
+  startup?: StartupReport
 }
 
 const severity: Record<TaskOutcome, number> = { ok: 0, skipped: 1, timeout: 2, error: 3 }

@@ -3,10 +3,12 @@ import type { Clock } from './clock.js'
 import type { DrainDelayReport } from './drain-delay.js'
 import type { LameduckWarningCode } from './errors.js'
 import type { ExitFlushSpec } from './exit-flush.js'
+import type { HealthRegistry } from './health.js'
 import type { Logger } from './logger.js'
 import type { ResolvedOptions } from './options.js'
 import type { Phase } from './phases.js'
 import type { PhaseReport, ShutdownReport, TaskReport, TriggerKind, TriggerRecord } from './report.js'
+import type { StartupRegistry } from './startup.js'
 import type { Registration, TaskSpec } from './task.js'
 
 // The coordinator's public shape: what createShutdown() returns and what adapters are written against.
@@ -64,7 +66,20 @@ export interface Shutdown {
    * Adapters take their budget decisions by it too (the timing helpers of `@lameduck/core/adapter`).
    */
   readonly clock: Clock
-  /** True until the first trigger: what a readiness probe should answer. */
+  /**
+   * The health registry: `health.check(name, fn, { timeoutMs, cacheMs, affects, critical })` registers a
+   * check of a dependency for the probes, `health.status(probe)` runs (or reuses) them. See the README.
+   */
+  readonly health: HealthRegistry
+  /**
+   * Start-up: `startup.task(name, fn, { timeoutMs })` registers work that must finish before the service
+   * is ready; `startup.done()` closes the list and resolves once it has. See the README.
+   */
+  readonly startup: StartupRegistry
+  /**
+   * True until the first trigger once start-up is done (every `startup.task` finished; at once with none):
+   * what a readiness probe should answer, before its health checks.
+   */
   isReady(): boolean
   /**
    * Registers a task. Throws a `ConfigurationError` for an invalid spec or a duplicate name, and

@@ -88,6 +88,12 @@ export function terminationSummary(
       `tasks: ${count('ok')} ok, ${count('error')} failed, ${count('timeout')} timed out, ${count('skipped')} skipped`,
     )
     for (const task of tasks) if (task.outcome !== 'ok') lines.push(taskLine(task))
+    // A start-up that did not complete is why the exit code is 1 with every task ok: say so.
+    const startup = report.startup
+    if (startup !== undefined && startup.state !== 'done') {
+      const unfinished = startup.tasks.filter((t) => t.outcome !== 'ok')
+      lines.push(`start-up ${startup.state}: ${unfinished.map((t) => `${t.name} ${t.outcome}`).join(', ')}`)
+    }
     for (const error of report.errors)
       lines.push(`${error.origin}${error.code ? ` ${error.code}` : ''}: ${error.error.slice(0, 200)}`)
   }

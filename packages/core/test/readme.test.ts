@@ -41,6 +41,24 @@ describe('README agrees with DEFAULTS', () => {
     expect(readme).toContain(`after ${DEFAULTS.stallReportMs / 1000} s without one`)
   })
 
+  it('health checks and start-up', () => {
+    /** The cells of the row for `name` in the section that starts with `heading`. */
+    const inSection = (heading: string, name: string) => {
+      const start = readme.indexOf(`\n## ${heading}\n`)
+      expect(start, heading).toBeGreaterThan(0)
+      const section = readme.slice(start, readme.indexOf('\n## ', start + 1))
+      const line = section.split('\n').find((l) => l.startsWith(`| \`${name}\``))
+      expect(line, `${heading}: ${name}`).toBeDefined()
+      return line as string
+    }
+    const { health, startup } = DEFAULTS
+    expect(inSection('Health checks', 'timeoutMs')).toContain(`\`${health.timeoutMs}\``)
+    expect(inSection('Health checks', 'cacheMs')).toContain(`\`${health.cacheMs}\``)
+    expect(inSection('Health checks', 'affects')).toContain(`\`[${health.affects.map((p) => `'${p}'`).join(', ')}]\``)
+    expect(inSection('Health checks', 'critical')).toContain(`\`${health.critical}\``)
+    expect(inSection('Start-up', 'timeoutMs')).toContain(`\`${startup.timeoutMs}\``)
+  })
+
   it('exit codes', () => {
     for (const code of Object.values(EXIT_CODES)) expect(row(String(code))).toBeTruthy()
   })

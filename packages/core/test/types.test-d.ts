@@ -3,12 +3,19 @@ import {
   type CoreErrorCode,
   type CoreWarningCode,
   createShutdown,
+  type HealthCheckReport,
+  type HealthReport,
+  type HealthState,
   type LameduckErrorCode,
   type Phase,
+  type Probe,
   type Registration,
   type Shutdown,
   type ShutdownReport,
   type ShutdownState,
+  type StartupReport,
+  type StartupState,
+  type StartupTaskContext,
   type TaskContext,
   type TaskOutcome,
 } from '@lameduck/core'
@@ -70,5 +77,41 @@ describe('public types', () => {
     expectTypeOf<'LAMEDUCK_WARN_X'>().not.toExtend<LameduckErrorCode>()
     // @ts-expect-error a warning's code is a warning code
     shutdown.warn({ code: 'oops', message: 'x' })
+  })
+
+  it('health checks and start-up', () => {
+    expectTypeOf(shutdown.health.check('a', () => true)).toEqualTypeOf<Registration>()
+    shutdown.health.check(
+      'b',
+      async (signal) => {
+        expectTypeOf(signal).toEqualTypeOf<AbortSignal>()
+        return { status: 'degraded' as const, details: { lagMs: 5 } }
+      },
+      { timeoutMs: 100, cacheMs: 0, affects: ['readiness', 'liveness'], critical: false },
+    )
+    // @ts-expect-error a check resolves a boolean or a status
+    shutdown.health.check('c', () => 'ok')
+    // @ts-expect-error only readiness and liveness
+    shutdown.health.check('d', () => true, { affects: ['startup'] })
+    // @ts-expect-error unknown option
+    shutdown.health.check('e', () => true, { timeout: 5 })
+    expectTypeOf<Probe>().toEqualTypeOf<'readiness' | 'liveness'>()
+    expectTypeOf<HealthState>().toEqualTypeOf<'ok' | 'degraded' | 'failing'>()
+    expectTypeOf(shutdown.health.status('readiness')).resolves.toEqualTypeOf<HealthReport>()
+    expectTypeOf<HealthReport['checks'][string]>().toEqualTypeOf<HealthCheckReport>()
+    shutdown.startup.task(
+      's',
+      (signal, context) => {
+        expectTypeOf(signal).toEqualTypeOf<AbortSignal>()
+        expectTypeOf(context).toEqualTypeOf<StartupTaskContext>()
+      },
+      { timeoutMs: 1000 },
+    )
+    expectTypeOf(shutdown.startup.done()).resolves.toEqualTypeOf<StartupReport>()
+    expectTypeOf(shutdown.startup.state).toEqualTypeOf<StartupState>()
+    expectTypeOf<StartupState>().toEqualTypeOf<'pending' | 'done' | 'failed' | 'aborted'>()
+    expectTypeOf<ShutdownReport['startup']>().toEqualTypeOf<StartupReport | undefined>()
+    expectTypeOf<'LAMEDUCK_ERR_STARTUP_ABORTED'>().toExtend<CoreErrorCode>()
+    expectTypeOf<'LAMEDUCK_WARN_STARTUP_FAILED'>().toExtend<CoreWarningCode>()
   })
 })

@@ -115,7 +115,11 @@ function setUp(app: FastifyInstance, options: LameduckFastifyOptions): void {
   const handler = () => undefined
   const defaults = HTTP_DEFAULTS.probes.paths
   const paths = probeOptions.paths ?? {}
-  const routes = [paths.liveness ?? defaults.liveness, paths.readiness ?? defaults.readiness]
+  const routes = [
+    paths.liveness ?? defaults.liveness,
+    paths.readiness ?? defaults.readiness,
+    paths.startup ?? defaults.startup,
+  ]
   const shutdownPath = paths.shutdown === undefined ? defaults.shutdown : paths.shutdown
   if (shutdownPath !== false) routes.push(shutdownPath)
   for (const url of routes) app.route({ method: METHODS, url, onRequest, handler, logLevel: 'warn' })
@@ -128,7 +132,7 @@ function setUp(app: FastifyInstance, options: LameduckFastifyOptions): void {
  * await app.register(lameduck, { shutdown, token: process.env.LAMEDUCK_SHUTDOWN_TOKEN })
  * ```
  *
- * serves `/healthz`, `/readyz` and `/shutdown` as routes, drains `app.server` with the zero-drop drain of
+ * serves `/healthz`, `/readyz`, `/startupz` and `/shutdown` as routes, drains `app.server` with the zero-drop drain of
  * `@lameduck/http` (`drain` phase), and runs `app.close()` — the application's `onClose` hooks — in a task
  * of its own (`close` phase, after the drain). Every option is checked at register time.
  */

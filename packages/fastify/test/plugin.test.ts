@@ -69,6 +69,25 @@ describe.each(VERSIONS)('the lameduck Fastify plugin on Fastify %s', (major, fac
     expect((await fetch(`${url}/nothing`)).status).toBe(404)
   })
 
+  it('serves /startupz, and /readyz waits for start-up and its health checks; ?verbose needs the token', async () => {
+    let finish!: () => void
+    const { shutdown, url } = await start({}, (_app, coordinator) => {
+      coordinator.startup.task('warm', () => new Promise<void>((resolve) => (finish = resolve)))
+      coordinator.health.check('dep', () => ({ status: 'degraded', details: { lagMs: 7 } }))
+    })
+    expect((await fetch(`${url}/startupz`)).status).toBe(503)
+    expect(await (await fetch(`${url}/readyz`)).json()).toEqual({ status: 'starting' })
+    finish()
+    await shutdown.startup.done()
+    expect(await (await fetch(`${url}/startupz`)).json()).toEqual({ status: 'started' })
+    expect(await (await fetch(`${url}/readyz`)).json()).toEqual({ status: 'degraded', state: 'running' })
+    expect((await fetch(`${url}/readyz?verbose`)).status).toBe(401)
+    const verbose = await fetch(`${url}/readyz?verbose`, { headers: { authorization: `Bearer ${TOKEN}` } })
+    expect(((await verbose.json()) as { checks: Record<string, unknown> }).checks.dep).toMatchObject({
+      details: { lagMs: 7 },
+    })
+  })
+
   it('/shutdown: 401 without the token, 200 with the report with it; onClose hooks run in the close phase, after the drain', async () => {
     const order: string[] = []
     const { shutdown, url } = await start({}, (app, coordinator) => {

@@ -46,7 +46,8 @@ export const HTTP_DEFAULTS = {
   },
   /** The probe routes (`createProbes`, `listenAdmin`, `lameduck()` of `@lameduck/express`). */
   probes: {
-    paths: { liveness: '/healthz', readiness: '/readyz', shutdown: '/shutdown' },
+    /** `startup` is the startupProbe's: 503 until every `shutdown.startup` task has finished. */
+    paths: { liveness: '/healthz', readiness: '/readyz', startup: '/startupz', shutdown: '/shutdown' },
     /** The environment variable the `/shutdown` token is read from when no `token` is given. */
     tokenEnv: 'LAMEDUCK_SHUTDOWN_TOKEN',
     /** `/shutdown` without a token is refused on the application port. */

@@ -28,7 +28,7 @@ export type ProbeHandler = (req: Request, res: Response) => boolean
 
 export interface ProbeOptions {
   /** Route paths. Default: {@link HTTP_DEFAULTS}`.probes.paths`; `shutdown: false` leaves that route out. */
-  paths?: { liveness?: string; readiness?: string; shutdown?: string | false }
+  paths?: { liveness?: string; readiness?: string; startup?: string; shutdown?: string | false }
   /** Bearer token for `/shutdown`. Default: the environment variable {@link HTTP_DEFAULTS}`.probes.tokenEnv`. */
   token?: string
   /**
@@ -46,12 +46,18 @@ export interface ProbeOptions {
 
 /** Every key `ProbeOptions` has, for JavaScript callers' typos. */
 export const PROBE_OPTIONS = ['paths', 'token', 'insecure', 'liveness', 'readiness', 'env'] as const
-const PATHS = ['liveness', 'readiness', 'shutdown'] as const
+const PATHS = ['liveness', 'readiness', 'startup', 'shutdown'] as const
 
 /**
  * Creates the probe routes:
- * - `GET|HEAD /healthz` — liveness: 200 while the process runs, through the whole shutdown.
- * - `GET|HEAD /readyz` — readiness: 200 until the first trigger, then 503.
+ * - `GET|HEAD /healthz` — liveness: 200 while no critical liveness check (`shutdown.health`) fails; from the
+ *   first trigger on, 200 through the whole shutdown (the checks are no longer asked).
+ * - `GET|HEAD /readyz` — readiness: 200 once start-up is done (`shutdown.startup`) while no critical
+ *   readiness check fails, until the first trigger; then 503. `degraded` checks keep it 200.
+ * - `GET|HEAD /startupz` — for the startupProbe: 503 until every start-up task has finished, then 200.
+ * - `?verbose` on those three, with `Authorization: Bearer <token>` (the `/shutdown` token; on the admin
+ *   server without one): the same status with every check's result and the start-up tasks. Without the
+ *   token, 401: the details are never served to whoever reaches the public port.
  * - `GET|POST /shutdown` — the preStop hook's target: starts (or joins) the shutdown, holds the response
  *   until the report is final, answers 200 with the report (500 when a critical task failed), and lets
  *   the process exit once the response is flushed. Requires `Authorization: Bearer <token>`.
@@ -104,23 +110,77 @@ export function probeHandler(
       message: `the /shutdown token has ${token.length} characters; use at least ${minTokenLength} random ones (e.g. openssl rand -hex 24)`,
     })
   const authorized = token === undefined ? () => true : createTokenCheck(token)
+  // The checks' details: on the admin server to anyone who reaches it, on the application port only with
+  // the token — and never without one configured.
+  const mayDetail = (req: Request) => !requireToken || (token !== undefined && authorized(req.headers))
+  const health = (shutdown as Partial<Shutdown>).health
+  const startup = (shutdown as Partial<Shutdown>).startup
   let hinted = false
+
+  /** Whether to answer with the details; `undefined` when a `?verbose` request without the right token was answered 401. */
+  const verbose = (req: Request, res: Response): boolean | undefined => {
+    if (!isVerbose(req.url)) return false
+    if (mayDetail(req)) return true
+    res.setHeader('www-authenticate', 'Bearer realm="lameduck"')
+    send(req, res, 401, { error: 'unauthorized' })
+    return undefined
+  }
 
   return (req, res) => {
     const path = pathOf(req.url)
     if (path === paths.liveness) {
       if (!allow(req, res, ['GET', 'HEAD'])) return true
-      void check(liveness).then((ok) => send(req, res, ok ? 200 : 503, { status: ok ? 'ok' : 'failing' }))
+      const detailed = verbose(req, res)
+      if (detailed === undefined) return true
+      // Through the shutdown, liveness is what it always was: dependencies being closed are no reason to restart.
+      const running = shutdown.state === 'running'
+      const checks = health && (running || detailed) ? health.status('liveness') : undefined
+      void Promise.all([check(liveness), checks]).then(([ok, report]) => {
+        const status =
+          !ok || (running && report?.status === 'failing') ? 'failing' : running && report ? report.status : 'ok'
+        send(
+          req,
+          res,
+          status === 'failing' ? 503 : 200,
+          detailed ? { status, checks: report?.checks ?? {} } : { status },
+        )
+      })
       return true
     }
     if (path === paths.readiness) {
       if (!allow(req, res, ['GET', 'HEAD'])) return true
+      const detailed = verbose(req, res)
+      if (detailed === undefined) return true
       const state = shutdown.state
-      if (!shutdown.isReady()) {
-        send(req, res, 503, { status: state })
+      const starting = startup !== undefined && startup.state !== 'done'
+      const details = () => ({ startup: startup?.report() ?? { state: 'done', tasks: [] } })
+      if (state !== 'running' || !shutdown.isReady() || starting) {
+        const status =
+          state !== 'running' ? state : startup?.state === 'pending' ? 'starting' : `startup-${startup?.state}`
+        if (!detailed) {
+          send(req, res, 503, { status })
+          return true
+        }
+        void (health?.status('readiness') ?? Promise.resolve(undefined)).then((report) =>
+          send(req, res, 503, { status, state, checks: report?.checks ?? {}, ...details() }),
+        )
         return true
       }
-      void check(readiness).then((ok) => send(req, res, ok ? 200 : 503, { status: ok ? 'ready' : 'not-ready', state }))
+      void Promise.all([check(readiness), health?.status('readiness')]).then(([ok, report]) => {
+        const failing = !ok || report?.status === 'failing'
+        const status = failing ? 'not-ready' : report?.status === 'degraded' ? 'degraded' : 'ready'
+        const body = detailed ? { status, state, checks: report?.checks ?? {}, ...details() } : { status, state }
+        send(req, res, failing ? 503 : 200, body)
+      })
+      return true
+    }
+    if (path === paths.startup) {
+      if (!allow(req, res, ['GET', 'HEAD'])) return true
+      const detailed = verbose(req, res)
+      if (detailed === undefined) return true
+      const report = startup?.report() ?? { state: 'done' as const, tasks: [] }
+      const status = report.state === 'done' ? 'started' : report.state === 'pending' ? 'starting' : report.state
+      send(req, res, report.state === 'done' ? 200 : 503, detailed ? { status, startup: report } : { status })
       return true
     }
     if (paths.shutdown !== false && path === paths.shutdown) {
@@ -146,6 +206,7 @@ export function probeHandler(
 interface Paths {
   liveness: string
   readiness: string
+  startup: string
   shutdown: string | false
 }
 
@@ -154,7 +215,7 @@ function resolvePaths(where: string, given: ProbeOptions['paths']): Paths {
   if (given !== undefined && (given === null || typeof given !== 'object' || Array.isArray(given)))
     throw new InvalidOptionError(
       `paths of ${where}`,
-      `expected { liveness?, readiness?, shutdown? }; got ${describeValue(given)}`,
+      `expected { liveness?, readiness?, startup?, shutdown? }; got ${describeValue(given)}`,
     )
   checkOptions(`paths of ${where}`, given, PATHS)
   const path = (key: keyof Paths, fallback: string): string | false => {
@@ -173,14 +234,14 @@ function resolvePaths(where: string, given: ProbeOptions['paths']): Paths {
   const paths: Paths = {
     liveness: path('liveness', defaults.liveness) as string,
     readiness: path('readiness', defaults.readiness) as string,
+    startup: path('startup', defaults.startup) as string,
     shutdown: path('shutdown', defaults.shutdown),
   }
-  const { liveness, readiness, shutdown } = paths
-  if (liveness === readiness || liveness === shutdown || readiness === shutdown)
+  const taken = PATHS.map((key) => paths[key]).filter((p) => p !== false)
+  if (new Set(taken).size !== taken.length)
     throw new InvalidOptionError(
       `paths of ${where}`,
-      `each route needs a path of its own; got liveness ${describeValue(liveness)}, readiness ` +
-        `${describeValue(readiness)}, shutdown ${describeValue(shutdown)}`,
+      `each route needs a path of its own; got ${PATHS.map((key) => `${key} ${describeValue(paths[key])}`).join(', ')}`,
     )
   return paths
 }
@@ -274,6 +335,14 @@ async function check(fn: (() => boolean | Promise<boolean>) | undefined): Promis
   } catch {
     return false
   }
+}
+
+/** `?verbose`, `?verbose=1`, `?verbose=true` (not `verbose=0` / `false`). */
+function isVerbose(url: string | undefined): boolean {
+  const q = url?.indexOf('?') ?? -1
+  if (q === -1 || url === undefined) return false
+  const value = new URLSearchParams(url.slice(q + 1)).get('verbose')
+  return value !== null && value !== '0' && value !== 'false'
 }
 
 function pathOf(url: string | undefined): string {

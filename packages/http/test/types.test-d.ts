@@ -82,6 +82,12 @@ describe('public types of @lameduck/http', () => {
     >()
     // @ts-expect-error the admin server's flag is not an option
     createProbes(shutdown, { requireToken: false })
+    expectTypeOf<keyof NonNullable<ProbeOptions['paths']>>().toEqualTypeOf<
+      'liveness' | 'readiness' | 'startup' | 'shutdown'
+    >()
+    createProbes(shutdown, { paths: { startup: '/started' } })
+    // @ts-expect-error only the shutdown route can be left out
+    createProbes(shutdown, { paths: { startup: false } })
   })
 
   it('the codes: closed catalogues, and an unknown string is not a code', () => {
