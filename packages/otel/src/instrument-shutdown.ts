@@ -227,7 +227,9 @@ class Trail {
     return [
       shutdown.on('trigger', ({ trigger, reason, at, first }) => {
         if (!first) {
-          this.#run?.span.addEvent('lameduck.trigger', { [A.trigger]: trigger, [A.reason]: reason }, at)
+          // A trigger after the flush (another SIGTERM, shutdown() again with exit: false): the run's span
+          // has ended, and is exported; nothing may be added to it.
+          if (!this.#closed) this.#run?.span.addEvent('lameduck.trigger', { [A.trigger]: trigger, [A.reason]: reason }, at)
           return
         }
         this.#start(trigger, reason, at)
