@@ -146,6 +146,9 @@ export function instrumentShutdown(shutdown: Shutdown, options: InstrumentShutdo
     resourceLabel: 'this tracer provider',
     onRemove: () => {
       for (const off of offs) off()
+      // Removed during a run (before the report phase): end what is open now, rather than leave the run's,
+      // a phase's and its tasks' spans open for ever (never exported, a leak per run).
+      trail.close(shutdown.clock.now())
     },
     async run(signal, context) {
       // First end what is still open, so that the flush below exports it: the report phase's span (its

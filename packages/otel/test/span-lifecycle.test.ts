@@ -100,6 +100,24 @@ describe('instrumentShutdown: every span ends exactly once', () => {
     expect(tracing.misuse).toEqual([])
   })
 
+  it('remove() during the run (before the report phase): what was open is ended, nothing is left behind', async () => {
+    const tracing = strictTracing()
+    const shutdown = testShutdown()
+    let handle: { remove(): void } | undefined
+    shutdown.addTask({
+      name: 'removes',
+      phase: 'drain',
+      timeoutMs: 1_000,
+      run: () => handle?.remove(),
+    })
+    handle = instrumentShutdown(shutdown, { tracerProvider: tracing.tracerProvider, flush: 'forceFlush' })
+    const report = await shutdown.shutdown()
+    expect(report.phases.flatMap((p) => p.tasks).map((t) => t.name)).not.toContain(OTEL_DEFAULTS.name)
+    expect(tracing.started()).toContain(SPANS.run)
+    expect(tracing.open()).toEqual([])
+    expect(tracing.misuse).toEqual([])
+  })
+
   it('remove() before the trigger: no span at all', async () => {
     const tracing = strictTracing()
     const shutdown = testShutdown()
