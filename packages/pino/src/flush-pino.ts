@@ -24,6 +24,7 @@ import {
   handedOver,
   type PinoStreamSlot,
   pinoStreamSlot,
+  replaceInMultistreams,
   sonicBoomIdle,
   type ThreadStreamLike,
 } from './internals.js'
@@ -165,8 +166,10 @@ async function flushDestinations(
     ),
   )
   // A transport that is closed or was terminated takes no more lines: what is logged after (another exit
-  // flush's outcome, the coordinator's last words) goes to stderr rather than nowhere.
-  if (outcomes.some((o) => o.gone) && destinations.length === 1) redirectToStderr(slot)
+  // flush's outcome, the coordinator's last words, with exit: false the application's) goes to stderr
+  // rather than nowhere — the logger's only destination, or that destination's entry in a multistream.
+  const gone = new Set(destinations.filter((_, i) => outcomes[i]?.gone).map((d) => d.stream))
+  if (gone.size > 0) redirectToStderr(slot, gone)
   const error = outcomes.find((o) => o.error)?.error
   const terminated = outcomes.some((o) => o.terminated)
   const outcome: Outcome['outcome'] = error
@@ -325,9 +328,17 @@ async function flushThreadStream(
 
 const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error))
 
-/** The logger's lines from now on go to stderr, written synchronously: the transport takes no more. */
-function redirectToStderr(slot: PinoStreamSlot): void {
-  slot.owner[slot.key] = {
+/**
+ * The lines that would go to a destination of `gone` go to stderr from now on, written synchronously: the
+ * transport takes no more. The logger's own destination is replaced, or its entries in a multistream.
+ */
+function redirectToStderr(slot: PinoStreamSlot, gone: ReadonlySet<unknown>): void {
+  if (gone.has(slot.stream)) slot.owner[slot.key] = stderrWriter()
+  else replaceInMultistreams(slot.stream, gone, stderrWriter)
+}
+
+function stderrWriter() {
+  return {
     write(line: string) {
       try {
         writeSync(2, line)
@@ -336,5 +347,8 @@ function redirectToStderr(slot: PinoStreamSlot): void {
       }
       return true
     },
+    // What a multistream's end() and flushSync() call on each of its streams.
+    flushSync() {},
+    end() {},
   }
 }
