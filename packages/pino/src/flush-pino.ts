@@ -20,6 +20,7 @@ import {
   describeThreadStream,
   destinationClosed,
   destinationsOf,
+  endedBefore,
   failed,
   handedOver,
   type PinoStreamSlot,
@@ -282,6 +283,13 @@ async function flushThreadStream(
 ): Promise<OneOutcome> {
   const { errors } = o
   const cause = () => (errors.length > 0 ? `: ${errorText(errors[0])}` : '')
+  // 0. Ended before the flush (the application's end()): nothing more can reach it; once it has closed, it
+  // has written everything. Not a failure, and no reason to terminate a worker that is finishing its work.
+  if (endedBefore(impl, s) !== undefined) {
+    const ended = () => endedBefore(impl, s) === true && errors.length === 0
+    if (await poll(() => ended() || endedBefore(impl, s) === undefined || errors.length > 0, o))
+      if (ended()) return { gone: true }
+  }
   if (failed(impl, s) || s.closed === true)
     return {
       error: new PinoDestinationError(`the transport's worker has exited${cause()}`, { cause: errors[0] }),

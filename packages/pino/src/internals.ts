@@ -158,6 +158,18 @@ export function failed(impl: ThreadStreamImpl | undefined, stream: ThreadStreamL
   return impl !== undefined && Atomics.load(impl.state, READ_INDEX) === -2
 }
 
+/**
+ * The transport was ended before the flush (the application's `end()`): `true` once it has ended cleanly —
+ * its destination closed, or its worker gone without an error (`writableErrored`, thread-stream 3 and 4);
+ * `false` while it is still ending; `undefined` when it was not ended, or ended with an error.
+ */
+export function endedBefore(impl: ThreadStreamImpl | undefined, stream: ThreadStreamLike): boolean | undefined {
+  if (impl === undefined || impl.ending !== true) return undefined
+  const errored = (stream as { writableErrored?: unknown }).writableErrored
+  if ((errored !== null && errored !== undefined) || Atomics.load(impl.state, READ_INDEX) === -2) return undefined
+  return destinationClosed(impl) || stream.closed === true
+}
+
 /** The worker's destination has closed (thread-stream's worker writes -1 to the read index at 'close'). */
 export function destinationClosed(impl: ThreadStreamImpl): boolean {
   return Atomics.load(impl.state, READ_INDEX) === -1 && Atomics.load(impl.state, WRITE_INDEX) === -1

@@ -47,3 +47,20 @@ describe('flushPino: a multistream with a transport in it', () => {
     expect(lines(toFile).at(-1)).toContain('after the flush')
   })
 })
+
+describe('flushPino: a transport the application ended itself', () => {
+  it('has nothing left to write: closed at once, no worker terminated, no timeout', async () => {
+    const path = file()
+    const transport = await fileTransport(path)
+    const logger = pino(transport)
+    logger.info('before the end')
+    transport.end()
+    const shutdown = testShutdown()
+    const flush = flushPino(shutdown, logger, { timeoutMs: 1_000 })
+    const started = performance.now()
+    await shutdown.shutdown()
+    expect(flush.result).toMatchObject({ outcome: 'closed', terminated: false })
+    expect(performance.now() - started).toBeLessThan(800)
+    expect(lines(path).at(-1)).toContain('before the end')
+  })
+})
