@@ -86,7 +86,6 @@ export function flushPino(shutdown: Shutdown, logger: PinoLoggerLike, options: F
   // recorded for the flush to report, instead of being thrown by an EventEmitter with no listener — which
   // would crash the shutdown it happens in. Before it, the application's own handling stands.
   const watching = new ErrorWatch()
-  const offTrigger = onFirstTrigger(shutdown, () => watching.start(destinationsOf(slot.stream)))
   const run = async (signal: AbortSignal) => {
     result = await flushDestinations(shutdown, slot, { timeoutMs, close, signal, watching })
     if (result.outcome === 'timeout') throw result.error
@@ -107,6 +106,8 @@ export function flushPino(shutdown: Shutdown, logger: PinoLoggerLike, options: F
     throw error
   }
   claim.name(added.name)
+  // Only once the registration stands: a refused one (a taken name, after the trigger) attaches nothing.
+  const offTrigger = onFirstTrigger(shutdown, () => watching.start(destinationsOf(slot.stream)))
   const remove = () => {
     added.remove()
     claim.release()

@@ -64,3 +64,25 @@ describe('flushPino: a transport the application ended itself', () => {
     expect(lines(path).at(-1)).toContain('before the end')
   })
 })
+
+describe('flushPino: no listener left behind', () => {
+  const errorListeners = (stream: unknown) => (stream as NodeJS.EventEmitter).listenerCount('error')
+
+  it('a registration refused after the trigger, or for a taken name, attaches nothing to the destination', async () => {
+    const transport = await fileTransport(file())
+    const logger = pino(transport)
+    const before = errorListeners(transport)
+    const shutdown = testShutdown()
+    flushPino(shutdown, pino(pino.destination({ dest: file(), sync: true })), { name: 'logs' })
+    expect(() => flushPino(shutdown, logger, { name: 'logs' })).toThrow(
+      expect.objectContaining({ code: 'LAMEDUCK_ERR_DUPLICATE_TASK' }),
+    )
+    const run = shutdown.shutdown()
+    expect(errorListeners(transport)).toBe(before)
+    expect(() => flushPino(shutdown, logger)).toThrow()
+    expect(errorListeners(transport)).toBe(before)
+    await run
+    expect(errorListeners(transport)).toBe(before)
+    transport.end()
+  })
+})
