@@ -1,6 +1,7 @@
 import { writeSync } from 'node:fs'
 import { InvalidOptionError, type Registration, type Shutdown } from '@lameduck/core'
 import {
+  addNumbered,
   boolean,
   checkOptions,
   claimResource,
@@ -100,7 +101,8 @@ export function flushPino(shutdown: Shutdown, logger: PinoLoggerLike, options: F
   )
   let added: Registration
   try {
-    added = addNumbered(shutdown, flushName, chosen, (n) => ({ name: n, timeoutMs, run }))
+    // The kit's naming policy, as for tasks: the default name numbered when taken (`pino-2`), a chosen one not.
+    added = addNumbered(flushName, chosen, (n) => shutdown.addExitFlush({ name: n, timeoutMs, run }))
   } catch (error) {
     claim.release()
     throw error
@@ -122,23 +124,6 @@ export function flushPino(shutdown: Shutdown, logger: PinoLoggerLike, options: F
       const { error: _, ...rest } = result
       return rest
     },
-  }
-}
-
-/** The kit's naming policy for exit flushes: the default name numbered when taken, a chosen one not. */
-function addNumbered(
-  shutdown: Shutdown,
-  base: string,
-  chosen: boolean,
-  spec: (name: string) => Parameters<Shutdown['addExitFlush']>[0],
-): Registration {
-  for (let n = 1; ; n++) {
-    const candidate = n === 1 ? base : `${base}-${n}`
-    try {
-      return shutdown.addExitFlush(spec(candidate))
-    } catch (error) {
-      if (chosen || n >= 1000 || (error as { code?: unknown }).code !== 'LAMEDUCK_ERR_DUPLICATE_TASK') throw error
-    }
   }
 }
 
