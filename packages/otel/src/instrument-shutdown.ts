@@ -232,7 +232,8 @@ class Trail {
         if (!first) {
           // A trigger after the flush (another SIGTERM, shutdown() again with exit: false): the run's span
           // has ended, and is exported; nothing may be added to it.
-          if (!this.#closed) this.#run?.span.addEvent('lameduck.trigger', { [A.trigger]: trigger, [A.reason]: reason }, at)
+          if (!this.#closed)
+            this.#run?.span.addEvent('lameduck.trigger', { [A.trigger]: trigger, [A.reason]: reason }, at)
           return
         }
         this.#start(trigger, reason, at)
