@@ -86,7 +86,7 @@ describe("the README's advice on a preload's own SIGTERM handler", () => {
       before,
       'const shutdown = createShutdown()',
       after,
-      "shutdown.on('report', (report) => console.error(`report: exit code ${report.exitCode}`))",
+      "shutdown.on('report', (report) => console.error('report: exit code ' + report.exitCode))",
       "const server = createServer((req, res) => res.end('hello'))",
       'drainHttpServer(shutdown, server)',
       'server.listen(Number(process.env.PORT))',
