@@ -22,6 +22,15 @@ describe('README agrees with the code', () => {
     expect(defaultOf('instrumentShutdown', 'name')).toContain(literal(`${OTEL_DEFAULTS.name}-2`))
   })
 
+  it("names no attribute like a namespace of others (OpenTelemetry's rule: `a.b` and `a.b.c` cannot both be)", () => {
+    const names = [...Object.values(OTEL_CONVENTIONS.attributes), ...Object.values(OTEL_CONVENTIONS.metrics)]
+    for (const name of names)
+      expect(
+        names.filter((other) => other.startsWith(`${name}.`)),
+        name,
+      ).toEqual([])
+  })
+
   it('lists every span attribute and every metric, and no other', () => {
     const attributes = readmeTable(readme, '### Span attributes')
     expect([...attributes.keys()].sort()).toEqual(Object.values(OTEL_CONVENTIONS.attributes).sort())
