@@ -295,7 +295,7 @@ class Trail {
     const histogram = (name: string, description: string) =>
       meter.createHistogram(name, { unit: 's', description, advice: { explicitBucketBoundaries: DURATION_BUCKETS_S } })
     this.#instruments = {
-      runs: meter.createCounter(M.runs, { description: 'Shutdown runs, by trigger and outcome.' }),
+      runs: meter.createCounter(M.runs, { unit: '{run}', description: 'Shutdown runs, by trigger and outcome.' }),
       runDuration: histogram(M.runDuration, 'Duration of the shutdown run, from the first trigger to the flush.'),
       phaseDuration: histogram(M.phaseDuration, 'Duration of each shutdown phase.'),
       taskDuration: histogram(M.taskDuration, 'Duration of each shutdown task, by task, phase and outcome.'),

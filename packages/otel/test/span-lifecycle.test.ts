@@ -7,6 +7,12 @@ import { sleep } from '@lameduck/core/adapter'
 import { instrumentShutdown, OTEL_CONVENTIONS, OTEL_DEFAULTS } from '@lameduck/otel'
 import type { Context, Span, SpanOptions, Tracer, TracerProvider } from '@opentelemetry/api'
 import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from '@opentelemetry/sdk-metrics'
+import {
   InMemorySpanExporter,
   TracerProvider as SdkTracerProvider,
   SimpleSpanProcessor,
@@ -124,5 +130,36 @@ describe('instrumentShutdown: every span ends exactly once', () => {
     instrumentShutdown(shutdown, { tracerProvider: tracing.tracerProvider }).remove()
     await shutdown.shutdown()
     expect(tracing.started()).toEqual([])
+  })
+})
+
+describe('instrumentShutdown: the metrics, once per run', () => {
+  it('one run counted (unit {run}), one run duration, one duration per phase — a later trigger adds none', async () => {
+    const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE)
+    const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 60_000 })
+    const meterProvider = new MeterProvider({ readers: [reader] })
+    const tracing = strictTracing()
+    const shutdown = testShutdown()
+    shutdown.addTask({ name: 'work', phase: 'drain', timeoutMs: 1_000, run: () => {} })
+    instrumentShutdown(shutdown, { tracerProvider: tracing.tracerProvider, meterProvider, flush: 'forceFlush' })
+    await shutdown.shutdown()
+    await shutdown.shutdown('again')
+    await reader.forceFlush()
+    const { metrics: M } = OTEL_CONVENTIONS
+    const latest =
+      exporter
+        .getMetrics()
+        .at(-1)
+        ?.scopeMetrics.flatMap((s) => s.metrics) ?? []
+    const of = (name: string) => latest.find((m) => m.descriptor.name === name)
+    const runs = of(M.runs)
+    expect(runs?.descriptor.unit).toBe('{run}')
+    expect(runs?.dataPoints.map((p) => p.value)).toEqual([1])
+    const count = (name: string) =>
+      (of(name)?.dataPoints ?? []).reduce((sum, p) => sum + (p.value as { count: number }).count, 0)
+    expect(count(M.runDuration)).toBe(1)
+    expect(count(M.phaseDuration)).toBe(6)
+    expect(count(M.taskDuration)).toBe(1) // the flush task is not among them
+    await meterProvider.shutdown()
   })
 })
