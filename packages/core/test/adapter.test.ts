@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module'
 import {
+  addNumbered,
   checkedTaskOptions,
   claimRequests,
   count,
@@ -47,6 +48,24 @@ describe('registerTask: one naming and duplicate policy for every adapter', () =
     expect(c.name).toBe('thing')
     const report = await shutdown.shutdown()
     expect(report.phases.flatMap((p) => p.tasks.map((t) => t.name)).sort()).toEqual(['thing', 'thing-2'])
+  })
+
+  it('addNumbered: the same policy for an exit flush (or anything else registered by name)', () => {
+    const shutdown = testShutdown()
+    const flush = (name: string) => shutdown.addExitFlush({ name, run: () => {} })
+    expect([addNumbered('logs', false, flush).name, addNumbered('logs', false, flush).name]).toEqual(['logs', 'logs-2'])
+    expect(() => addNumbered('logs', true, flush)).toThrow(
+      expect.objectContaining({ code: 'LAMEDUCK_ERR_DUPLICATE_TASK' }),
+    )
+    // Any other error is not a taken name: thrown at once, not retried under another.
+    let calls = 0
+    expect(() =>
+      addNumbered('bad', false, () => {
+        calls++
+        throw new TypeError('not a name')
+      }),
+    ).toThrow(TypeError)
+    expect(calls).toBe(1)
   })
 
   it('refuses the same resource twice for the same adapter until the first registration is removed', () => {

@@ -1,7 +1,7 @@
 /**
  * The names `@lameduck/otel` gives what it records: spans, their attributes, metrics. Attribute and metric
- * names follow OpenTelemetry's naming rules (dotted namespaces, snake_case words, durations of metrics in
- * seconds); span names are low-cardinality (a phase name, a task name). The README lists each, checked by a
+ * names follow OpenTelemetry's naming rules (dotted namespaces, none also the name of an attribute, snake_case
+ * words, durations of metrics in seconds); span names are low-cardinality (a phase name, a task name). The README lists each, checked by a
  * test.
  */
 export const OTEL_CONVENTIONS = {
@@ -26,8 +26,11 @@ export const OTEL_CONVENTIONS = {
     exitCode: 'lameduck.exit_code',
     /** Run: `ok` or `failed`, from the exit code. */
     outcome: 'lameduck.outcome',
-    /** Phase: its name. */
-    phase: 'lameduck.phase',
+    /**
+     * Phase: its name. Not `lameduck.phase`: an attribute's name must not also be a namespace of others
+     * (`lameduck.phase.budget_ms`, …), by OpenTelemetry's naming rules.
+     */
+    phase: 'lameduck.phase.name',
     /** Phase: its budget. */
     phaseBudgetMs: 'lameduck.phase.budget_ms',
     /** Phase: how many tasks it runs. */
@@ -54,7 +57,7 @@ export const OTEL_CONVENTIONS = {
     runs: 'lameduck.shutdown.runs',
     /** Histogram (s): the run's duration up to the flush, by `lameduck.trigger` and `lameduck.outcome`. */
     runDuration: 'lameduck.shutdown.duration',
-    /** Histogram (s): each phase's duration, by `lameduck.phase` and `lameduck.phase.outcome`. */
+    /** Histogram (s): each phase's duration, by `lameduck.phase.name` and `lameduck.phase.outcome`. */
     phaseDuration: 'lameduck.shutdown.phase.duration',
     /** Histogram (s): each task's duration, by `lameduck.task.name`, `lameduck.task.phase`, `lameduck.task.outcome`. */
     taskDuration: 'lameduck.shutdown.task.duration',

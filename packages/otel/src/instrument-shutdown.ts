@@ -146,6 +146,9 @@ export function instrumentShutdown(shutdown: Shutdown, options: InstrumentShutdo
     resourceLabel: 'this tracer provider',
     onRemove: () => {
       for (const off of offs) off()
+      // Removed during a run (before the report phase): end what is open now, rather than leave the run's,
+      // a phase's and its tasks' spans open for ever (never exported, a leak per run).
+      trail.close(shutdown.clock.now())
     },
     async run(signal, context) {
       // First end what is still open, so that the flush below exports it: the report phase's span (its
@@ -227,7 +230,10 @@ class Trail {
     return [
       shutdown.on('trigger', ({ trigger, reason, at, first }) => {
         if (!first) {
-          this.#run?.span.addEvent('lameduck.trigger', { [A.trigger]: trigger, [A.reason]: reason }, at)
+          // A trigger after the flush (another SIGTERM, shutdown() again with exit: false): the run's span
+          // has ended, and is exported; nothing may be added to it.
+          if (!this.#closed)
+            this.#run?.span.addEvent('lameduck.trigger', { [A.trigger]: trigger, [A.reason]: reason }, at)
           return
         }
         this.#start(trigger, reason, at)
@@ -289,7 +295,7 @@ class Trail {
     const histogram = (name: string, description: string) =>
       meter.createHistogram(name, { unit: 's', description, advice: { explicitBucketBoundaries: DURATION_BUCKETS_S } })
     this.#instruments = {
-      runs: meter.createCounter(M.runs, { description: 'Shutdown runs, by trigger and outcome.' }),
+      runs: meter.createCounter(M.runs, { unit: '{run}', description: 'Shutdown runs, by trigger and outcome.' }),
       runDuration: histogram(M.runDuration, 'Duration of the shutdown run, from the first trigger to the flush.'),
       phaseDuration: histogram(M.phaseDuration, 'Duration of each shutdown phase.'),
       taskDuration: histogram(M.taskDuration, 'Duration of each shutdown task, by task, phase and outcome.'),

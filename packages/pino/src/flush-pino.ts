@@ -1,6 +1,7 @@
 import { writeSync } from 'node:fs'
 import { InvalidOptionError, type Registration, type Shutdown } from '@lameduck/core'
 import {
+  addNumbered,
   boolean,
   checkOptions,
   claimResource,
@@ -20,10 +21,12 @@ import {
   describeThreadStream,
   destinationClosed,
   destinationsOf,
+  endedBefore,
   failed,
   handedOver,
   type PinoStreamSlot,
   pinoStreamSlot,
+  replaceInMultistreams,
   sonicBoomIdle,
   type ThreadStreamLike,
 } from './internals.js'
@@ -84,7 +87,6 @@ export function flushPino(shutdown: Shutdown, logger: PinoLoggerLike, options: F
   // recorded for the flush to report, instead of being thrown by an EventEmitter with no listener — which
   // would crash the shutdown it happens in. Before it, the application's own handling stands.
   const watching = new ErrorWatch()
-  const offTrigger = onFirstTrigger(shutdown, () => watching.start(destinationsOf(slot.stream)))
   const run = async (signal: AbortSignal) => {
     result = await flushDestinations(shutdown, slot, { timeoutMs, close, signal, watching })
     if (result.outcome === 'timeout') throw result.error
@@ -99,12 +101,15 @@ export function flushPino(shutdown: Shutdown, logger: PinoLoggerLike, options: F
   )
   let added: Registration
   try {
-    added = addNumbered(shutdown, flushName, chosen, (n) => ({ name: n, timeoutMs, run }))
+    // The kit's naming policy, as for tasks: the default name numbered when taken (`pino-2`), a chosen one not.
+    added = addNumbered(flushName, chosen, (n) => shutdown.addExitFlush({ name: n, timeoutMs, run }))
   } catch (error) {
     claim.release()
     throw error
   }
   claim.name(added.name)
+  // Only once the registration stands: a refused one (a taken name, after the trigger) attaches nothing.
+  const offTrigger = onFirstTrigger(shutdown, () => watching.start(destinationsOf(slot.stream)))
   const remove = () => {
     added.remove()
     claim.release()
@@ -119,23 +124,6 @@ export function flushPino(shutdown: Shutdown, logger: PinoLoggerLike, options: F
       const { error: _, ...rest } = result
       return rest
     },
-  }
-}
-
-/** The kit's naming policy for exit flushes: the default name numbered when taken, a chosen one not. */
-function addNumbered(
-  shutdown: Shutdown,
-  base: string,
-  chosen: boolean,
-  spec: (name: string) => Parameters<Shutdown['addExitFlush']>[0],
-): Registration {
-  for (let n = 1; ; n++) {
-    const candidate = n === 1 ? base : `${base}-${n}`
-    try {
-      return shutdown.addExitFlush(spec(candidate))
-    } catch (error) {
-      if (chosen || n >= 1000 || (error as { code?: unknown }).code !== 'LAMEDUCK_ERR_DUPLICATE_TASK') throw error
-    }
   }
 }
 
@@ -165,8 +153,10 @@ async function flushDestinations(
     ),
   )
   // A transport that is closed or was terminated takes no more lines: what is logged after (another exit
-  // flush's outcome, the coordinator's last words) goes to stderr rather than nowhere.
-  if (outcomes.some((o) => o.gone) && destinations.length === 1) redirectToStderr(slot)
+  // flush's outcome, the coordinator's last words, with exit: false the application's) goes to stderr
+  // rather than nowhere — the logger's only destination, or that destination's entry in a multistream.
+  const gone = new Set(destinations.filter((_, i) => outcomes[i]?.gone).map((d) => d.stream))
+  if (gone.size > 0) redirectToStderr(slot, gone)
   const error = outcomes.find((o) => o.error)?.error
   const terminated = outcomes.some((o) => o.terminated)
   const outcome: Outcome['outcome'] = error
@@ -279,6 +269,13 @@ async function flushThreadStream(
 ): Promise<OneOutcome> {
   const { errors } = o
   const cause = () => (errors.length > 0 ? `: ${errorText(errors[0])}` : '')
+  // 0. Ended before the flush (the application's end()): nothing more can reach it; once it has closed, it
+  // has written everything. Not a failure, and no reason to terminate a worker that is finishing its work.
+  if (endedBefore(impl, s) !== undefined) {
+    const ended = () => endedBefore(impl, s) === true && errors.length === 0
+    if (await poll(() => ended() || endedBefore(impl, s) === undefined || errors.length > 0, o))
+      if (ended()) return { gone: true }
+  }
   if (failed(impl, s) || s.closed === true)
     return {
       error: new PinoDestinationError(`the transport's worker has exited${cause()}`, { cause: errors[0] }),
@@ -325,9 +322,17 @@ async function flushThreadStream(
 
 const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error))
 
-/** The logger's lines from now on go to stderr, written synchronously: the transport takes no more. */
-function redirectToStderr(slot: PinoStreamSlot): void {
-  slot.owner[slot.key] = {
+/**
+ * The lines that would go to a destination of `gone` go to stderr from now on, written synchronously: the
+ * transport takes no more. The logger's own destination is replaced, or its entries in a multistream.
+ */
+function redirectToStderr(slot: PinoStreamSlot, gone: ReadonlySet<unknown>): void {
+  if (gone.has(slot.stream)) slot.owner[slot.key] = stderrWriter()
+  else replaceInMultistreams(slot.stream, gone, stderrWriter)
+}
+
+function stderrWriter() {
+  return {
     write(line: string) {
       try {
         writeSync(2, line)
@@ -336,5 +341,8 @@ function redirectToStderr(slot: PinoStreamSlot): void {
       }
       return true
     },
+    // What a multistream's end() and flushSync() call on each of its streams.
+    flushSync() {},
+    end() {},
   }
 }

@@ -92,13 +92,22 @@ export interface WritableLike {
 
 const isFunction = (v: unknown): v is (...args: unknown[]) => unknown => typeof v === 'function'
 
+/** `pino.multistream(…)`: its `streams` entries (`{ stream, level, id }`), which its `write` reads at each line. */
+function multistreamEntries(stream: unknown): { stream?: unknown }[] | undefined {
+  if (stream === null || typeof stream !== 'object') return undefined
+  const s = stream as Record<string, unknown>
+  return Array.isArray(s.streams) && isFunction(s.add) && isFunction(s.flushSync)
+    ? (s.streams as { stream?: unknown }[])
+    : undefined
+}
+
 /** The destinations behind a pino stream: a multistream's (`pino.multistream`) are each of its streams. */
 export function destinationsOf(stream: unknown, seen = new Set<unknown>()): Destination[] {
   if (stream === null || typeof stream !== 'object' || seen.has(stream)) return []
   seen.add(stream)
   const s = stream as Record<string, unknown>
-  if (Array.isArray(s.streams) && isFunction(s.add) && isFunction(s.flushSync))
-    return s.streams.flatMap((entry) => destinationsOf((entry as { stream?: unknown })?.stream, seen))
+  const entries = multistreamEntries(stream)
+  if (entries !== undefined) return entries.flatMap((entry) => destinationsOf(entry?.stream, seen))
   const worker = s.worker as { terminate?: unknown } | undefined
   if (isFunction(s.flushSync) && isFunction(s.flush) && worker && isFunction(worker.terminate))
     return [{ kind: 'thread-stream', stream: stream as ThreadStreamLike, impl: threadStreamImpl(stream) }]
@@ -149,6 +158,18 @@ export function failed(impl: ThreadStreamImpl | undefined, stream: ThreadStreamL
   return impl !== undefined && Atomics.load(impl.state, READ_INDEX) === -2
 }
 
+/**
+ * The transport was ended before the flush (the application's `end()`): `true` once it has ended cleanly —
+ * its destination closed, or its worker gone without an error (`writableErrored`, thread-stream 3 and 4);
+ * `false` while it is still ending; `undefined` when it was not ended, or ended with an error.
+ */
+export function endedBefore(impl: ThreadStreamImpl | undefined, stream: ThreadStreamLike): boolean | undefined {
+  if (impl === undefined || impl.ending !== true) return undefined
+  const errored = (stream as { writableErrored?: unknown }).writableErrored
+  if ((errored !== null && errored !== undefined) || Atomics.load(impl.state, READ_INDEX) === -2) return undefined
+  return destinationClosed(impl) || stream.closed === true
+}
+
 /** The worker's destination has closed (thread-stream's worker writes -1 to the read index at 'close'). */
 export function destinationClosed(impl: ThreadStreamImpl): boolean {
   return Atomics.load(impl.state, READ_INDEX) === -1 && Atomics.load(impl.state, WRITE_INDEX) === -1
@@ -184,4 +205,29 @@ export function describeThreadStream(impl: ThreadStreamImpl | undefined): string
 export function sonicBoomIdle(s: SonicBoomLike): boolean | undefined {
   if (typeof s._writing !== 'boolean' || typeof s._len !== 'number') return undefined
   return s.fd >= 0 && s._opening !== true && !s._writing && s._len === 0
+}
+
+/**
+ * Puts `replacement()` in the place of each stream of `gone` among a multistream's entries (nested ones
+ * included): its `write` then writes there instead of to a closed transport (whose `write` emits an
+ * 'error' and drops the line). Returns how many entries were replaced; 0 for what is not a multistream.
+ */
+export function replaceInMultistreams(
+  stream: unknown,
+  gone: ReadonlySet<unknown>,
+  replacement: () => unknown,
+  seen = new Set<unknown>(),
+): number {
+  const entries = multistreamEntries(stream)
+  if (entries === undefined || seen.has(stream)) return 0
+  seen.add(stream)
+  let replaced = 0
+  for (const entry of entries) {
+    if (entry === null || typeof entry !== 'object') continue
+    if (gone.has(entry.stream)) {
+      entry.stream = replacement()
+      replaced++
+    } else replaced += replaceInMultistreams(entry.stream, gone, replacement, seen)
+  }
+  return replaced
 }

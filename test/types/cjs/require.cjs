@@ -21,6 +21,7 @@ for (const name of [
   'spreadClose',
   'hookErrorLogger',
   'checkedTaskOptions',
+  'addNumbered',
   'hasMethods',
   'unknownFlag',
   'handOverSocket',

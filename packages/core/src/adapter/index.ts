@@ -56,6 +56,7 @@ export {
   type AdapterTaskDefaults,
   type AdapterTaskOptions,
   type AdapterTaskSpec,
+  addNumbered,
   checkedTaskOptions,
   claimResource,
   DuplicateRegistrationError,

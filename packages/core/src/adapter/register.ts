@@ -128,7 +128,7 @@ export function registerTask(shutdown: Shutdown, spec: AdapterTaskSpec): Registr
   const claim = resource === undefined ? undefined : claimResource(shutdown, where, resource, spec.resourceLabel)
   let added: Registration
   try {
-    added = addNumbered(shutdown, task, spec)
+    added = addTaskNumbered(shutdown, task, spec)
   } catch (error) {
     claim?.release()
     throw error
@@ -198,25 +198,38 @@ export function claimResource(shutdown: Shutdown, where: string, resource: objec
 
 let claimCount = 0
 
-function addNumbered(shutdown: Shutdown, task: ResolvedTaskOptions, spec: AdapterTaskSpec): Registration {
+function addTaskNumbered(shutdown: Shutdown, task: ResolvedTaskOptions, spec: AdapterTaskSpec): Registration {
+  return addNumbered(task.name, task.named, (name) =>
+    shutdown.addTask({
+      name,
+      phase: task.phase,
+      timeoutMs: task.timeoutMs,
+      critical: task.critical,
+      ...(spec.last ? { last: true } : {}),
+      run: spec.run,
+      ...(spec.onAbandon === undefined ? {} : { onAbandon: spec.onAbandon }),
+    }),
+  )
+}
+
+/**
+ * The naming policy of {@link registerTask}, for whatever else an adapter registers by name on the
+ * coordinator (an exit flush: `addNumbered(name, named, (n) => shutdown.addExitFlush({ name: n, run }))`):
+ * `add` is called with `base`, then `base-2`, `base-3`, … for as long as it throws `DuplicateTaskError`
+ * (`LAMEDUCK_ERR_DUPLICATE_TASK`); a name the caller chose (`named`) is not numbered — its
+ * `DuplicateTaskError` is thrown. Any other error is thrown at once.
+ */
+export function addNumbered<R>(base: string, named: boolean, add: (name: string) => R): R {
   for (let n = 1; ; n++) {
-    const name = n === 1 ? task.name : `${task.name}-${n}`
+    const name = n === 1 ? base : `${base}-${n}`
     try {
-      return shutdown.addTask({
-        name,
-        phase: task.phase,
-        timeoutMs: task.timeoutMs,
-        critical: task.critical,
-        ...(spec.last ? { last: true } : {}),
-        run: spec.run,
-        ...(spec.onAbandon === undefined ? {} : { onAbandon: spec.onAbandon }),
-      })
+      return add(name)
     } catch (error) {
       if (
         !(error instanceof DuplicateTaskError || (error as { code?: unknown }).code === 'LAMEDUCK_ERR_DUPLICATE_TASK')
       )
         throw error
-      if (task.named || n >= 1000) throw error
+      if (named || n >= 1000) throw error
     }
   }
 }
