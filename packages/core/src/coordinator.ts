@@ -380,8 +380,9 @@ class Coordinator implements Shutdown {
 
   #buildReport(first: TriggerRecord, end: number): ShutdownReport {
     const startup = this.#startup.hasTasks ? this.#startup.report() : undefined
-    // A start-up that never completed (aborted by this run, failed, timed out) is no clean exit.
-    const startupFailed = startup !== undefined && startup.state !== 'done'
+    // A start-up task that failed or timed out before the trigger: the service never started, no clean exit.
+    // One this run aborted is not: a rollout stopping a pod that is still starting is an orderly shutdown.
+    const startupFailed = startup?.state === 'failed'
     const exitCode = exitCodeFor(first.trigger, this.#completed, this.#runErrors)
     return {
       trigger: first.trigger,
