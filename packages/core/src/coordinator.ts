@@ -89,7 +89,7 @@ class Coordinator implements Shutdown {
 
   constructor(options: ResolvedOptions) {
     this.#options = options
-    this.#health = new Health(options.clock, options.logger)
+    this.#health = new Health(options.clock, options.logger, (event) => this.#emitter.emit('health', event))
     this.#startup = new Startup({
       clock: options.clock,
       logger: options.logger,
@@ -102,6 +102,7 @@ class Coordinator implements Shutdown {
             'readiness and /startupz stay down (the startupProbe restarts the container)',
           details: { task: task.name, outcome: task.outcome, durationMs: task.durationMs, errorCode: task.code },
         }),
+      onChange: (report) => this.#emitter.emit('startup', report),
     })
     this.#traffic = new TrafficLog(options.clock)
     this.#emitter = new Emitter((event, error) =>

@@ -67,6 +67,20 @@ export interface HealthReport {
   checks: Record<string, HealthCheckReport>
 }
 
+/** The `health` event of `shutdown.on()`: a check's status changed (its first failure, its recovery). */
+export interface HealthChangeEvent {
+  /** The check's name. */
+  name: string
+  /** The probes it affects. */
+  probes: Probe[]
+  from: HealthState
+  to: HealthState
+  critical: boolean
+  /** Why it is failing, when it is. */
+  error?: string
+  code?: string
+}
+
 /** `shutdown.health`. */
 export interface HealthRegistry {
   /**
@@ -99,10 +113,12 @@ export class Health implements HealthRegistry {
   readonly #checks = new Map<string, Check>()
   readonly #clock: Clock
   readonly #logger: Logger
+  readonly #onChange: (event: HealthChangeEvent) => void
 
-  constructor(clock: Clock, logger: Logger) {
+  constructor(clock: Clock, logger: Logger, onChange: (event: HealthChangeEvent) => void = () => {}) {
     this.#clock = clock
     this.#logger = logger
+    this.#onChange = onChange
   }
 
   check(name: string, fn: HealthCheckFn, options?: HealthCheckOptions): Registration {
@@ -171,21 +187,36 @@ export class Health implements HealthRegistry {
     return run
   }
 
-  /** One line when a check's status changes (not one per probe): the first failure, the recovery. */
+  /**
+   * One line, and one `health` event, when a check's status changes (not one per probe): the first
+   * failure, the recovery.
+   */
   #logChange(check: Check, before: HealthCheckReport | undefined, after: HealthCheckReport): void {
     if ((before?.status ?? 'ok') === after.status) return
+    const from = before?.status ?? 'ok'
+    const why = {
+      ...(after.error === undefined ? {} : { error: after.error }),
+      ...(after.code === undefined ? {} : { code: after.code }),
+    }
     const fields = {
       event: 'health.check',
       check: check.name,
       status: after.status,
-      from: before?.status ?? 'ok',
+      from,
       critical: check.critical,
-      ...(after.error === undefined ? {} : { error: after.error }),
-      ...(after.code === undefined ? {} : { code: after.code }),
+      ...why,
     }
-    const message = `health check ${check.name}: ${fields.from} → ${after.status}${after.error ? ` (${after.error})` : ''}`
+    const message = `health check ${check.name}: ${from} → ${after.status}${after.error ? ` (${after.error})` : ''}`
     if (after.status === 'ok') this.#logger.info(fields, message)
     else this.#logger.warn(fields, message)
+    this.#onChange({
+      name: check.name,
+      probes: [...check.affects],
+      from,
+      to: after.status,
+      critical: check.critical,
+      ...why,
+    })
   }
 
   #run(check: Check): Promise<HealthCheckReport> {
