@@ -88,7 +88,10 @@ export interface HealthRegistry {
    * for a bad name or a non-function, `InvalidDurationError`, `UnknownOptionError`, `UnknownProbeError`.
    */
   check(name: string, fn: HealthCheckFn, options?: HealthCheckOptions): Registration
-  /** Runs (or reuses) every check affecting `probe`, each within its `timeoutMs`. Never rejects. */
+  /**
+   * Runs (or reuses) every check affecting `probe`, each within its `timeoutMs`. Never rejects; throws
+   * `UnknownProbeError` at the call for another probe than `'readiness'` or `'liveness'`.
+   */
   status(probe: Probe): Promise<HealthReport>
   /** The names of the checks registered now. */
   names(): string[]
@@ -159,7 +162,13 @@ export class Health implements HealthRegistry {
     return [...this.#checks.keys()]
   }
 
-  async status(probe: Probe): Promise<HealthReport> {
+  status(probe: Probe): Promise<HealthReport> {
+    // For JavaScript callers: a typo would answer an empty `ok` — a probe that can never fail.
+    if (!PROBES.includes(probe)) throw new UnknownProbeError(probe, 'probe of health.status')
+    return this.#status(probe)
+  }
+
+  async #status(probe: Probe): Promise<HealthReport> {
     const checks = [...this.#checks.values()].filter((check) => check.affects.includes(probe))
     const results = await Promise.all(checks.map((check) => this.#result(check)))
     const report: HealthReport = { probe, status: 'ok', checks: {} }
