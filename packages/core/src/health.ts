@@ -187,9 +187,11 @@ export class Health implements HealthRegistry {
       return Promise.resolve(check.last)
     if (check.inflight) return check.inflight
     const run = this.#run(check).then((result) => {
-      this.#logChange(check, check.last, result)
+      const before = check.last
       check.last = result
       check.inflight = undefined
+      // After the bookkeeping: whatever it does, the check is not wedged on a rejected run.
+      this.#logChange(check, before, result)
       return result
     })
     check.inflight = run
@@ -216,8 +218,13 @@ export class Health implements HealthRegistry {
       ...why,
     }
     const message = `health check ${check.name}: ${from} → ${after.status}${after.error ? ` (${after.error})` : ''}`
-    if (after.status === 'ok') this.#logger.info(fields, message)
-    else this.#logger.warn(fields, message)
+    // A logger that throws must not reject the run: every later probe would share it, and status() reject.
+    try {
+      if (after.status === 'ok') this.#logger.info(fields, message)
+      else this.#logger.warn(fields, message)
+    } catch {
+      // Nowhere left to say it; the event below still tells it.
+    }
     this.#onChange({
       name: check.name,
       probes: [...check.affects],

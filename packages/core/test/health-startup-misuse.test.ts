@@ -41,6 +41,21 @@ describe('shutdown.health misuse and faults', () => {
       })
   })
 
+  it('a logger that throws on the change line does not wedge the check, nor reject status()', async () => {
+    const logger = memoryLogger()
+    const warn = logger.warn
+    logger.warn = () => {
+      throw new Error('logger down')
+    }
+    const shutdown = coordinator({ logger })
+    let up = false
+    shutdown.health.check('db', () => up, { cacheMs: 0 })
+    expect((await shutdown.health.status('readiness')).status).toBe('failing')
+    logger.warn = warn
+    up = true
+    expect((await shutdown.health.status('readiness')).status).toBe('ok')
+  })
+
   it("a check's timeoutMs is on the coordinator's clock", async () => {
     const clock = manualClock()
     const shutdown = testShutdown({ clock })
