@@ -190,8 +190,9 @@ export class Health implements HealthRegistry {
       const before = check.last
       check.last = result
       check.inflight = undefined
-      // After the bookkeeping: whatever it does, the check is not wedged on a rejected run.
-      this.#logChange(check, before, result)
+      // After the bookkeeping: whatever it does, the check is not wedged on a rejected run. A check removed
+      // while this run was in flight has no status to change any more (its name may be another's now).
+      if (this.#checks.get(check.name) === check) this.#logChange(check, before, result)
       return result
     })
     check.inflight = run

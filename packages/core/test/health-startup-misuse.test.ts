@@ -56,6 +56,20 @@ describe('shutdown.health misuse and faults', () => {
     expect((await shutdown.health.status('readiness')).status).toBe('ok')
   })
 
+  it('remove() while a run is in flight: the late result is neither logged nor told as a change', async () => {
+    const logger = memoryLogger()
+    const shutdown = coordinator({ logger })
+    const events: ShutdownEvents['health'][] = []
+    shutdown.on('health', (e) => events.push(e))
+    const reg = shutdown.health.check('gone', () => delay(30).then(() => false))
+    const pending = shutdown.health.status('readiness')
+    reg.remove()
+    expect((await pending).checks.gone?.status).toBe('failing')
+    expect(events).toEqual([])
+    expect(logger.entries.filter((e) => e.fields.event === 'health.check')).toEqual([])
+    expect((await shutdown.health.status('readiness')).checks).toEqual({})
+  })
+
   it("a check's timeoutMs is on the coordinator's clock", async () => {
     const clock = manualClock()
     const shutdown = testShutdown({ clock })
