@@ -275,8 +275,10 @@ function listen(
   // phase, too late for a push made in it.
   let fatal = false
   let criticalFailed = false
+  // A start-up task that failed or timed out before the trigger counts too (one the run aborted does not).
+  const startupFailed = () => (shutdown as Partial<Shutdown>).startup?.state === 'failed'
   const updateExitCode = () =>
-    gauge('shutdown_exit_code').set(fatal || criticalFailed ? EXIT_CODES.failed : EXIT_CODES.ok)
+    gauge('shutdown_exit_code').set(fatal || criticalFailed || startupFailed() ? EXIT_CODES.failed : EXIT_CODES.ok)
   return [
     shutdown.on('trigger', ({ trigger, first, at }) => {
       counter('shutdown_triggers_total').inc({ trigger })

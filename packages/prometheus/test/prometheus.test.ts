@@ -173,6 +173,29 @@ describe('instrument', () => {
     await shutdown.shutdown('test')
   })
 
+  it('the exit code gauge counts a start-up that failed before the trigger, not one the run aborted', async () => {
+    const failed = testShutdown()
+    const registry = new Registry()
+    instrument(failed, { registry })
+    failed.startup.task('migrate', () => Promise.reject(new Error('nope')))
+    await failed.startup.done()
+    failed.addTask({ name: 'hold', phase: 'drain', run: () => delay(50) })
+    const run = failed.shutdown('test')
+    await delay(20)
+    // Before the report: what a push in the report phase would carry.
+    expect(value(await registry.metrics(), 'lameduck_shutdown_exit_code')).toBe(1)
+    expect((await run).exitCode).toBe(1)
+
+    const aborted = testShutdown()
+    const other = new Registry()
+    instrument(aborted, { registry: other })
+    aborted.startup.task('connect', () => new Promise(() => {}))
+    expect((await aborted.shutdown('test')).exitCode).toBe(0)
+    const text = await other.metrics()
+    expect(value(text, 'lameduck_shutdown_exit_code')).toBe(0)
+    expect(value(text, 'lameduck_startup_state{state="aborted"}')).toBe(1)
+  })
+
   it('remove() unregisters its metrics', () => {
     const registry = new Registry()
     const handle = instrument(testShutdown(), { registry })
