@@ -65,7 +65,7 @@ const COORDINATOR_METRICS = {
   },
   ready: {
     type: Gauge,
-    help: '1 while the service accepts new work (readiness), 0 from the first shutdown trigger on.',
+    help: '1 while the service accepts new work (readiness: start-up done, no trigger yet), else 0.',
     read: (shutdown) => [[{}, shutdown.isReady() ? 1 : 0]],
   },
   shutdown_triggers_total: {
