@@ -89,7 +89,7 @@ class Coordinator implements Shutdown {
 
   constructor(options: ResolvedOptions) {
     this.#options = options
-    this.#health = new Health(options.clock, options.logger)
+    this.#health = new Health(options.clock, options.logger, (event) => this.#emitter.emit('health', event))
     this.#startup = new Startup({
       clock: options.clock,
       logger: options.logger,
@@ -102,6 +102,7 @@ class Coordinator implements Shutdown {
             'readiness and /startupz stay down (the startupProbe restarts the container)',
           details: { task: task.name, outcome: task.outcome, durationMs: task.durationMs, errorCode: task.code },
         }),
+      onChange: (report) => this.#emitter.emit('startup', report),
     })
     this.#traffic = new TrafficLog(options.clock)
     this.#emitter = new Emitter((event, error) =>
@@ -380,8 +381,9 @@ class Coordinator implements Shutdown {
 
   #buildReport(first: TriggerRecord, end: number): ShutdownReport {
     const startup = this.#startup.hasTasks ? this.#startup.report() : undefined
-    // A start-up that never completed (aborted by this run, failed, timed out) is no clean exit.
-    const startupFailed = startup !== undefined && startup.state !== 'done'
+    // A start-up task that failed or timed out before the trigger: the service never started, no clean exit.
+    // One this run aborted is not: a rollout stopping a pod that is still starting is an orderly shutdown.
+    const startupFailed = startup?.state === 'failed'
     const exitCode = exitCodeFor(first.trigger, this.#completed, this.#runErrors)
     return {
       trigger: first.trigger,

@@ -17,7 +17,7 @@ export const CORE_ERROR_CODES = [
   'LAMEDUCK_ERR_TASK_OVERRUN',
   'LAMEDUCK_ERR_TASK_ABANDONED',
   'LAMEDUCK_ERR_UNCAUGHT_DURING_SHUTDOWN',
-  /** `affects` of a health check names something that is not a probe (`readiness`, `liveness`). */
+  /** `affects` of a health check, or `health.status(probe)`, names something that is not a probe (`readiness`, `liveness`). */
   'LAMEDUCK_ERR_UNKNOWN_PROBE',
   /** Recorded: a health check did not settle within its `timeoutMs` (or its previous run still has not). */
   'LAMEDUCK_ERR_HEALTH_CHECK_TIMEOUT',
@@ -166,7 +166,7 @@ export class DuplicateTaskError extends ConfigurationError {
   }
 }
 
-/** A health check's `affects` names something that is not a probe. */
+/** A health check's `affects`, or `health.status(probe)`, names something that is not a probe. */
 export class UnknownProbeError extends ConfigurationError {
   constructor(
     readonly probe: unknown,

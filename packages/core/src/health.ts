@@ -67,6 +67,20 @@ export interface HealthReport {
   checks: Record<string, HealthCheckReport>
 }
 
+/** The `health` event of `shutdown.on()`: a check's status changed (its first failure, its recovery). */
+export interface HealthChangeEvent {
+  /** The check's name. */
+  name: string
+  /** The probes it affects. */
+  probes: Probe[]
+  from: HealthState
+  to: HealthState
+  critical: boolean
+  /** Why it is failing, when it is. */
+  error?: string
+  code?: string
+}
+
 /** `shutdown.health`. */
 export interface HealthRegistry {
   /**
@@ -74,7 +88,10 @@ export interface HealthRegistry {
    * for a bad name or a non-function, `InvalidDurationError`, `UnknownOptionError`, `UnknownProbeError`.
    */
   check(name: string, fn: HealthCheckFn, options?: HealthCheckOptions): Registration
-  /** Runs (or reuses) every check affecting `probe`, each within its `timeoutMs`. Never rejects. */
+  /**
+   * Runs (or reuses) every check affecting `probe`, each within its `timeoutMs`. Never rejects; throws
+   * `UnknownProbeError` at the call for another probe than `'readiness'` or `'liveness'`.
+   */
   status(probe: Probe): Promise<HealthReport>
   /** The names of the checks registered now. */
   names(): string[]
@@ -99,10 +116,12 @@ export class Health implements HealthRegistry {
   readonly #checks = new Map<string, Check>()
   readonly #clock: Clock
   readonly #logger: Logger
+  readonly #onChange: (event: HealthChangeEvent) => void
 
-  constructor(clock: Clock, logger: Logger) {
+  constructor(clock: Clock, logger: Logger, onChange: (event: HealthChangeEvent) => void = () => {}) {
     this.#clock = clock
     this.#logger = logger
+    this.#onChange = onChange
   }
 
   check(name: string, fn: HealthCheckFn, options?: HealthCheckOptions): Registration {
@@ -143,7 +162,13 @@ export class Health implements HealthRegistry {
     return [...this.#checks.keys()]
   }
 
-  async status(probe: Probe): Promise<HealthReport> {
+  status(probe: Probe): Promise<HealthReport> {
+    // For JavaScript callers: a typo would answer an empty `ok` — a probe that can never fail.
+    if (!PROBES.includes(probe)) throw new UnknownProbeError(probe, 'probe of health.status')
+    return this.#status(probe)
+  }
+
+  async #status(probe: Probe): Promise<HealthReport> {
     const checks = [...this.#checks.values()].filter((check) => check.affects.includes(probe))
     const results = await Promise.all(checks.map((check) => this.#result(check)))
     const report: HealthReport = { probe, status: 'ok', checks: {} }
@@ -162,30 +187,53 @@ export class Health implements HealthRegistry {
       return Promise.resolve(check.last)
     if (check.inflight) return check.inflight
     const run = this.#run(check).then((result) => {
-      this.#logChange(check, check.last, result)
+      const before = check.last
       check.last = result
       check.inflight = undefined
+      // After the bookkeeping: whatever it does, the check is not wedged on a rejected run. A check removed
+      // while this run was in flight has no status to change any more (its name may be another's now).
+      if (this.#checks.get(check.name) === check) this.#logChange(check, before, result)
       return result
     })
     check.inflight = run
     return run
   }
 
-  /** One line when a check's status changes (not one per probe): the first failure, the recovery. */
+  /**
+   * One line, and one `health` event, when a check's status changes (not one per probe): the first
+   * failure, the recovery.
+   */
   #logChange(check: Check, before: HealthCheckReport | undefined, after: HealthCheckReport): void {
     if ((before?.status ?? 'ok') === after.status) return
+    const from = before?.status ?? 'ok'
+    const why = {
+      ...(after.error === undefined ? {} : { error: after.error }),
+      ...(after.code === undefined ? {} : { code: after.code }),
+    }
     const fields = {
       event: 'health.check',
       check: check.name,
       status: after.status,
-      from: before?.status ?? 'ok',
+      from,
       critical: check.critical,
-      ...(after.error === undefined ? {} : { error: after.error }),
-      ...(after.code === undefined ? {} : { code: after.code }),
+      ...why,
     }
-    const message = `health check ${check.name}: ${fields.from} → ${after.status}${after.error ? ` (${after.error})` : ''}`
-    if (after.status === 'ok') this.#logger.info(fields, message)
-    else this.#logger.warn(fields, message)
+    const message = `health check ${check.name}: ${from} → ${after.status}${after.error ? ` (${after.error})` : ''}`
+    // A logger that throws must not reject the run: every later probe would share it, and status() reject.
+    try {
+      if (after.status === 'ok') this.#logger.info(fields, message)
+      else this.#logger.warn(fields, message)
+    } catch {
+      // Nowhere left to say it; the event below still tells it.
+    }
+    this.#onChange({
+      name: check.name,
+      probes: [...check.affects],
+      from,
+      to: after.status,
+      critical: check.critical,
+      ...why,
+    })
   }
 
   #run(check: Check): Promise<HealthCheckReport> {

@@ -41,6 +41,7 @@ export {
 } from './errors.js'
 export type { ExitFlushSpec } from './exit-flush.js'
 export {
+  type HealthChangeEvent,
   type HealthCheckFn,
   type HealthCheckOptions,
   type HealthCheckReport,

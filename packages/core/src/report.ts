@@ -84,7 +84,8 @@ export interface ShutdownReport {
   keptAlive?: KeptAlive
   /**
    * The start-up (`shutdown.startup`), when it had tasks: a run that began during it lists its tasks as
-   * `aborted`. A start-up that did not complete (aborted, failed, timed out) makes the exit code 1.
+   * `aborted` (state `aborted`: an orderly shutdown, exit code 0 if nothing else failed). A start-up task
+   * that failed or timed out before the trigger (state `failed`) makes the exit code 1.
    */
   startup?: StartupReport
 }

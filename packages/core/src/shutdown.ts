@@ -3,12 +3,12 @@ import type { Clock } from './clock.js'
 import type { DrainDelayReport } from './drain-delay.js'
 import type { LameduckWarningCode } from './errors.js'
 import type { ExitFlushSpec } from './exit-flush.js'
-import type { HealthRegistry } from './health.js'
+import type { HealthChangeEvent, HealthRegistry } from './health.js'
 import type { Logger } from './logger.js'
 import type { ResolvedOptions } from './options.js'
 import type { Phase } from './phases.js'
 import type { PhaseReport, ShutdownReport, TaskReport, TriggerKind, TriggerRecord } from './report.js'
-import type { StartupRegistry } from './startup.js'
+import type { StartupRegistry, StartupReport } from './startup.js'
 import type { Registration, TaskSpec } from './task.js'
 
 // The coordinator's public shape: what createShutdown() returns and what adapters are written against.
@@ -39,6 +39,13 @@ export interface ShutdownEvents {
   taskEnd: TaskReport
   report: ShutdownReport
   warning: ShutdownWarning
+  /** A health check's status changed (its first failure, its recovery): the `health.check` log line. */
+  health: HealthChangeEvent
+  /**
+   * Start-up's state changed: `pending` once a task is registered, then `done` (the `startup.done` log
+   * line), `failed` (a task failed or timed out) or `aborted` (a shutdown began; told once every task is).
+   */
+  startup: StartupReport
 }
 
 /** Options of a single `shutdown()` call. */

@@ -99,6 +99,11 @@ export class Startup implements StartupRegistry {
   readonly #logger: Logger
   readonly #isShuttingDown: () => boolean
   readonly #onFailed: (task: StartupTaskReport) => void
+  readonly #onChange: (report: StartupReport) => void
+  /** The state last told to `onChange`: `done` with no task. */
+  #told: StartupState = 'done'
+  /** While `abort()` settles the tasks one by one: one change, told once they all are. */
+  #quiet = false
   #sealed = false
   #aborted = false
   #waiters: (() => void)[] = []
@@ -108,11 +113,23 @@ export class Startup implements StartupRegistry {
     logger: Logger
     isShuttingDown: () => boolean
     onFailed: (task: StartupTaskReport) => void
+    /** The state changed: `pending` once a task is registered, then `done`, `failed` or `aborted`. */
+    onChange?: (report: StartupReport) => void
   }) {
     this.#clock = options.clock
     this.#logger = options.logger
     this.#isShuttingDown = options.isShuttingDown
     this.#onFailed = options.onFailed
+    this.#onChange = options.onChange ?? (() => {})
+  }
+
+  /** Tells `onChange` when the state is another than the one it was last told. */
+  #changed(): void {
+    if (this.#quiet) return
+    const state = this.state
+    if (state === this.#told) return
+    this.#told = state
+    this.#onChange(this.report())
   }
 
   get hasTasks(): boolean {
@@ -159,6 +176,7 @@ export class Startup implements StartupRegistry {
       () => this.#settle(task, 'ok'),
       (error: unknown) => this.#settle(task, 'error', error),
     )
+    this.#changed()
     return registration(name, () => {
       if (this.#tasks.get(name) !== task) return
       this.#tasks.delete(name)
@@ -166,6 +184,7 @@ export class Startup implements StartupRegistry {
         clock.clearTimeout(task.timer)
         task.controller.abort(new StartupAbortedError(name, 'its registration was removed'))
       }
+      this.#changed()
       this.#wake()
     })
   }
@@ -214,7 +233,13 @@ export class Startup implements StartupRegistry {
       return
     }
     this.#aborted = true
-    for (const task of pending) this.#settle(task, 'aborted', new StartupAbortedError(task.name, 'a shutdown began'))
+    this.#quiet = true
+    try {
+      for (const task of pending) this.#settle(task, 'aborted', new StartupAbortedError(task.name, 'a shutdown began'))
+    } finally {
+      this.#quiet = false
+    }
+    this.#changed()
   }
 
   #running(): number {
@@ -247,6 +272,7 @@ export class Startup implements StartupRegistry {
       else this.#onFailed(report)
       if (outcome === 'ok' && this.#running() === 0 && this.state === 'done')
         this.#logger.info({ event: 'startup.done', tasks: this.#tasks.size }, 'start-up done: ready for traffic')
+      this.#changed()
     }
     this.#wake()
   }

@@ -88,7 +88,7 @@ export function terminationSummary(
       `tasks: ${count('ok')} ok, ${count('error')} failed, ${count('timeout')} timed out, ${count('skipped')} skipped`,
     )
     for (const task of tasks) if (task.outcome !== 'ok') lines.push(taskLine(task))
-    // A start-up that did not complete is why the exit code is 1 with every task ok: say so.
+    // A start-up that did not complete: failed (why the exit code is 1 with every task ok), or aborted by the run.
     const startup = report.startup
     if (startup !== undefined && startup.state !== 'done') {
       const unfinished = startup.tasks.filter((t) => t.outcome !== 'ok')

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { DEFAULTS, EXIT_CODES } from '@lameduck/core'
+import { DEFAULTS, EXIT_CODES, type ShutdownEvents } from '@lameduck/core'
 import { describe, expect, it } from 'vitest'
 
 // Defaults live in DEFAULTS; this keeps the README from drifting away from them.
@@ -61,5 +61,34 @@ describe('README agrees with DEFAULTS', () => {
 
   it('exit codes', () => {
     for (const code of Object.values(EXIT_CODES)) expect(row(String(code))).toBeTruthy()
+  })
+})
+
+// Every event of ShutdownEvents, and only those (the type assertion fails the typecheck when one is added).
+const EVENTS = [
+  'state',
+  'trigger',
+  'phaseStart',
+  'drainDelayEnd',
+  'phaseEnd',
+  'taskStart',
+  'taskEnd',
+  'report',
+  'warning',
+  'health',
+  'startup',
+] as const satisfies readonly (keyof ShutdownEvents)[]
+const everyEvent: [Exclude<keyof ShutdownEvents, (typeof EVENTS)[number]>] extends [never] ? true : false = true
+
+describe('README events table', () => {
+  it('has a row for every event of ShutdownEvents, and no other', () => {
+    expect(everyEvent).toBe(true)
+    const start = readme.indexOf('### Events')
+    const table = readme.slice(start, readme.indexOf('\n### ', start + 1))
+    const names = table
+      .split('\n')
+      .filter((line) => line.startsWith('| `'))
+      .map((line) => /^\| `(\w+)`/.exec(line)?.[1])
+    expect(names).toEqual([...EVENTS])
   })
 })

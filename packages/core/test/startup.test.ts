@@ -86,7 +86,7 @@ describe('shutdown.startup', () => {
     expect(logger.entries.some((e) => e.fields.code === 'LAMEDUCK_WARN_STARTUP_FAILED')).toBe(true)
   })
 
-  it('a shutdown during start-up aborts the tasks, records them, and exits 1', async () => {
+  it('a shutdown during start-up aborts the tasks and records them; that alone is an orderly exit (0)', async () => {
     const shutdown = coordinator()
     let aborted = false
     shutdown.startup.task('connect', (signal) => {
@@ -105,7 +105,8 @@ describe('shutdown.startup', () => {
       ['quick', 'ok'],
     ])
     expect(report.startup?.tasks[0]?.code).toBe('LAMEDUCK_ERR_STARTUP_ABORTED')
-    expect(report.exitCode).toBe(1)
+    // A rollout stopping a pod that is still starting: nothing went wrong.
+    expect(report.exitCode).toBe(0)
     expect(shutdown.isReady()).toBe(false)
     expect(() => shutdown.startup.task('after', () => {})).toThrow(StartupClosedError)
     // What `kubectl describe pod` shows of it.
@@ -121,6 +122,28 @@ describe('shutdown.startup', () => {
     expect(report.startup?.state).toBe('failed')
     expect(report.startup?.tasks.map((t) => t.outcome)).toEqual(['error', 'aborted'])
     expect(report.exitCode).toBe(1)
+  })
+
+  it('a start-up task that timed out before the shutdown makes the exit code 1', async () => {
+    const shutdown = coordinator()
+    shutdown.startup.task('slow', () => new Promise(() => {}), { timeoutMs: 20 })
+    expect((await shutdown.startup.done()).state).toBe('failed')
+    const report = await shutdown.shutdown('test')
+    expect(report.startup?.state).toBe('failed')
+    expect(report.startup?.tasks.map((t) => t.outcome)).toEqual(['timeout'])
+    expect(report.exitCode).toBe(1)
+  })
+
+  it('a task that rejects when its signal aborts at the shutdown is still aborted, not failed (exit 0)', async () => {
+    const shutdown = coordinator()
+    shutdown.startup.task(
+      'connect',
+      (signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('gave up')))),
+    )
+    const report = await shutdown.shutdown('test')
+    expect(report.startup?.state).toBe('aborted')
+    expect(report.startup?.tasks[0]?.outcome).toBe('aborted')
+    expect(report.exitCode).toBe(0)
   })
 
   it('a start-up that finished before the shutdown is reported done, exit code 0', async () => {

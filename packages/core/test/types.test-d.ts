@@ -3,6 +3,7 @@ import {
   type CoreErrorCode,
   type CoreWarningCode,
   createShutdown,
+  type HealthChangeEvent,
   type HealthCheckReport,
   type HealthReport,
   type HealthState,
@@ -113,5 +114,14 @@ describe('public types', () => {
     expectTypeOf<ShutdownReport['startup']>().toEqualTypeOf<StartupReport | undefined>()
     expectTypeOf<'LAMEDUCK_ERR_STARTUP_ABORTED'>().toExtend<CoreErrorCode>()
     expectTypeOf<'LAMEDUCK_WARN_STARTUP_FAILED'>().toExtend<CoreWarningCode>()
+  })
+
+  it('health and startup events', () => {
+    shutdown.on('health', (event) => {
+      expectTypeOf(event).toEqualTypeOf<HealthChangeEvent>()
+      expectTypeOf(event.to).toEqualTypeOf<HealthState>()
+      expectTypeOf(event.probes).toEqualTypeOf<Probe[]>()
+    })
+    shutdown.on('startup', (report) => expectTypeOf(report).toEqualTypeOf<StartupReport>())
   })
 })

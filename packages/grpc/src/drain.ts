@@ -139,7 +139,16 @@ export function drainGrpcServer(shutdown: Shutdown, server: Server, options?: Gr
     registration.remove()
     throw error
   }
-  if (served) undo.push(served.release)
+  if (served) {
+    undo.push(served.release)
+    // NOT_SERVING until the coordinator's start-up is done, as /readyz: told by its `startup` events.
+    const startup = (shutdown as Partial<Shutdown>).startup
+    if (startup !== undefined) {
+      const health = served.value
+      undo.push(health.addGate(() => startup.isDone()))
+      undo.push(shutdown.on('startup', () => health.refresh()))
+    }
+  }
   const { value: tracker, release: releaseTracker } = useTracker(server)
   undo.push(releaseTracker)
   // The application's own tryShutdown() on SIGTERM joins the run (see own-shutdown.ts).

@@ -8,6 +8,9 @@ import { GrpcHealthServedError } from './errors.js'
 // lame duck to it, as grpc-go's health server does with `Shutdown()`: from the trigger on, every service
 // answers NOT_SERVING and later status changes are recorded but not served. Watch streams are told at once;
 // they never end on their own (a subscription, not a call), so the drain ends them once the GOAWAY is out.
+// Before that, as `/readyz` does, it answers NOT_SERVING while the coordinator's start-up
+// (`shutdown.startup`) is not done — pending, or failed for good — and the statuses set meanwhile are served
+// once it is.
 
 /** A health status of `grpc.health.v1`, as grpc-health-check names them. */
 export type GrpcServingStatus = 'SERVING' | 'NOT_SERVING' | 'UNKNOWN'
@@ -16,7 +19,8 @@ export type GrpcServingStatus = 'SERVING' | 'NOT_SERVING' | 'UNKNOWN'
 export interface GrpcHealth {
   /**
    * Sets what `Check` (and `Watch`) answer for `service` (`''`: the server as a whole, what probes ask by
-   * default; it starts `SERVING`). From the trigger on every service answers `NOT_SERVING`, whatever is set.
+   * default; it starts `SERVING`). Until start-up is done (`shutdown.startup`), and from the trigger on,
+   * every service answers `NOT_SERVING`, whatever is set.
    */
   setStatus(service: string, status: GrpcServingStatus): void
   /** What a `Check` of `service` answers now; `undefined` for a service never set (the answer is NOT_FOUND). */
@@ -39,6 +43,8 @@ class ServedHealth implements GrpcHealth {
   readonly #implementation = new HealthImplementation({ '': 'SERVING' })
   readonly #statuses = new Map<string, GrpcServingStatus>([['', 'SERVING']])
   readonly #watches = new Set<WatchCall>()
+  /** One per drain using this server: false while its coordinator's start-up is not done. */
+  readonly #gates = new Set<() => boolean>()
   #lameDuck = false
 
   constructor(readonly server: Server) {
@@ -72,12 +78,35 @@ class ServedHealth implements GrpcHealth {
     string('service of health.setStatus of drainGrpcServer', service)
     oneOf('status of health.setStatus of drainGrpcServer', status, STATUSES)
     this.#statuses.set(service, status)
-    this.#implementation.setStatus(service, this.#lameDuck ? 'NOT_SERVING' : status)
+    this.#implementation.setStatus(service, this.#served(status))
   }
 
   status(service: string): GrpcServingStatus | undefined {
-    if (!this.#statuses.has(service)) return undefined
-    return this.#lameDuck ? 'NOT_SERVING' : this.#statuses.get(service)
+    const status = this.#statuses.get(service)
+    return status === undefined ? undefined : this.#served(status)
+  }
+
+  /** What is served for a status set: NOT_SERVING in the lame duck, or while a start-up is not done. */
+  #served(status: GrpcServingStatus): GrpcServingStatus {
+    if (this.#lameDuck) return 'NOT_SERVING'
+    for (const open of this.#gates) if (!open()) return 'NOT_SERVING'
+    return status
+  }
+
+  /** Holds every service at NOT_SERVING while `open()` is false; `refresh()` when it may have changed. */
+  addGate(open: () => boolean): () => void {
+    this.#gates.add(open)
+    this.refresh()
+    return () => {
+      this.#gates.delete(open)
+      this.refresh()
+    }
+  }
+
+  /** Serves what each service's status is now (grpc-health-check tells the watchers of those that changed). */
+  refresh(): void {
+    if (this.#lameDuck) return
+    for (const [service, status] of this.#statuses) this.#implementation.setStatus(service, this.#served(status))
   }
 
   /** The trigger: every service known answers NOT_SERVING from now on; watchers are told. */

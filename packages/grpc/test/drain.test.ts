@@ -53,6 +53,45 @@ describe('drainGrpcServer: the health service', () => {
     expect(taskReport(report, GRPC_DEFAULTS.drain.name).outcome).toBe('ok')
   })
 
+  it('answers NOT_SERVING while start-up is pending (as /readyz), SERVING once it is done', async () => {
+    const shutdown = testShutdown()
+    const { server, port } = await startServer()
+    const drain = drainGrpcServer(shutdown, server)
+    const probe = healthClient(port)
+    expect(await check(probe)).toBe('SERVING')
+    let finish!: () => void
+    shutdown.startup.task('warm', () => new Promise<void>((resolve) => (finish = resolve)))
+    const watch = stream(healthClient(port), 'Watch', { service: '' })
+    await watch.first
+    expect(await check(probe)).toBe('NOT_SERVING')
+    expect(drain.health?.status('')).toBe('NOT_SERVING')
+    // A status set during start-up is kept, and served once start-up is done.
+    drain.health?.setStatus('lameduck.test.Echo', 'SERVING')
+    expect(await check(probe, 'lameduck.test.Echo')).toBe('NOT_SERVING')
+    finish()
+    await shutdown.startup.done()
+    expect(await check(probe)).toBe('SERVING')
+    expect(await check(probe, 'lameduck.test.Echo')).toBe('SERVING')
+    expect(drain.health?.status('')).toBe('SERVING')
+    await delay(50)
+    expect(watch.messages.map((m) => (m as { status?: string }).status)).toEqual(['NOT_SERVING', 'SERVING'])
+    await shutdown.shutdown('test')
+  })
+
+  it('answers NOT_SERVING from the start with a start-up task registered first, and for good when it fails', async () => {
+    const shutdown = testShutdown()
+    let fail!: (error: Error) => void
+    shutdown.startup.task('migrate', () => new Promise<void>((_, reject) => (fail = reject)))
+    const { server, port } = await startServer()
+    drainGrpcServer(shutdown, server)
+    const probe = healthClient(port)
+    expect(await check(probe)).toBe('NOT_SERVING')
+    fail(new Error('migration failed'))
+    expect((await shutdown.startup.done()).state).toBe('failed')
+    expect(await check(probe)).toBe('NOT_SERVING')
+    await shutdown.shutdown('test')
+  })
+
   it('tells a Watch stream NOT_SERVING at the trigger and ends it (UNAVAILABLE) at the drain, which it does not hold', async () => {
     const shutdown = testShutdown({ drainDelayMs: 200 })
     const { server, port } = await startServer()

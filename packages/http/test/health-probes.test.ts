@@ -118,6 +118,34 @@ describe('health checks in /readyz and /healthz', () => {
     expect(json(live.body)).toEqual({ status: 'ok', checks: {} })
   })
 
+  it('HEAD answers the status of GET with no body; no public answer names a check, a task or an error', async () => {
+    const { shutdown, port } = await serve()
+    shutdown.health.check('secret-db', () => Promise.reject(new Error('password authentication failed for "svc"')), {
+      affects: ['readiness', 'liveness'],
+    })
+    let finish!: () => void
+    shutdown.startup.task('secret-migration', () => new Promise<void>((r) => (finish = r)))
+    const paths = ['/readyz', '/healthz', '/startupz']
+    const answers = async () => {
+      const out: Record<string, [number, number]> = {}
+      for (const path of paths) {
+        const got = await get('http', port, path)
+        const head = await get('http', port, path, { method: 'HEAD' })
+        expect(head.body, `HEAD ${path}`).toBe('')
+        expect(head.status, `HEAD ${path}`).toBe(got.status)
+        for (const secret of ['secret', 'password', 'svc']) expect(got.body, `GET ${path}`).not.toContain(secret)
+        out[path] = [got.status, head.status]
+      }
+      return out
+    }
+    expect(await answers()).toEqual({ '/readyz': [503, 503], '/healthz': [503, 503], '/startupz': [503, 503] })
+    finish()
+    await shutdown.startup.done()
+    expect(await answers()).toEqual({ '/readyz': [503, 503], '/healthz': [503, 503], '/startupz': [200, 200] })
+    const denied = await get('http', port, '/healthz?verbose', { method: 'HEAD' })
+    expect([denied.status, denied.body]).toEqual([401, ''])
+  })
+
   it('with no token configured (insecure), details are never served on the public port', async () => {
     const { shutdown, port } = await serve({}, { insecure: true, env: {} })
     shutdown.health.check('db', () => false)

@@ -1,10 +1,12 @@
 import {
   EXIT_CODES,
+  type HealthState,
   InvalidOptionError,
   PHASES,
   type Registration,
   type Shutdown,
   type ShutdownState,
+  type StartupState,
 } from '@lameduck/core'
 import {
   checkOptions,
@@ -49,6 +51,8 @@ interface MetricSpec {
 }
 
 const STATES: ShutdownState[] = ['running', 'draining', 'stopping', 'stopped']
+const STARTUP_STATES: StartupState[] = ['pending', 'done', 'failed', 'aborted']
+const HEALTH_STATES: HealthState[] = ['ok', 'degraded', 'failing']
 const OUTCOMES = ['ok', 'error', 'timeout', 'skipped'] as const
 
 /** The coordinator's metrics, by name without the prefix. */
@@ -61,7 +65,7 @@ const COORDINATOR_METRICS = {
   },
   ready: {
     type: Gauge,
-    help: '1 while the service accepts new work (readiness), 0 from the first shutdown trigger on.',
+    help: '1 while the service accepts new work (readiness: start-up done, no trigger yet), else 0.',
     read: (shutdown) => [[{}, shutdown.isReady() ? 1 : 0]],
   },
   shutdown_triggers_total: {
@@ -89,6 +93,25 @@ const COORDINATOR_METRICS = {
   },
   tasks_total: { type: Counter, help: 'Shutdown tasks finished, by phase and outcome.', labels: ['phase', 'outcome'] },
   phase_duration_seconds: { type: Gauge, help: 'How long each shutdown phase ran.', labels: ['phase'] },
+  health_check_status: {
+    type: Gauge,
+    help: 'Health check status: 1 for the current one of ok, degraded, failing, by check (set as it changes).',
+    labels: ['check', 'status'],
+  },
+  startup_state: {
+    type: Gauge,
+    help: 'Start-up state: 1 for the current one of pending, done, failed, aborted.',
+    labels: ['state'],
+    read: (shutdown) => {
+      // A coordinator of a core without start-up: it is done from the start.
+      const now = (shutdown as Partial<Shutdown>).startup?.state ?? 'done'
+      return STARTUP_STATES.map((state) => [{ state }, now === state ? 1 : 0])
+    },
+  },
+  startup_duration_seconds: {
+    type: Gauge,
+    help: 'From the first start-up task to the end of the start-up (done, failed or aborted).',
+  },
 } satisfies Record<string, MetricSpec>
 
 /**
@@ -252,8 +275,10 @@ function listen(
   // phase, too late for a push made in it.
   let fatal = false
   let criticalFailed = false
+  // A start-up task that failed or timed out before the trigger counts too (one the run aborted does not).
+  const startupFailed = () => (shutdown as Partial<Shutdown>).startup?.state === 'failed'
   const updateExitCode = () =>
-    gauge('shutdown_exit_code').set(fatal || criticalFailed ? EXIT_CODES.failed : EXIT_CODES.ok)
+    gauge('shutdown_exit_code').set(fatal || criticalFailed || startupFailed() ? EXIT_CODES.failed : EXIT_CODES.ok)
   return [
     shutdown.on('trigger', ({ trigger, first, at }) => {
       counter('shutdown_triggers_total').inc({ trigger })
@@ -283,6 +308,16 @@ function listen(
       if (startedAt !== undefined) gauge('shutdown_duration_seconds').set(seconds(end - startedAt))
       if (shutdown.deadline !== undefined)
         gauge('shutdown_deadline_margin_seconds').set(seconds(shutdown.deadline - end))
+    }),
+    shutdown.on('health', ({ name, to }) => {
+      for (const status of HEALTH_STATES)
+        gauge('health_check_status').set({ check: name, status }, to === status ? 1 : 0)
+    }),
+    shutdown.on('startup', ({ state, tasks }) => {
+      if (state === 'pending' || tasks.length === 0) return
+      const start = Math.min(...tasks.map((t) => t.start))
+      const end = Math.max(...tasks.map((t) => t.start + t.durationMs))
+      gauge('startup_duration_seconds').set(seconds(end - start))
     }),
     shutdown.on('report', (report) => {
       gauge('shutdown_duration_seconds').set(seconds(report.durationMs))

@@ -141,6 +141,61 @@ describe('instrument', () => {
     await shutdown.shutdown()
   })
 
+  it('records health check status changes, the start-up state and its duration', async () => {
+    const shutdown = testShutdown()
+    const registry = new Registry()
+    instrument(shutdown, { registry })
+    let up = true
+    shutdown.health.check('db', () => up, { cacheMs: 0 })
+    let finish!: () => void
+    shutdown.startup.task('warm', () => new Promise<void>((resolve) => (finish = resolve)))
+    let text = await registry.metrics()
+    expect(value(text, 'lameduck_startup_state{state="pending"}')).toBe(1)
+    expect(value(text, 'lameduck_startup_state{state="done"}')).toBe(0)
+    expect(value(text, 'lameduck_startup_duration_seconds')).toBe(0)
+    await delay(40)
+    finish()
+    await shutdown.startup.done()
+    up = false
+    await shutdown.health.status('readiness')
+    text = await registry.metrics()
+    expect(value(text, 'lameduck_startup_state{state="done"}')).toBe(1)
+    const took = value(text, 'lameduck_startup_duration_seconds') ?? 0
+    expect(took).toBeGreaterThanOrEqual(0.03)
+    expect(took).toBeLessThan(2)
+    expect(value(text, 'lameduck_health_check_status{check="db",status="failing"}')).toBe(1)
+    expect(value(text, 'lameduck_health_check_status{check="db",status="ok"}')).toBe(0)
+    up = true
+    await shutdown.health.status('readiness')
+    text = await registry.metrics()
+    expect(value(text, 'lameduck_health_check_status{check="db",status="failing"}')).toBe(0)
+    expect(value(text, 'lameduck_health_check_status{check="db",status="ok"}')).toBe(1)
+    await shutdown.shutdown('test')
+  })
+
+  it('the exit code gauge counts a start-up that failed before the trigger, not one the run aborted', async () => {
+    const failed = testShutdown()
+    const registry = new Registry()
+    instrument(failed, { registry })
+    failed.startup.task('migrate', () => Promise.reject(new Error('nope')))
+    await failed.startup.done()
+    failed.addTask({ name: 'hold', phase: 'drain', run: () => delay(50) })
+    const run = failed.shutdown('test')
+    await delay(20)
+    // Before the report: what a push in the report phase would carry.
+    expect(value(await registry.metrics(), 'lameduck_shutdown_exit_code')).toBe(1)
+    expect((await run).exitCode).toBe(1)
+
+    const aborted = testShutdown()
+    const other = new Registry()
+    instrument(aborted, { registry: other })
+    aborted.startup.task('connect', () => new Promise(() => {}))
+    expect((await aborted.shutdown('test')).exitCode).toBe(0)
+    const text = await other.metrics()
+    expect(value(text, 'lameduck_shutdown_exit_code')).toBe(0)
+    expect(value(text, 'lameduck_startup_state{state="aborted"}')).toBe(1)
+  })
+
   it('remove() unregisters its metrics', () => {
     const registry = new Registry()
     const handle = instrument(testShutdown(), { registry })

@@ -29,6 +29,59 @@ const phase: core.Phase = core.DEFAULTS.phase
 const coreCode: core.CoreErrorCode = core.CORE_ERROR_CODES[0]
 const error: core.LameduckError = new core.InvalidOptionError('x', 'expected y')
 
+// Health checks and start-up, their types and errors.
+const checkRegistration: core.Registration = shutdown.health.check(
+  'db',
+  (signal: AbortSignal): core.HealthCheckResult => (signal.aborted ? false : { status: 'degraded', details: {} }),
+  { timeoutMs: 500, cacheMs: 0, affects: ['readiness', 'liveness'], critical: false },
+)
+const checkOptions: core.HealthCheckOptions = { affects: [core.PROBES[0]] }
+const checkFn: core.HealthCheckFn = async () => true
+const probe: core.Probe = 'liveness'
+const healthReport: Promise<core.HealthReport> = shutdown.health.status(probe)
+const checkReport: core.HealthCheckReport | undefined = undefined
+const healthState: core.HealthState = 'degraded'
+const healthRegistry: core.HealthRegistry = shutdown.health
+const offHealth: () => void = shutdown.on('health', (event: core.HealthChangeEvent) => {
+  const to: core.HealthState = event.to
+  const probes: core.Probe[] = event.probes
+  void to
+  void probes
+})
+const startupTask: core.Registration = shutdown.startup.task(
+  'warm',
+  async (signal: AbortSignal, context: core.StartupTaskContext) => {
+    void signal
+    const deadline: number = context.deadline
+    void deadline
+  },
+  { timeoutMs: 1000 } satisfies core.StartupTaskOptions,
+)
+const startupFn: core.StartupTaskFn = () => undefined
+const startupDone: Promise<core.StartupReport> = shutdown.startup.done()
+const startupState: core.StartupState = shutdown.startup.state
+const startupRegistry: core.StartupRegistry = shutdown.startup
+const taskOutcome: core.StartupTaskOutcome = 'aborted'
+const taskReport: core.StartupTaskReport | undefined = shutdown.startup.report().tasks[0]
+const offStartup: () => void = shutdown.on('startup', (report: core.StartupReport) => void report.state)
+const reportStartup: core.StartupReport | undefined = shutdown.report?.startup
+const healthErrors: core.LameduckError[] = [
+  new core.HealthCheckTimeoutError('db', 500, false),
+  new core.StartupTimeoutError('warm', 1000),
+  new core.StartupAbortedError('warm', 'a shutdown began'),
+  new core.StartupClosedError('late', 'startup.done() was called'),
+  new core.UnknownProbeError('startup', 'affects'),
+]
+const healthCodes: core.CoreErrorCode[] = [
+  'LAMEDUCK_ERR_HEALTH_CHECK_TIMEOUT',
+  'LAMEDUCK_ERR_STARTUP_TIMEOUT',
+  'LAMEDUCK_ERR_STARTUP_ABORTED',
+  'LAMEDUCK_ERR_STARTUP_CLOSED',
+  'LAMEDUCK_ERR_UNKNOWN_PROBE',
+]
+const startupWarning: core.CoreWarningCode = 'LAMEDUCK_WARN_STARTUP_FAILED'
+const startupPath: string | undefined = ({} as http.ProbeOptions).paths?.startup
+
 // The kit, as a third-party adapter written in CommonJS uses it.
 const task: adapter.ResolvedTaskOptions = adapter.taskOptions(
   'closeThing',
@@ -103,6 +156,27 @@ const otelCode: otel.OtelErrorCode = otel.OTEL_ERROR_CODES[0]
 const otelFlush: 'shutdown' | 'forceFlush' = otel.OTEL_DEFAULTS.flush
 
 export = {
+  checkRegistration,
+  checkOptions,
+  checkFn,
+  healthReport,
+  checkReport,
+  healthState,
+  healthRegistry,
+  offHealth,
+  startupTask,
+  startupFn,
+  startupDone,
+  startupState,
+  startupRegistry,
+  taskOutcome,
+  taskReport,
+  offStartup,
+  reportStartup,
+  healthErrors,
+  healthCodes,
+  startupWarning,
+  startupPath,
   state,
   phase,
   coreCode,

@@ -40,6 +40,46 @@ assert.throws(() => adapter.registerTask(shutdown, { where: 'closeThing', task, 
 })
 assert.throws(() => adapter.duration('timeoutMs', -1), { code: 'LAMEDUCK_ERR_INVALID_DURATION' })
 
+// Health checks and start-up from CommonJS: their errors, their checks of JavaScript callers' mistakes, the
+// events, and the start-up's outcome in the report.
+for (const name of [
+  'HealthCheckTimeoutError',
+  'StartupAbortedError',
+  'StartupClosedError',
+  'StartupTimeoutError',
+  'UnknownProbeError',
+])
+  assert.equal(typeof core[name], 'function', `@lameduck/core exports ${name}`)
+assert.deepEqual(core.PROBES, ['readiness', 'liveness'])
+const health = core.createShutdown({ exit: false, logger: false, signals: [], drainDelayMs: 0 })
+assert.throws(() => health.health.check('db', () => true, { affects: ['startup'] }), {
+  code: 'LAMEDUCK_ERR_UNKNOWN_PROBE',
+})
+assert.throws(() => health.health.check('db', () => true, { timeout: 5 }), { code: 'LAMEDUCK_ERR_UNKNOWN_OPTION' })
+assert.throws(() => health.startup.task('warm', () => {}, { timeoutMs: 0 }), { code: 'LAMEDUCK_ERR_INVALID_DURATION' })
+const healthEvents = []
+health.on('health', (event) => healthEvents.push(`${event.name} ${event.from}->${event.to}`))
+const startupEvents = []
+health.on('startup', (report) => startupEvents.push(report.state))
+health.health.check('db', () => false, { critical: false })
+health.startup.task('connect', () => new Promise(() => {}))
+assert.equal(health.isReady(), false)
+const healthRun = health.health
+  .status('readiness')
+  .then((report) => {
+    assert.equal(report.status, 'degraded')
+    assert.deepEqual(healthEvents, ['db ok->failing'])
+    return health.shutdown('cjs start-up check')
+  })
+  .then((report) => {
+    assert.equal(report.startup.state, 'aborted')
+    assert.equal(report.startup.tasks[0].code, 'LAMEDUCK_ERR_STARTUP_ABORTED')
+    // A pod stopped while starting: an orderly shutdown.
+    assert.equal(report.exitCode, 0)
+    assert.deepEqual(startupEvents, ['pending', 'aborted'])
+    assert.throws(() => health.startup.task('late', () => {}), { code: 'LAMEDUCK_ERR_STARTUP_CLOSED' })
+  })
+
 const entries = {
   '@lameduck/http': ['drainHttpServer', 'createProbes', 'closeEventStreams'],
   '@lameduck/express': ['lameduck'],
@@ -75,8 +115,8 @@ assert.throws(() => require('@lameduck/nestjs').LameduckModule.forRoot({ tokn: '
   code: 'LAMEDUCK_ERR_UNKNOWN_OPTION',
 })
 
-shutdown
-  .shutdown('cjs check')
+healthRun
+  .then(() => shutdown.shutdown('cjs check'))
   .then((report) => {
     assert.equal(report.exitCode, 0)
     assert.deepEqual(
