@@ -43,7 +43,8 @@ export const DEFAULTS = {
   stallBeatMs: 100,
   /** `shutdown.health.check()`: a run past `timeoutMs` is failing; a result is reused for `cacheMs`. */
   health: {
-    timeoutMs: 1_000,
+    /** Half the kubelet's default probe `timeoutSeconds` (1): a slow check is a 503 with its reason, not a probe timeout. */
+    timeoutMs: 500,
     cacheMs: 1_000,
     affects: ['readiness'] as readonly ('readiness' | 'liveness')[],
     /** A failing check fails its probes (a non-critical one only makes them `degraded`). */

@@ -67,7 +67,8 @@ export interface StartupRegistry {
   /**
    * Registers a start-up task and starts it at once. Throws `DuplicateTaskError` for a name taken,
    * `StartupClosedError` after `done()` or once a shutdown has begun, and the option errors.
-   * `remove()` aborts it when it still runs and stops waiting for it.
+   * `remove()` aborts it when it still runs and stops waiting for it; once it has settled, `remove()`
+   * changes nothing (a failed start-up stays failed).
    */
   task(name: string, fn: StartupTaskFn, options?: StartupTaskOptions): Registration
   /**
@@ -178,12 +179,12 @@ export class Startup implements StartupRegistry {
     )
     this.#changed()
     return registration(name, () => {
-      if (this.#tasks.get(name) !== task) return
+      // Once settled, a task is part of how start-up went: removing it then changes nothing (a failed
+      // start-up must not come up because the failed task's handle was disposed).
+      if (this.#tasks.get(name) !== task || task.outcome !== 'running') return
       this.#tasks.delete(name)
-      if (task.outcome === 'running') {
-        clock.clearTimeout(task.timer)
-        task.controller.abort(new StartupAbortedError(name, 'its registration was removed'))
-      }
+      clock.clearTimeout(task.timer)
+      task.controller.abort(new StartupAbortedError(name, 'its registration was removed'))
       this.#changed()
       this.#wake()
     })

@@ -172,6 +172,16 @@ describe('shutdown.startup', () => {
     expect(shutdown.isReady()).toBe(true)
   })
 
+  it('remove() of a task that failed changes nothing: start-up stays failed, readiness down', async () => {
+    const shutdown = coordinator()
+    const reg = shutdown.startup.task('migrations', () => Promise.reject(new Error('schema is behind')))
+    expect((await shutdown.startup.done()).state).toBe('failed')
+    reg.remove()
+    expect(shutdown.startup.state).toBe('failed')
+    expect(shutdown.startup.report().tasks.map((t) => t.name)).toEqual(['migrations'])
+    expect(shutdown.isReady()).toBe(false)
+  })
+
   it('refuses bad configuration with stable codes', () => {
     const { startup } = coordinator()
     expect(() => startup.task('  ', () => {})).toThrow(InvalidOptionError)
