@@ -8,6 +8,7 @@ import {
   type ShutdownReport,
   type TaskReport,
 } from '@lameduck/core'
+import { afterEach } from 'vitest'
 import { jsonLines } from './child.js'
 
 export { setTimeout as delay } from 'node:timers/promises'
@@ -15,6 +16,22 @@ export { setTimeout as delay } from 'node:timers/promises'
 /** A coordinator that never exits the test process, installs no signal handlers and logs nowhere. */
 export function testShutdown(options: ShutdownOptions = {}): Shutdown {
   return createShutdown({ exit: false, logger: false, signals: [], drainDelayMs: 0, terminationLog: false, ...options })
+}
+
+/**
+ * A maker of {@link testShutdown} coordinators, each closed after the test that made it (call it at the top of a
+ * test file: it registers the `afterEach`).
+ */
+export function closedAfterEach(): (options?: ShutdownOptions) => Shutdown {
+  const open: Shutdown[] = []
+  afterEach(async () => {
+    for (const shutdown of open.splice(0)) await shutdown.close()
+  })
+  return (options) => {
+    const shutdown = testShutdown(options)
+    open.push(shutdown)
+    return shutdown
+  }
 }
 
 export interface LogEntry {

@@ -1,16 +1,8 @@
 import type { ShutdownEvents } from '@lameduck/core'
-import { afterEach, describe, expect, it } from 'vitest'
-import { delay, memoryLogger, testShutdown } from './helpers.js'
+import { describe, expect, it } from 'vitest'
+import { closedAfterEach, delay, memoryLogger } from './helpers.js'
 
-const open: { close(): Promise<unknown> }[] = []
-afterEach(async () => {
-  for (const s of open.splice(0)) await s.close()
-})
-function coordinator(options: Parameters<typeof testShutdown>[0] = {}) {
-  const shutdown = testShutdown(options)
-  open.push(shutdown)
-  return shutdown
-}
+const coordinator = closedAfterEach()
 
 describe('health and startup events', () => {
   it('health: one event per status change of a check, where its log line is written', async () => {

@@ -1,19 +1,11 @@
 import { InvalidOptionError, type ShutdownEvents, StartupClosedError, UnknownProbeError } from '@lameduck/core'
-import { afterEach, describe, expect, it } from 'vitest'
-import { delay, memoryLogger, testShutdown } from './helpers.js'
+import { describe, expect, it } from 'vitest'
+import { closedAfterEach, delay, memoryLogger, testShutdown } from './helpers.js'
 import { manualClock } from './manual-clock.js'
 
 // Misuse and faults of shutdown.health and shutdown.startup, as a JavaScript caller or a broken dependency
 // makes them.
-const open: { close(): Promise<unknown> }[] = []
-afterEach(async () => {
-  for (const s of open.splice(0)) await s.close()
-})
-function coordinator(options: Parameters<typeof testShutdown>[0] = {}) {
-  const shutdown = testShutdown(options)
-  open.push(shutdown)
-  return shutdown
-}
+const coordinator = closedAfterEach()
 
 describe('shutdown.health misuse and faults', () => {
   it('status() of an unknown probe throws UnknownProbeError at the call, not an empty ok', () => {

@@ -6,19 +6,11 @@ import {
   UnknownOptionError,
   UnknownProbeError,
 } from '@lameduck/core'
-import { afterEach, describe, expect, it } from 'vitest'
-import { delay, memoryLogger, testShutdown } from './helpers.js'
+import { describe, expect, it } from 'vitest'
+import { closedAfterEach, delay, memoryLogger, testShutdown } from './helpers.js'
 import { manualClock } from './manual-clock.js'
 
-const open: { close(): Promise<unknown> }[] = []
-afterEach(async () => {
-  for (const s of open.splice(0)) await s.close()
-})
-function coordinator(options: Parameters<typeof testShutdown>[0] = {}) {
-  const shutdown = testShutdown(options)
-  open.push(shutdown)
-  return shutdown
-}
+const coordinator = closedAfterEach()
 
 describe('shutdown.health', () => {
   it('aggregates ok, degraded and failing checks per probe', async () => {

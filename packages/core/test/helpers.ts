@@ -1,2 +1,9 @@
 // Core's tests use the shared test support.
-export { delay, type LogEntry, memoryLogger, taskReport, testShutdown } from '../../../test/support/shutdown.js'
+export {
+  closedAfterEach,
+  delay,
+  type LogEntry,
+  memoryLogger,
+  taskReport,
+  testShutdown,
+} from '../../../test/support/shutdown.js'

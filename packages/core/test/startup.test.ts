@@ -6,19 +6,11 @@ import {
   StartupClosedError,
   UnknownOptionError,
 } from '@lameduck/core'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { terminationSummary } from '../src/termination-log.js'
-import { delay, memoryLogger, testShutdown } from './helpers.js'
+import { closedAfterEach, delay, memoryLogger } from './helpers.js'
 
-const open: { close(): Promise<unknown> }[] = []
-afterEach(async () => {
-  for (const s of open.splice(0)) await s.close()
-})
-function coordinator(options: Parameters<typeof testShutdown>[0] = {}) {
-  const shutdown = testShutdown(options)
-  open.push(shutdown)
-  return shutdown
-}
+const coordinator = closedAfterEach()
 
 describe('shutdown.startup', () => {
   it('without tasks the service is ready at once, and done() resolves', async () => {

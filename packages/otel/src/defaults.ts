@@ -1,3 +1,5 @@
+import { TASK_OPTION_KEYS } from '@lameduck/core/adapter'
+
 /**
  * Every default of `@lameduck/otel`, in one place: the code reads them from here, the README's option table
  * is checked against it (a test) and the TSDoc refers to it.
@@ -23,3 +25,9 @@ export const OTEL_DEFAULTS = {
   /** The instrumentation scope of the tracer and the meter. */
   scope: '@lameduck/otel',
 } as const
+
+/** Every option `instrumentShutdown` accepts: the kit's task options and its own (the README's table is checked against it). */
+export const INSTRUMENT_SHUTDOWN_OPTIONS = [
+  ...TASK_OPTION_KEYS,
+  ...['tracerProvider', 'meterProvider', 'sdk', 'flush'],
+] as const

@@ -1,5 +1,5 @@
 export { OTEL_CONVENTIONS } from './conventions.js'
-export { OTEL_DEFAULTS } from './defaults.js'
+export { INSTRUMENT_SHUTDOWN_OPTIONS, OTEL_DEFAULTS } from './defaults.js'
 export {
   OTEL_ERROR_CODES,
   OTEL_WARNING_CODES,
@@ -9,7 +9,6 @@ export {
   type OtelWarningCode,
 } from './errors.js'
 export {
-  INSTRUMENT_SHUTDOWN_OPTIONS,
   type InstrumentShutdownOptions,
   instrumentShutdown,
   type OtelSdk,

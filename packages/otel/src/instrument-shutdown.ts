@@ -16,7 +16,6 @@ import {
   requireClient,
   requireShutdown,
   settleBy,
-  TASK_OPTION_KEYS,
   taskOptions,
 } from '@lameduck/core/adapter'
 import {
@@ -34,7 +33,7 @@ import {
   trace,
 } from '@opentelemetry/api'
 import { DURATION_BUCKETS_S, OTEL_CONVENTIONS } from './conventions.js'
-import { OTEL_DEFAULTS } from './defaults.js'
+import { INSTRUMENT_SHUTDOWN_OPTIONS, OTEL_DEFAULTS } from './defaults.js'
 import { OtelFlushFailedError, OtelNothingToFlushError } from './errors.js'
 
 /**
@@ -76,11 +75,6 @@ export interface InstrumentShutdownOptions extends AdapterTaskOptions {
   /** Only `'report'` (the default): the flush must come after every phase it traces. */
   phase?: Phase
 }
-
-export const INSTRUMENT_SHUTDOWN_OPTIONS = [
-  ...TASK_OPTION_KEYS,
-  ...['tracerProvider', 'meterProvider', 'sdk', 'flush'],
-] as const
 
 const WHERE = 'instrumentShutdown'
 const { spans: SPANS, attributes: A, metrics: M } = OTEL_CONVENTIONS
