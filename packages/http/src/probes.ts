@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
 import {
+  DEFAULTS,
   describeValue,
   InvalidOptionError,
   type Shutdown,
@@ -14,6 +15,7 @@ import {
   optionalObject,
   orDefault,
   requireShutdown,
+  settleBy,
 } from '@lameduck/core/adapter'
 import { createTokenCheck } from './auth.js'
 import { HTTP_DEFAULTS } from './defaults.js'
@@ -36,9 +38,12 @@ export interface ProbeOptions {
    * without a token, creating the handler throws `ShutdownTokenRequiredError`.
    */
   insecure?: boolean
-  /** Extra liveness check; the probe answers 503 when it returns or resolves to false. */
+  /**
+   * Extra liveness check; the probe answers 503 when it returns or resolves to false, throws, or has not
+   * answered within `DEFAULTS.health.timeoutMs` of core.
+   */
   liveness?: () => boolean | Promise<boolean>
-  /** Extra readiness check, on top of "not shutting down". */
+  /** Extra readiness check, on top of "not shutting down"; bounded like `liveness`. */
   readiness?: () => boolean | Promise<boolean>
   /** Where the token's environment variable is read. Default: `process.env`. */
   env?: Record<string, string | undefined>
@@ -135,7 +140,7 @@ export function probeHandler(
       // Through the shutdown, liveness is what it always was: dependencies being closed are no reason to restart.
       const running = shutdown.state === 'running'
       const checks = health && (running || detailed) ? health.status('liveness') : undefined
-      void Promise.all([check(liveness), checks]).then(([ok, report]) => {
+      void Promise.all([check(liveness, shutdown), checks]).then(([ok, report]) => {
         const status =
           !ok || (running && report?.status === 'failing') ? 'failing' : running && report ? report.status : 'ok'
         send(
@@ -166,7 +171,7 @@ export function probeHandler(
         )
         return true
       }
-      void Promise.all([check(readiness), health?.status('readiness')]).then(([ok, report]) => {
+      void Promise.all([check(readiness, shutdown), health?.status('readiness')]).then(([ok, report]) => {
         const failing = !ok || report?.status === 'failing'
         const status = failing ? 'not-ready' : report?.status === 'degraded' ? 'degraded' : 'ready'
         const body = detailed ? { status, state, checks: report?.checks ?? {}, ...details() } : { status, state }
@@ -328,10 +333,18 @@ function send(req: Request, res: Response, status: number, body: unknown): void 
   ;(res as ServerResponse).end(req.method === 'HEAD' ? undefined : json)
 }
 
-async function check(fn: (() => boolean | Promise<boolean>) | undefined): Promise<boolean> {
+/**
+ * The `liveness` / `readiness` option's answer: `false` when it returns false, throws, or has not answered
+ * within a health check's default `timeoutMs` (`DEFAULTS.health.timeoutMs`, on the coordinator's clock) — a
+ * slow dependency must not hang the probe (register it with `shutdown.health.check` for a timeout, a cache
+ * and a reason of its own).
+ */
+async function check(fn: (() => boolean | Promise<boolean>) | undefined, shutdown: Shutdown): Promise<boolean> {
   if (!fn) return true
   try {
-    return (await fn()) !== false
+    const { clock } = shutdown
+    const answer = await settleBy(Promise.resolve().then(fn), clock.now() + DEFAULTS.health.timeoutMs, { clock })
+    return answer.done && answer.value !== false
   } catch {
     return false
   }

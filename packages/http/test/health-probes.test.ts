@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http'
-import type { Shutdown, ShutdownOptions } from '@lameduck/core'
+import { DEFAULTS, type Shutdown, type ShutdownOptions } from '@lameduck/core'
 import { createProbes, HTTP_DEFAULTS, listenAdmin, type ProbeOptions } from '@lameduck/http'
 import { afterEach, describe, expect, it } from 'vitest'
 import { delay, testShutdown } from '../../../test/support/shutdown.js'
@@ -35,6 +35,18 @@ async function serve(options: ShutdownOptions = {}, probeOptions: ProbeOptions =
 const json = (body: string) => JSON.parse(body) as Record<string, unknown>
 
 describe('health checks in /readyz and /healthz', () => {
+  it('the readiness and liveness options cannot hang a probe either: no answer within DEFAULTS.health.timeoutMs is 503', async () => {
+    const never = () => new Promise<boolean>(() => {})
+    const { port } = await serve({}, { token: TOKEN, readiness: never, liveness: never })
+    const t0 = performance.now()
+    const [ready, live] = await Promise.all([get('http', port, '/readyz'), get('http', port, '/healthz')])
+    expect(performance.now() - t0).toBeLessThan(DEFAULTS.health.timeoutMs + 3_000)
+    expect(ready.status).toBe(503)
+    expect(json(ready.body)).toEqual({ status: 'not-ready', state: 'running' })
+    expect(live.status).toBe(503)
+    expect(json(live.body)).toEqual({ status: 'failing' })
+  })
+
   it('a hanging check: the probe answers 503 within its timeoutMs, and concurrent probes run it once', async () => {
     const { shutdown, port } = await serve()
     let calls = 0
