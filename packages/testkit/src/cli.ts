@@ -105,6 +105,12 @@ const DOCS: readonly FlagDoc[] = [
     default: SIM_DEFAULTS.startupTimeout,
   },
   {
+    name: 'readiness',
+    value: 'path',
+    help: 'readinessProbe path: a replica gets traffic once it answers 200 (within --startup-timeout)',
+    default: 'none: once it listens',
+  },
+  {
     name: 'request-timeout',
     value: 'duration',
     help: 'a request slower than this fails as timeout',
@@ -292,6 +298,7 @@ function parse(argv: string[]): 'help' | { options: SimulationOptions; json: boo
     warmup: duration('warmup'),
     tail: duration('tail'),
     startupTimeout: duration('startup-timeout'),
+    readinessPath: str('readiness'),
     requestTimeout: duration('request-timeout'),
     proxyPort: int('proxy-port'),
   }

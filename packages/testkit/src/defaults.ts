@@ -56,6 +56,12 @@ export const SIM_TIMINGS = {
   longRequestsHeadStartMs: 100,
   /** How often a starting replica's port is tried. */
   listenPollMs: 50,
+  /** With `readinessPath`: how often a listening replica's readiness path is asked until it answers 200. */
+  readinessPollMs: 100,
+  /** With `readinessPath`: how long each of those requests may take (the kubelet's default `timeoutSeconds`). */
+  readinessRequestTimeoutMs: 1000,
+  /** With `readinessPath`: how much of the last answer's body a `LAMEDUCK_ERR_SIM_NEVER_READY` quotes. */
+  readinessBodyChars: 200,
   /** How long an exec hook's output may still come after its exit (a process it left may hold its pipes). */
   hookOutputWaitMs: 200,
   /** How often the WebSocket clients' unanswered messages are checked against the request timeout. */

@@ -9,6 +9,8 @@ export const TESTKIT_ERROR_CODES = [
   'LAMEDUCK_ERR_SIM_COMMAND_NOT_FOUND',
   'LAMEDUCK_ERR_SIM_EXITED_AT_START',
   'LAMEDUCK_ERR_SIM_NEVER_LISTENED',
+  /** With `readinessPath`: a replica listened but its readiness path never answered 200 within `startupTimeout`. */
+  'LAMEDUCK_ERR_SIM_NEVER_READY',
   'LAMEDUCK_ERR_SIM_PORT_IN_USE',
   'LAMEDUCK_ERR_SIM_REPLICA_CRASHED',
   'LAMEDUCK_ERR_SIM_ABORTED',

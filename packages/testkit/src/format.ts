@@ -46,6 +46,10 @@ export function formatResult(result: SimulationResult): string {
     const said = [...e.stdout.map((l) => `stdout: ${l}`), ...e.stderr.map((l) => `stderr: ${l}`)]
     for (const line of said.slice(-4)) add('', `  ${line}`)
   } else add('preStop', 'none')
+  if (result.readiness) {
+    const { path, readyAfterMs } = result.readiness
+    add('readiness', `GET ${path} → 200 after ${readyAfterMs.A} ms (A), ${readyAfterMs.B} ms (B): traffic only then`)
+  }
   add('stop signal', `${result.signal} at +${result.signalAtMs} ms`)
   add(
     'exit',

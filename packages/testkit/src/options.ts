@@ -94,8 +94,14 @@ export interface SimulationOptions {
   warmup?: Duration
   /** Load after A has exited and its endpoint is gone. Default: {@link SIM_DEFAULTS}`.tail`. */
   tail?: Duration
-  /** How long a replica may take to listen. Default: {@link SIM_DEFAULTS}`.startupTimeout`. */
+  /** How long a replica may take to listen (and, with `readinessPath`, to get ready). Default: {@link SIM_DEFAULTS}`.startupTimeout`. */
   startupTimeout?: Duration
+  /**
+   * A readinessProbe's httpGet path (`'/readyz'`): a replica is given traffic only once `GET <path>` on its
+   * PORT answers 200, asked from when it listens until `startupTimeout`; one that never does fails the run
+   * (`LAMEDUCK_ERR_SIM_NEVER_READY`). Default: none, traffic as soon as it listens.
+   */
+  readinessPath?: string
   /** A request taking longer than this counts as failed (`timeout`). Default: {@link SIM_DEFAULTS}`.requestTimeout`. */
   requestTimeout?: Duration
   /** Port of the proxy; 0 picks a free one. Default: {@link SIM_DEFAULTS}`.proxyPort`. */
@@ -132,6 +138,7 @@ export const SIMULATION_OPTIONS = [
   'warmup',
   'tail',
   'startupTimeout',
+  'readinessPath',
   'requestTimeout',
   'proxyPort',
   'signalAbort',
@@ -192,6 +199,8 @@ export function resolveOptions(options: SimulationOptions) {
     warmupMs: parseDuration('warmup', orDefault(options.warmup, D.warmup)),
     tailMs: parseDuration('tail', orDefault(options.tail, D.tail)),
     startupTimeoutMs: parseDuration('startupTimeout', orDefault(options.startupTimeout, D.startupTimeout)),
+    // None: a replica gets traffic once it listens.
+    readinessPath: options.readinessPath === undefined ? undefined : path('readinessPath', options.readinessPath),
     requestTimeoutMs: parseDuration('requestTimeout', orDefault(options.requestTimeout, D.requestTimeout)),
     proxyPort: port('proxyPort', options.proxyPort, D.proxyPort, 0),
   }

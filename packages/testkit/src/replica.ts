@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { request } from 'node:http'
 import { connect } from 'node:net'
 import { setTimeout as delay } from 'node:timers/promises'
 import { SIM_LIMITS, SIM_TIMINGS } from './defaults.js'
@@ -148,6 +149,36 @@ export class Replica {
     )
   }
 
+  /**
+   * With `readinessPath`, as a readinessProbe's httpGet: asks `GET <path>` on its PORT every
+   * `readinessPollMs` until it answers 200, and resolves with the performance.now() of that answer. Past
+   * `deadline` (a performance.now(): what is left of `startupTimeout`) it rejects with
+   * `LAMEDUCK_ERR_SIM_NEVER_READY`, naming the last answer. Its exit is the caller's to watch (`run.guard`).
+   */
+  async waitReady(path: string, deadline: number, timeoutMs: number): Promise<number> {
+    let last = 'no answer'
+    while (this.running) {
+      const answer = await probe(
+        this.port,
+        path,
+        Math.max(1, Math.min(SIM_TIMINGS.readinessRequestTimeoutMs, deadline - performance.now())),
+      )
+      if (answer.status === 200) return performance.now()
+      last =
+        answer.status === undefined
+          ? answer.error
+          : `${answer.status}${answer.body ? `: ${JSON.stringify(answer.body.slice(0, SIM_TIMINGS.readinessBodyChars))}` : ''}`
+      if (performance.now() + SIM_TIMINGS.readinessPollMs >= deadline) break
+      await delay(SIM_TIMINGS.readinessPollMs)
+    }
+    throw new SimulatorError(
+      'LAMEDUCK_ERR_SIM_NEVER_READY',
+      `replica ${this.name} listened but never got ready within ${timeoutMs} ms: GET ${path} on PORT ${this.port} ` +
+        `last answered ${last} (a readinessProbe would keep it out of the Service's endpoints)`,
+      this.lastOutput(),
+    )
+  }
+
   #remember(line: string): void {
     if (mayBeReportLine(line)) this.report = reportInLine(line) ?? this.report
     this.output.push(line)
@@ -163,5 +194,32 @@ function canConnect(port: number): Promise<boolean> {
       resolve(true)
     })
     socket.once('error', () => resolve(false))
+  })
+}
+
+/** One readiness request: its status and body, or why there was none. */
+function probe(
+  port: number,
+  path: string,
+  timeoutMs: number,
+): Promise<{ status: number; body: string } | { status: undefined; error: string }> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path, method: 'GET', agent: false, timeout: timeoutMs }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => {
+        if (body.length < SIM_TIMINGS.readinessBodyChars) body += chunk
+      })
+      res.once('end', () => resolve({ status: res.statusCode ?? 0, body: body.trim() }))
+      res.once('close', () => resolve({ status: res.statusCode ?? 0, body: body.trim() }))
+      res.once('error', (error) =>
+        resolve({ status: undefined, error: (error as NodeJS.ErrnoException).code ?? error.message }),
+      )
+    })
+    req.once('timeout', () => req.destroy(new Error(`timeout after ${Math.round(timeoutMs)} ms`)))
+    req.once('error', (error) =>
+      resolve({ status: undefined, error: (error as NodeJS.ErrnoException).code ?? error.message }),
+    )
+    req.end()
   })
 }

@@ -65,6 +65,11 @@ export interface SimulationResult {
    * what the service itself took.
    */
   lameduck: LameduckTimeline | null
+  /**
+   * With `readinessPath`: the path, and how long each replica took from its start to its first 200 there
+   * (only then was it given traffic). `null` without: the replicas got traffic once they listened.
+   */
+  readiness: Readiness | null
   /** Replica A's last output lines. */
   lastOutput: string[]
   /**
@@ -86,6 +91,12 @@ export interface SimulationResult {
     warmupMs: number
     tailMs: number
   }
+}
+
+/** How the replicas got ready (`readinessPath`): ms from each one's start to its first 200 on `path`. */
+export interface Readiness {
+  path: string
+  readyAfterMs: { A: number; B: number }
 }
 
 /** The long requests' counts, and how long each was asked to take. */
@@ -117,10 +128,20 @@ export interface RunRecord {
   termination: TerminationResult & { start: number }
   /** performance.now() at the run's start. */
   started: number
+  /** With `readinessPath`: when each replica got ready. */
+  readiness: Readiness | null
 }
 
 /** The result of a run: the counts of both kinds of request together, the verdict, A's own report. */
-export function simulationResult({ config, a, load, long, termination, started }: RunRecord): SimulationResult {
+export function simulationResult({
+  config,
+  a,
+  load,
+  long,
+  termination,
+  started,
+  readiness,
+}: RunRecord): SimulationResult {
   const failures: Record<string, number> = { ...load.counts.failures }
   for (const [kind, count] of Object.entries(long.failures)) failures[kind] = (failures[kind] ?? 0) + count
   const failed = load.counts.failed + long.failed
@@ -166,6 +187,7 @@ export function simulationResult({ config, a, load, long, termination, started }
     exitSignal: termination.exit.signal,
     sigkill: termination.sigkill,
     lameduck: report && timeline(report, terminationStartEpoch),
+    readiness,
     lastOutput: [...a.output],
     environment: a.environment,
     durationMs: Math.round(performance.now() - started),

@@ -7,7 +7,7 @@ import { type ResolvedOptions, resolveOptions, type SimulationOptions } from './
 import { podEnvironment, podNames } from './pod-env.js'
 import { freePorts } from './ports.js'
 import { Replica } from './replica.js'
-import { type LongRequests, type SimulationResult, simulationResult } from './result.js'
+import { type LongRequests, type Readiness, type SimulationResult, simulationResult } from './result.js'
 import { SimulationRun } from './run.js'
 
 /**
@@ -20,7 +20,10 @@ export async function simulateTermination(options: SimulationOptions): Promise<S
   const run = await SimulationRun.open(config.proxyPort, options.signalAbort)
   try {
     await run.guard(run.load.listening)
-    const [a, b] = await startReplicas(run, config)
+    const {
+      replicas: [a, b],
+      readiness,
+    } = await startReplicas(run, config)
     if (options.onProgress) run.reportProgress(options.onProgress)
 
     // Warm-up: load on both replicas, then the long requests on A.
@@ -37,15 +40,23 @@ export async function simulateTermination(options: SimulationOptions): Promise<S
     const load = await run.guard(run.load.stop(), [b])
     await run.guard(long.settled, [b])
 
-    return simulationResult({ config, a, load, long: long.counts, termination, started: run.started })
+    return simulationResult({ config, a, load, long: long.counts, termination, started: run.started, readiness })
   } finally {
     await run.close()
   }
 }
 
-/** Starts replicas A and B, waits until both listen, and makes them the proxy's endpoints. */
-async function startReplicas(run: SimulationRun, config: ResolvedOptions): Promise<[Replica, Replica]> {
+/**
+ * Starts replicas A and B, waits until both listen — and, with `readinessPath`, until both are ready — and
+ * makes them the proxy's endpoints.
+ */
+async function startReplicas(
+  run: SimulationRun,
+  config: ResolvedOptions,
+): Promise<{ replicas: [Replica, Replica]; readiness: Readiness | null }> {
   const [portA, portB, adminA, adminB] = (await freePorts(4)) as [number, number, number, number]
+  let readiness: Readiness | null = null
+  const started = performance.now()
   const [command, ...args] = config.command as [string, ...string[]]
   // On top of the simulator's environment (the image's), what Kubernetes sets in every container — and
   // nothing it does not: no TERMINATION_GRACE_PERIOD_SECONDS unless `env` (the pod spec) says so.
@@ -62,9 +73,23 @@ async function startReplicas(run: SimulationRun, config: ResolvedOptions): Promi
       : []),
   ])
   await run.guard(Promise.all(listening))
+  // With a readinessProbe, as the endpoints controller does: a replica gets traffic once its probe succeeds,
+  // within what is left of the start-up timeout.
+  if (config.readinessPath !== undefined) {
+    const path = config.readinessPath
+    const deadline = started + config.startupTimeoutMs
+    const [readyA, readyB] = await run.guard(
+      Promise.all([
+        a.waitReady(path, deadline, config.startupTimeoutMs),
+        b.waitReady(path, deadline, config.startupTimeoutMs),
+      ]),
+      [a, b],
+    )
+    readiness = { path, readyAfterMs: { A: Math.round(readyA - started), B: Math.round(readyB - started) } }
+  }
   run.load.addEndpoint('A', portA)
   run.load.addEndpoint('B', portB)
-  return [a, b]
+  return { replicas: [a, b], readiness }
 }
 
 function startLoad(run: SimulationRun, config: ResolvedOptions): void {
