@@ -167,7 +167,7 @@ export class Replica {
       last =
         answer.status === undefined
           ? answer.error
-          : `${answer.status}${answer.body ? `: ${JSON.stringify(answer.body.slice(0, SIM_TIMINGS.readinessBodyChars))}` : ''}`
+          : `${answer.status}${answer.body ? ` ${answer.body.slice(0, SIM_TIMINGS.readinessBodyChars).replace(/\s+/g, ' ')}` : ''}`
       if (performance.now() + SIM_TIMINGS.readinessPollMs >= deadline) break
       await delay(SIM_TIMINGS.readinessPollMs)
     }
