@@ -169,6 +169,7 @@ describe('lameduck-sim CLI', () => {
       'warmup',
       'tail',
       'startup-timeout',
+      'readiness',
       'request-timeout',
       'proxy-port',
       'env',

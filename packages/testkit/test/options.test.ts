@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { MAX_TIMER_MS } from '@lameduck/core'
 import { SIM_DEFAULTS, type SimulationOptions, SimulatorError, simulateTermination } from '@lameduck/testkit'
 import { describe, expect, it } from 'vitest'
-import { SIM_LIMITS } from '../src/defaults.js'
+import { SIM_LIMITS, SIM_TIMINGS } from '../src/defaults.js'
 import { SIMULATION_OPTIONS } from '../src/options.js'
 
 // Every mistake is refused before anything starts (no replica, no port), with core's error for it, as every
@@ -29,6 +29,7 @@ describe('SimulationOptions are checked before anything starts', () => {
       ['prestop', 'preStop'],
       ['preStopHeader', 'preStopHeaders'],
       ['startupTimeoutMs', 'startupTimeout'],
+      ['readiness', 'readinessPath'],
     ] as const) {
       const error = await refused({ command, [key]: 1 })
       expect(error.code).toBe('LAMEDUCK_ERR_UNKNOWN_OPTION')
@@ -53,6 +54,7 @@ describe('SimulationOptions are checked before anything starts', () => {
       'preStopScheme',
       'preStopExec',
       'kubeletVersion',
+      'readinessPath',
       'churn',
       'ws',
       'wsPath',
@@ -218,6 +220,12 @@ describe('the README agrees with SIM_DEFAULTS and SIM_LIMITS', () => {
     const range = `1–${SIM_LIMITS.maxCallers.toLocaleString('en-US')}`
     expect(rows.get('--concurrency <n>')?.[1]).toContain(range)
     expect(rows.get('--long-count <n>')?.[1]).toContain(range)
+  })
+
+  it('the readiness polling it states', () => {
+    expect(readme).toContain(
+      `every ${SIM_TIMINGS.readinessPollMs} ms (each request given ${SIM_TIMINGS.readinessRequestTimeoutMs / 1000} s`,
+    )
   })
 
   it('the kubelet timing it states', () => {

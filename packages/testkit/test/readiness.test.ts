@@ -1,5 +1,4 @@
-import { type SimulationOptions, SimulatorError, simulateTermination } from '@lameduck/testkit'
-import { main } from '@lameduck/testkit'
+import { main, type SimulationOptions, SimulatorError, simulateTermination } from '@lameduck/testkit'
 import { describe, expect, it } from 'vitest'
 import { expectNoneLeft, fixture, newMarker } from './support.js'
 

@@ -6,6 +6,7 @@ import {
   type LameduckTimeline,
   main,
   parseDuration,
+  type Readiness,
   SIM_DEFAULTS,
   type SimulationOptions,
   type SimulationProgress,
@@ -33,6 +34,9 @@ describe('public types of @lameduck/testkit', () => {
     expectTypeOf<SimulationOptions['preStopExec']>().toEqualTypeOf<readonly string[] | undefined>()
     expectTypeOf<SimulationResult['preStopExec']>().toEqualTypeOf<ExecHookResult | null>()
     expectTypeOf<SimulationResult['config']['churn']>().toEqualTypeOf<number | null>()
+    expectTypeOf<SimulationOptions['readinessPath']>().toEqualTypeOf<string | undefined>()
+    expectTypeOf<SimulationResult['readiness']>().toEqualTypeOf<Readiness | null>()
+    expectTypeOf<Readiness['readyAfterMs']>().toEqualTypeOf<{ A: number; B: number }>()
     expectTypeOf<SimulationResult['load']['connections']>().toBeNumber()
     expectTypeOf(SIM_DEFAULTS.kubeletVersion).toEqualTypeOf<'1.31'>()
     expectTypeOf<SimulationProgress['stage']>().toEqualTypeOf<'warmup' | 'terminating' | 'tail'>()
@@ -52,6 +56,7 @@ describe('public types of @lameduck/testkit', () => {
     expectTypeOf<(typeof TESTKIT_ERROR_CODES)[number]>().toEqualTypeOf<TestkitErrorCode>()
     expectTypeOf<SimulatorErrorCode>().toEqualTypeOf<TestkitErrorCode>()
     expectTypeOf<'LAMEDUCK_ERR_SIM_ABORTED'>().toExtend<TestkitErrorCode>()
+    expectTypeOf<'LAMEDUCK_ERR_SIM_NEVER_READY'>().toExtend<TestkitErrorCode>()
     expectTypeOf<'LAMEDUCK_ERR_SIM_NO_SUCH_THING'>().not.toExtend<TestkitErrorCode>()
     expectTypeOf<'not a code'>().not.toExtend<TestkitErrorCode>()
     // Core's codes are core's: a simulator error never carries one.
