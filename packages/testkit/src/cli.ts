@@ -107,8 +107,8 @@ const DOCS: readonly FlagDoc[] = [
   {
     name: 'readiness',
     value: 'path',
-    help: 'readinessProbe path: a replica gets traffic once it answers 200 (within --startup-timeout)',
-    default: 'none: once it listens',
+    help: 'readinessProbe path: traffic to a replica once it answers 200 there',
+    default: 'none: once listening',
   },
   {
     name: 'request-timeout',
