@@ -1,6 +1,6 @@
+import { duration } from './adapter/options.js'
 import type { Clock } from './clock.js'
 import { DEFAULTS } from './defaults.js'
-import { requireDuration } from './duration.js'
 import { errorMessage, InvalidOptionError } from './errors.js'
 import type { Logger } from './logger.js'
 import { checkOptions } from './validate.js'
@@ -38,10 +38,10 @@ export function normalizeExitFlush(spec: ExitFlushSpec): ExitFlush {
     throw new InvalidOptionError('addExitFlush name', 'expected a non-empty string')
   if (typeof spec.run !== 'function')
     throw new InvalidOptionError(`exit flush "${spec.name}".run`, `expected a function, got ${typeof spec.run}`)
-  const timeoutMs = requireDuration(
-    `exit flush "${spec.name}".timeoutMs`,
-    spec.timeoutMs === undefined ? DEFAULTS.exitFlushTimeoutMs : spec.timeoutMs,
-  )
+  // Above 0, as every other timeout the coordinator runs something within: a flush of 0 ms could do nothing.
+  const timeoutMs = duration(`exit flush "${spec.name}".timeoutMs`, spec.timeoutMs, DEFAULTS.exitFlushTimeoutMs, {
+    positive: true,
+  })
   return { name: spec.name, timeoutMs, run: spec.run }
 }
 

@@ -51,7 +51,7 @@ export interface HealthCheckReport {
   /** Epoch ms (the coordinator's clock) at which this result was taken. */
   at: number
   durationMs: number
-  /** Why it is failing: what it threw, its timeout, or `returned false`. */
+  /** Why it is failing: what it threw, its timeout, or `the check returned false`. */
   error?: string
   /** Stable code of that error when it had one (`LAMEDUCK_ERR_HEALTH_CHECK_TIMEOUT`, …). */
   code?: string

@@ -213,6 +213,9 @@ describe('exit flushes: the very last work before the exit', () => {
     expect(() => shutdown.addExitFlush({ name: 'x', timeoutMs: -1, run: () => {} })).toThrow(
       expect.objectContaining({ code: 'LAMEDUCK_ERR_INVALID_DURATION' }),
     )
+    expect(() => shutdown.addExitFlush({ name: 'x', timeoutMs: 0, run: () => {} })).toThrow(
+      expect.objectContaining({ code: 'LAMEDUCK_ERR_INVALID_DURATION' }),
+    )
     expect(() => shutdown.addExitFlush({ name: 'x', run: () => {}, timeout: 5 } as never)).toThrow(
       expect.objectContaining({ code: 'LAMEDUCK_ERR_UNKNOWN_OPTION' }),
     )
