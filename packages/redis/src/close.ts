@@ -9,7 +9,7 @@ import {
 import { requireCoordinator, requireRedisClient } from './arguments.js'
 import { REDIS_DEFAULTS } from './defaults.js'
 import { RedisQuitError, RedisQuitTimeoutError, RedisUnavailableError } from './errors.js'
-import { queuedOffline } from './internals.js'
+import { queuedOffline, rejectQueued } from './internals.js'
 import type { RedisClient } from './scripts.js'
 
 /**
@@ -47,6 +47,8 @@ async function quit(shutdown: Shutdown, client: RedisClient, signal: AbortSignal
     // while waiting to reconnect keeps the status 'reconnecting' but makes no further attempt.)
     const dropped = queuedOffline(client)
     client.disconnect()
+    // Their callers get this error instead of waiting for ever on a client that will not reconnect.
+    rejectQueued(client, new RedisUnavailableError(status, dropped))
     if (dropped !== undefined && dropped > 0) throw new RedisUnavailableError(status, dropped)
     shutdown.logger.info(
       { event: 'redis.disconnected', task, status, dropped: dropped ?? 'unknown' },

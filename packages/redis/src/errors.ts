@@ -153,17 +153,22 @@ export class RedisQuitError extends LameduckError {
   }
 }
 
-/** The client was not connected at shutdown and commands it had queued offline were dropped. */
+/**
+ * The client was not connected at shutdown and commands it had queued offline were dropped: the task's
+ * error, and what each of those commands is rejected with (`dropped` is `undefined` when this ioredis shows
+ * no offline queue to count).
+ */
 export class RedisUnavailableError extends LameduckError {
   declare readonly code: 'LAMEDUCK_ERR_REDIS_UNAVAILABLE'
 
   constructor(
     readonly status: string,
-    readonly dropped: number,
+    readonly dropped: number | undefined,
   ) {
     super(
       'LAMEDUCK_ERR_REDIS_UNAVAILABLE',
-      `the client was not connected at shutdown (status "${status}"): disconnected, dropping ${dropped} queued command(s)`,
+      `the client was not connected at shutdown (status "${status}"): disconnected, dropping ` +
+        `${dropped === undefined ? 'its' : dropped} queued command(s)`,
     )
   }
 }

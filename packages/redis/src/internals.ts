@@ -16,3 +16,20 @@ export function queuedOffline(client: RedisClient): number | undefined {
   const length = queue?.length
   return typeof length === 'number' && Number.isInteger(length) && length >= 0 ? length : undefined
 }
+
+/**
+ * Rejects, with `error`, every command the client still holds (its offline queue and any sent without a
+ * reply), through ioredis' `flushQueue(error)` (a method of `Redis` without an underscore but not in its
+ * documentation, ioredis 5). Needed after `disconnect()` of a client that was waiting to reconnect: ioredis
+ * then leaves it `reconnecting` and never settles those commands (redis/ioredis#2169) — their callers would
+ * wait for ever.
+ *
+ * @returns whether it could: `false` when the client has no `flushQueue` (another version, a `Cluster`);
+ *   those commands then stay pending.
+ */
+export function rejectQueued(client: RedisClient, error: Error): boolean {
+  const flushQueue = (client as unknown as { flushQueue?: unknown }).flushQueue
+  if (typeof flushQueue !== 'function') return false
+  flushQueue.call(client, error)
+  return true
+}

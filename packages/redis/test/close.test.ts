@@ -54,7 +54,8 @@ await describeWith('Redis', '@lameduck/redis closeRedis', () => {
       await delay(300)
       expect(['end', 'reconnecting']).toContain(down.status)
       expect(attempts).toBe(0)
-      void queued
+      // The command queued offline is rejected with the task's reason, not left pending for ever.
+      expect(await queued).toMatchObject({ code: 'LAMEDUCK_ERR_REDIS_UNAVAILABLE', dropped: 1 })
       expect(locks.held()).toHaveLength(0)
     } finally {
       down.disconnect()
