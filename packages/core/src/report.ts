@@ -92,6 +92,7 @@ export interface ShutdownReport {
 
 const severity: Record<TaskOutcome, number> = { ok: 0, skipped: 1, timeout: 2, error: 3 }
 
+/** The worst of task outcomes (`error` > `timeout` > `skipped` > `ok`): a phase's outcome from its tasks'. */
 export function worstOutcome(outcomes: Iterable<TaskOutcome>): TaskOutcome {
   let worst: TaskOutcome = 'ok'
   for (const outcome of outcomes) if (severity[outcome] > severity[worst]) worst = outcome

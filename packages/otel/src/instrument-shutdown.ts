@@ -17,6 +17,7 @@ import {
   requireShutdown,
   settleBy,
   taskOptions,
+  worstOutcome,
 } from '@lameduck/core/adapter'
 import {
   type Attributes,
@@ -321,7 +322,7 @@ class Trail {
     const open = this.#phases.get(phase)
     if (open === undefined) return
     this.#phases.delete(phase)
-    const outcome = report?.outcome ?? worst(open.tasks.map((t) => t.outcome))
+    const outcome = report?.outcome ?? worstOutcome(open.tasks.map((t) => t.outcome))
     open.span.setAttribute(A.phaseOutcome, outcome)
     if (outcome === 'error' || outcome === 'timeout')
       open.span.setStatus({ code: SpanStatusCode.ERROR, message: `a task of the ${phase} phase: ${outcome}` })
@@ -383,12 +384,4 @@ function endTask(span: Span, report: TaskReport) {
     span.setStatus({ code: SpanStatusCode.ERROR, message })
   }
   span.end(end)
-}
-
-const SEVERITY = { ok: 0, skipped: 1, timeout: 2, error: 3 } as const
-
-function worst(outcomes: TaskReport['outcome'][]): TaskReport['outcome'] {
-  let result: TaskReport['outcome'] = 'ok'
-  for (const outcome of outcomes) if (SEVERITY[outcome] > SEVERITY[result]) result = outcome
-  return result
 }

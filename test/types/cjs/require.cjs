@@ -27,6 +27,7 @@ for (const name of [
   'handOverSocket',
   'claimRequests',
   'requestClaim',
+  'worstOutcome',
 ])
   assert.equal(typeof adapter[name], 'function', `@lameduck/core/adapter exports ${name}()`)
 

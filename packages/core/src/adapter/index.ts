@@ -12,6 +12,7 @@ export {
   InvalidOptionError,
   LameduckError,
 } from '../errors.js'
+export { worstOutcome } from '../report.js'
 export { type Registration, registration } from '../task.js'
 export { boolean, checkOptions, closest, hasMethods, isShutdown, orDefault, unknownFlag } from '../validate.js'
 export { registerClientTask, requireShutdownFirst, type SwappedClient } from './client-adapter.js'
