@@ -6,6 +6,7 @@ import { type DrainDelayReport, TRAFFIC_SOURCE, type TrafficFeed, TrafficLog } f
 import { Emitter } from './emitter.js'
 import {
   DuplicateTaskError,
+  errorFields,
   errorMessage,
   PhaseStartedError,
   TaskAbandonedError,
@@ -488,11 +489,7 @@ class Coordinator implements Shutdown {
       durationMs: this.#options.clock.now() - start,
       budgetMs: Math.round(budgetMs),
     }
-    if (outcome !== 'ok') {
-      report.error = errorMessage(error)
-      const code = (error as { code?: unknown } | null)?.code
-      if (typeof code === 'string') report.code = code
-    }
+    if (outcome !== 'ok') Object.assign(report, errorFields(error))
     if (details !== undefined) report.details = details
     this.#emitter.emit('taskEnd', report)
     return report
@@ -532,7 +529,6 @@ class Coordinator implements Shutdown {
   #onRunError(error: unknown, origin: 'uncaughtException' | 'unhandledRejection'): void {
     const wrapped = new UncaughtDuringShutdownError(origin, error)
     const running = [...this.#running.keys()]
-    const code = (error as { code?: unknown } | null)?.code
     this.#options.logger.error(
       {
         event: 'run.error',
@@ -551,8 +547,7 @@ class Coordinator implements Shutdown {
     this.#runErrors.push({
       origin,
       at: this.#options.clock.now(),
-      error: errorMessage(error),
-      ...(typeof code === 'string' ? { code } : {}),
+      ...errorFields(error),
       running,
     })
   }

@@ -331,6 +331,15 @@ export function errorMessage(error: unknown): string {
   }
 }
 
+/**
+ * What a report says of an error: its message, and its stable `code` when it has a string one (a
+ * `LameduckError`, a Node system error). For task, health-check and start-up task reports alike.
+ */
+export function errorFields(error: unknown): { error: string; code?: string } {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' ? { error: errorMessage(error), code } : { error: errorMessage(error) }
+}
+
 /** A code of {@link CORE_ERROR_CODES}. */
 export type CoreErrorCode = (typeof CORE_ERROR_CODES)[number]
 /** A code of {@link CORE_WARNING_CODES}. */

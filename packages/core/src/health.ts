@@ -4,7 +4,7 @@ import { DEFAULTS } from './defaults.js'
 import {
   DuplicateTaskError,
   describeValue,
-  errorMessage,
+  errorFields,
   HealthCheckTimeoutError,
   InvalidOptionError,
   UnknownProbeError,
@@ -246,10 +246,7 @@ export class Health implements HealthRegistry {
       durationMs: clock.now() - start,
       ...extra,
     })
-    const failing = (error: unknown) => {
-      const code = (error as { code?: unknown } | null)?.code
-      return done('failing', { error: errorMessage(error), ...(typeof code === 'string' ? { code } : {}) })
-    }
+    const failing = (error: unknown) => done('failing', errorFields(error))
     if (check.unsettled) return Promise.resolve(failing(new HealthCheckTimeoutError(check.name, check.timeoutMs, true)))
     const controller = new AbortController()
     return new Promise<HealthCheckReport>((resolve) => {

@@ -4,7 +4,7 @@ import { DEFAULTS } from './defaults.js'
 import {
   DuplicateTaskError,
   describeValue,
-  errorMessage,
+  errorFields,
   InvalidOptionError,
   StartupAbortedError,
   StartupClosedError,
@@ -293,11 +293,6 @@ export class Startup implements StartupRegistry {
       durationMs: (task.end ?? this.#clock.now()) - task.start,
       timeoutMs: task.timeoutMs,
     }
-    if (task.outcome !== 'ok' && task.outcome !== 'running') {
-      report.error = errorMessage(task.error)
-      const code = (task.error as { code?: unknown } | null)?.code
-      if (typeof code === 'string') report.code = code
-    }
-    return report
+    return task.outcome === 'ok' || task.outcome === 'running' ? report : { ...report, ...errorFields(task.error) }
   }
 }
