@@ -7,6 +7,7 @@ import {
   type Shutdown,
   type ShutdownReport,
   type ShutdownWarning,
+  type StartupReport,
 } from '@lameduck/core'
 import {
   boolean,
@@ -120,14 +121,15 @@ export function probeHandler(
   const mayDetail = (req: Request) => !requireToken || (token !== undefined && authorized(req.headers))
   const health = (shutdown as Partial<Shutdown>).health
   const startup = (shutdown as Partial<Shutdown>).startup
+  /** The start-up as it stands (`done`, no task, for a coordinator without one). */
+  const startupReport = (): StartupReport => startup?.report() ?? { state: 'done', tasks: [] }
   let hinted = false
 
   /** Whether to answer with the details; `undefined` when a `?verbose` request without the right token was answered 401. */
   const verbose = (req: Request, res: Response): boolean | undefined => {
     if (!isVerbose(req.url)) return false
     if (mayDetail(req)) return true
-    res.setHeader('www-authenticate', 'Bearer realm="lameduck"')
-    send(req, res, 401, { error: 'unauthorized' })
+    unauthorized(req, res)
     return undefined
   }
 
@@ -158,8 +160,9 @@ export function probeHandler(
       if (detailed === undefined) return true
       const state = shutdown.state
       const starting = startup !== undefined && startup.state !== 'done'
-      const details = () => ({ startup: startup?.report() ?? { state: 'done', tasks: [] } })
-      if (state !== 'running' || !shutdown.isReady() || starting) {
+      const details = () => ({ startup: startupReport() })
+      // Not ready once the run began, or while start-up is not done (`starting`: for a core whose isReady() predates it).
+      if (!shutdown.isReady() || starting) {
         const status =
           state !== 'running' ? state : startup?.state === 'pending' ? 'starting' : `startup-${startup?.state}`
         if (!detailed) {
@@ -183,7 +186,7 @@ export function probeHandler(
       if (!allow(req, res, ['GET', 'HEAD'])) return true
       const detailed = verbose(req, res)
       if (detailed === undefined) return true
-      const report = startup?.report() ?? { state: 'done' as const, tasks: [] }
+      const report = startupReport()
       const status = report.state === 'done' ? 'started' : report.state === 'pending' ? 'starting' : report.state
       send(req, res, report.state === 'done' ? 200 : 503, detailed ? { status, startup: report } : { status })
       return true
@@ -191,8 +194,7 @@ export function probeHandler(
     if (paths.shutdown !== false && path === paths.shutdown) {
       if (!allow(req, res, ['GET', 'POST'])) return true
       if (!authorized(req.headers)) {
-        res.setHeader('www-authenticate', 'Bearer realm="lameduck"')
-        send(req, res, 401, { error: 'unauthorized' })
+        unauthorized(req, res)
         // The kubelet ignores the 401: without this line nobody learns why the hook did nothing. Once per
         // handler: one preStop per termination, and a caller faking the User-Agent cannot flood the log.
         if (!hinted && isKubelet(req)) {
@@ -348,6 +350,12 @@ async function check(fn: (() => boolean | Promise<boolean>) | undefined, shutdow
   } catch {
     return false
   }
+}
+
+/** 401, with the challenge: a `/shutdown` or `?verbose` request without the right token. */
+function unauthorized(req: Request, res: Response): void {
+  res.setHeader('www-authenticate', 'Bearer realm="lameduck"')
+  send(req, res, 401, { error: 'unauthorized' })
 }
 
 /** `?verbose`, `?verbose=1`, `?verbose=true` (not `verbose=0` / `false`). */
