@@ -78,7 +78,7 @@ function kubeletHeaders(options: HttpGetOptions): Record<string, string> {
   return headers
 }
 
-interface Attempt {
+export interface Attempt {
   status: number | null
   error: string | null
   body: string
@@ -86,11 +86,17 @@ interface Attempt {
   plainHttpAnswer: boolean
 }
 
-function attempt(
+/**
+ * One GET on loopback: its status and body (the first 1 MiB), or the transport error, or `timeout` after
+ * `limitMs`. `abandon` (the preStop hook's way): at the time limit the request is left alone, as the kubelet
+ * leaves it; otherwise it is destroyed, as a probe's client does at its `timeoutSeconds`.
+ */
+export function attempt(
   scheme: 'http' | 'https',
-  options: HttpGetOptions,
+  options: Pick<HttpGetOptions, 'port' | 'path'>,
   headers: Record<string, string>,
   limitMs: number,
+  { abandon = true }: { abandon?: boolean } = {},
 ): Promise<Attempt> {
   return new Promise((resolve) => {
     let done = false
@@ -129,7 +135,10 @@ function attempt(
     req.once('error', (error: NodeJS.ErrnoException) => finish(null, error.code ?? error.message))
     req.end()
     // The kubelet stops waiting at the end of the grace period; the request itself is left alone.
-    const timer = setTimeout(() => finish(null, 'timeout'), limitMs)
+    const timer = setTimeout(() => {
+      finish(null, 'timeout')
+      if (!abandon) req.destroy()
+    }, limitMs)
   })
 }
 

@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { request } from 'node:http'
 import { connect } from 'node:net'
 import { setTimeout as delay } from 'node:timers/promises'
 import { SIM_LIMITS, SIM_TIMINGS } from './defaults.js'
 import { SimulatorError } from './errors.js'
+import { attempt } from './http-hook.js'
 import { mayBeReportLine, reportInLine, type ServiceReport } from './service-report.js'
 
 export interface ReplicaExit {
@@ -158,16 +158,16 @@ export class Replica {
   async waitReady(path: string, deadline: number, timeoutMs: number): Promise<number> {
     let last = 'no answer'
     while (this.running) {
-      const answer = await probe(
-        this.port,
-        path,
-        Math.max(1, Math.min(SIM_TIMINGS.readinessRequestTimeoutMs, deadline - performance.now())),
-      )
+      const limitMs = Math.max(1, Math.min(SIM_TIMINGS.readinessRequestTimeoutMs, deadline - performance.now()))
+      const answer = await attempt('http', { port: this.port, path }, {}, limitMs, { abandon: false })
       if (answer.status === 200) return performance.now()
+      const body = answer.body.trim().slice(0, SIM_TIMINGS.readinessBodyChars).replace(/\s+/g, ' ')
       last =
-        answer.status === undefined
-          ? answer.error
-          : `${answer.status}${answer.body ? ` ${answer.body.slice(0, SIM_TIMINGS.readinessBodyChars).replace(/\s+/g, ' ')}` : ''}`
+        answer.status !== null
+          ? `${answer.status}${body ? ` ${body}` : ''}`
+          : answer.error === 'timeout'
+            ? `timeout after ${Math.round(limitMs)} ms`
+            : (answer.error ?? 'no answer')
       if (performance.now() + SIM_TIMINGS.readinessPollMs >= deadline) break
       await delay(SIM_TIMINGS.readinessPollMs)
     }
@@ -194,32 +194,5 @@ function canConnect(port: number): Promise<boolean> {
       resolve(true)
     })
     socket.once('error', () => resolve(false))
-  })
-}
-
-/** One readiness request: its status and body, or why there was none. */
-function probe(
-  port: number,
-  path: string,
-  timeoutMs: number,
-): Promise<{ status: number; body: string } | { status: undefined; error: string }> {
-  return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path, method: 'GET', agent: false, timeout: timeoutMs }, (res) => {
-      let body = ''
-      res.setEncoding('utf8')
-      res.on('data', (chunk: string) => {
-        if (body.length < SIM_TIMINGS.readinessBodyChars) body += chunk
-      })
-      res.once('end', () => resolve({ status: res.statusCode ?? 0, body: body.trim() }))
-      res.once('close', () => resolve({ status: res.statusCode ?? 0, body: body.trim() }))
-      res.once('error', (error) =>
-        resolve({ status: undefined, error: (error as NodeJS.ErrnoException).code ?? error.message }),
-      )
-    })
-    req.once('timeout', () => req.destroy(new Error(`timeout after ${Math.round(timeoutMs)} ms`)))
-    req.once('error', (error) =>
-      resolve({ status: undefined, error: (error as NodeJS.ErrnoException).code ?? error.message }),
-    )
-    req.end()
   })
 }
