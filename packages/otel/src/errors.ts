@@ -1,4 +1,5 @@
 import { LameduckError } from '@lameduck/core'
+import { errorMessage } from '@lameduck/core/adapter'
 
 /**
  * The closed catalogue of the error codes `@lameduck/otel` throws or records: {@link OtelFlushFailedError}
@@ -30,11 +31,7 @@ export class OtelFlushFailedError extends LameduckError {
     options: { cause: unknown },
   ) {
     const { cause } = options
-    super(
-      'LAMEDUCK_ERR_OTEL_FLUSH_FAILED',
-      `${task}: ${target} failed: ${cause instanceof Error ? cause.message : String(cause)}`,
-      { cause },
-    )
+    super('LAMEDUCK_ERR_OTEL_FLUSH_FAILED', `${task}: ${target} failed: ${errorMessage(cause)}`, { cause })
   }
 }
 

@@ -7,6 +7,7 @@ import {
   claimResource,
   describeArgument,
   duration,
+  errorMessage,
   name,
   onFirstTrigger,
   poll,
@@ -268,7 +269,7 @@ async function flushThreadStream(
   o: OneOptions,
 ): Promise<OneOutcome> {
   const { errors } = o
-  const cause = () => (errors.length > 0 ? `: ${errorText(errors[0])}` : '')
+  const cause = () => (errors.length > 0 ? `: ${errorMessage(errors[0])}` : '')
   // 0. Ended before the flush (the application's end()): nothing more can reach it; once it has closed, it
   // has written everything. Not a failure, and no reason to terminate a worker that is finishing its work.
   if (endedBefore(impl, s) !== undefined) {
@@ -285,7 +286,7 @@ async function flushThreadStream(
   const dead = () => failed(impl, s) || errors.length > 0
   const deadError = () =>
     new PinoDestinationError(
-      `the transport failed: ${errors.length > 0 ? errorText(errors[0]) : 'its worker exited'}`,
+      `the transport failed: ${errors.length > 0 ? errorMessage(errors[0]) : 'its worker exited'}`,
       {
         cause: errors[0],
       },
@@ -319,8 +320,6 @@ async function flushThreadStream(
     terminated: true,
   }
 }
-
-const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error))
 
 /**
  * The lines that would go to a destination of `gone` go to stderr from now on, written synchronously: the
