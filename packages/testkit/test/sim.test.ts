@@ -67,11 +67,18 @@ describe('the simulator tells a correct shutdown from a broken one', () => {
   it('bursty load with think time, long requests and a preStop call', async () => {
     const r = await run('well-behaved', {
       think: '20ms',
+      // Each caller on a connection of its own, used every few ms. With one shared keep-alive pool (LIFO, as
+      // Node's Agent), think time leaves sockets at the bottom of the pool unused for the whole delay: the
+      // fixture ends them then, and a stall of the load process (a busy CI machine) lets a burst of callers
+      // pick such a socket while its FIN is still unread — the residual keep-alive race (docs/concepts.md)
+      // that the simulator rightly counts, and not what this test is about.
+      churn: 1_000_000,
       long: '400ms',
       longCount: 3,
       preStop: '/slow?ms=200',
       preStopHeaders: { authorization: 'Bearer x' },
     }).result
+    expect(r.failures).toEqual({})
     expect(r.failed).toBe(0)
     expect(r.long).toMatchObject({ total: 3, ok: 3, failed: 0, durationMs: 400 })
     expect(r.preStop).toMatchObject({ path: '/slow?ms=200', status: 200, error: null })
