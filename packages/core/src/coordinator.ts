@@ -68,6 +68,8 @@ class Coordinator implements Shutdown {
   readonly #triggers: TriggerRecord[] = []
   readonly #running = new Map<string, { task: Task; start: number }>()
   readonly #completed: PhaseReport[] = []
+  /** Every task's report so far, phase by phase as they end: the provisional exit code reads them. */
+  readonly #taskReports: TaskReport[] = []
   readonly #abandoned = new WeakSet<Task>()
   readonly #runErrors: RunErrorRecord[] = []
   /** Process listeners for the coordinator's life (signals, fatal errors), and for one run (errors during it). */
@@ -156,6 +158,12 @@ class Coordinator implements Shutdown {
 
   get report(): ShutdownReport | undefined {
     return this.#report
+  }
+
+  get exitCode(): number | undefined {
+    if (this.#report) return this.#report.exitCode
+    const first = this.#triggers[0]
+    return first === undefined ? undefined : this.#exitCodeSoFar(first)
   }
 
   get config() {
@@ -380,12 +388,18 @@ class Coordinator implements Shutdown {
     return runExitFlushes([...this.#exitFlushes.values()], until, clock, logger)
   }
 
+  /**
+   * The exit code from what is known now. A start-up task that failed or timed out before the trigger: the
+   * service never started, no clean exit. One this run aborted is not: a rollout stopping a pod that is
+   * still starting is an orderly shutdown.
+   */
+  #exitCodeSoFar(first: TriggerRecord): number {
+    const startupFailed = this.#startup.state === 'failed'
+    return exitCodeFor(first.trigger, this.#taskReports, this.#runErrors, startupFailed)
+  }
+
   #buildReport(first: TriggerRecord, end: number): ShutdownReport {
     const startup = this.#startup.hasTasks ? this.#startup.report() : undefined
-    // A start-up task that failed or timed out before the trigger: the service never started, no clean exit.
-    // One this run aborted is not: a rollout stopping a pod that is still starting is an orderly shutdown.
-    const startupFailed = startup?.state === 'failed'
-    const exitCode = exitCodeFor(first.trigger, this.#completed, this.#runErrors)
     return {
       trigger: first.trigger,
       reason: first.reason,
@@ -393,7 +407,7 @@ class Coordinator implements Shutdown {
       deadline: this.#deadline as number,
       end,
       durationMs: end - first.at,
-      exitCode: startupFailed && exitCode === EXIT_CODES.ok ? EXIT_CODES.failed : exitCode,
+      exitCode: this.#exitCodeSoFar(first),
       triggers: [...this.#triggers],
       phases: [...this.#completed],
       drainDelay: this.#drainDelay as DrainDelayReport,
@@ -491,6 +505,7 @@ class Coordinator implements Shutdown {
     }
     if (outcome !== 'ok') Object.assign(report, errorFields(error))
     if (details !== undefined) report.details = details
+    this.#taskReports.push(report)
     this.#emitter.emit('taskEnd', report)
     return report
   }

@@ -99,12 +99,17 @@ export function worstOutcome(outcomes: Iterable<TaskOutcome>): TaskOutcome {
   return worst
 }
 
+/**
+ * The exit code of a run, from what is known of it: 1 for a `fatal` trigger, an error during the run, a
+ * start-up that failed before the trigger, or a critical task that did not succeed; 0 otherwise.
+ */
 export function exitCodeFor(
   trigger: TriggerKind,
-  phases: readonly PhaseReport[],
+  tasks: readonly TaskReport[],
   errors: readonly RunErrorRecord[] = [],
+  startupFailed = false,
 ): number {
-  if (trigger === 'fatal' || errors.length > 0) return EXIT_CODES.failed
-  const failed = phases.some((phase) => phase.tasks.some((task) => task.critical && task.outcome !== 'ok'))
+  if (trigger === 'fatal' || errors.length > 0 || startupFailed) return EXIT_CODES.failed
+  const failed = tasks.some((task) => task.critical && task.outcome !== 'ok')
   return failed ? EXIT_CODES.failed : EXIT_CODES.ok
 }

@@ -62,6 +62,14 @@ export interface Shutdown {
   readonly deadline: number | undefined
   /** The final report, once `state` is `stopped`. */
   readonly report: ShutdownReport | undefined
+  /**
+   * The exit code as it stands: `undefined` before the first trigger; during the run, the code the report
+   * would carry if the run ended now (1 once the trigger was `fatal`, an error was recorded, a critical task
+   * did not succeed, or start-up had failed before the trigger: `EXIT_CODES.failed`); the report's
+   * `exitCode` once it is out. For adapters that report the outcome before the report exists (a metrics
+   * push, a trace flush in the `report` phase).
+   */
+  readonly exitCode: number | undefined
   /** Resolved timing options, for adapters and docs. */
   readonly config: Readonly<
     Pick<ResolvedOptions, 'gracePeriodMs' | 'safetyMarginMs' | 'drainDelayMs' | 'drainDelay' | 'signals'>

@@ -149,6 +149,54 @@ describe('errors never stop the run', () => {
     expect((await hard.shutdown()).exitCode).toBe(1)
   })
 
+  it("exitCode: undefined before a run, the code so far during it (what a report-phase task sees), the report's after", async () => {
+    const shutdown = testShutdown()
+    const seen: Record<string, number | undefined> = {}
+    const read = (key: string) => () => {
+      seen[key] = shutdown.exitCode
+    }
+    shutdown.addTask({ name: 'early', phase: 'drain', run: read('drain') })
+    shutdown.addTask({ name: 'optional', phase: 'flush', critical: false, run: () => Promise.reject(new Error('meh')) })
+    shutdown.addTask({ name: 'after-optional', phase: 'close', run: read('close') })
+    shutdown.addTask({ name: 'needed', phase: 'close', timeoutMs: 20, run: () => new Promise(() => {}) })
+    shutdown.addTask({ name: 'push', phase: 'report', run: read('report') })
+    expect(shutdown.exitCode).toBeUndefined()
+    const report = await shutdown.shutdown()
+    // A non-critical failure leaves it 0; the critical timeout of the close phase makes it 1 before the report.
+    expect(seen).toEqual({ drain: EXIT_CODES.ok, close: EXIT_CODES.ok, report: EXIT_CODES.failed })
+    expect(report.exitCode).toBe(EXIT_CODES.failed)
+    expect(shutdown.exitCode).toBe(report.exitCode)
+  })
+
+  it('exitCode: 1 from the first moment of a fatal run, and of a run after a failed start-up', async () => {
+    const fatal = testShutdown()
+    let during: number | undefined
+    fatal.addTask({
+      name: 'first',
+      phase: 'readiness',
+      run: () => {
+        during = fatal.exitCode
+      },
+    })
+    await fatal.shutdown('boom', { trigger: 'fatal' })
+    expect(during).toBe(EXIT_CODES.failed)
+
+    during = undefined
+    const failedStart = testShutdown()
+    failedStart.startup.task('connect', () => Promise.reject(new Error('refused')))
+    expect((await failedStart.startup.done()).state).toBe('failed')
+    expect(failedStart.exitCode).toBeUndefined()
+    failedStart.addTask({
+      name: 'first',
+      phase: 'readiness',
+      run: () => {
+        during = failedStart.exitCode
+      },
+    })
+    expect((await failedStart.shutdown()).exitCode).toBe(EXIT_CODES.failed)
+    expect(during).toBe(EXIT_CODES.failed)
+  })
+
   it('a task that calls shutdown() itself gets the running shutdown and the run goes on', async () => {
     const shutdown = testShutdown()
     let inner: Promise<unknown> | undefined

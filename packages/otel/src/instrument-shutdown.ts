@@ -211,8 +211,6 @@ class Trail {
   #phases = new Map<Phase, { span: Span; context: Context; start: number; tasks: TaskReport[] }>()
   #tasks = new Map<string, Span>()
   #closed = false
-  #fatal = false
-  #criticalFailed = false
 
   constructor(
     readonly shutdown: Shutdown,
@@ -262,7 +260,6 @@ class Trail {
         if (span !== undefined) this.#tasks.set(name, span)
       }),
       shutdown.on('taskEnd', (report) => {
-        if (report.critical && report.outcome !== 'ok') this.#criticalFailed = true
         if (report.name === this.ownTask || this.#closed) return
         this.#phases.get(report.phase)?.tasks.push(report)
         this.#instruments?.taskDuration.record(report.durationMs / 1000, {
@@ -279,7 +276,7 @@ class Trail {
       shutdown.on('phaseEnd', (report) => this.#endPhase(report.name, report.start + report.durationMs, report)),
       // Without a flush (it was removed, or skipped for want of time) the spans end here; nothing exports them
       // unless the application flushes the SDK itself.
-      shutdown.on('report', (report) => this.close(report.end, report.exitCode)),
+      shutdown.on('report', (report) => this.close(report.end)),
     ]
   }
 
@@ -295,8 +292,6 @@ class Trail {
       phaseDuration: histogram(M.phaseDuration, 'Duration of each shutdown phase.'),
       taskDuration: histogram(M.taskDuration, 'Duration of each shutdown task, by task, phase and outcome.'),
     }
-    // Only the trigger that started the run counts: a fatal error joining it later does not.
-    this.#fatal = trigger === 'fatal'
     const attributes: Attributes = {
       [A.trigger]: trigger,
       [A.reason]: reason,
@@ -333,9 +328,9 @@ class Trail {
 
   /**
    * Ends every span still open — the report phase's, tasks that never ended, the run's — and counts the run,
-   * with the exit code as known now (`exitCode` from the report when the report is out). Once.
+   * with the exit code as it stands (the coordinator's `exitCode`: the report's once it is out). Once.
    */
-  close(at: number, exitCode?: number) {
+  close(at: number) {
     if (this.#closed) return
     this.#closed = true
     const run = this.#run
@@ -347,7 +342,7 @@ class Trail {
     }
     // Only the report phase can still be open at the flush: its duration so far.
     for (const phase of [...this.#phases.keys()]) this.#endPhase(phase, at)
-    const code = exitCode ?? (this.#fatal || this.#criticalFailed ? EXIT_CODES.failed : EXIT_CODES.ok)
+    const code = this.shutdown.exitCode ?? EXIT_CODES.ok
     const outcome = code === EXIT_CODES.ok ? 'ok' : 'failed'
     run.span.setAttributes({ [A.exitCode]: code, [A.outcome]: outcome })
     if (code !== EXIT_CODES.ok) run.span.setStatus({ code: SpanStatusCode.ERROR, message: `exit code ${code}` })

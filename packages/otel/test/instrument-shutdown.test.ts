@@ -235,6 +235,19 @@ describe('instrumentShutdown: the flush', () => {
 
   // Ten times faster than the wall clock: a task of 2 s on the coordinator's clock takes 200 ms. The spans
   // carry the coordinator's times, as the report does — not the wall clock's.
+  it('a start-up that failed before the trigger: the run span, ended before the report, says exit code 1', async () => {
+    const { exporter, tracerProvider } = memoryTracing()
+    const shutdown = testShutdown()
+    shutdown.startup.task('migrations', () => Promise.reject(new Error('relation missing')))
+    expect((await shutdown.startup.done()).state).toBe('failed')
+    instrumentShutdown(shutdown, { tracerProvider, flush: 'forceFlush' })
+    const report = await shutdown.shutdown('deploy')
+    expect(report.exitCode).toBe(1)
+    const run = exporter.getFinishedSpans().find((s) => s.name === SPANS.run) as ReadableSpan
+    expect(run.attributes).toMatchObject({ [A.exitCode]: 1, [A.outcome]: 'failed' })
+    expect(run.status.code).toBe(2)
+  })
+
   it("times the spans by the coordinator's clock, as the report", async () => {
     const { exporter, tracerProvider } = memoryTracing()
     const clock = fastClock(10)

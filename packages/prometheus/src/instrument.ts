@@ -1,5 +1,4 @@
 import {
-  EXIT_CODES,
   type HealthState,
   InvalidOptionError,
   PHASES,
@@ -84,7 +83,9 @@ const COORDINATOR_METRICS = {
   },
   shutdown_exit_code: {
     type: Gauge,
-    help: 'Exit code of the shutdown (0: every critical task succeeded so far), kept current as tasks end; final after the report phase.',
+    help: 'Exit code of the shutdown (0: every critical task succeeded so far), as it stands at the scrape or push; final after the report phase.',
+    // The coordinator's own provisional code: a push in the report phase comes before the report.
+    read: (shutdown) => (shutdown.exitCode === undefined ? [] : [[{}, shutdown.exitCode]]),
   },
   task_duration_seconds: {
     type: Gauge,
@@ -271,23 +272,12 @@ function listen(
 ): (() => void)[] {
   const seconds = (ms: number) => ms / 1000
   let startedAt: number | undefined
-  // Core's rule (exitCodeFor), kept current as the run goes: the report event comes after the report
-  // phase, too late for a push made in it.
-  let fatal = false
-  let criticalFailed = false
-  // A start-up task that failed or timed out before the trigger counts too (one the run aborted does not).
-  const startupFailed = () => (shutdown as Partial<Shutdown>).startup?.state === 'failed'
-  const updateExitCode = () =>
-    gauge('shutdown_exit_code').set(fatal || criticalFailed || startupFailed() ? EXIT_CODES.failed : EXIT_CODES.ok)
   return [
     shutdown.on('trigger', ({ trigger, first, at }) => {
       counter('shutdown_triggers_total').inc({ trigger })
       if (first) {
         startedAt = at
         gauge('shutdown_start_time_seconds').set(seconds(at))
-        // Only the trigger that started the run counts: a fatal error joining it later does not.
-        fatal = trigger === 'fatal'
-        updateExitCode()
       }
     }),
     shutdown.on('taskEnd', (task) => {
@@ -296,10 +286,6 @@ function listen(
         seconds(task.durationMs),
       )
       counter('tasks_total').inc({ phase: task.phase, outcome: task.outcome })
-      if (task.critical && task.outcome !== 'ok') {
-        criticalFailed = true
-        updateExitCode()
-      }
     }),
     shutdown.on('phaseEnd', (phase) => {
       gauge('phase_duration_seconds').set({ phase: phase.name }, seconds(phase.durationMs))
@@ -322,7 +308,6 @@ function listen(
     shutdown.on('report', (report) => {
       gauge('shutdown_duration_seconds').set(seconds(report.durationMs))
       gauge('shutdown_deadline_margin_seconds').set(seconds(report.deadline - report.end))
-      gauge('shutdown_exit_code').set(report.exitCode)
     }),
   ]
 }
