@@ -95,6 +95,11 @@ export interface HealthRegistry {
   status(probe: Probe): Promise<HealthReport>
   /** The names of the checks registered now. */
   names(): string[]
+  /**
+   * The last result of each check registered now that has run at least once, by name; runs nothing. For
+   * metrics: a removed check is gone from it, and one that was `ok` from its first run is in it.
+   */
+  latest(): Record<string, HealthCheckReport>
 }
 
 interface Check {
@@ -160,6 +165,12 @@ export class Health implements HealthRegistry {
 
   names(): string[] {
     return [...this.#checks.keys()]
+  }
+
+  latest(): Record<string, HealthCheckReport> {
+    const latest: Record<string, HealthCheckReport> = {}
+    for (const check of this.#checks.values()) if (check.last !== undefined) latest[check.name] = check.last
+    return latest
   }
 
   status(probe: Probe): Promise<HealthReport> {

@@ -94,6 +94,25 @@ describe('shutdown.health', () => {
     expect(shutdown.health.names()).toEqual(['x'])
   })
 
+  it('latest(): the last result of each registered check that has run, without running any', async () => {
+    const shutdown = coordinator()
+    let calls = 0
+    shutdown.health.check('db', () => {
+      calls++
+      return false
+    })
+    const cache = shutdown.health.check('cache', () => true, { affects: ['liveness'] })
+    expect(shutdown.health.latest()).toEqual({})
+    await shutdown.health.status('readiness')
+    expect(calls).toBe(1)
+    expect(shutdown.health.latest()).toEqual({ db: expect.objectContaining({ status: 'failing', critical: true }) })
+    await shutdown.health.status('liveness')
+    expect(Object.keys(shutdown.health.latest())).toEqual(['db', 'cache'])
+    cache.remove()
+    expect(Object.keys(shutdown.health.latest())).toEqual(['db'])
+    expect(calls).toBe(1)
+  })
+
   it('refuses bad configuration with stable codes', () => {
     const { health } = coordinator()
     const bad = (f: () => unknown) => {

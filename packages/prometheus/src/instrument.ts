@@ -96,9 +96,14 @@ const COORDINATOR_METRICS = {
   phase_duration_seconds: { type: Gauge, help: 'How long each shutdown phase ran.', labels: ['phase'] },
   health_check_status: {
     type: Gauge,
-    help: 'Health check status: 1 for the current one of ok, degraded, failing, by check (set as it changes).',
+    help: 'Health check status: 1 for the current one of ok, degraded, failing, by check (from its last run; a removed check has none).',
     labels: ['check', 'status'],
+    read: (shutdown) =>
+      Object.entries((shutdown as Partial<Shutdown>).health?.latest?.() ?? {}).flatMap(([check, last]) =>
+        HEALTH_STATES.map((status): Series[number] => [{ check, status }, last.status === status ? 1 : 0]),
+      ),
   },
+
   startup_state: {
     type: Gauge,
     help: 'Start-up state: 1 for the current one of pending, done, failed, aborted.',
@@ -294,10 +299,6 @@ function listen(
       if (startedAt !== undefined) gauge('shutdown_duration_seconds').set(seconds(end - startedAt))
       if (shutdown.deadline !== undefined)
         gauge('shutdown_deadline_margin_seconds').set(seconds(shutdown.deadline - end))
-    }),
-    shutdown.on('health', ({ name, to }) => {
-      for (const status of HEALTH_STATES)
-        gauge('health_check_status').set({ check: name, status }, to === status ? 1 : 0)
     }),
     shutdown.on('startup', ({ state, tasks }) => {
       if (state === 'pending' || tasks.length === 0) return

@@ -141,12 +141,13 @@ describe('instrument', () => {
     await shutdown.shutdown()
   })
 
-  it('records health check status changes, the start-up state and its duration', async () => {
+  it('records health check statuses (a removed check has none), the start-up state and its duration', async () => {
     const shutdown = testShutdown()
     const registry = new Registry()
     instrument(shutdown, { registry })
     let up = true
     shutdown.health.check('db', () => up, { cacheMs: 0 })
+    const cache = shutdown.health.check('cache', () => true)
     let finish!: () => void
     shutdown.startup.task('warm', () => new Promise<void>((resolve) => (finish = resolve)))
     let text = await registry.metrics()
@@ -165,11 +166,16 @@ describe('instrument', () => {
     expect(took).toBeLessThan(2)
     expect(value(text, 'lameduck_health_check_status{check="db",status="failing"}')).toBe(1)
     expect(value(text, 'lameduck_health_check_status{check="db",status="ok"}')).toBe(0)
+    // A check that was ok from its first run has its series too (no status change ever announced it).
+    expect(value(text, 'lameduck_health_check_status{check="cache",status="ok"}')).toBe(1)
     up = true
     await shutdown.health.status('readiness')
+    cache.remove()
     text = await registry.metrics()
     expect(value(text, 'lameduck_health_check_status{check="db",status="failing"}')).toBe(0)
     expect(value(text, 'lameduck_health_check_status{check="db",status="ok"}')).toBe(1)
+    // A removed check leaves no series behind.
+    expect(text).not.toContain('check="cache"')
     await shutdown.shutdown('test')
   })
 
