@@ -1,4 +1,5 @@
 import { LameduckError } from '@lameduck/core'
+import { errorMessage } from '@lameduck/core/adapter'
 
 /**
  * The closed catalogue of the error codes `@lameduck/nats` throws or records: {@link NatsMessagesLostError},
@@ -144,7 +145,7 @@ export class NatsDrainFailedError extends LameduckError {
     super(
       'LAMEDUCK_ERR_NATS_DRAIN_FAILED',
       `drain() of the NATS connection failed${disconnected ? ' (the server was unreachable)' : ''}: ` +
-        `${cause instanceof Error ? cause.message : String(cause)}; the connection was closed, and what it had ` +
+        `${errorMessage(cause)}; the connection was closed, and what it had ` +
         'not flushed (publishes, acks, replies) may be lost',
       { cause },
     )

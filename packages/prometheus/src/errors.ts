@@ -1,4 +1,5 @@
 import { LameduckError } from '@lameduck/core'
+import { errorMessage } from '@lameduck/core/adapter'
 
 /**
  * The final push to the Pushgateway failed after its retries, or no time was left for it (the task is
@@ -16,7 +17,7 @@ export class PushFailedError extends LameduckError {
     options?: { cause?: unknown },
   ) {
     const cause = options?.cause
-    const why = cause === undefined ? 'no time left' : cause instanceof Error ? cause.message : String(cause)
+    const why = cause === undefined ? 'no time left' : errorMessage(cause)
     super(
       'LAMEDUCK_ERR_PUSH_FAILED',
       `${task}: could not push to ${url} (${attempts} attempt${attempts === 1 ? '' : 's'}): ${why}`,

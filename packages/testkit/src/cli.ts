@@ -1,5 +1,6 @@
 import { constants } from 'node:os'
 import { InvalidOptionError, LameduckError } from '@lameduck/core'
+import { errorMessage } from '@lameduck/core/adapter'
 import { splitCommand } from './command-line.js'
 import { SIM_DEFAULTS } from './defaults.js'
 import { parseDuration } from './duration.js'
@@ -215,7 +216,7 @@ export async function main(argv: string[], io: { out: (s: string) => void; err: 
       io.err(`lameduck-sim: interrupted by ${signal}; replicas killed\n`)
       return 128 + constants.signals[signal]
     }
-    const message = error instanceof Error ? error.message : String(error)
+    const message = errorMessage(error)
     const code = error instanceof LameduckError ? ` [${error.code}]` : ''
     io.err(`lameduck-sim: ${message}${code}\n`)
     if (error instanceof SimulatorError && error.output.length)
