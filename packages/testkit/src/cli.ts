@@ -216,7 +216,7 @@ export async function main(argv: string[], io: { out: (s: string) => void; err: 
       io.err(`lameduck-sim: interrupted by ${signal}; replicas killed\n`)
       return 128 + constants.signals[signal]
     }
-    const message = errorMessage(error)
+    const message = asFlags(error)
     const code = error instanceof LameduckError ? ` [${error.code}]` : ''
     io.err(`lameduck-sim: ${message}${code}\n`)
     if (error instanceof SimulatorError && error.output.length)
@@ -225,6 +225,39 @@ export async function main(argv: string[], io: { out: (s: string) => void; err: 
   } finally {
     for (const signal of INTERRUPTS) process.removeListener(signal, onSignal)
   }
+}
+
+/** The flag of each option the simulator's own checks name, for a message about it that names the flag. */
+const FLAG_OF: Readonly<Partial<Record<keyof SimulationOptions, string>>> = {
+  concurrency: 'concurrency',
+  churn: 'churn',
+  path: 'path',
+  longCount: 'long-count',
+  longPath: 'long-path',
+  ws: 'ws',
+  wsPath: 'ws-path',
+  preStop: 'prestop',
+  preStopHeaders: 'prestop-header',
+  preStopPort: 'prestop-port',
+  preStopScheme: 'prestop-scheme',
+  preStopExec: 'prestop-exec',
+  kubeletVersion: 'kubelet-version',
+  signal: 'signal',
+  readinessPath: 'readiness',
+  proxyPort: 'proxy-port',
+  env: 'env',
+}
+
+/**
+ * An error's message, with the library option it starts with (`readinessPath: expected a path…`) replaced
+ * by the flag that gave it (`--readiness: expected a path…`): the user typed flags, not option names.
+ */
+function asFlags(error: unknown): string {
+  const message = errorMessage(error)
+  const option = (error as { option?: unknown } | null)?.option
+  if (typeof option !== 'string' || !message.startsWith(option)) return message
+  const flag = FLAG_OF[option as keyof SimulationOptions]
+  return flag === undefined ? message : `--${flag}${message.slice(option.length)}`
 }
 
 const defaultIo = {

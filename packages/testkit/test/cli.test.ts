@@ -238,6 +238,17 @@ describe('lameduck-sim CLI', () => {
         ['--concurrency', 'many', '--', 'node'],
         /^lameduck-sim: --concurrency: expected a whole number, got many \[LAMEDUCK_ERR_INVALID_OPTION\]\n/,
       ],
+      // Refused by the library's own checks, which name its options: the message names the flag instead.
+      [
+        ['--readiness', 'healthz', '--', 'node'],
+        /^lameduck-sim: --readiness: expected a path starting with \/ .*; got "healthz" \[LAMEDUCK_ERR_INVALID_OPTION\]\n/,
+      ],
+      [
+        ['--concurrency', '0', '--', 'node'],
+        /^lameduck-sim: --concurrency: expected an integer from 1 to 10000; got 0 \[LAMEDUCK_ERR_INVALID_OPTION\]\n/,
+      ],
+      [['--prestop-scheme', 'ftp', '--', 'node'], /^lameduck-sim: --prestop-scheme: expected one of "http", "https"/],
+      [['--prestop-port', '70000', '--', 'node'], /^lameduck-sim: --prestop-port: expected an integer from 1 to 65535/],
     ]
     for (const [argv, message] of cases) {
       const { io, err } = capture()
