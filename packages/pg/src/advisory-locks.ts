@@ -9,12 +9,13 @@ import {
   type AdapterTaskOptions,
   checkOptions,
   duration,
+  lockRetry,
+  onFirstTrigger,
   optionalSignal,
   type Registration,
   registerTask,
   requireShutdown,
   settleBy,
-  sleep,
   TASK_OPTION_KEYS,
   taskOptions,
 } from '@lameduck/core/adapter'
@@ -73,7 +74,8 @@ export interface AdvisoryLocks extends Registration {
    * Takes the session advisory lock of `key` (`pg_try_advisory_lock`), retrying every `retryDelayMs`
    * (jittered) for up to `waitMs`. Rejects with {@link AdvisoryLockTimeoutError} when another session — or
    * another holder in this process: a key is held at most once per instance — keeps it, and with
-   * {@link AdvisoryLocksClosedError} once the release task has started.
+   * {@link AdvisoryLocksClosedError} from the first trigger of the shutdown on — a waiting `acquire` is
+   * cancelled at once — as every lock adapter does.
    */
   acquire(key: string | number | bigint, options?: AdvisoryAcquireOptions): Promise<AdvisoryLock>
   /**
@@ -123,8 +125,10 @@ export function createAdvisoryLocks(shutdown: Shutdown, pool: Pool, options?: Ad
     resource: pool,
     resourceLabel: 'this pool',
     run: (_signal, context) => locks.releaseAll(context.stopAt(), context.clock),
+    onRemove: () => locks.detach(),
   })
   locks.name = registration.name
+  locks.follow(shutdown)
   return {
     ...registration,
     acquire: (key, acquireOptions) => locks.acquire(key, acquireOptions),
@@ -168,32 +172,53 @@ class Locks {
   #connecting: Promise<PoolClient> | undefined
   #closed = false
   #tail: Promise<unknown> = Promise.resolve()
+  readonly #stopping = new AbortController()
+  #off = () => {}
 
   constructor(
     private readonly shutdown: Shutdown,
     private readonly pool: Pool,
-    private readonly retryDelayMs: number,
+    /** The mean delay between two attempts of a waiting `acquire` (for the kit's `lockRetry`). */
+    readonly retryDelayMs: number,
   ) {}
+
+  /** Stops taking locks at the first trigger of `shutdown`, as every lock adapter does. */
+  follow(shutdown: Shutdown): void {
+    this.#off = onFirstTrigger(shutdown, () => this.#stopping.abort())
+  }
+
+  /** No longer follows the coordinator (the release task was removed). */
+  detach(): void {
+    this.#off()
+  }
+
+  get stopping(): AbortSignal {
+    return this.#stopping.signal
+  }
+
+  get clock(): Clock {
+    return this.shutdown.clock
+  }
 
   async acquire(key: string | number | bigint, options: AdvisoryAcquireOptions = {}): Promise<Lock> {
     const id = advisoryLockId(key)
     checkOptions('acquire', options, ACQUIRE_OPTIONS)
     const waitMs = duration('waitMs of acquire', options.waitMs, PG_DEFAULTS.waitMs)
     const signal = optionalSignal('signal of acquire', options.signal)
-    const clock = this.shutdown.clock
-    const until = clock.now() + waitMs
     const slot = id.toString()
-    for (;;) {
-      signal?.throwIfAborted()
-      if (this.#closed) throw new AdvisoryLocksClosedError()
-      if (!this.#busy.has(slot)) {
-        const lock = await this.#try(key, id)
-        if (lock) return lock
+    const retry = lockRetry(this, { waitMs, signal, shuttingDown: () => new AdvisoryLocksClosedError() })
+    try {
+      for (;;) {
+        retry.check()
+        if (this.#closed) throw new AdvisoryLocksClosedError()
+        if (!this.#busy.has(slot)) {
+          const lock = await this.#try(key, id)
+          if (lock) return lock
+        }
+        if (!(await retry.pause())) throw new AdvisoryLockTimeoutError(key, id, waitMs)
       }
-      const left = until - clock.now()
-      if (left <= 0) throw new AdvisoryLockTimeoutError(key, id, waitMs)
-      const jittered = this.retryDelayMs * (1 + PG_DEFAULTS.retryJitter * (2 * Math.random() - 1))
-      await sleep(Math.min(jittered, left), { clock, signal })
+    } finally {
+      retry.dispose()
     }
   }
 

@@ -96,14 +96,17 @@ export class AdvisoryLockTimeoutError extends LameduckError {
 }
 
 /**
- * `acquire` was called once the release task had started: no new lock is taken during shutdown.
+ * `acquire` was called, or was waiting, once the shutdown had started: no new lock is taken during shutdown.
  * Code `LAMEDUCK_ERR_ADVISORY_LOCKS_CLOSED`.
  */
 export class AdvisoryLocksClosedError extends LameduckError {
   declare readonly code: 'LAMEDUCK_ERR_ADVISORY_LOCKS_CLOSED'
 
   constructor() {
-    super('LAMEDUCK_ERR_ADVISORY_LOCKS_CLOSED', 'advisory locks are being released for shutdown: no new lock is taken')
+    super(
+      'LAMEDUCK_ERR_ADVISORY_LOCKS_CLOSED',
+      'the shutdown has started: no new advisory lock is taken, and those held are released',
+    )
   }
 }
 

@@ -114,6 +114,58 @@ await describeWith('PostgreSQL', 'createAdvisoryLocks', () => {
     await shutdown.shutdown()
   })
 
+  it('from the first trigger on, as every lock adapter: a waiting acquire is cancelled at once, a new one refused', async () => {
+    const shutdown = testShutdown()
+    const locks = createAdvisoryLocks(shutdown, makePool(), { retryDelayMs: 20 })
+    const key = uniqueName('trigger')
+    const held = await locks.acquire(key)
+    // A drain task holding the run in its phase: the release task, which would close the locks, comes later.
+    let drained!: () => void
+    const inDrain = new Promise<void>((started) => {
+      shutdown.addTask({
+        name: 'drain',
+        phase: 'drain',
+        run: () => {
+          started()
+          return new Promise<void>((resolve) => (drained = resolve))
+        },
+      })
+    })
+    const started = Date.now()
+    const waiting = locks.acquire(key, { waitMs: 10_000 }).catch((e: unknown) => e)
+    await delay(100)
+    const run = shutdown.shutdown('test')
+    expect(await waiting).toBeInstanceOf(AdvisoryLocksClosedError)
+    expect(Date.now() - started).toBeLessThan(5000)
+    await expect(locks.acquire(uniqueName('after'))).rejects.toMatchObject({
+      code: 'LAMEDUCK_ERR_ADVISORY_LOCKS_CLOSED',
+    })
+    expect(locks.held()).toEqual([held])
+    await inDrain
+    drained()
+    const report = await run
+    expect(taskReport(report, 'pg-advisory-locks').outcome).toBe('ok')
+    expect(await held.release()).toBe('released')
+  })
+
+  it('remove() detaches the locks from the coordinator: not refused at its shutdown, nor released by it', async () => {
+    const shutdown = testShutdown()
+    const pool = makePool()
+    const locks = createAdvisoryLocks(shutdown, pool)
+    locks.remove()
+    const other = await makeClient()
+    await shutdown.shutdown('test')
+    const lock = await locks.acquire(uniqueName('detached'))
+    expect(await freeElsewhere(other, lock.id)).toBe(false)
+    const [pid] = await lockHolders(other, lock.id)
+    expect(await lock.release()).toBe('released')
+    expect(await freeElsewhere(other, lock.id)).toBe(true)
+    // Its dedicated connection is the application's to end now (no release task gives it back): ended from
+    // the other session, so that the pool can end.
+    await other.query('SELECT pg_terminate_backend($1)', [pid])
+    for (let i = 0; i < 100 && pool.totalCount > 0; i++) await delay(10)
+  })
+
   it('a lost connection loses its locks: warned, out of held(), released as lost; the next acquire reconnects', async () => {
     const shutdown = testShutdown()
     const warnings: { code: string; details?: unknown }[] = []
