@@ -7,6 +7,7 @@ import {
   registerClientTask,
   requireShutdownFirst,
   TASK_OPTION_KEYS,
+  TriggerStop,
 } from '@lameduck/core/adapter'
 import { describe, expect, it } from 'vitest'
 import { jumpingClock } from '../../../test/support/clock.js'
@@ -37,6 +38,25 @@ describe('onFirstTrigger: where an adapter stops taking new work', () => {
     expect(late).toBe(1)
     await run
     expect(removed).toBe(0)
+  })
+
+  it('TriggerStop: a signal aborted at the first trigger of the shutdown it follows, never once detached', async () => {
+    const followed = testShutdown()
+    const stop = new TriggerStop()
+    stop.follow(followed)
+    expect(stop.signal.aborted).toBe(false)
+    const run = followed.shutdown()
+    expect(stop.signal.aborted).toBe(true)
+    await run
+
+    const other = testShutdown()
+    const detached = new TriggerStop()
+    detached.follow(other)
+    detached.detach()
+    await other.shutdown()
+    expect(detached.signal.aborted).toBe(false)
+    // Not following any: it never aborts.
+    expect(new TriggerStop().signal.aborted).toBe(false)
   })
 })
 

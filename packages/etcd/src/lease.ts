@@ -163,9 +163,9 @@ export function createLease(shutdown: Shutdown, client: EtcdClient, options?: Et
         )
       return result
     },
-    onRemove: () => state.detach(),
+    onRemove: () => state.stop.detach(),
   })
-  state.follow(shutdown)
+  state.stop.follow(shutdown)
   // Granted now, so that the lease (and a problem with etcd) is there before the first use; a failure is
   // retried at the first use, which rejects with it.
   if (shutdown.state === 'running') state.lease('the lease').catch(() => {})

@@ -1,5 +1,5 @@
 import type { Clock, Shutdown } from '@lameduck/core'
-import { onFirstTrigger, settleBy } from '@lameduck/core/adapter'
+import { settleBy, TriggerStop } from '@lameduck/core/adapter'
 import { EtcdLeaseInvalidError, type ITxnResponse } from 'etcd3'
 import { deadlineIn, type EtcdClient } from './client.js'
 import { EtcdShuttingDownError, LeaseGrantError, LeaseRevokeError, type LeaseSummary } from './errors.js'
@@ -30,12 +30,12 @@ export interface RevokeResult extends LeaseSummary {
 
 export class LeaseState {
   readonly clock: Clock
-  readonly #stopping = new AbortController()
+  /** Aborts at the first trigger: nothing new is taken from then on, and a waiting lock stops. */
+  readonly stop = new TriggerStop()
   /** Set when the release task starts: nothing is attached any more, and no lease is granted. */
   closed = false
   #current: Promise<Generation> | undefined
   #generation: Generation | undefined
-  #off = () => {}
 
   constructor(
     shutdown: Shutdown,
@@ -45,19 +45,9 @@ export class LeaseState {
     this.clock = shutdown.clock
   }
 
-  /** Stops taking anything new at the first trigger of `shutdown`. */
-  follow(shutdown: Shutdown): void {
-    this.#off = onFirstTrigger(shutdown, () => this.#stopping.abort())
-  }
-
-  /** No longer follows the coordinator (its registration was removed). */
-  detach(): void {
-    this.#off()
-  }
-
   /** Aborts at the first trigger of the shutdown. */
   get stopping(): AbortSignal {
-    return this.#stopping.signal
+    return this.stop.signal
   }
 
   get generation(): Generation | undefined {
@@ -81,7 +71,7 @@ export class LeaseState {
    */
   attachFailure(error: unknown, generation: Generation, what: string): unknown {
     if (!(error instanceof EtcdLeaseInvalidError)) return error
-    if (this.#stopping.signal.aborted || this.closed) return new EtcdShuttingDownError(what)
+    if (this.stop.signal.aborted || this.closed) return new EtcdShuttingDownError(what)
     if (!generation.over) generation.lose('expired')
     return generation.signal.reason ?? error
   }
@@ -106,7 +96,7 @@ export class LeaseState {
 
   /** Throws when nothing may be attached any more (`what`: `lock "x"`, for the message). */
   refuseWhenStopping(what: string): void {
-    if (this.#stopping.signal.aborted || this.closed) throw new EtcdShuttingDownError(what)
+    if (this.stop.signal.aborted || this.closed) throw new EtcdShuttingDownError(what)
   }
 
   /** The lease to attach to: the one granted, or a new one (granted now). Rejects with `LeaseGrantError`. */

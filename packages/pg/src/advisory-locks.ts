@@ -10,13 +10,13 @@ import {
   checkOptions,
   duration,
   lockRetry,
-  onFirstTrigger,
   optionalSignal,
   type Registration,
   registerTask,
   requireShutdown,
   settleBy,
   TASK_OPTION_KEYS,
+  TriggerStop,
   taskOptions,
 } from '@lameduck/core/adapter'
 import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg'
@@ -125,10 +125,10 @@ export function createAdvisoryLocks(shutdown: Shutdown, pool: Pool, options?: Ad
     resource: pool,
     resourceLabel: 'this pool',
     run: (_signal, context) => locks.releaseAll(context.stopAt(), context.clock),
-    onRemove: () => locks.detach(),
+    onRemove: () => locks.stop.detach(),
   })
   locks.name = registration.name
-  locks.follow(shutdown)
+  locks.stop.follow(shutdown)
   return {
     ...registration,
     acquire: (key, acquireOptions) => locks.acquire(key, acquireOptions),
@@ -172,8 +172,8 @@ class Locks {
   #connecting: Promise<PoolClient> | undefined
   #closed = false
   #tail: Promise<unknown> = Promise.resolve()
-  readonly #stopping = new AbortController()
-  #off = () => {}
+  /** Aborts at the first trigger: no new lock from then on, and a waiting one stops. */
+  readonly stop = new TriggerStop()
 
   constructor(
     private readonly shutdown: Shutdown,
@@ -182,18 +182,8 @@ class Locks {
     readonly retryDelayMs: number,
   ) {}
 
-  /** Stops taking locks at the first trigger of `shutdown`, as every lock adapter does. */
-  follow(shutdown: Shutdown): void {
-    this.#off = onFirstTrigger(shutdown, () => this.#stopping.abort())
-  }
-
-  /** No longer follows the coordinator (the release task was removed). */
-  detach(): void {
-    this.#off()
-  }
-
   get stopping(): AbortSignal {
-    return this.#stopping.signal
+    return this.stop.signal
   }
 
   get clock(): Clock {

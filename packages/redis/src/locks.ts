@@ -9,10 +9,10 @@ import {
   type AdapterTaskOptions,
   checkOptions,
   count,
-  onFirstTrigger,
   optionKeys,
   type Registration,
   registerTask,
+  TriggerStop,
   taskOptions,
 } from '@lameduck/core/adapter'
 import { acquire } from './acquire.js'
@@ -151,9 +151,9 @@ export function createLocks(shutdown: Shutdown, client: RedisClient, options?: R
       set.closed = true
       return releaseTask(shutdown, set, signal, context)
     },
-    onRemove: () => set.detach(),
+    onRemove: () => set.stop.detach(),
   })
-  set.follow(shutdown)
+  set.stop.follow(shutdown)
   return {
     ...registration,
     acquire: (key, acquireOptions) => acquire(set, key, acquireOptions),
@@ -171,14 +171,14 @@ interface LockSettings {
 /** The state of one `createLocks`: its held locks and whether the shutdown has started. */
 class LockSet {
   readonly #held = new Set<HeldLock>()
-  readonly #stopping = new AbortController()
+  /** Aborts at the first trigger: no new lock from then on, and a waiting one stops. */
+  readonly stop = new TriggerStop()
   readonly scripts: LockScripts
   readonly clock: Clock
   readonly keyPrefix: string
   readonly batchSize: number
   readonly retryDelayMs: number
   closed = false
-  #off = () => {}
 
   constructor(
     shutdown: Shutdown,
@@ -192,13 +192,8 @@ class LockSet {
     this.retryDelayMs = settings.retryDelayMs
   }
 
-  /** Stops taking locks at the first trigger of `shutdown`. */
-  follow(shutdown: Shutdown): void {
-    this.#off = onFirstTrigger(shutdown, () => this.#stopping.abort())
-  }
-
   get stopping(): AbortSignal {
-    return this.#stopping.signal
+    return this.stop.signal
   }
 
   get locks(): HeldLock[] {
@@ -211,10 +206,5 @@ class LockSet {
 
   forget(lock: HeldLock): void {
     this.#held.delete(lock)
-  }
-
-  /** No longer follows the coordinator (its registration was removed). */
-  detach(): void {
-    this.#off()
   }
 }

@@ -17,3 +17,28 @@ export function onFirstTrigger(shutdown: Shutdown, listener: () => void): () => 
   })
   return off
 }
+
+/**
+ * An AbortSignal that aborts at the first trigger of a shutdown, for an adapter's state that must stop taking
+ * new work then (every lock adapter: its `LockRetryOwner.stopping`). Made with the state, before the
+ * registration; `follow(shutdown)` once the registration succeeded, `detach()` from its `onRemove`.
+ */
+export class TriggerStop {
+  readonly #controller = new AbortController()
+  #off = () => {}
+
+  /** Aborts `signal` at the first trigger of `shutdown` (at once when it has started already). */
+  follow(shutdown: Shutdown): void {
+    this.#off = onFirstTrigger(shutdown, () => this.#controller.abort())
+  }
+
+  /** No longer follows the coordinator (the registration was removed): `signal` does not abort at its run. */
+  detach(): void {
+    this.#off()
+  }
+
+  /** Aborts at the first trigger of the shutdown followed. */
+  get signal(): AbortSignal {
+    return this.#controller.signal
+  }
+}

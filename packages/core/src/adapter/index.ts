@@ -16,7 +16,7 @@ export { worstOutcome } from '../report.js'
 export { type Registration, registration } from '../task.js'
 export { boolean, checkOptions, closest, hasMethods, isShutdown, orDefault, unknownFlag } from '../validate.js'
 export { registerClientTask, requireShutdownFirst, type SwappedClient } from './client-adapter.js'
-export { onFirstTrigger } from './first-trigger.js'
+export { onFirstTrigger, TriggerStop } from './first-trigger.js'
 export {
   type ClaimedRequest,
   claimRequests,
