@@ -67,7 +67,8 @@ export interface Shutdown {
    * would carry if the run ended now (1 once the trigger was `fatal`, an error was recorded, a critical task
    * did not succeed, or start-up had failed before the trigger: `EXIT_CODES.failed`); the report's
    * `exitCode` once it is out. For adapters that report the outcome before the report exists (a metrics
-   * push, a trace flush in the `report` phase).
+   * push, a trace flush in the `report` phase). The process's own exit code can still end higher: an error
+   * thrown after the report, the watchdog (124), a second SIGINT (130) — see the README's exit codes.
    */
   readonly exitCode: number | undefined
   /** Resolved timing options, for adapters and docs. */

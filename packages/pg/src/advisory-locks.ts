@@ -216,7 +216,8 @@ class Locks {
   async #try(key: string | number | bigint, id: bigint): Promise<Lock | undefined> {
     const slot = id.toString()
     const client = await this.#connection()
-    if (this.#closed) throw new AdvisoryLocksClosedError()
+    // The connection may have taken a while (a busy pool): the shutdown may have started meanwhile.
+    if (this.#closed || this.stopping.aborted) throw new AdvisoryLocksClosedError()
     // Checked and sent synchronously: nothing else can take the slot in between, and a release task
     // starting later sends its unlock after this statement on the same connection.
     if (this.#busy.has(slot)) return undefined

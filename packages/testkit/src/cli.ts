@@ -230,12 +230,15 @@ export async function main(argv: string[], io: { out: (s: string) => void; err: 
 /** The flag of each option the simulator's own checks name, for a message about it that names the flag. */
 const FLAG_OF: Readonly<Partial<Record<keyof SimulationOptions, string>>> = {
   concurrency: 'concurrency',
+  think: 'think',
   churn: 'churn',
   path: 'path',
+  long: 'long',
   longCount: 'long-count',
   longPath: 'long-path',
   ws: 'ws',
   wsPath: 'ws-path',
+  wsInterval: 'ws-interval',
   preStop: 'prestop',
   preStopHeaders: 'prestop-header',
   preStopPort: 'prestop-port',
@@ -243,7 +246,13 @@ const FLAG_OF: Readonly<Partial<Record<keyof SimulationOptions, string>>> = {
   preStopExec: 'prestop-exec',
   kubeletVersion: 'kubelet-version',
   signal: 'signal',
+  grace: 'grace',
+  propagation: 'propagation',
+  warmup: 'warmup',
+  tail: 'tail',
+  startupTimeout: 'startup-timeout',
   readinessPath: 'readiness',
+  requestTimeout: 'request-timeout',
   proxyPort: 'proxy-port',
   env: 'env',
 }
@@ -256,8 +265,11 @@ function asFlags(error: unknown): string {
   const message = errorMessage(error)
   const option = (error as { option?: unknown } | null)?.option
   if (typeof option !== 'string' || !message.startsWith(option)) return message
-  const flag = FLAG_OF[option as keyof SimulationOptions]
-  return flag === undefined ? message : `--${flag}${message.slice(option.length)}`
+  // `env.POD_NAME`, `preStopHeaders.x`: the flag, then what of it (`--env POD_NAME`).
+  const [key = '', ...rest] = option.split('.')
+  const flag = FLAG_OF[key as keyof SimulationOptions]
+  if (flag === undefined) return message
+  return `--${flag}${rest.length > 0 ? ` ${rest.join('.')}` : ''}${message.slice(option.length)}`
 }
 
 const defaultIo = {

@@ -249,6 +249,11 @@ describe('lameduck-sim CLI', () => {
       ],
       [['--prestop-scheme', 'ftp', '--', 'node'], /^lameduck-sim: --prestop-scheme: expected one of "http", "https"/],
       [['--prestop-port', '70000', '--', 'node'], /^lameduck-sim: --prestop-port: expected an integer from 1 to 65535/],
+      [
+        ['--ws', '1', '--ws-interval', '0', '--', 'node'],
+        /^lameduck-sim: --ws-interval must be greater than 0 ms; got 0/,
+      ],
+      [['--env', 'PORT=1', '--', 'node'], /^lameduck-sim: --env PORT: the simulator gives each replica its own PORT/],
     ]
     for (const [argv, message] of cases) {
       const { io, err } = capture()
