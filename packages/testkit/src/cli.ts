@@ -227,8 +227,11 @@ export async function main(argv: string[], io: { out: (s: string) => void; err: 
   }
 }
 
-/** The flag of each option the simulator's own checks name, for a message about it that names the flag. */
-const FLAG_OF: Readonly<Partial<Record<keyof SimulationOptions, string>>> = {
+/**
+ * The flag of each option: what `parse` reads it from, and what a message of the library's own checks about
+ * that option names instead of it.
+ */
+const FLAG_OF = {
   concurrency: 'concurrency',
   think: 'think',
   churn: 'churn',
@@ -255,7 +258,7 @@ const FLAG_OF: Readonly<Partial<Record<keyof SimulationOptions, string>>> = {
   requestTimeout: 'request-timeout',
   proxyPort: 'proxy-port',
   env: 'env',
-}
+} as const satisfies Partial<Record<keyof SimulationOptions, string>>
 
 /**
  * An error's message, with the library option it starts with (`readinessPath: expected a path…`) replaced
@@ -267,7 +270,7 @@ function asFlags(error: unknown): string {
   if (typeof option !== 'string' || !message.startsWith(option)) return message
   // `env.POD_NAME`, `preStopHeaders.x`: the flag, then what of it (`--env POD_NAME`).
   const [key = '', ...rest] = option.split('.')
-  const flag = FLAG_OF[key as keyof SimulationOptions]
+  const flag = (FLAG_OF as Partial<Record<string, string>>)[key]
   if (flag === undefined) return message
   return `--${flag}${rest.length > 0 ? ` ${rest.join('.')}` : ''}${message.slice(option.length)}`
 }
@@ -294,59 +297,59 @@ function parse(argv: string[]): 'help' | { options: SimulationOptions; json: boo
     return raw === undefined ? undefined : parseDuration(`--${name}`, raw)
   }
   const headers: Record<string, string> = {}
-  for (const header of (values['prestop-header'] as string[] | undefined) ?? []) {
+  for (const header of (values[FLAG_OF.preStopHeaders] as string[] | undefined) ?? []) {
     const at = header.indexOf(':')
     if (at <= 0) throw new InvalidOptionError('--prestop-header', `expected 'Name: value', got ${header}`)
     headers[header.slice(0, at).trim().toLowerCase()] = header.slice(at + 1).trim()
   }
   const env: Record<string, string> = {}
-  for (const pair of (values.env as string[] | undefined) ?? []) {
+  for (const pair of (values[FLAG_OF.env] as string[] | undefined) ?? []) {
     const at = pair.indexOf('=')
     if (at <= 0) throw new InvalidOptionError('--env', `expected K=V, got ${pair}`)
     env[pair.slice(0, at)] = pair.slice(at + 1)
   }
-  if (values['no-keepalive'] && str('churn') !== undefined)
+  if (values['no-keepalive'] && str(FLAG_OF.churn) !== undefined)
     throw new InvalidOptionError('--no-keepalive', 'is --churn 1: give one of --churn and --no-keepalive')
-  const churn = values['no-keepalive'] ? 1 : int('churn')
-  const preStopExecRaw = str('prestop-exec')
+  const churn = values['no-keepalive'] ? 1 : int(FLAG_OF.churn)
+  const preStopExecRaw = str(FLAG_OF.preStopExec)
   const preStopExec = preStopExecRaw === undefined ? undefined : splitCommand('--prestop-exec', preStopExecRaw)
   if (preStopExec && Object.keys(headers).length > 0)
     throw new InvalidOptionError('--prestop-header', 'is for the httpGet hook (--prestop), not --prestop-exec')
-  const preStopSchemeRaw = str('prestop-scheme')?.toLowerCase()
-  const preStopPortRaw = str('prestop-port')
+  const preStopSchemeRaw = str(FLAG_OF.preStopScheme)?.toLowerCase()
+  const preStopPortRaw = str(FLAG_OF.preStopPort)
   const preStopPort =
     preStopPortRaw === undefined || preStopPortRaw === 'port' || preStopPortRaw === 'admin'
       ? preStopPortRaw
-      : int('prestop-port')
+      : int(FLAG_OF.preStopPort)
   const options: SimulationOptions = {
     command: positionals,
     env,
-    concurrency: int('concurrency'),
-    think: duration('think'),
+    concurrency: int(FLAG_OF.concurrency),
+    think: duration(FLAG_OF.think),
     churn,
-    path: str('path'),
-    long: duration('long'),
-    longCount: int('long-count'),
-    longPath: str('long-path'),
-    ws: int('ws'),
-    wsPath: str('ws-path'),
-    wsInterval: duration('ws-interval'),
-    preStop: str('prestop'),
+    path: str(FLAG_OF.path),
+    long: duration(FLAG_OF.long),
+    longCount: int(FLAG_OF.longCount),
+    longPath: str(FLAG_OF.longPath),
+    ws: int(FLAG_OF.ws),
+    wsPath: str(FLAG_OF.wsPath),
+    wsInterval: duration(FLAG_OF.wsInterval),
+    preStop: str(FLAG_OF.preStop),
     // Left out with --prestop-exec, which takes none.
     preStopHeaders: preStopExec ? undefined : headers,
     preStopPort: preStopPort as SimulationOptions['preStopPort'],
     preStopScheme: preStopSchemeRaw as SimulationOptions['preStopScheme'],
     preStopExec,
-    kubeletVersion: str('kubelet-version'),
-    signal: str('signal') as NodeJS.Signals | undefined,
-    grace: duration('grace'),
-    propagation: duration('propagation'),
-    warmup: duration('warmup'),
-    tail: duration('tail'),
-    startupTimeout: duration('startup-timeout'),
-    readinessPath: str('readiness'),
-    requestTimeout: duration('request-timeout'),
-    proxyPort: int('proxy-port'),
+    kubeletVersion: str(FLAG_OF.kubeletVersion),
+    signal: str(FLAG_OF.signal) as NodeJS.Signals | undefined,
+    grace: duration(FLAG_OF.grace),
+    propagation: duration(FLAG_OF.propagation),
+    warmup: duration(FLAG_OF.warmup),
+    tail: duration(FLAG_OF.tail),
+    startupTimeout: duration(FLAG_OF.startupTimeout),
+    readinessPath: str(FLAG_OF.readinessPath),
+    requestTimeout: duration(FLAG_OF.requestTimeout),
+    proxyPort: int(FLAG_OF.proxyPort),
   }
   // Unset options fall back to the library's defaults.
   for (const key of Object.keys(options) as (keyof SimulationOptions)[])
